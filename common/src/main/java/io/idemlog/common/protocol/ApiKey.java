@@ -1,0 +1,68 @@
+package io.idemlog.common.protocol;
+
+/**
+ * The Kafka APIs idemlog speaks, with the version range it implements and the first flexible version of each.
+ *
+ * <p>The ranges cover both version sets proven end to end with kafka-clients 3.9/4.x and librdkafka (see
+ * docs/PROTOCOL.md): set A (non-flexible: ApiVersions 2, Metadata 8, InitProducerId 1, Produce 8, ListOffsets 5,
+ * Fetch 11) and set B (first flexible: 3, 9, 2, 9, 6, 12), plus the older versions librdkafka falls back to.
+ * Produce and Fetch stop below 13 on purpose: v13 replaces topic names by topic ids, which idemlog does not have.
+ */
+public enum ApiKey {
+    PRODUCE(0, 3, 9, 9),
+    FETCH(1, 4, 12, 12),
+    LIST_OFFSETS(2, 1, 6, 6),
+    METADATA(3, 0, 9, 9),
+    API_VERSIONS(18, 0, 3, 3),
+    INIT_PRODUCER_ID(22, 0, 2, 2);
+
+    private static final ApiKey[] BY_ID = new ApiKey[64];
+
+    static {
+        for (ApiKey key : values()) {
+            BY_ID[key.id] = key;
+        }
+    }
+
+    public final short id;
+    public final short minVersion;
+    public final short maxVersion;
+    public final short firstFlexibleVersion;
+
+    ApiKey(int id, int minVersion, int maxVersion, int firstFlexibleVersion) {
+        this.id = (short) id;
+        this.minVersion = (short) minVersion;
+        this.maxVersion = (short) maxVersion;
+        this.firstFlexibleVersion = (short) firstFlexibleVersion;
+    }
+
+    /** The API with this wire id, or null when idemlog does not implement it. */
+    public static ApiKey forId(int id) {
+        return id >= 0 && id < BY_ID.length ? BY_ID[id] : null;
+    }
+
+    public boolean isVersionSupported(short version) {
+        return version >= minVersion && version <= maxVersion;
+    }
+
+    /** Whether this version of the API uses the compact encodings and tagged fields (KIP-482). */
+    public boolean isFlexible(short version) {
+        return version >= firstFlexibleVersion;
+    }
+
+    /**
+     * Request header version: 2 for flexible versions, else 1. Also defined for versions newer than
+     * {@link #maxVersion}, because ApiVersions must parse a too-new request's header to answer it (KIP-511).
+     */
+    public short requestHeaderVersion(short version) {
+        return (short) (isFlexible(version) ? 2 : 1);
+    }
+
+    /** Response header version: 1 for flexible versions, else 0; ApiVersions always answers with header v0. */
+    public short responseHeaderVersion(short version) {
+        if (this == API_VERSIONS) {
+            return 0;
+        }
+        return (short) (isFlexible(version) ? 1 : 0);
+    }
+}

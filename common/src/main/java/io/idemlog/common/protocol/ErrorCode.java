@@ -1,0 +1,72 @@
+package io.idemlog.common.protocol;
+
+/**
+ * Kafka wire error codes used by idemlog. Codes are explicit and looked up through a table, never by ordinal.
+ */
+public enum ErrorCode {
+    UNKNOWN_SERVER_ERROR(-1, false, "The server experienced an unexpected error when processing the request."),
+    NONE(0, false, null),
+    OFFSET_OUT_OF_RANGE(1, false, "The requested offset is not within the range of offsets maintained by the server."),
+    CORRUPT_MESSAGE(2, true, "This message has failed its CRC checksum, exceeds the valid size, has a null key for "
+        + "a compacted topic, or is otherwise corrupt."),
+    UNKNOWN_TOPIC_OR_PARTITION(3, true, "This server does not host this topic-partition."),
+    LEADER_NOT_AVAILABLE(5, true, "There is no leader for this topic-partition."),
+    NOT_LEADER_OR_FOLLOWER(6, true, "This server is not the leader for that topic-partition."),
+    REQUEST_TIMED_OUT(7, true, "The request timed out."),
+    MESSAGE_TOO_LARGE(10, false, "The request included a message larger than the max message size the server will "
+        + "accept."),
+    NOT_ENOUGH_REPLICAS(19, true, "Messages are rejected since there are fewer in-sync replicas than required."),
+    RECORD_LIST_TOO_LARGE(18, false, "The request included message batch larger than the configured segment size."),
+    INVALID_TOPIC_EXCEPTION(17, false, "The request attempted to perform an operation on an invalid topic."),
+    INVALID_REQUIRED_ACKS(21, false, "Produce request specified an invalid value for required acks."),
+    TOPIC_AUTHORIZATION_FAILED(29, false, "Topic authorization failed."),
+    CLUSTER_AUTHORIZATION_FAILED(31, false, "Cluster authorization failed."),
+    UNSUPPORTED_VERSION(35, false, "The version of API is not supported."),
+    INVALID_REQUEST(42, false, "This most likely occurs because of a request being malformed by the client library "
+        + "or the message was sent to an incompatible server."),
+    OUT_OF_ORDER_SEQUENCE_NUMBER(45, false, "The server received an out of order sequence number."),
+    DUPLICATE_SEQUENCE_NUMBER(46, false, "The server received a duplicate sequence number."),
+    INVALID_PRODUCER_EPOCH(47, false, "Producer attempted to produce with an old epoch."),
+    KAFKA_STORAGE_ERROR(56, true, "Disk error when trying to access log file on the disk."),
+    UNKNOWN_PRODUCER_ID(59, false, "This exception is raised by the server if it could not locate the producer "
+        + "metadata associated with the producerId in question."),
+    FETCH_SESSION_ID_NOT_FOUND(70, true, "The fetch session ID was not found."),
+    INVALID_FETCH_SESSION_EPOCH(71, true, "The fetch session epoch is invalid."),
+    UNSUPPORTED_COMPRESSION_TYPE(76, false, "The requesting client does not support the compression type of given "
+        + "partition."),
+    INVALID_RECORD(87, false, "This record has failed the validation on server and hence will be rejected."),
+    THROTTLING_QUOTA_EXCEEDED(89, true, "The throttling quota has been exceeded."),
+    PRODUCER_FENCED(90, false, "There is a newer producer with the same transactionalId which fences the current "
+        + "one.");
+
+    private static final ErrorCode[] BY_CODE = new ErrorCode[128];
+
+    static {
+        for (ErrorCode e : values()) {
+            if (e.code >= 0) {
+                BY_CODE[e.code] = e;
+            }
+        }
+    }
+
+    public final short code;
+    public final boolean retriable;
+    public final String message;
+
+    ErrorCode(int code, boolean retriable, String message) {
+        this.code = (short) code;
+        this.retriable = retriable;
+        this.message = message;
+    }
+
+    /** The error with this wire code; codes idemlog does not know map to {@link #UNKNOWN_SERVER_ERROR}. */
+    public static ErrorCode forCode(short code) {
+        if (code >= 0 && code < BY_CODE.length) {
+            ErrorCode e = BY_CODE[code];
+            if (e != null) {
+                return e;
+            }
+        }
+        return UNKNOWN_SERVER_ERROR;
+    }
+}

@@ -1,0 +1,32 @@
+package io.idemlog.common.protocol.message;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.WireReader;
+
+/** Dispatch from an {@link ApiKey} to the body codec of its request or response. */
+public final class Messages {
+    private Messages() {
+    }
+
+    public static Message readRequest(ApiKey api, WireReader reader, short version) {
+        return switch (api) {
+            case PRODUCE -> ProduceRequest.read(reader, version);
+            case FETCH -> FetchRequest.read(reader, version);
+            case LIST_OFFSETS -> ListOffsetsRequest.read(reader, version);
+            case METADATA -> MetadataRequest.read(reader, version);
+            case API_VERSIONS -> ApiVersionsRequest.read(reader, version);
+            case INIT_PRODUCER_ID -> InitProducerIdRequest.read(reader, version);
+        };
+    }
+
+    public static Message readResponse(ApiKey api, WireReader reader, short version) {
+        return switch (api) {
+            case PRODUCE -> ProduceResponse.read(reader, version);
+            case FETCH -> FetchResponse.read(reader, version);
+            case LIST_OFFSETS -> ListOffsetsResponse.read(reader, version);
+            case METADATA -> MetadataResponse.read(reader, version);
+            case API_VERSIONS -> ApiVersionsResponse.read(reader, version);
+            case INIT_PRODUCER_ID -> InitProducerIdResponse.read(reader, version);
+        };
+    }
+}

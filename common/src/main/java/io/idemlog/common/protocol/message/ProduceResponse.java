@@ -1,0 +1,143 @@
+package io.idemlog.common.protocol.message;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.RawTaggedFields;
+import io.idemlog.common.protocol.WireReader;
+import io.idemlog.common.protocol.WireWriter;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Produce response v3-v9. v5 adds log_start_offset, v8 adds record_errors and error_message, v9 is flexible.
+ */
+public final class ProduceResponse implements Message {
+    /** A record-level error (v8+): which record of the batch, and why. */
+    public static final class RecordError {
+        public int batchIndex;
+        public String message;
+
+        public RecordError() {
+        }
+
+        public RecordError(int batchIndex, String message) {
+            this.batchIndex = batchIndex;
+            this.message = message;
+        }
+    }
+
+    /** The outcome for one partition. */
+    public static final class PartitionResponse {
+        public int index;
+        public short errorCode;
+        public long baseOffset = -1L;
+        public long logAppendTimeMs = -1L;
+        public long logStartOffset = -1L;
+        public List<RecordError> recordErrors = List.of();
+        public String errorMessage;
+        public RawTaggedFields taggedFields;
+
+        public PartitionResponse() {
+        }
+
+        public PartitionResponse(int index, short errorCode, long baseOffset, long logStartOffset) {
+            this.index = index;
+            this.errorCode = errorCode;
+            this.baseOffset = baseOffset;
+            this.logStartOffset = logStartOffset;
+        }
+    }
+
+    /** One topic's partitions. */
+    public static final class TopicResponse {
+        public String name;
+        public final List<PartitionResponse> partitions = new ArrayList<>(4);
+        public RawTaggedFields taggedFields;
+
+        public TopicResponse() {
+        }
+
+        public TopicResponse(String name) {
+            this.name = name;
+        }
+    }
+
+    public final List<TopicResponse> topics = new ArrayList<>(2);
+    public int throttleTimeMs;
+    public RawTaggedFields taggedFields;
+
+    @Override
+    public ApiKey apiKey() {
+        return ApiKey.PRODUCE;
+    }
+
+    public static ProduceResponse read(WireReader r, short version) {
+        boolean flex = version >= 9;
+        ProduceResponse m = new ProduceResponse();
+        int nt = r.readNonNullArrayLength(flex, 3);
+        for (int i = 0; i < nt; i++) {
+            TopicResponse t = new TopicResponse();
+            t.name = r.readString(flex);
+            int np = r.readNonNullArrayLength(flex, 14);
+            for (int j = 0; j < np; j++) {
+                PartitionResponse p = new PartitionResponse();
+                p.index = r.readInt32();
+                p.errorCode = r.readInt16();
+                p.baseOffset = r.readInt64();
+                p.logAppendTimeMs = r.readInt64();
+                if (version >= 5) {
+                    p.logStartOffset = r.readInt64();
+                }
+                if (version >= 8) {
+                    int ne = r.readNonNullArrayLength(flex, 5);
+                    if (ne > 0) {
+                        p.recordErrors = new ArrayList<>(ne);
+                        for (int k = 0; k < ne; k++) {
+                            RecordError e = new RecordError();
+                            e.batchIndex = r.readInt32();
+                            e.message = r.readNullableString(flex);
+                            r.readTaggedFieldsIf(flex);
+                            p.recordErrors.add(e);
+                        }
+                    }
+                    p.errorMessage = r.readNullableString(flex);
+                }
+                p.taggedFields = r.readTaggedFieldsIf(flex);
+                t.partitions.add(p);
+            }
+            t.taggedFields = r.readTaggedFieldsIf(flex);
+            m.topics.add(t);
+        }
+        m.throttleTimeMs = r.readInt32();
+        m.taggedFields = r.readTaggedFieldsIf(flex);
+        return m;
+    }
+
+    @Override
+    public void write(WireWriter w, short version) {
+        boolean flex = version >= 9;
+        w.writeArrayLength(topics.size(), flex);
+        for (TopicResponse t : topics) {
+            w.writeString(t.name, flex);
+            w.writeArrayLength(t.partitions.size(), flex);
+            for (PartitionResponse p : t.partitions) {
+                w.writeInt32(p.index).writeInt16(p.errorCode).writeInt64(p.baseOffset).writeInt64(p.logAppendTimeMs);
+                if (version >= 5) {
+                    w.writeInt64(p.logStartOffset);
+                }
+                if (version >= 8) {
+                    w.writeArrayLength(p.recordErrors.size(), flex);
+                    for (RecordError e : p.recordErrors) {
+                        w.writeInt32(e.batchIndex).writeNullableString(e.message, flex);
+                        w.writeTaggedFieldsIf(flex, null);
+                    }
+                    w.writeNullableString(p.errorMessage, flex);
+                }
+                w.writeTaggedFieldsIf(flex, p.taggedFields);
+            }
+            w.writeTaggedFieldsIf(flex, t.taggedFields);
+        }
+        w.writeInt32(throttleTimeMs);
+        w.writeTaggedFieldsIf(flex, taggedFields);
+    }
+}
