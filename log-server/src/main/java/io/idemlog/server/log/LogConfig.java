@@ -1,0 +1,51 @@
+package io.idemlog.server.log;
+
+/**
+ * Storage settings, validated by the server configuration (Kafka property names in parentheses).
+ *
+ * @param segmentBytes            roll the active segment once it reaches this size (log.segment.bytes)
+ * @param segmentMs               roll the active segment once its first batch is this old (log.roll.ms)
+ * @param retentionMs             delete whole segments whose newest record is older; -1 = keep forever
+ *                                (log.retention.ms)
+ * @param retentionBytes          delete oldest segments while the log is larger; -1 = no limit
+ *                                (log.retention.bytes)
+ * @param retentionCheckIntervalMs how often retention runs (log.retention.check.interval.ms)
+ * @param indexIntervalBytes      one sparse index entry every this many bytes of log (log.index.interval.bytes)
+ * @param maxBatchBytes           largest batch accepted from a producer (message.max.bytes)
+ * @param producerIdExpirationMs  drop a producer's state after this long without a write, by server time
+ *                                (producer.id.expiration.ms)
+ * @param producerIdExpirationCheckIntervalMs how often expiry runs (producer.id.expiration.check.interval.ms)
+ * @param maxProducersPerPartition producers whose state a partition keeps; beyond it the least recently used is
+ *                                evicted and counted (producer.state.max.producers.per.partition)
+ * @param fileDeleteDelayMs       a deleted segment stays readable this long for fetches in flight
+ *                                (log.segment.delete.delay.ms)
+ */
+public record LogConfig(
+    long segmentBytes,
+    long segmentMs,
+    long retentionMs,
+    long retentionBytes,
+    long retentionCheckIntervalMs,
+    int indexIntervalBytes,
+    int maxBatchBytes,
+    long producerIdExpirationMs,
+    long producerIdExpirationCheckIntervalMs,
+    int maxProducersPerPartition,
+    long fileDeleteDelayMs) {
+
+    /** Kafka's defaults, except where noted in docs/CONFIGURATION.md. */
+    public static LogConfig defaults() {
+        return new LogConfig(
+            1L << 30,
+            7L * 24 * 3600 * 1000,
+            7L * 24 * 3600 * 1000,
+            -1L,
+            5L * 60 * 1000,
+            4096,
+            1024 * 1024 + 12,
+            24L * 3600 * 1000,
+            10L * 60 * 1000,
+            100_000,
+            60_000L);
+    }
+}
