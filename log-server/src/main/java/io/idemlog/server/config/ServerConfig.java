@@ -68,8 +68,8 @@ public final class ServerConfig {
                 + "in the producer_evictions metric). Bounds memory under a producer storm.")
         .define("socket.request.max.bytes", INT, "104857600", 64, Integer.MAX_VALUE,
             "Largest request frame accepted; a larger one closes the connection.")
-        .define("num.network.threads", INT, String.valueOf(Math.max(1, Math.min(4, Runtime.getRuntime()
-            .availableProcessors()))), 1, 256, "Network (event loop) threads. Requests are handled on them.")
+        .define("num.network.threads", INT, "0", 0, 256,
+            "Network (event loop) threads; requests are handled on them. 0 = one per core, at most 4.")
         .define("queued.max.requests.per.connection", INT, "100", 1, 100_000,
             "Requests a connection may have waiting for their answer (e.g. for fsync) before the server stops "
                 + "reading from it.")
@@ -195,7 +195,8 @@ public final class ServerConfig {
             Integer.parseInt(values.get("producer.state.max.producers.per.partition")),
             Long.parseLong(values.get("log.segment.delete.delay.ms")));
         socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
-        networkThreads = Integer.parseInt(values.get("num.network.threads"));
+        int threads = Integer.parseInt(values.get("num.network.threads"));
+        networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
     }
