@@ -149,12 +149,6 @@ final class ChildJvm {
         }
     }
 
-    /** Number of children started by this JVM and still alive (for tests of the launchers). */
-    static int liveChildren() {
-        LIVE.removeIf(p -> !p.isAlive());
-        return LIVE.size();
-    }
-
     private static void installShutdownHook() {
         if (HOOK_INSTALLED.compareAndSet(false, true)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {

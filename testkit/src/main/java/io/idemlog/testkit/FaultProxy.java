@@ -89,7 +89,11 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     /** A response the connection expects, in request order. */
-    private record Pending(int correlationId, ApiKey api, short version, long requestNumber, Action action) {
+    private record Pending(int correlationId, short apiKey, short version, long requestNumber, Action action) {
+        /** The API, or null for one the common codec does not know. */
+        ApiKey api() {
+            return ApiKey.forId(apiKey);
+        }
     }
 
     /** A response on its way to the client, maybe held until {@code releaseAt}. */
@@ -448,12 +452,11 @@ public final class FaultProxy implements AutoCloseable {
             if (!faultsEnabled || (fault != null && fault.needsResponse() && !expectsResponse)) {
                 fault = null;
             }
-            String what = "conn#" + index + " req#" + number + " " + (api == null ? "api" + header.apiKey : api)
-                + " v" + header.apiVersion + " corr=" + header.correlationId;
             if (fault == FaultKind.RESET_MID_REQUEST) {
                 int prefix = new FaultPlan.Decision(fault, cut).prefixLength(frame.readableBytes());
                 faultCounts.get(fault).incrementAndGet();
-                event(what + ": RESET_MID_REQUEST after " + prefix + " of " + frame.readableBytes() + " bytes");
+                event(describe(number, header.apiKey, header.apiVersion, header.correlationId)
+                    + ": RESET_MID_REQUEST after " + prefix + " of " + frame.readableBytes() + " bytes");
                 ByteBuf head = frame.retainedSlice(frame.readerIndex(), prefix);
                 frame.release();
                 abandon();
@@ -467,13 +470,15 @@ public final class FaultProxy implements AutoCloseable {
             if (expectsResponse) {
                 Action action = fault == FaultKind.DROP_RESPONSE ? Action.DROP
                     : fault == FaultKind.DELAY_RESPONSE ? Action.DELAY : Action.FORWARD;
-                pending.add(new Pending(header.correlationId, api, header.apiVersion, number, action));
+                pending.add(new Pending(header.correlationId, header.apiKey, header.apiVersion, number, action));
             }
             if (fault == FaultKind.DUPLICATE_REQUEST) {
                 faultCounts.get(fault).incrementAndGet();
-                event(what + ": DUPLICATE_REQUEST");
+                event(describe(number, header.apiKey, header.apiVersion, header.correlationId)
+                    + ": DUPLICATE_REQUEST");
                 if (expectsResponse) {
-                    pending.add(new Pending(header.correlationId, api, header.apiVersion, number, Action.SWALLOW));
+                    pending.add(new Pending(header.correlationId, header.apiKey, header.apiVersion, number,
+                        Action.SWALLOW));
                 }
                 server.write(frame.retainedDuplicate());
             }
@@ -494,9 +499,7 @@ public final class FaultProxy implements AutoCloseable {
                     + (p == null ? "none" : "corr=" + p.correlationId));
                 return;
             }
-            String what = "conn#" + index + " req#" + p.requestNumber + " " + p.api + " v" + p.version + " corr="
-                + p.correlationId;
-            if (p.api == ApiKey.METADATA && (p.action == Action.FORWARD || p.action == Action.DELAY)) {
+            if (p.api() == ApiKey.METADATA && (p.action == Action.FORWARD || p.action == Action.DELAY)) {
                 frame = rewriteMetadata(frame, p);
             }
             switch (p.action) {
@@ -505,15 +508,26 @@ public final class FaultProxy implements AutoCloseable {
                 case DROP -> {
                     frame.release();
                     faultCounts.get(FaultKind.DROP_RESPONSE).incrementAndGet();
-                    event(what + ": DROP_RESPONSE and reset");
+                    event(describe(p) + ": DROP_RESPONSE and reset");
                     reset(null);
                 }
                 case DELAY -> {
                     faultCounts.get(FaultKind.DELAY_RESPONSE).incrementAndGet();
-                    event(what + ": DELAY_RESPONSE " + config.delay().toMillis() + " ms");
+                    event(describe(p) + ": DELAY_RESPONSE " + config.delay().toMillis() + " ms");
                     toClient(frame, true);
                 }
             }
+        }
+
+        /** E.g. {@code conn#2 req#57 PRODUCE v9 corr=1234}, for the event log. */
+        private String describe(long number, short apiKey, short version, int correlationId) {
+            ApiKey api = ApiKey.forId(apiKey);
+            return "conn#" + index + " req#" + number + " " + (api == null ? "api_key=" + apiKey : api.name()) + " v"
+                + version + " corr=" + correlationId;
+        }
+
+        private String describe(Pending p) {
+            return describe(p.requestNumber, p.apiKey, p.version, p.correlationId);
         }
 
         private ByteBuf rewriteMetadata(ByteBuf frame, Pending p) {

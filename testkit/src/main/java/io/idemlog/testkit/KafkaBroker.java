@@ -133,7 +133,9 @@ public final class KafkaBroker implements AutoCloseable {
     private void format(Path config, Path logback) {
         List<String> jvm = List.of("-Xmx256m", "-Dlogback.configurationFile=" + logback,
             "-Dkafka.testkit.log.level=WARN");
-        List<String> args = List.of("format", "-t", randomClusterId(), "-c", config.toString());
+        // --ignore-formatted: a work directory reused from an earlier broker keeps its data and cluster id
+        List<String> args = List.of("format", "-t", randomClusterId(), "-c", config.toString(),
+            "--ignore-formatted");
         try {
             Process tool = ChildJvm.launch(ChildJvm.javaCommand(jvm, classpath, STORAGE_TOOL, args), logFile,
                 "Kafka StorageTool format");
@@ -177,11 +179,24 @@ public final class KafkaBroker implements AutoCloseable {
 
     /**
      * Creates {@code topic} (with the broker's {@code num.partitions}) by asking for it in a Metadata request that
-     * allows auto-creation, and waits until every partition has a leader.
+     * allows auto-creation, and waits until every partition has a leader that answers ListOffsets (Metadata can
+     * name a leader a moment before it serves the partition).
      *
      * @return the number of partitions
      */
     public int createTopic(String topic) {
+        int partitions = awaitLeaders(topic);
+        try (LogReader reader = new LogReader(address(), startupTimeout)) {
+            for (int p = 0; p < partitions; p++) {
+                reader.offsets(topic, p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("topic " + topic + " not served", e);
+        }
+        return partitions;
+    }
+
+    private int awaitLeaders(String topic) {
         long deadline = System.nanoTime() + startupTimeout.toNanos();
         String state = "no answer";
         while (System.nanoTime() - deadline < 0) {

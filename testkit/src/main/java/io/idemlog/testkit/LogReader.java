@@ -48,6 +48,8 @@ public final class LogReader implements AutoCloseable {
     private static final int FETCH_MAX_BYTES = 16 * 1024 * 1024;
     private static final int PARTITION_MAX_BYTES = 4 * 1024 * 1024;
     private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Kafka's OFFSET_NOT_AVAILABLE (retriable; not in the common ErrorCode table: idemlog never sends it). */
+    private static final short OFFSET_NOT_AVAILABLE = 78;
 
     private final InetSocketAddress bootstrap;
     private final Duration timeout;
@@ -79,9 +81,8 @@ public final class LogReader implements AutoCloseable {
 
     /** The earliest and latest offsets of one partition. */
     public Offsets offsets(String topic, int partition) throws IOException {
-        WireConnection leader = leader(topic, partition);
-        return new Offsets(listOffset(leader, topic, partition, ListOffsetsRequest.EARLIEST_TIMESTAMP),
-            listOffset(leader, topic, partition, ListOffsetsRequest.LATEST_TIMESTAMP));
+        return new Offsets(listOffset(topic, partition, ListOffsetsRequest.EARLIEST_TIMESTAMP),
+            listOffset(topic, partition, ListOffsetsRequest.LATEST_TIMESTAMP));
     }
 
     /**
@@ -103,13 +104,13 @@ public final class LogReader implements AutoCloseable {
      * Reads one partition from its earliest offset to the latest offset at the time of the call, in offset order.
      *
      * @return the number of records read
-     * @throws IOException on a fetch error, a corrupt batch, or when the end is not reached within the timeout
+     * @throws IOException on a non-retriable fetch error, a corrupt batch, or when the end is not reached within the
+     *                     timeout
      */
     public long read(String topic, int partition, Consumer<LoggedRecord> sink) throws IOException {
+        long end = listOffset(topic, partition, ListOffsetsRequest.LATEST_TIMESTAMP);
+        long position = listOffset(topic, partition, ListOffsetsRequest.EARLIEST_TIMESTAMP);
         WireConnection leader = leader(topic, partition);
-        long end = listOffset(leader, topic, partition, ListOffsetsRequest.LATEST_TIMESTAMP);
-        long position = listOffset(leader, topic, partition, ListOffsetsRequest.EARLIEST_TIMESTAMP);
-        short version = leader.version(ApiKey.FETCH, FETCH_VERSION);
         long deadline = System.nanoTime() + timeout.toNanos();
         Cursor cursor = new Cursor(partition, position, end, sink);
         while (cursor.position < end) {
@@ -117,10 +118,15 @@ public final class LogReader implements AutoCloseable {
                 throw new IOException("timed out reading " + topic + "-" + partition + " at offset "
                     + cursor.position + " of " + end);
             }
-            FetchResponse.Partition data = fetch(leader, version, topic, partition, cursor.position);
-            ErrorCode error = ErrorCode.forCode(data.errorCode);
-            if (error != ErrorCode.NONE) {
-                throw new IOException("Fetch " + topic + "-" + partition + " at " + cursor.position + ": " + error);
+            FetchResponse.Partition data = fetch(leader, topic, partition, cursor.position);
+            if (data.errorCode != ErrorCode.NONE.code) {
+                if (!isRetriable(data.errorCode)) {
+                    throw new IOException("Fetch " + topic + "-" + partition + " at " + cursor.position + ": "
+                        + ErrorCode.forCode(data.errorCode) + " (" + data.errorCode + ")");
+                }
+                LockSupport.parkNanos(RETRY_PAUSE_NANOS);
+                leader = leader(topic, partition);
+                continue;
             }
             long before = cursor.position;
             if (data.records instanceof MemoryRecords records) {
@@ -187,8 +193,9 @@ public final class LogReader implements AutoCloseable {
         }
     }
 
-    private FetchResponse.Partition fetch(WireConnection leader, short version, String topic, int partition,
-                                          long offset) throws IOException {
+    private FetchResponse.Partition fetch(WireConnection leader, String topic, int partition, long offset)
+        throws IOException {
+        short version = leader.version(ApiKey.FETCH, FETCH_VERSION);
         FetchRequest request = new FetchRequest();
         request.maxWaitMs = FETCH_MAX_WAIT_MS;
         request.minBytes = 1;
@@ -212,26 +219,45 @@ public final class LogReader implements AutoCloseable {
         throw new IOException("Fetch response without " + topic + "-" + partition);
     }
 
-    private long listOffset(WireConnection leader, String topic, int partition, long timestamp) throws IOException {
+    /**
+     * One ListOffsets lookup at the partition's leader, retried on retriable errors until the timeout (a partition
+     * can be listed in Metadata a moment before its leader serves it).
+     */
+    private long listOffset(String topic, int partition, long timestamp) throws IOException {
         ListOffsetsRequest request = new ListOffsetsRequest();
         ListOffsetsRequest.Topic t = new ListOffsetsRequest.Topic(topic);
         t.partitions.add(new ListOffsetsRequest.Partition(partition, timestamp));
         request.topics.add(t);
-        short version = leader.version(ApiKey.LIST_OFFSETS, LIST_OFFSETS_VERSION);
-        ListOffsetsResponse response = leader.request(ApiKey.LIST_OFFSETS, version, request,
-            ListOffsetsResponse::read);
-        for (ListOffsetsResponse.Topic rt : response.topics) {
-            for (ListOffsetsResponse.Partition rp : rt.partitions) {
-                if (topic.equals(rt.name) && rp.partitionIndex == partition) {
-                    if (rp.errorCode != ErrorCode.NONE.code) {
-                        throw new IOException("ListOffsets " + topic + "-" + partition + ": "
-                            + ErrorCode.forCode(rp.errorCode));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            WireConnection leader = leader(topic, partition);
+            short version = leader.version(ApiKey.LIST_OFFSETS, LIST_OFFSETS_VERSION);
+            ListOffsetsResponse.Partition answer = null;
+            for (ListOffsetsResponse.Topic rt : leader.request(ApiKey.LIST_OFFSETS, version, request,
+                ListOffsetsResponse::read).topics) {
+                for (ListOffsetsResponse.Partition rp : rt.partitions) {
+                    if (topic.equals(rt.name) && rp.partitionIndex == partition) {
+                        answer = rp;
                     }
-                    return rp.offset;
                 }
             }
+            if (answer == null) {
+                throw new IOException("ListOffsets response without " + topic + "-" + partition);
+            }
+            if (answer.errorCode == ErrorCode.NONE.code) {
+                return answer.offset;
+            }
+            if (!isRetriable(answer.errorCode) || System.nanoTime() - deadline > 0) {
+                throw new IOException("ListOffsets " + topic + "-" + partition + ": "
+                    + ErrorCode.forCode(answer.errorCode) + " (" + answer.errorCode + ")");
+            }
+            LockSupport.parkNanos(RETRY_PAUSE_NANOS);
         }
-        throw new IOException("ListOffsets response without " + topic + "-" + partition);
+    }
+
+    /** Errors a reader outlives by asking again: the leader is moving, not ready yet, or busy. */
+    private static boolean isRetriable(short errorCode) {
+        return errorCode == OFFSET_NOT_AVAILABLE || ErrorCode.forCode(errorCode).retriable;
     }
 
     /** Metadata of one topic; retried until every partition has a leader or the timeout passes. */
