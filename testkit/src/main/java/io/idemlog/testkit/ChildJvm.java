@@ -25,7 +25,7 @@ import java.util.concurrent.locks.LockSupport;
  * JVM shutdown hook that SIGKILLs it, so that a test JVM that dies (or forgets to close a launcher) leaves no
  * process behind.
  */
-final class ChildJvm {
+public final class ChildJvm {
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
     private static final AtomicBoolean HOOK_INSTALLED = new AtomicBoolean();
     private static final long PROBE_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
@@ -34,7 +34,7 @@ final class ChildJvm {
     }
 
     /** {@code java <jvmArgs> -cp <classpath> <mainClass> <args>}, with this JVM's own java executable. */
-    static List<String> javaCommand(List<String> jvmArgs, String classpath, String mainClass, List<String> args) {
+    public static List<String> javaCommand(List<String> jvmArgs, String classpath, String mainClass, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmArgs);
@@ -46,7 +46,7 @@ final class ChildJvm {
     }
 
     /** Starts {@code command}, stdout and stderr appended to {@code logFile} after a line that says what starts. */
-    static Process launch(List<String> command, Path logFile, String what) throws IOException {
+    public static Process launch(List<String> command, Path logFile, String what) throws IOException {
         installShutdownHook();
         Files.createDirectories(logFile.toAbsolutePath().getParent());
         try (Writer w = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
@@ -64,7 +64,7 @@ final class ChildJvm {
     }
 
     /** SIGKILL and wait for the exit. */
-    static void kill(Process process, Duration timeout) {
+    public static void kill(Process process, Duration timeout) {
         process.destroyForcibly();
         awaitExit(process, timeout);
     }
@@ -74,7 +74,7 @@ final class ChildJvm {
      *
      * @return true if the process exited on SIGTERM
      */
-    static boolean terminate(Process process, Duration timeout) {
+    public static boolean terminate(Process process, Duration timeout) {
         process.destroy();
         boolean exited = waitFor(process, timeout);
         if (!exited) {
@@ -91,7 +91,8 @@ final class ChildJvm {
         LIVE.remove(process);
     }
 
-    private static boolean waitFor(Process process, Duration timeout) {
+    /** Waits up to {@code timeout} for the process to exit; true if it did. */
+    public static boolean waitFor(Process process, Duration timeout) {
         try {
             return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -127,7 +128,7 @@ final class ChildJvm {
     }
 
     /** The last {@code maxBytes} of a file, or a note that it cannot be read. */
-    static String tail(Path file, int maxBytes) {
+    public static String tail(Path file, int maxBytes) {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
             int n = (int) Math.min(size, maxBytes);
