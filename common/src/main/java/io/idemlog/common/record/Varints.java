@@ -70,8 +70,15 @@ public final class Varints {
             return this;
         }
 
-        /** Reads a varint; returns {@link Integer#MIN_VALUE} plus sets {@link #next} to -1 on malformed input. */
+        /**
+         * Reads a varint. On malformed or truncated input returns 0 and fails the cursor ({@link #next} = -1);
+         * once failed, every further read returns 0, so a caller may check {@link #failed()} once after a run of
+         * reads.
+         */
         public int varint() {
+            if (next < 0) {
+                return 0;
+            }
             int raw = 0;
             int i = next;
             for (int shift = 0; shift < 35; shift += 7) {
@@ -90,7 +97,11 @@ public final class Varints {
             return 0;
         }
 
+        /** Reads a varlong; failure behaves as in {@link #varint()}. */
         public long varlong() {
+            if (next < 0) {
+                return 0;
+            }
             long raw = 0;
             int i = next;
             for (int shift = 0; shift < 70; shift += 7) {

@@ -1,0 +1,152 @@
+package io.idemlog.common.record;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RecordBatchTest {
+    private static ByteBuffer build(ByteBuffer buf, int records) {
+        RecordBatchBuilder b = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+        for (int i = 0; i < records; i++) {
+            Header[] headers = i % 2 == 0 ? null : new Header[] {new Header("h" + i, ("hv" + i).getBytes()),
+                new Header("n\u00e9", null)};
+            assertTrue(b.tryAppend(1_000L + i, i % 3 == 0 ? null : ("k" + i).getBytes(), ("value-" + i).getBytes(),
+                headers));
+        }
+        int size = b.close();
+        assertEquals(size, b.sizeInBytes());
+        return buf.limit(size);
+    }
+
+    @Test
+    void shouldBuildABatchThatValidatesAndReadsBack() {
+        for (ByteBuffer buf : new ByteBuffer[] {ByteBuffer.allocate(4096), ByteBuffer.allocateDirect(4096)}) {
+            build(buf, 10);
+            RecordBatch batch = new RecordBatch(buf, 0);
+            assertEquals(RecordBatch.Validation.VALID, batch.validate(buf.limit(), Integer.MAX_VALUE));
+            assertTrue(batch.validateRecords(new Varints.Cursor()));
+            assertEquals(10, batch.recordsCount());
+            assertEquals(9, batch.lastOffsetDelta());
+            assertEquals(1_000L, batch.baseTimestamp());
+            assertEquals(1_009L, batch.maxTimestamp());
+            assertEquals(-1L, batch.producerId());
+            assertEquals(-1, batch.baseSequence());
+            assertEquals(-1, batch.lastSequence());
+            RecordReader r = new RecordReader().wrap(buf, 0);
+            int i = 0;
+            while (r.next()) {
+                assertEquals(i, r.offset);
+                assertEquals(1_000L + i, r.timestamp);
+                assertArrayEquals(("value-" + i).getBytes(), r.value());
+                if (i % 3 == 0) {
+                    assertNull(r.key());
+                } else {
+                    assertArrayEquals(("k" + i).getBytes(), r.key());
+                }
+                assertEquals(i % 2 == 0 ? 0 : 2, r.headerCount);
+                i++;
+            }
+            assertEquals(10, i);
+        }
+    }
+
+    @Test
+    void shouldStampProducerStateAndKeepTheCrcValid() {
+        ByteBuffer buf = build(ByteBuffer.allocate(4096), 5);
+        RecordBatch batch = new RecordBatch(buf, 0);
+        batch.stampProducerState(77L, (short) 3, Integer.MAX_VALUE - 2);
+        assertTrue(batch.isCrcValid());
+        assertEquals(77L, batch.producerId());
+        assertEquals(3, batch.producerEpoch());
+        assertEquals(1, batch.lastSequence(), "MAX-2 + 4 wraps to 1");
+    }
+
+    @Test
+    void baseOffsetAndLeaderEpochLieOutsideTheCrc() {
+        ByteBuffer buf = build(ByteBuffer.allocate(4096), 3);
+        RecordBatch batch = new RecordBatch(buf, 0);
+        batch.baseOffset(123_456L);
+        batch.partitionLeaderEpoch(9);
+        assertTrue(batch.isCrcValid());
+        assertEquals(123_458L, batch.lastOffset());
+    }
+
+    @Test
+    void shouldDetectEveryKindOfBrokenHeader() {
+        ByteBuffer buf = build(ByteBuffer.allocate(4096), 3);
+        int size = buf.limit();
+        RecordBatch batch = new RecordBatch(buf, 0);
+        assertEquals(RecordBatch.Validation.TRUNCATED, batch.validate(RecordBatch.HEADER_SIZE - 1, 1 << 20));
+        assertEquals(RecordBatch.Validation.TRUNCATED, batch.validate(size - 1, 1 << 20));
+        assertEquals(RecordBatch.Validation.BAD_LENGTH, batch.validate(size, size - 1));
+
+        buf.put(RecordBatch.MAGIC_OFFSET, (byte) 1);
+        assertEquals(RecordBatch.Validation.BAD_MAGIC, batch.validate(size, 1 << 20));
+        buf.put(RecordBatch.MAGIC_OFFSET, RecordBatch.MAGIC);
+
+        buf.put(size - 1, (byte) (buf.get(size - 1) ^ 1));
+        assertEquals(RecordBatch.Validation.BAD_CRC, batch.validate(size, 1 << 20));
+        buf.put(size - 1, (byte) (buf.get(size - 1) ^ 1));
+
+        buf.putInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET, 5);
+        batch.updateCrc();
+        assertEquals(RecordBatch.Validation.BAD_COUNT, batch.validate(size, 1 << 20));
+        buf.putInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET, 2);
+        batch.updateCrc();
+        assertEquals(RecordBatch.Validation.VALID, batch.validate(size, 1 << 20));
+
+        buf.putInt(RecordBatch.LENGTH_OFFSET, 10);
+        assertEquals(RecordBatch.Validation.BAD_LENGTH, batch.validate(size, 1 << 20));
+    }
+
+    @Test
+    void shouldRejectRecordsThatDoNotParseEvenWithAValidCrc() {
+        Random random = new Random(42);
+        int rejected = 0;
+        for (int i = 0; i < 2000; i++) {
+            ByteBuffer buf = build(ByteBuffer.allocate(4096), 4);
+            int at = RecordBatch.RECORDS_OFFSET + random.nextInt(buf.limit() - RecordBatch.RECORDS_OFFSET);
+            buf.put(at, (byte) random.nextInt(256));
+            RecordBatch batch = new RecordBatch(buf, 0);
+            batch.updateCrc();
+            assertEquals(RecordBatch.Validation.VALID, batch.validate(buf.limit(), 1 << 20));
+            if (!batch.validateRecords(new Varints.Cursor())) {
+                rejected++;
+            }
+        }
+        assertTrue(rejected > 200, "the record walk rejects structural damage: " + rejected);
+    }
+
+    @Test
+    void shouldRefuseARecordThatDoesNotFitAndKeepTheBatchIntact() {
+        ByteBuffer buf = ByteBuffer.allocate(RecordBatch.HEADER_SIZE + 20);
+        RecordBatchBuilder b = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+        assertTrue(b.tryAppend(1, null, "12345".getBytes(), null));
+        assertFalse(b.tryAppend(1, null, "a value that is far too long".getBytes(StandardCharsets.UTF_8), null));
+        int size = b.close();
+        RecordBatch batch = new RecordBatch(buf, 0);
+        assertEquals(RecordBatch.Validation.VALID, batch.validate(size, 1 << 20));
+        assertEquals(1, batch.recordsCount());
+        assertThrows(IllegalStateException.class, () -> b.tryAppend(1, null, null, null));
+    }
+
+    @Test
+    void sizeOfRecordMatchesWhatIsWritten() {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+        RecordBatchBuilder b = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+        Header[] h = {new Header("key", new byte[300])};
+        int before = b.sizeInBytes();
+        b.tryAppend(5, new byte[200], new byte[70_00], h);
+        assertEquals(RecordBatchBuilder.sizeOfRecord(0, 0, 200, 7000, h), b.sizeInBytes() - before);
+        assertTrue(RecordBatchBuilder.estimateSizeUpperBound(200, 7000, h) >= b.sizeInBytes() - before);
+    }
+}

@@ -1,0 +1,189 @@
+package io.idemlog.server;
+
+import io.idemlog.server.config.ServerConfig;
+import io.idemlog.server.handler.BrokerContext;
+import io.idemlog.server.handler.FetchWaits;
+import io.idemlog.server.handler.Handlers;
+import io.idemlog.server.handler.ServerMetrics;
+import io.idemlog.server.log.HighWatermarkListener;
+import io.idemlog.server.log.LogConfig;
+import io.idemlog.server.log.LogStore;
+import io.idemlog.server.network.NetworkServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+
+/**
+ * A running idemlog server: the data directory (locked against a second server), storage, and the listener.
+ * {@link #close()} is the clean shutdown: stop accepting, then let storage write its producer-state snapshots.
+ */
+public final class IdemlogServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(IdemlogServer.class);
+
+    /** Opens (and recovers) the storage in a data directory. */
+    @FunctionalInterface
+    public interface StorageOpener {
+        LogStore open(Path dataDir, LogConfig config, HighWatermarkListener listener) throws IOException;
+    }
+
+    private final ServerConfig config;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final LogStore logs;
+    private final NetworkServer network;
+    private final ServerMetrics metrics;
+    private final String clusterId;
+    private final int port;
+    private boolean closed;
+
+    private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
+        this.config = config;
+        Files.createDirectories(config.dataDir);
+        lockChannel = FileChannel.open(config.dataDir.resolve(".lock"), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE);
+        FileLock l;
+        try {
+            l = lockChannel.tryLock();
+        } catch (IOException e) {
+            lockChannel.close();
+            throw e;
+        }
+        if (l == null) {
+            lockChannel.close();
+            throw new IOException("data directory " + config.dataDir + " is in use by another idemlog server");
+        }
+        lock = l;
+        LogStore opened = null;
+        NetworkServer net = null;
+        try {
+            clusterId = clusterId(config);
+            FetchWaits fetchWaits = new FetchWaits();
+            metrics = new ServerMetrics();
+            long t0 = System.nanoTime();
+            opened = opener.open(config.dataDir, config.log, fetchWaits);
+            LOG.info("storage opened in {} ms: {} topics", (System.nanoTime() - t0) / 1_000_000,
+                opened.topics().size());
+            for (Map.Entry<String, Integer> e : config.createTopics.entrySet()) {
+                int n = opened.createTopic(e.getKey(), e.getValue());
+                if (n != e.getValue()) {
+                    LOG.warn("topic {} exists with {} partitions (create.topics asks for {})", e.getKey(), n,
+                        e.getValue());
+                }
+            }
+            BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics);
+            net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
+                config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
+                config.connectionsMaxIdleMs), Handlers.create(broker));
+            port = net.start();
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            if (net != null) {
+                net.close();
+            }
+            if (opened != null) {
+                opened.close();
+            }
+            lock.release();
+            lockChannel.close();
+            throw e;
+        }
+        logs = opened;
+        network = net;
+    }
+
+    /** Starts a server: locks and recovers the data directory, creates the configured topics, binds. */
+    public static IdemlogServer start(ServerConfig config, StorageOpener opener)
+        throws IOException, InterruptedException {
+        return new IdemlogServer(config, opener);
+    }
+
+    /** The cluster id: configured, or generated once and kept in meta.properties (a mismatch refuses to start). */
+    private static String clusterId(ServerConfig config) throws IOException {
+        Path meta = config.dataDir.resolve("meta.properties");
+        Properties p = new Properties();
+        if (Files.exists(meta)) {
+            try (Reader r = Files.newBufferedReader(meta, StandardCharsets.UTF_8)) {
+                p.load(r);
+            }
+        }
+        String stored = p.getProperty("cluster.id");
+        if (stored != null && config.clusterId != null && !stored.equals(config.clusterId)) {
+            throw new IOException("data directory " + config.dataDir + " belongs to cluster " + stored
+                + ", not cluster.id=" + config.clusterId);
+        }
+        if (stored != null) {
+            return stored;
+        }
+        String id = config.clusterId != null ? config.clusterId : uuidBase64();
+        p.setProperty("cluster.id", id);
+        p.setProperty("node.id", String.valueOf(config.nodeId));
+        p.setProperty("version", "1");
+        Path tmp = config.dataDir.resolve("meta.properties.tmp");
+        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+            p.store(w, "idemlog data directory identity");
+        }
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return id;
+    }
+
+    private static String uuidBase64() {
+        UUID u = UUID.randomUUID();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(u.getMostSignificantBits())
+            .putLong(u.getLeastSignificantBits());
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public LogStore logs() {
+        return logs;
+    }
+
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    /** Clean shutdown: stop the listener, then close storage (fsync, snapshots), then unlock the directory. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            network.close();
+        } finally {
+            try {
+                logs.close();
+            } finally {
+                lock.release();
+                lockChannel.close();
+            }
+        }
+        LOG.info("stopped; counters {}", metrics.snapshot());
+    }
+}

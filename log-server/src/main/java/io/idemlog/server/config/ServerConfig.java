@@ -1,0 +1,285 @@
+package io.idemlog.server.config;
+
+import io.idemlog.server.log.LogConfig;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+
+import static io.idemlog.server.config.ConfigDef.Type.BOOLEAN;
+import static io.idemlog.server.config.ConfigDef.Type.INT;
+import static io.idemlog.server.config.ConfigDef.Type.LIST;
+import static io.idemlog.server.config.ConfigDef.Type.LONG;
+import static io.idemlog.server.config.ConfigDef.Type.STRING;
+
+/**
+ * The server's configuration: Kafka's property names where the meaning is the same, validated once at start-up.
+ * Built from an optional properties file plus overrides (flags win). Every property is listed, with default and
+ * meaning, in {@link #describe()} (printed by {@code --help}) and docs/CONFIGURATION.md.
+ */
+public final class ServerConfig {
+    static final ConfigDef DEF = new ConfigDef()
+        .define("listeners", STRING, "PLAINTEXT://127.0.0.1:9092",
+            "The one listener to bind, PLAINTEXT://host:port. Port 0 picks a free port.")
+        .define("advertised.listeners", STRING, null,
+            "The address clients are told to connect to (Metadata), PLAINTEXT://host:port. Default: listeners "
+                + "(with the actual port when listeners uses port 0).")
+        .define("log.dirs", STRING, null, "The data directory (one). Overrides log.dir.")
+        .define("log.dir", STRING, "idemlog-data", "The data directory when log.dirs is not set. Relative paths "
+            + "are resolved against the working directory.")
+        .define("node.id", INT, "1", 0, Integer.MAX_VALUE, "This server's node id, as reported in Metadata.")
+        .define("broker.id", INT, null, 0, Integer.MAX_VALUE, "Alias of node.id (must agree with it if both are set).")
+        .define("cluster.id", STRING, null, "Cluster id reported in Metadata. Default: generated once and kept in "
+            + "<data dir>/meta.properties.")
+        .define("num.partitions", INT, "1", 1, 100_000, "Partitions of an auto-created topic.")
+        .define("auto.create.topics.enable", BOOLEAN, "true",
+            "Create a topic named in a Metadata request when it does not exist and the client allows it.")
+        .define("create.topics", LIST, "", "Topics to create at start if missing: name:partitions[,name:partitions].")
+        .define("log.segment.bytes", INT, "1073741824", 1024, Integer.MAX_VALUE,
+            "Roll the active segment once it reaches this size.")
+        .define("log.roll.ms", LONG, null, 1, Long.MAX_VALUE, "Roll the active segment once its first batch is this "
+            + "old. Overrides log.roll.hours.")
+        .define("log.roll.hours", INT, "168", 1, Integer.MAX_VALUE, "log.roll.ms in hours.")
+        .define("log.retention.ms", LONG, null, -1, Long.MAX_VALUE, "Delete whole segments whose newest record is "
+            + "older than this; -1 keeps them forever. Overrides log.retention.minutes and log.retention.hours.")
+        .define("log.retention.minutes", INT, null, -1, Integer.MAX_VALUE, "log.retention.ms in minutes.")
+        .define("log.retention.hours", INT, "168", -1, Integer.MAX_VALUE, "log.retention.ms in hours.")
+        .define("log.retention.bytes", LONG, "-1", -1, Long.MAX_VALUE,
+            "Delete the oldest segments while a partition is larger than this; -1 = no size limit.")
+        .define("log.retention.check.interval.ms", LONG, "300000", 1, Long.MAX_VALUE, "How often retention runs.")
+        .define("log.index.interval.bytes", INT, "4096", 0, Integer.MAX_VALUE,
+            "One sparse index entry per this many bytes of log.")
+        .define("log.segment.delete.delay.ms", LONG, "60000", 0, Long.MAX_VALUE,
+            "A segment removed by retention stays readable this long for fetches in flight.")
+        .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
+            "Largest record batch accepted from a producer (bytes, batch header included).")
+        .define("producer.id.expiration.ms", INT, "86400000", 1, Integer.MAX_VALUE,
+            "Drop a producer's idempotence state after this long without a write (server clock).")
+        .define("producer.id.expiration.check.interval.ms", INT, "600000", 1, Integer.MAX_VALUE,
+            "How often expired producer state is removed.")
+        .define("producer.state.max.producers.per.partition", INT, "100000", 1, 100_000_000,
+            "Producers whose state a partition keeps; beyond it the least recently written is evicted (counted "
+                + "in the producer_evictions metric). Bounds memory under a producer storm.")
+        .define("socket.request.max.bytes", INT, "104857600", 64, Integer.MAX_VALUE,
+            "Largest request frame accepted; a larger one closes the connection.")
+        .define("num.network.threads", INT, "0", 0, 256,
+            "Network (event loop) threads; requests are handled on them. 0 = one per core, at most 4.")
+        .define("queued.max.requests.per.connection", INT, "100", 1, 100_000,
+            "Requests a connection may have waiting for their answer (e.g. for fsync) before the server stops "
+                + "reading from it.")
+        .define("connections.max.idle.ms", LONG, "600000", 1, Long.MAX_VALUE,
+            "Close connections idle for longer than this.");
+
+    /** A parsed PLAINTEXT://host:port. */
+    public record Endpoint(String host, int port) {
+        static Endpoint parse(String name, String value) {
+            String prefix = "PLAINTEXT://";
+            if (value.contains(",")) {
+                throw new ConfigException(name + "=" + value + ": only one listener is supported");
+            }
+            if (!value.startsWith(prefix)) {
+                throw new ConfigException(name + "=" + value + ": must be PLAINTEXT://host:port (no other security "
+                    + "protocol is supported)");
+            }
+            String hostPort = value.substring(prefix.length());
+            int colon = hostPort.lastIndexOf(':');
+            if (colon < 0) {
+                throw new ConfigException(name + "=" + value + ": missing :port");
+            }
+            String host = hostPort.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            int port;
+            try {
+                port = Integer.parseInt(hostPort.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(name + "=" + value + ": bad port");
+            }
+            if (port < 0 || port > 65535) {
+                throw new ConfigException(name + "=" + value + ": port out of range");
+            }
+            return new Endpoint(host, port);
+        }
+
+        @Override
+        public String toString() {
+            return "PLAINTEXT://" + host + ":" + port;
+        }
+    }
+
+    private final Map<String, String> values;
+    public final Endpoint listener;
+    public final Endpoint advertisedListener;
+    public final Path dataDir;
+    /** From node.id, or its alias broker.id. */
+    public final int nodeId;
+    public final String clusterId;
+    public final int numPartitions;
+    public final boolean autoCreateTopics;
+    public final Map<String, Integer> createTopics;
+    public final LogConfig log;
+    public final int socketRequestMaxBytes;
+    public final int networkThreads;
+    public final int maxQueuedRequestsPerConnection;
+    public final long connectionsMaxIdleMs;
+
+    private ServerConfig(Map<String, String> raw) {
+        values = DEF.parse(raw);
+        listener = Endpoint.parse("listeners", values.get("listeners"));
+        String advertised = values.get("advertised.listeners");
+        if (advertised != null) {
+            advertisedListener = Endpoint.parse("advertised.listeners", advertised);
+            if (advertisedListener.port() == 0) {
+                throw new ConfigException("advertised.listeners must name a real port, not 0");
+            }
+            if (advertisedListener.host().isEmpty() || advertisedListener.host().equals("0.0.0.0")) {
+                throw new ConfigException("advertised.listeners must name a host clients can reach");
+            }
+        } else {
+            if (listener.host().isEmpty() || listener.host().equals("0.0.0.0") || listener.host().equals("::")) {
+                throw new ConfigException("listeners binds every interface (" + listener
+                    + "): set advertised.listeners to the address clients should use");
+            }
+            advertisedListener = null;
+        }
+        String dirs = values.get("log.dirs") != null ? values.get("log.dirs") : values.get("log.dir");
+        if (dirs.isBlank() || dirs.contains(",")) {
+            throw new ConfigException("log.dirs=" + dirs + ": exactly one data directory is supported");
+        }
+        dataDir = Paths.get(dirs.trim()).toAbsolutePath().normalize();
+        int node = Integer.parseInt(values.get("node.id"));
+        if (values.get("broker.id") != null) {
+            int brokerId = Integer.parseInt(values.get("broker.id"));
+            if (raw.containsKey("node.id") && brokerId != node) {
+                throw new ConfigException("node.id=" + node + " and broker.id=" + brokerId + " disagree");
+            }
+            node = brokerId;
+        }
+        nodeId = node;
+        clusterId = values.get("cluster.id");
+        numPartitions = Integer.parseInt(values.get("num.partitions"));
+        autoCreateTopics = Boolean.parseBoolean(values.get("auto.create.topics.enable"));
+        createTopics = parseTopics(values.get("create.topics"));
+
+        long rollMs = values.get("log.roll.ms") != null ? Long.parseLong(values.get("log.roll.ms"))
+            : Long.parseLong(values.get("log.roll.hours")) * 3_600_000L;
+        long retentionMs;
+        if (values.get("log.retention.ms") != null) {
+            retentionMs = Long.parseLong(values.get("log.retention.ms"));
+        } else if (values.get("log.retention.minutes") != null) {
+            long m = Long.parseLong(values.get("log.retention.minutes"));
+            retentionMs = m < 0 ? -1 : m * 60_000L;
+        } else {
+            long h = Long.parseLong(values.get("log.retention.hours"));
+            retentionMs = h < 0 ? -1 : h * 3_600_000L;
+        }
+        int maxBatch = Integer.parseInt(values.get("message.max.bytes"));
+        int segmentBytes = Integer.parseInt(values.get("log.segment.bytes"));
+        log = new LogConfig(
+            segmentBytes,
+            rollMs,
+            retentionMs,
+            Long.parseLong(values.get("log.retention.bytes")),
+            Long.parseLong(values.get("log.retention.check.interval.ms")),
+            Integer.parseInt(values.get("log.index.interval.bytes")),
+            maxBatch,
+            Long.parseLong(values.get("producer.id.expiration.ms")),
+            Long.parseLong(values.get("producer.id.expiration.check.interval.ms")),
+            Integer.parseInt(values.get("producer.state.max.producers.per.partition")),
+            Long.parseLong(values.get("log.segment.delete.delay.ms")));
+        socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
+        int threads = Integer.parseInt(values.get("num.network.threads"));
+        networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+        maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
+        connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
+    }
+
+    private static Map<String, Integer> parseTopics(String spec) {
+        Map<String, Integer> topics = new LinkedHashMap<>();
+        if (spec == null || spec.isBlank()) {
+            return topics;
+        }
+        for (String item : spec.split(",")) {
+            String t = item.trim();
+            if (t.isEmpty()) {
+                continue;
+            }
+            int colon = t.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new ConfigException("create.topics: '" + t + "' must be name:partitions");
+            }
+            String name = t.substring(0, colon);
+            int partitions;
+            try {
+                partitions = Integer.parseInt(t.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new ConfigException("create.topics: '" + t + "': bad partition count");
+            }
+            if (partitions < 1 || partitions > 100_000) {
+                throw new ConfigException("create.topics: '" + t + "': partitions must be in [1, 100000]");
+            }
+            if (!TopicNames.isValid(name)) {
+                throw new ConfigException("create.topics: '" + name + "' is not a legal topic name "
+                    + TopicNames.RULE);
+            }
+            topics.put(name, partitions);
+        }
+        return topics;
+    }
+
+    /** Builds the configuration from raw properties (the file's, then overrides applied on top). */
+    public static ServerConfig of(Map<String, String> props) {
+        return new ServerConfig(props);
+    }
+
+    /** Loads a properties file and applies overrides on top of it. */
+    public static ServerConfig load(Path file, Map<String, String> overrides) throws IOException {
+        Map<String, String> props = new LinkedHashMap<>();
+        if (file != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                p.load(r);
+            }
+            for (String name : p.stringPropertyNames()) {
+                props.put(name, p.getProperty(name));
+            }
+        }
+        props.putAll(overrides);
+        return new ServerConfig(props);
+    }
+
+    /** The effective raw value of a property (default applied), or null. */
+    public String get(String name) {
+        return values.get(name);
+    }
+
+    /** Every property with its default and meaning, one per paragraph (for --help and the docs). */
+    public static String describe() {
+        StringBuilder sb = new StringBuilder();
+        for (ConfigDef.Key k : DEF.keys().values()) {
+            sb.append(k.name()).append(" (").append(k.type().name().toLowerCase());
+            sb.append(", default: ").append(k.defaultValue() == null ? "none" : k.defaultValue().isEmpty()
+                ? "empty" : k.defaultValue()).append(")\n    ").append(k.doc()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** Markdown table of every property, for docs/CONFIGURATION.md. */
+    public static String describeMarkdown() {
+        StringBuilder sb = new StringBuilder("| property | type | default | meaning |\n|---|---|---|---|\n");
+        for (ConfigDef.Key k : DEF.keys().values()) {
+            sb.append("| `").append(k.name()).append("` | ").append(k.type().name().toLowerCase()).append(" | ")
+                .append(k.defaultValue() == null ? "—" : k.defaultValue().isEmpty() ? "(empty)"
+                    : "`" + k.defaultValue() + "`")
+                .append(" | ").append(k.doc().replace("|", "\\|")).append(" |\n");
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,26 @@
+package io.idemlog.server.handler;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.server.network.ApiHandler;
+
+/** The registry: one handler per api key, indexed by the key's wire id. */
+public final class Handlers {
+    private Handlers() {
+    }
+
+    public static ApiHandler[] create(BrokerContext broker) {
+        ApiHandler[] handlers = new ApiHandler[64];
+        handlers[ApiKey.API_VERSIONS.id] = new ApiVersionsHandler(broker.metrics());
+        handlers[ApiKey.METADATA.id] = new MetadataHandler(broker);
+        handlers[ApiKey.INIT_PRODUCER_ID.id] = new InitProducerIdHandler(broker);
+        handlers[ApiKey.PRODUCE.id] = new ProduceHandler(broker);
+        handlers[ApiKey.LIST_OFFSETS.id] = new ListOffsetsHandler(broker);
+        handlers[ApiKey.FETCH.id] = new FetchHandler(broker);
+        for (ApiKey api : ApiKey.values()) {
+            if (handlers[api.id] == null) {
+                throw new IllegalStateException("no handler for " + api);
+            }
+        }
+        return handlers;
+    }
+}

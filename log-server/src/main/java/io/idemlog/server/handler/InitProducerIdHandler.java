@@ -1,0 +1,49 @@
+package io.idemlog.server.handler;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.WireReader;
+import io.idemlog.common.protocol.message.InitProducerIdRequest;
+import io.idemlog.common.protocol.message.InitProducerIdResponse;
+import io.idemlog.server.network.ApiHandler;
+import io.idemlog.server.network.RequestContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+
+/**
+ * InitProducerId without a transactional id: a producer id never handed out before (persisted in blocks), epoch 0.
+ * Transactions are not supported: a transactional id gets INVALID_REQUEST.
+ */
+final class InitProducerIdHandler implements ApiHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(InitProducerIdHandler.class);
+
+    private final BrokerContext broker;
+
+    InitProducerIdHandler(BrokerContext broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public void handle(RequestContext ctx, WireReader body) {
+        broker.metrics().request(ApiKey.INIT_PRODUCER_ID);
+        InitProducerIdRequest req = InitProducerIdRequest.read(body, ctx.version);
+        InitProducerIdResponse rsp = new InitProducerIdResponse();
+        if (req.transactionalId != null) {
+            LOG.info("refusing InitProducerId with transactional id '{}' from {}: transactions are not supported",
+                req.transactionalId, ctx.remoteAddress());
+            rsp.errorCode = ErrorCode.INVALID_REQUEST.code;
+        } else {
+            try {
+                rsp.producerId = broker.logs().nextProducerId();
+                rsp.producerEpoch = 0;
+                broker.metrics().producerIdsAllocated.increment();
+            } catch (IOException e) {
+                LOG.error("cannot persist the producer id block", e);
+                rsp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
+            }
+        }
+        ctx.respond(rsp);
+    }
+}

@@ -1,0 +1,54 @@
+package io.idemlog.server.handler;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.WireReader;
+import io.idemlog.common.protocol.message.ListOffsetsRequest;
+import io.idemlog.common.protocol.message.ListOffsetsResponse;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.network.ApiHandler;
+import io.idemlog.server.network.RequestContext;
+
+/**
+ * ListOffsets: -1 latest (the high watermark: the durable end), -2 earliest (the log start), a time t >= 0 the
+ * first offset whose record timestamp is >= t (or offset -1, timestamp -1 when none). Other negative values are
+ * the newer special timestamps of versions idemlog does not advertise: INVALID_REQUEST.
+ */
+final class ListOffsetsHandler implements ApiHandler {
+    private final BrokerContext broker;
+
+    ListOffsetsHandler(BrokerContext broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public void handle(RequestContext ctx, WireReader body) {
+        broker.metrics().request(ApiKey.LIST_OFFSETS);
+        ListOffsetsRequest req = ListOffsetsRequest.read(body, ctx.version);
+        ListOffsetsResponse rsp = new ListOffsetsResponse();
+        for (ListOffsetsRequest.Topic t : req.topics) {
+            ListOffsetsResponse.Topic rt = new ListOffsetsResponse.Topic(t.name);
+            rsp.topics.add(rt);
+            for (ListOffsetsRequest.Partition p : t.partitions) {
+                ListOffsetsResponse.Partition rp = new ListOffsetsResponse.Partition();
+                rp.partitionIndex = p.partitionIndex;
+                rt.partitions.add(rp);
+                Partition partition = broker.logs().partition(t.name, p.partitionIndex);
+                if (partition == null) {
+                    rp.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
+                } else if (p.timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                    rp.offset = partition.highWatermark();
+                } else if (p.timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
+                    rp.offset = partition.logStartOffset();
+                } else if (p.timestamp >= 0) {
+                    long[] found = partition.offsetForTimestamp(p.timestamp);
+                    rp.offset = found[0];
+                    rp.timestamp = found[1];
+                } else {
+                    rp.errorCode = ErrorCode.INVALID_REQUEST.code;
+                }
+            }
+        }
+        ctx.respond(rsp);
+    }
+}

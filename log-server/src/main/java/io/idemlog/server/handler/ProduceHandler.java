@@ -1,0 +1,221 @@
+package io.idemlog.server.handler;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.WireReader;
+import io.idemlog.common.protocol.message.ProduceRequest;
+import io.idemlog.common.protocol.message.ProduceResponse;
+import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.network.ApiHandler;
+import io.idemlog.server.network.RequestContext;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.concurrent.Future;
+
+/**
+ * Produce: appends each partition's batch (the storage applies every rule of IDEMPOTENCE.md) and answers
+ * <ul>
+ *   <li>acks=1 at once, after the append;</li>
+ *   <li>acks=-1 (all) only once every appended batch — or, for a duplicate, the ORIGINAL batch — is durable
+ *       (group-committed fsync), or with REQUEST_TIMED_OUT for what is not durable after timeout_ms;</li>
+ *   <li>acks=0 never; an error then closes the connection, which is the only way to tell such a producer.</li>
+ * </ul>
+ * Any other acks value gets INVALID_REQUIRED_ACKS on every partition and nothing is appended.
+ */
+final class ProduceHandler implements ApiHandler {
+    private final BrokerContext broker;
+
+    ProduceHandler(BrokerContext broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public void handle(RequestContext ctx, WireReader body) {
+        ServerMetrics metrics = broker.metrics();
+        metrics.request(ApiKey.PRODUCE);
+        ProduceRequest req = ProduceRequest.read(body, ctx.version);
+        short acks = req.acks;
+        boolean validAcks = acks == -1 || acks == 0 || acks == 1;
+        ProduceResponse rsp = new ProduceResponse();
+        Durability durability = acks == -1 && validAcks ? new Durability(ctx, rsp) : null;
+        boolean anyError = false;
+        for (int t = 0; t < req.topics.size(); t++) {
+            ProduceRequest.TopicData td = req.topics.get(t);
+            ProduceResponse.TopicResponse tr = new ProduceResponse.TopicResponse(td.name);
+            rsp.topics.add(tr);
+            for (int i = 0; i < td.partitions.size(); i++) {
+                ProduceRequest.PartitionData pd = td.partitions.get(i);
+                ProduceResponse.PartitionResponse pr = new ProduceResponse.PartitionResponse();
+                pr.index = pd.index;
+                tr.partitions.add(pr);
+                Partition partition = broker.logs().partition(td.name, pd.index);
+                ErrorCode error;
+                String message = null;
+                if (!validAcks) {
+                    error = ErrorCode.INVALID_REQUIRED_ACKS;
+                } else if (partition == null) {
+                    error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (repeated(req, t, i)) {
+                    error = ErrorCode.INVALID_RECORD;
+                    message = "more than one batch for partition " + td.name + "-" + pd.index + " in one request";
+                } else if (!(pd.records instanceof MemoryRecords records)) {
+                    error = ErrorCode.INVALID_RECORD;
+                    message = "null records";
+                } else {
+                    ByteBuffer buf = records.buffer();
+                    AppendResult result = partition.append(buf, buf.position(), buf.remaining());
+                    error = result.error();
+                    message = result.errorMessage();
+                    pr.baseOffset = result.baseOffset();
+                    pr.logStartOffset = partition.logStartOffset();
+                    if (error == ErrorCode.NONE) {
+                        if (result.duplicate()) {
+                            metrics.duplicateBatches.increment();
+                        } else {
+                            metrics.batchesAppended.increment();
+                            metrics.bytesAppended.add(buf.remaining());
+                        }
+                        if (durability != null) {
+                            durability.await(partition, result.lastOffset(), pr);
+                        }
+                    }
+                }
+                pr.errorCode = error.code;
+                if (error != ErrorCode.NONE) {
+                    anyError = true;
+                    metrics.produceError(error);
+                    pr.baseOffset = -1L;
+                    if (ctx.version >= 8) {
+                        pr.errorMessage = message != null ? message : error.message;
+                    }
+                }
+            }
+        }
+        if (acks == 0) {
+            ctx.noResponse();
+            if (anyError) {
+                ctx.closeConnection("produce error with acks=0");
+            }
+        } else if (durability != null) {
+            durability.arm(req.timeoutMs);
+        } else {
+            ctx.respond(rsp);
+        }
+    }
+
+    /** Whether the same partition already appeared earlier in the request (one batch per partition, v3+). */
+    private static boolean repeated(ProduceRequest req, int topicIndex, int partitionIndex) {
+        ProduceRequest.TopicData td = req.topics.get(topicIndex);
+        int index = td.partitions.get(partitionIndex).index;
+        for (int t = 0; t <= topicIndex; t++) {
+            ProduceRequest.TopicData other = req.topics.get(t);
+            if (!other.name.equals(td.name)) {
+                continue;
+            }
+            int end = t == topicIndex ? partitionIndex : other.partitions.size();
+            for (int i = 0; i < end; i++) {
+                if (other.partitions.get(i).index == index) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Holds an acks=all answer until every awaited offset is durable. Callbacks arrive on the flusher thread (or
+     * inline, when already durable); the timeout on the connection's thread; whichever finishes first answers.
+     */
+    /** One partition of an acks=all request waiting for durability. Guarded by its Durability's monitor. */
+    private static final class Await {
+        final ProduceResponse.PartitionResponse response;
+        boolean done;
+
+        Await(ProduceResponse.PartitionResponse response) {
+            this.response = response;
+        }
+    }
+
+    private static final class Durability {
+        private final RequestContext ctx;
+        private final ProduceResponse rsp;
+        private final ArrayList<Await> awaits = new ArrayList<>(4);
+        private int outstanding = 1; // the handler itself, until arm()
+        private boolean answered;
+        private Future<?> timeout;
+
+        Durability(RequestContext ctx, ProduceResponse rsp) {
+            this.ctx = ctx;
+            this.rsp = rsp;
+        }
+
+        void await(Partition partition, long lastOffset, ProduceResponse.PartitionResponse pr) {
+            Await a = new Await(pr);
+            synchronized (this) {
+                outstanding++;
+                awaits.add(a);
+            }
+            partition.whenDurable(lastOffset, error -> onDurable(a, error));
+        }
+
+        private void onDurable(Await a, ErrorCode error) {
+            synchronized (this) {
+                if (answered) {
+                    return;
+                }
+                a.done = true;
+                if (error != ErrorCode.NONE) {
+                    a.response.errorCode = error.code;
+                    a.response.baseOffset = -1L;
+                }
+                if (--outstanding > 0) {
+                    return;
+                }
+                answered = true;
+            }
+            finish();
+        }
+
+        void arm(int timeoutMs) {
+            synchronized (this) {
+                if (--outstanding == 0) {
+                    answered = true;
+                } else {
+                    long delay = Math.max(1, timeoutMs);
+                    timeout = ctx.schedule(this::expire, delay);
+                    return;
+                }
+            }
+            finish();
+        }
+
+        private void expire() {
+            synchronized (this) {
+                if (answered) {
+                    return;
+                }
+                answered = true;
+                // What is not durable yet is reported as timed out; the producer retries it and the retry is
+                // answered as a duplicate (with the original offset) once durable.
+                for (Await a : awaits) {
+                    if (!a.done) {
+                        a.response.errorCode = ErrorCode.REQUEST_TIMED_OUT.code;
+                        a.response.baseOffset = -1L;
+                    }
+                }
+            }
+            ctx.respond(rsp);
+        }
+
+        private void finish() {
+            Future<?> t = timeout;
+            if (t != null) {
+                t.cancel(false);
+            }
+            ctx.respond(rsp);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.idemlog.server.network;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The listener: a Netty server whose pipeline per connection is frame decoder -> {@link Connection}. Uses the
+ * native epoll transport when available (set -Didemlog.transport=nio to force NIO). Request handling runs on
+ * the event-loop threads (num.network.threads).
+ */
+public final class NetworkServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NetworkServer.class);
+
+    /** What the listener needs to know. */
+    public record Settings(String host, int port, int threads, int maxFrameBytes, int maxQueuedPerConnection,
+                           long idleMs) {
+    }
+
+    private final Settings settings;
+    private final ApiHandler[] handlers;
+    private EventLoopGroup boss;
+    private EventLoopGroup workers;
+    private Channel serverChannel;
+
+    public NetworkServer(Settings settings, ApiHandler[] handlers) {
+        this.settings = settings;
+        this.handlers = handlers.clone();
+    }
+
+    /** Binds and returns the bound port. */
+    public int start() throws InterruptedException {
+        boolean epoll = Epoll.isAvailable() && !"nio".equalsIgnoreCase(System.getProperty("idemlog.transport"));
+        Class<? extends ServerSocketChannel> channelClass;
+        if (epoll) {
+            boss = new EpollEventLoopGroup(1, new DefaultThreadFactory("idemlog-accept", true));
+            workers = new EpollEventLoopGroup(settings.threads(), new DefaultThreadFactory("idemlog-network", true));
+            channelClass = EpollServerSocketChannel.class;
+        } else {
+            boss = new NioEventLoopGroup(1, new DefaultThreadFactory("idemlog-accept", true));
+            workers = new NioEventLoopGroup(settings.threads(), new DefaultThreadFactory("idemlog-network", true));
+            channelClass = NioServerSocketChannel.class;
+        }
+        ServerBootstrap b = new ServerBootstrap()
+            .group(boss, workers)
+            .channel(channelClass)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childHandler(new ChannelInitializer<SocketChannel>() {
+                @Override
+                protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast("idle", new IdleStateHandler(0, 0, settings.idleMs(), TimeUnit.MILLISECONDS))
+                        .addLast("frames", new FrameDecoder(settings.maxFrameBytes()))
+                        .addLast("requests", new Connection(handlers, settings.maxQueuedPerConnection()));
+                }
+            });
+        String host = settings.host().isEmpty() ? "0.0.0.0" : settings.host();
+        serverChannel = b.bind(new InetSocketAddress(host, settings.port())).sync().channel();
+        int port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        LOG.info("listening on {}:{} ({} transport, {} network threads)", host, port, epoll ? "epoll" : "nio",
+            settings.threads());
+        return port;
+    }
+
+    /** Stops accepting, closes every connection and stops the event loops. */
+    @Override
+    public void close() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        if (boss != null) {
+            boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        if (workers != null) {
+            workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}

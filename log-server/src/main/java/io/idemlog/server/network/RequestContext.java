@@ -1,0 +1,126 @@
+package io.idemlog.server.network;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.RequestHeader;
+import io.idemlog.common.protocol.ResponseHeader;
+import io.idemlog.common.protocol.WireWriter;
+import io.idemlog.common.protocol.message.Message;
+import io.netty.channel.EventLoop;
+
+import java.net.SocketAddress;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request on one connection, and the handle through which it is answered. Answers may be given from any
+ * thread; the connection writes them in request order (a produce waiting for fsync holds back the answers to the
+ * requests that came after it on the same connection, which is what pipelining clients rely on).
+ */
+public final class RequestContext {
+    private final Connection connection;
+    public final RequestHeader header;
+    public final ApiKey api;
+    public final short version;
+    public final long receivedNanos;
+
+    /** Set once, by the answering thread; read on the event loop after the hand-off. */
+    private WireWriter response;
+    private boolean answered;
+    private boolean ready;
+
+    RequestContext(Connection connection, RequestHeader header, ApiKey api, long receivedNanos) {
+        this.connection = connection;
+        this.header = header;
+        this.api = api;
+        this.version = header.apiVersion;
+        this.receivedNanos = receivedNanos;
+    }
+
+    /** Answers with {@code body} encoded at the request's version. */
+    public void respond(Message body) {
+        respond(body, version);
+    }
+
+    /**
+     * Answers with {@code body} encoded at {@code bodyVersion}: only ApiVersions answers a too-new request in a
+     * different (v0) form.
+     */
+    public void respond(Message body, short bodyVersion) {
+        WireWriter w = new WireWriter(128);
+        w.writeInt32(0);
+        ResponseHeader.write(w, header.correlationId, api.responseHeaderVersion(bodyVersion));
+        body.write(w, bodyVersion);
+        w.putInt32At(0, w.totalSize() - 4);
+        complete(w);
+    }
+
+    /** The request gets no answer (Produce with acks=0); later answers on the connection are not held back. */
+    public void noResponse() {
+        complete(null);
+    }
+
+    /** Closes the connection (Kafka's answer to a produce error with acks=0, and to malformed input). */
+    public void closeConnection(String reason) {
+        connection.close(reason);
+    }
+
+    private void complete(WireWriter w) {
+        synchronized (this) {
+            if (answered) {
+                throw new IllegalStateException("request answered twice: " + header);
+            }
+            answered = true;
+            response = w;
+        }
+        connection.completed(this);
+    }
+
+    /** Runs {@code task} on this connection's thread after {@code delayMs}; cancel through the returned future. */
+    public Future<?> schedule(Runnable task, long delayMs) {
+        return connection.eventLoop().schedule(task, delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs {@code task} on this connection's thread (at once if already on it). */
+    public void execute(Runnable task) {
+        EventLoop loop = connection.eventLoop();
+        if (loop.inEventLoop()) {
+            task.run();
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    /** Whether the caller runs on this connection's thread. */
+    public boolean inConnectionThread() {
+        return connection.eventLoop().inEventLoop();
+    }
+
+    public SocketAddress remoteAddress() {
+        return connection.remoteAddress();
+    }
+
+    /** The server-side address of the connection (its port is the listener's actual port). */
+    public SocketAddress localAddress() {
+        return connection.localAddress();
+    }
+
+    public boolean isConnectionOpen() {
+        return connection.isOpen();
+    }
+
+    synchronized WireWriter takeResponse() {
+        WireWriter w = response;
+        response = null;
+        return w;
+    }
+
+    /** Event-loop only. */
+    boolean isReady() {
+        return ready;
+    }
+
+    /** Event-loop only. */
+    void markReady() {
+        ready = true;
+    }
+}

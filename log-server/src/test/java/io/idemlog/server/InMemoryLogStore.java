@@ -1,0 +1,193 @@
+package io.idemlog.server;
+
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.HighWatermarkListener;
+import io.idemlog.server.log.LogStore;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.ReadResult;
+import io.idemlog.common.record.RecordBatch;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A test double of the storage for network-layer tests: appends assign offsets (no idempotence rules), and
+ * durability advances only when the test says so ({@link FakePartition#makeDurable()}), so answer ordering can be
+ * checked deterministically.
+ */
+public final class InMemoryLogStore implements LogStore {
+    private final Map<String, FakePartition[]> topics = new ConcurrentHashMap<>();
+    private final AtomicLong producerIds = new AtomicLong();
+    final HighWatermarkListener listener;
+    public volatile boolean closed;
+
+    public InMemoryLogStore(HighWatermarkListener listener) {
+        this.listener = listener;
+    }
+
+    @Override
+    public Partition partition(String topic, int index) {
+        FakePartition[] ps = topics.get(topic);
+        return ps == null || index < 0 || index >= ps.length ? null : ps[index];
+    }
+
+    public FakePartition fake(String topic, int index) {
+        return (FakePartition) partition(topic, index);
+    }
+
+    @Override
+    public int partitionCount(String topic) {
+        FakePartition[] ps = topics.get(topic);
+        return ps == null ? -1 : ps.length;
+    }
+
+    @Override
+    public Map<String, Integer> topics() {
+        Map<String, Integer> m = new TreeMap<>();
+        topics.forEach((k, v) -> m.put(k, v.length));
+        return m;
+    }
+
+    @Override
+    public synchronized int createTopic(String topic, int partitions) {
+        FakePartition[] existing = topics.get(topic);
+        if (existing != null) {
+            return existing.length;
+        }
+        FakePartition[] ps = new FakePartition[partitions];
+        for (int i = 0; i < partitions; i++) {
+            ps[i] = new FakePartition(topic, i);
+        }
+        topics.put(topic, ps);
+        return partitions;
+    }
+
+    @Override
+    public long nextProducerId() {
+        return producerIds.getAndIncrement();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** A partition held in memory whose durability the test controls. */
+    public final class FakePartition implements Partition {
+        private final String topic;
+        private final int index;
+        private long logEnd;
+        private long highWatermark;
+        private final List<Object[]> waiters = new ArrayList<>();
+        public volatile boolean autoDurable;
+
+        FakePartition(String topic, int index) {
+            this.topic = topic;
+            this.index = index;
+        }
+
+        @Override
+        public String topic() {
+            return topic;
+        }
+
+        @Override
+        public int index() {
+            return index;
+        }
+
+        @Override
+        public AppendResult append(ByteBuffer buffer, int offset, int length) {
+            RecordBatch b = new RecordBatch(buffer, offset);
+            RecordBatch.Validation v = b.validate(length, Integer.MAX_VALUE);
+            if (v != RecordBatch.Validation.VALID) {
+                return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, v.name());
+            }
+            long base;
+            synchronized (this) {
+                base = logEnd;
+                logEnd += b.recordsCount();
+            }
+            b.baseOffset(base);
+            if (autoDurable) {
+                makeDurable();
+            }
+            return AppendResult.appended(base, base + b.recordsCount() - 1);
+        }
+
+        @Override
+        public void whenDurable(long offset, DurabilityCallback callback) {
+            synchronized (this) {
+                if (offset >= highWatermark) {
+                    waiters.add(new Object[] {offset, callback});
+                    return;
+                }
+            }
+            callback.onComplete(ErrorCode.NONE);
+        }
+
+        /** Everything appended so far becomes durable; waiting callbacks run on the calling thread. */
+        public void makeDurable() {
+            List<DurabilityCallback> ready = new ArrayList<>();
+            long hw;
+            synchronized (this) {
+                highWatermark = logEnd;
+                hw = highWatermark;
+                waiters.removeIf(w -> {
+                    if ((long) w[0] < highWatermark) {
+                        ready.add((DurabilityCallback) w[1]);
+                        return true;
+                    }
+                    return false;
+                });
+            }
+            ready.forEach(c -> c.onComplete(ErrorCode.NONE));
+            listener.onHighWatermark(this, hw);
+        }
+
+        @Override
+        public synchronized long logStartOffset() {
+            return 0;
+        }
+
+        @Override
+        public synchronized long highWatermark() {
+            return highWatermark;
+        }
+
+        @Override
+        public synchronized long logEndOffset() {
+            return logEnd;
+        }
+
+        @Override
+        public synchronized ReadResult read(long fetchOffset, int maxBytes) {
+            if (fetchOffset < 0 || fetchOffset > highWatermark) {
+                return new ReadResult(ErrorCode.OFFSET_OUT_OF_RANGE, null, 0, 0, highWatermark, 0);
+            }
+            return new ReadResult(ErrorCode.NONE, null, 0, 0, highWatermark, 0);
+        }
+
+        @Override
+        public long[] offsetForTimestamp(long timestamp) {
+            return new long[] {-1, -1};
+        }
+
+        @Override
+        public int producerCount() {
+            return 0;
+        }
+
+        @Override
+        public long producerEvictions() {
+            return 0;
+        }
+    }
+}
