@@ -265,7 +265,7 @@ public final class Sender implements Transport.Listener {
             // CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED
             case 31, 53 -> fatal = new FatalProducerException("InitProducerId failed: " + e, r.errorCode);
             default -> {
-                LOG.warn("InitProducerId failed with error {} ({}); retrying", r.errorCode, e);
+                LOG.warn("InitProducerId failed with error {}; retrying", r.errorCode);
                 producerIdRetryAtMs = nowMs + retryBackoffMs;
             }
         }
