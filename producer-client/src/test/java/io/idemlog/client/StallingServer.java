@@ -1,6 +1,7 @@
 package io.idemlog.client;
 
 import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.RequestHeader;
 import io.idemlog.common.protocol.ResponseHeader;
 import io.idemlog.common.protocol.WireReader;
@@ -9,6 +10,9 @@ import io.idemlog.common.protocol.message.ApiVersionsResponse;
 import io.idemlog.common.protocol.message.InitProducerIdResponse;
 import io.idemlog.common.protocol.message.Message;
 import io.idemlog.common.protocol.message.MetadataResponse;
+import io.idemlog.common.protocol.message.ProduceRequest;
+import io.idemlog.common.protocol.message.ProduceResponse;
+import io.idemlog.common.record.RecordBatch;
 
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -24,11 +28,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A server on 127.0.0.1 that accepts connections and then stalls: in {@link Mode#SILENT} it never answers
  * anything; in {@link Mode#STALL_PRODUCE} it answers ApiVersions, Metadata (one topic, {@code partitions}
- * partitions led by itself) and InitProducerId, and never answers a Produce request, while still reading them.
+ * partitions led by itself) and InitProducerId, and never answers a Produce request, while still reading them;
+ * in {@link Mode#ACK_PRODUCE} it answers every batch NONE (storing nothing).
  * Every thread it starts is stopped by {@link #close()}.
  */
 final class StallingServer implements AutoCloseable {
-    enum Mode { SILENT, STALL_PRODUCE }
+    enum Mode { SILENT, STALL_PRODUCE, ACK_PRODUCE }
 
     private final ServerSocket server;
     private final Mode mode;
@@ -95,7 +100,7 @@ final class StallingServer implements AutoCloseable {
                     case PRODUCE -> {
                         produceRequests.incrementAndGet();
                         produceBytes.addAndGet(size);
-                        yield null;
+                        yield mode == Mode.ACK_PRODUCE ? ack(ProduceRequest.read(r, h.apiVersion)) : null;
                     }
                     default -> null;
                 };
@@ -138,6 +143,24 @@ final class StallingServer implements AutoCloseable {
             t.partitions.add(mp);
         }
         r.topics.add(t);
+        return r;
+    }
+
+    private final java.util.Map<Integer, Long> nextOffset = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Appends nothing, but answers every batch NONE at consecutive offsets per partition. */
+    private ProduceResponse ack(ProduceRequest request) {
+        ProduceResponse r = new ProduceResponse();
+        for (ProduceRequest.TopicData t : request.topics) {
+            ProduceResponse.TopicResponse tr = new ProduceResponse.TopicResponse(t.name);
+            for (ProduceRequest.PartitionData p : t.partitions) {
+                MemoryRecords records = (MemoryRecords) p.records;
+                RecordBatch b = new RecordBatch(records.buffer(), records.buffer().position());
+                long base = nextOffset.merge(p.index, (long) b.recordsCount(), Long::sum) - b.recordsCount();
+                tr.partitions.add(new ProduceResponse.PartitionResponse(p.index, (short) 0, base, 0L));
+            }
+            r.topics.add(tr);
+        }
         return r;
     }
 

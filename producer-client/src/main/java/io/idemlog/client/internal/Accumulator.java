@@ -5,6 +5,8 @@ import io.idemlog.common.record.Header;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.RecordBatchBuilder;
 
+import org.jctools.queues.MpmcArrayQueue;
+
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,6 +48,8 @@ public final class Accumulator {
     private final Object createLock = new Object();
     private final Set<ProducerBatch> incomplete = ConcurrentHashMap.newKeySet();
     private final AtomicInteger flushesInProgress = new AtomicInteger();
+    /** Side arrays of finished batches, for the next batches; bounded (a full queue drops them). */
+    private final MpmcArrayQueue<CompletionSlots> freeSlots;
     private volatile boolean closing;
 
     public Accumulator(int batchSize, long lingerMs, long deliveryTimeoutMs, BufferPool pool, boolean idempotent,
@@ -56,6 +60,7 @@ public final class Accumulator {
         this.pool = pool;
         this.idempotent = idempotent;
         this.maxUnacked = maxUnacked;
+        this.freeSlots = new MpmcArrayQueue<>((int) Math.min(4096, Math.max(16, pool.totalMemory() / batchSize)));
     }
 
     public BufferPool pool() {
@@ -164,8 +169,8 @@ public final class Accumulator {
                     }
                     open.seal(q.builder);
                 }
-                int expected = size / Math.max(1, needed - RecordBatch.HEADER_SIZE) + 1;
-                ProducerBatch batch = new ProducerBatch(q, buffer, nowMs, deliveryTimeoutMs, expected);
+                ProducerBatch batch = new ProducerBatch(q, buffer, nowMs, deliveryTimeoutMs,
+                    slots(size, key, value, headers));
                 q.builder.init(buffer, 0, size);
                 if (!batch.tryAppend(q.builder, timestamp, key, value, headers, completion)) {
                     throw new IllegalStateException("record does not fit an empty batch of " + size + " bytes");
@@ -180,6 +185,17 @@ public final class Accumulator {
                 pool.release(buffer);
             }
         }
+    }
+
+    /** Recycled side arrays, or new ones sized for as many records like this one as the batch can hold. */
+    private CompletionSlots slots(int batchBytes, byte[] key, byte[] value, Header[] headers) {
+        CompletionSlots s = freeSlots.relaxedPoll();
+        if (s != null) {
+            return s;
+        }
+        int record = RecordBatchBuilder.sizeOfRecord(64, 0, key == null ? -1 : key.length,
+            value == null ? -1 : value.length, headers);
+        return new CompletionSlots(Math.max(8, (batchBytes - RecordBatch.HEADER_SIZE) / record + 1));
     }
 
     private void checkOpen() {
@@ -295,6 +311,7 @@ public final class Accumulator {
     public void deallocate(ProducerBatch batch) {
         if (incomplete.remove(batch)) {
             pool.release(batch.buffer());
+            freeSlots.relaxedOffer(batch.slots);
         }
         batch.markDone();
     }

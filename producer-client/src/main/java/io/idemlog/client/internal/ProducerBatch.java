@@ -11,7 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -36,8 +35,8 @@ public final class ProducerBatch {
 
     // Written under the partition queue's lock while open; read by the I/O thread after sealing.
     private int recordCount;
-    private Object[] completions;
-    private long[] timestamps;
+    /** Recycled when the batch is deallocated; every completion entry is null again by then. */
+    final CompletionSlots slots;
     private int sizeInBytes;
     private MemoryRecords records;
 
@@ -58,14 +57,12 @@ public final class ProducerBatch {
     private volatile boolean done;
 
     ProducerBatch(PartitionQueue queue, ByteBuffer buffer, long createdMs, long deliveryTimeoutMs,
-                  int expectedRecords) {
+                  CompletionSlots slots) {
         this.queue = queue;
         this.buffer = buffer;
         this.createdMs = createdMs;
         this.deadlineMs = createdMs + deliveryTimeoutMs;
-        int n = Math.max(4, expectedRecords);
-        this.completions = new Object[n];
-        this.timestamps = new long[n];
+        this.slots = slots;
     }
 
     /** Appends through the queue's builder; false when the record does not fit. Caller holds the queue's lock. */
@@ -74,13 +71,11 @@ public final class ProducerBatch {
         if (!builder.tryAppend(timestamp, key, value, headers)) {
             return false;
         }
-        if (recordCount == completions.length) {
-            int n = recordCount << 1;
-            completions = Arrays.copyOf(completions, n);
-            timestamps = Arrays.copyOf(timestamps, n);
+        if (recordCount == slots.capacity()) {
+            slots.grow();
         }
-        completions[recordCount] = completion;
-        timestamps[recordCount] = timestamp;
+        slots.completions[recordCount] = completion;
+        slots.timestamps[recordCount] = timestamp;
         recordCount++;
         return true;
     }
@@ -166,6 +161,7 @@ public final class ProducerBatch {
     void complete(long baseOffset, long logAppendTimeMs) {
         String topic = queue.topic;
         int partition = queue.partition;
+        Object[] completions = slots.completions;
         for (int i = 0; i < recordCount; i++) {
             Object c = completions[i];
             if (c == null) {
@@ -173,7 +169,7 @@ public final class ProducerBatch {
             }
             completions[i] = null;
             long offset = baseOffset < 0 ? -1L : baseOffset + i;
-            long ts = logAppendTimeMs >= 0 ? logAppendTimeMs : timestamps[i];
+            long ts = logAppendTimeMs >= 0 ? logAppendTimeMs : slots.timestamps[i];
             RecordMetadata md = new RecordMetadata(topic, partition, offset, ts);
             deliver(c, md, null);
         }
@@ -181,6 +177,7 @@ public final class ProducerBatch {
 
     /** Fails every record that was not yet told its outcome. */
     void fail(ProducerException e) {
+        Object[] completions = slots.completions;
         for (int i = 0; i < recordCount; i++) {
             Object c = completions[i];
             if (c == null) {
