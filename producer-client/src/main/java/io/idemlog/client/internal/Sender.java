@@ -301,7 +301,9 @@ public final class Sender implements Transport.Listener {
 
     /**
      * The node to send metadata and InitProducerId to: a ready node with room and the fewest requests in flight;
-     * else a node to connect to (known nodes first, then bootstrap addresses), skipping those backing off.
+     * else one node to connect to (known nodes first, then bootstrap addresses), skipping those backing off. Only
+     * the caller's {@code ready()} on the chosen node starts a connection, so a refresh never connects to every
+     * node of the cluster.
      */
     private Node leastLoadedNode(long nowMs) {
         Cluster cluster = metadata.cluster();
@@ -310,7 +312,7 @@ public final class Sender implements Transport.Listener {
         Node connectTo = null;
         for (Node n : cluster.nodes().values()) {
             int load = load(n.id());
-            if (transport.ready(n, nowMs) && load < maxInFlight && load < bestLoad) {
+            if (transport.isReady(n.id()) && load < maxInFlight && load < bestLoad) {
                 best = n;
                 bestLoad = load;
             } else if (connectTo == null && !transport.isBackingOff(n.id(), nowMs)) {
@@ -322,7 +324,7 @@ public final class Sender implements Transport.Listener {
         }
         for (Node n : metadata.bootstrap()) {
             int load = load(n.id());
-            if (transport.ready(n, nowMs) && load < maxInFlight && load < bestLoad) {
+            if (transport.isReady(n.id()) && load < maxInFlight && load < bestLoad) {
                 best = n;
                 bestLoad = load;
             } else if (connectTo == null && !transport.isBackingOff(n.id(), nowMs)) {

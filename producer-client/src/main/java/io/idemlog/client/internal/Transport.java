@@ -15,6 +15,9 @@ public interface Transport {
      */
     boolean ready(Node node, long nowMs);
 
+    /** Whether the node's connection is ready now; unlike {@link #ready} it never starts connecting. */
+    boolean isReady(int nodeId);
+
     /** True while the node's last connection attempt failed recently and the transport waits before retrying. */
     boolean isBackingOff(int nodeId, long nowMs);
 

@@ -55,6 +55,11 @@ final class MockTransport implements Transport {
     }
 
     @Override
+    public boolean isReady(int nodeId) {
+        return !notReady.contains(nodeId);
+    }
+
+    @Override
     public boolean isBackingOff(int nodeId, long nowMs) {
         return false;
     }

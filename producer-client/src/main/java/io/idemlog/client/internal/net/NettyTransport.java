@@ -127,6 +127,12 @@ public final class NettyTransport implements Transport {
     }
 
     @Override
+    public boolean isReady(int nodeId) {
+        Connection c = connections.get(nodeId);
+        return c != null && c.state == State.READY;
+    }
+
+    @Override
     public boolean isBackingOff(int nodeId, long nowMs) {
         Connection c = connections.get(nodeId);
         return c != null && c.state == State.DISCONNECTED && nowMs < c.backoffUntilMs;
