@@ -1,0 +1,392 @@
+package io.idemlog.client.internal.net;
+
+import io.idemlog.client.internal.ApiVersionsNegotiation;
+import io.idemlog.client.internal.Node;
+import io.idemlog.client.internal.Transport;
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.ProtocolException;
+import io.idemlog.common.protocol.RequestHeader;
+import io.idemlog.common.protocol.ResponseHeader;
+import io.idemlog.common.protocol.WireReader;
+import io.idemlog.common.protocol.WireWriter;
+import io.idemlog.common.protocol.message.ApiVersionsRequest;
+import io.idemlog.common.protocol.message.Message;
+import io.idemlog.common.protocol.message.Messages;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * {@link Transport} over Netty: one TCP connection per node, on one event loop (the producer's I/O thread, which
+ * also runs the sender, so nothing here is shared between threads).
+ *
+ * <p>Each new connection first exchanges ApiVersions ({@link ApiVersionsNegotiation}); only then is it ready.
+ * Requests are framed as {@code INT32 size, header, body}; record batches are not copied into the frame but
+ * added as components that wrap the batch buffers (direct memory, written with a gathering write). Answers are
+ * matched to requests by order and checked against their correlation id; a mismatch closes the connection.
+ * With acks=0 a Produce request has no answer: its successful write is reported instead, so that the sender
+ * frees the batch only once the socket no longer reads it.
+ */
+public final class NettyTransport implements Transport {
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+    /** Largest answer accepted; a Produce or Metadata answer is far smaller. */
+    private static final int MAX_RESPONSE_SIZE = 100 * 1024 * 1024;
+    private static final long MAX_RECONNECT_BACKOFF_MS = 1000;
+
+    private enum State { DISCONNECTED, CONNECTING, NEGOTIATING, READY }
+
+    private record Pending(int correlationId, ApiKey api, short version, boolean internal) {
+    }
+
+    private record Event(int nodeId, int correlationId, Message body, String disconnectReason) {
+    }
+
+    private final class Connection {
+        Node node;
+        State state = State.DISCONNECTED;
+        Channel channel;
+        long backoffUntilMs;
+        int failures;
+        short[] versions;
+        final ArrayDeque<Pending> pending = new ArrayDeque<>();
+
+        Connection(Node node) {
+            this.node = node;
+        }
+    }
+
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final String clientId;
+    private final String softwareVersion;
+    private final long reconnectBackoffMs;
+    private final LongSupplier clock;
+    private final Runnable wakeup;
+    private final Int2ObjectHashMap<Connection> connections = new Int2ObjectHashMap<>();
+    private final ArrayDeque<Event> events = new ArrayDeque<>();
+    private final WireWriter writer = new WireWriter(4096);
+    private int nextCorrelationId;
+
+    /**
+     * @param bootstrap a bootstrap whose group and channel class are set; this transport adds the handlers
+     * @param wakeup    asks the I/O loop to run the sender (called on the event loop)
+     */
+    public NettyTransport(EventLoop loop, Bootstrap bootstrap, String clientId, long reconnectBackoffMs,
+                          int connectTimeoutMs, LongSupplier clock, Runnable wakeup) {
+        this.loop = loop;
+        this.clientId = clientId;
+        this.reconnectBackoffMs = Math.max(1, reconnectBackoffMs);
+        this.clock = clock;
+        this.wakeup = wakeup;
+        Package p = NettyTransport.class.getPackage();
+        String v = p == null ? null : p.getImplementationVersion();
+        this.softwareVersion = v == null ? "0.1.0" : v;
+        this.bootstrap = bootstrap.clone(loop)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_KEEPALIVE, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
+    }
+
+    @Override
+    public boolean ready(Node node, long nowMs) {
+        Connection c = connections.get(node.id());
+        if (c == null) {
+            c = new Connection(node);
+            connections.put(node.id(), c);
+        }
+        if (c.state == State.READY) {
+            return true;
+        }
+        if (c.state == State.DISCONNECTED && nowMs >= c.backoffUntilMs) {
+            c.node = node;
+            connect(c);
+        }
+        return false;
+    }
+
+    @Override
+    public boolean isReady(int nodeId) {
+        Connection c = connections.get(nodeId);
+        return c != null && c.state == State.READY;
+    }
+
+    @Override
+    public boolean isBackingOff(int nodeId, long nowMs) {
+        Connection c = connections.get(nodeId);
+        return c != null && c.state == State.DISCONNECTED && nowMs < c.backoffUntilMs;
+    }
+
+    @Override
+    public short apiVersion(int nodeId, ApiKey api) {
+        Connection c = connections.get(nodeId);
+        return c == null || c.versions == null ? -1 : c.versions[api.ordinal()];
+    }
+
+    private void connect(Connection c) {
+        c.state = State.CONNECTING;
+        c.versions = null;
+        c.pending.clear();
+        ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_RESPONSE_SIZE, 0, 4, 0, 4),
+                    new Handler(c, ch));
+            }
+        }).connect(c.node.host(), c.node.port());
+        Channel ch = f.channel();
+        c.channel = ch;
+        f.addListener((ChannelFutureListener) future -> {
+            if (!future.isSuccess()) {
+                onClosed(c, ch, "connect to " + c.node + " failed: " + future.cause());
+            }
+        });
+    }
+
+    @Override
+    public int send(int nodeId, ApiKey api, short version, Message body, boolean expectResponse, long nowMs) {
+        Connection c = connections.get(nodeId);
+        if (c == null || c.state != State.READY) {
+            throw new IllegalStateException("node " + nodeId + " is not ready");
+        }
+        int correlationId = nextCorrelationId();
+        ByteBuf frame = encode(c.channel.alloc(), api, version, correlationId, body);
+        Channel ch = c.channel;
+        if (expectResponse) {
+            c.pending.addLast(new Pending(correlationId, api, version, false));
+            ch.writeAndFlush(frame).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+        } else {
+            ch.writeAndFlush(frame).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess() && c.channel == ch) {
+                    events.addLast(new Event(nodeId, correlationId, null, null));
+                    wakeup.run();
+                } else if (!f.isSuccess()) {
+                    f.channel().close();
+                }
+            });
+        }
+        return correlationId;
+    }
+
+    private int nextCorrelationId() {
+        int id = nextCorrelationId;
+        nextCorrelationId = id == Integer.MAX_VALUE ? 0 : id + 1;
+        return id;
+    }
+
+    /**
+     * {@code INT32 size | header | body}, with each RECORDS field as a component wrapping the batch's own buffer.
+     */
+    private ByteBuf encode(ByteBufAllocator alloc, ApiKey api, short version, int correlationId, Message body) {
+        writer.reset();
+        writer.writeInt32(0);
+        new RequestHeader(api, version, correlationId, clientId).write(writer);
+        body.write(writer, version);
+        writer.putInt32At(0, writer.totalSize() - 4);
+        ByteBuffer own = writer.bytes();
+        List<WireWriter.RecordsHole> holes = writer.recordsAt();
+        ByteBuf ownCopy = alloc.directBuffer(own.remaining());
+        ownCopy.writeBytes(own);
+        if (holes.isEmpty()) {
+            return ownCopy;
+        }
+        CompositeByteBuf frame = alloc.compositeDirectBuffer(holes.size() * 2 + 1);
+        int from = 0;
+        for (WireWriter.RecordsHole hole : holes) {
+            if (hole.position() > from) {
+                frame.addComponent(true, ownCopy.retainedSlice(from, hole.position() - from));
+            }
+            ByteBuffer records = ((MemoryRecords) hole.records()).buffer().duplicate();
+            frame.addComponent(true, Unpooled.wrappedBuffer(records));
+            from = hole.position();
+        }
+        if (ownCopy.writerIndex() > from) {
+            frame.addComponent(true, ownCopy.retainedSlice(from, ownCopy.writerIndex() - from));
+        }
+        ownCopy.release();
+        return frame;
+    }
+
+    @Override
+    public void disconnect(int nodeId) {
+        Connection c = connections.get(nodeId);
+        if (c == null) {
+            return;
+        }
+        Channel ch = c.channel;
+        c.channel = null;
+        c.state = State.DISCONNECTED;
+        c.versions = null;
+        c.pending.clear();
+        c.backoffUntilMs = clock.getAsLong() + reconnectBackoffMs;
+        if (ch != null) {
+            ch.close();
+        }
+        Iterator<Event> it = events.iterator();
+        while (it.hasNext()) {
+            if (it.next().nodeId == nodeId) {
+                it.remove();
+            }
+        }
+    }
+
+    @Override
+    public void poll(Listener listener, long nowMs) {
+        Event e;
+        while ((e = events.pollFirst()) != null) {
+            if (e.disconnectReason != null) {
+                listener.onDisconnected(e.nodeId, e.disconnectReason, nowMs);
+            } else {
+                listener.onResponse(e.nodeId, e.correlationId, e.body, nowMs);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Connection c : connections.values()) {
+            Channel ch = c.channel;
+            c.channel = null;
+            c.state = State.DISCONNECTED;
+            if (ch != null) {
+                ch.close();
+            }
+        }
+        events.clear();
+    }
+
+    /** The connection's channel closed or failed to open (not by {@link #disconnect}). */
+    private void onClosed(Connection c, Channel ch, String reason) {
+        if (c.channel != ch) {
+            return;
+        }
+        boolean wasReady = c.state == State.READY;
+        c.channel = null;
+        c.state = State.DISCONNECTED;
+        c.versions = null;
+        c.pending.clear();
+        c.failures = wasReady ? 0 : c.failures + 1;
+        long backoff = Math.min(MAX_RECONNECT_BACKOFF_MS, reconnectBackoffMs << Math.min(10, c.failures));
+        c.backoffUntilMs = clock.getAsLong() + (wasReady ? reconnectBackoffMs : backoff);
+        LOG.debug("{}: {}", c.node, reason);
+        events.addLast(new Event(c.node.id(), -1, null, reason));
+        wakeup.run();
+    }
+
+    private void sendApiVersions(Connection c, short version) {
+        int correlationId = nextCorrelationId();
+        ApiVersionsRequest r = new ApiVersionsRequest();
+        r.clientSoftwareName = "idemlog-java";
+        r.clientSoftwareVersion = softwareVersion;
+        c.pending.addLast(new Pending(correlationId, ApiKey.API_VERSIONS, version, true));
+        c.channel.writeAndFlush(encode(c.channel.alloc(), ApiKey.API_VERSIONS, version, correlationId, r))
+            .addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+    }
+
+    private void onApiVersions(Connection c, ByteBuffer body, short sentVersion) {
+        ApiVersionsNegotiation.Outcome outcome =
+            ApiVersionsNegotiation.onResponse(ApiVersionsNegotiation.parse(body, sentVersion), sentVersion);
+        if (outcome instanceof ApiVersionsNegotiation.Retry retry) {
+            LOG.debug("{}: ApiVersions v{} unsupported, retrying at v{}", c.node, sentVersion, retry.version());
+            sendApiVersions(c, retry.version());
+        } else if (outcome instanceof ApiVersionsNegotiation.Done done) {
+            c.versions = done.versions();
+            c.state = State.READY;
+            c.failures = 0;
+            LOG.debug("{}: ready, {}", c.node, done);
+            wakeup.run();
+        } else {
+            LOG.warn("{}: {}", c.node, ((ApiVersionsNegotiation.Failed) outcome).reason());
+            c.channel.close();
+        }
+    }
+
+    /** Reads one connection's answers; one instance per channel, so a stale channel's events are ignored. */
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        private final Connection c;
+        private final Channel ch;
+
+        Handler(Connection c, Channel ch) {
+            this.c = c;
+            this.ch = ch;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (c.channel == ch) {
+                c.state = State.NEGOTIATING;
+                sendApiVersions(c, ApiVersionsNegotiation.FIRST_VERSION);
+            }
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf frame = (ByteBuf) msg;
+            try {
+                if (c.channel != ch) {
+                    return;
+                }
+                ByteBuffer nio = frame.nioBuffer();
+                int correlationId = nio.getInt(nio.position());
+                Pending p = c.pending.pollFirst();
+                if (p == null || p.correlationId != correlationId) {
+                    throw new ProtocolException("answer with correlation id " + correlationId + ", expected "
+                        + (p == null ? "none" : p.correlationId));
+                }
+                WireReader r = new WireReader(nio);
+                ResponseHeader.read(r, p.api.responseHeaderVersion(p.version));
+                if (p.internal) {
+                    onApiVersions(c, nio.duplicate().position(r.position()).slice(), p.version);
+                } else {
+                    Message body = Messages.readResponse(p.api, r, p.version);
+                    events.addLast(new Event(c.node.id(), correlationId, body, null));
+                    wakeup.run();
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("{}: bad answer, closing the connection: {}", c.node, e.toString());
+                ch.close();
+            } finally {
+                frame.release();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            onClosed(c, ch, "connection to " + c.node + " closed");
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("{}: {}", c.node, cause.toString());
+            ch.close();
+        }
+    }
+
+    /** The event loop this transport runs on. */
+    public EventLoop loop() {
+        return loop;
+    }
+}

@@ -1,0 +1,52 @@
+package io.idemlog.client;
+
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * send() allocates nothing per record on the caller's thread when the caller asks for no future (a shared callback):
+ * only per-batch objects, amortised over hundreds of records. Counted with the JVM's per-thread allocation counter.
+ */
+class AllocationTest {
+    @Test
+    void shouldNotAllocatePerRecordOnTheSendPath() throws Exception {
+        com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long me = Thread.currentThread().getId();
+        AtomicLong acked = new AtomicLong();
+        Callback shared = (md, e) -> {
+            if (e == null) {
+                acked.incrementAndGet();
+            }
+        };
+        byte[] value = new byte[100];
+        byte[] key = new byte[8];
+        try (StallingServer server = new StallingServer(StallingServer.Mode.ACK_PRODUCE, "t", 4);
+             IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.builder()
+                 .bootstrapServers(server.bootstrap()).build())) {
+            int warmup = 200_000;
+            int measured = 200_000;
+            for (int i = 0; i < warmup; i++) {
+                key[0] = (byte) i;
+                producer.send("t", i % 2 == 0 ? key : null, value, shared);
+            }
+            producer.flush();
+            long before = threads.getThreadAllocatedBytes(me);
+            for (int i = 0; i < measured; i++) {
+                key[0] = (byte) i;
+                producer.send("t", i % 2 == 0 ? key : null, value, shared);
+            }
+            long after = threads.getThreadAllocatedBytes(me);
+            producer.flush();
+            double perRecord = (after - before) / (double) measured;
+            System.out.printf("send(): %.2f bytes allocated per record on the caller's thread%n", perRecord);
+            assertTrue(perRecord < 12, "an object per record would be >= 16 bytes; got " + perRecord);
+            assertEquals(warmup + measured, acked.get());
+        }
+    }
+}
