@@ -67,7 +67,8 @@ final class LogSegment {
      * @throws IOException also when the segment is damaged: sealed segments were fsync'd before the next one was
      *                     created, so damage here is not a torn write but lost data, which needs an operator
      */
-    static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner) throws IOException {
+    static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes)
+        throws IOException {
         FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.READ,
             StandardOpenOption.WRITE);
         try {
@@ -82,18 +83,20 @@ final class LogSegment {
                     index = SegmentIndex.load(indexChannel, (int) fileSize);
                 }
             }
-            boolean rebuild = index == null;
-            LogSegment segment = new LogSegment(dir, baseOffset, channel, rebuild ? new SegmentIndex() : index);
-            ScanResult result = rebuild
-                ? segment.scan(scanner, 0, baseOffset, Integer.MAX_VALUE, true)
-                : segment.scanTail(scanner);
+            if (index != null) {
+                LogSegment segment = new LogSegment(dir, baseOffset, channel, index);
+                if (!segment.scanTail(scanner).truncated()) {
+                    return segment;
+                }
+                // The index looked plausible but does not lead to a clean end: do not trust it, rebuild it.
+            }
+            LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+            ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
             if (result.truncated()) {
                 throw new IOException(segment.logPath + " is damaged at byte " + result.validBytes() + " of "
                     + result.fileBytes() + " (" + result.problem() + ") although it was sealed");
             }
-            if (rebuild) {
-                segment.writeIndexFile();
-            }
+            segment.writeIndexFile();
             return segment;
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -156,7 +159,8 @@ final class LogSegment {
             }
             int batchSize = batch.sizeInBytes();
             if (rebuildIndex) {
-                if (bytesSinceIndexEntry >= indexIntervalBytes) {
+                // the same rule as append(), so a rebuilt index equals the one built live
+                if (bytesSinceIndexEntry >= indexIntervalBytes && position > 0) {
                     index.append((int) (batch.baseOffset() - baseOffset), (int) position, maxTimestamp);
                     bytesSinceIndexEntry = 0;
                 }

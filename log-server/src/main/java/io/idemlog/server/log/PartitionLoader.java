@@ -53,7 +53,7 @@ final class PartitionLoader {
                 DurableFiles.fsyncDirectory(dir);
             } else {
                 for (int i = 0; i < bases.length - 1; i++) {
-                    LogSegment sealed = LogSegment.openSealed(dir, bases[i], scanner);
+                    LogSegment sealed = LogSegment.openSealed(dir, bases[i], scanner, config.indexIntervalBytes());
                     segments.add(sealed);
                     if (sealed.nextOffset() != bases[i + 1]) {
                         throw new IOException(sealed + " ends at offset " + sealed.nextOffset()

@@ -462,6 +462,7 @@ final class PartitionLog implements Partition {
      * replays nothing), close the files. Callbacks still waiting fail.
      */
     void close() throws IOException {
+        long durableEnd = -1L;
         lock.lock();
         try {
             if (state == State.CLOSED) {
@@ -472,6 +473,7 @@ final class PartitionLog implements Partition {
             try {
                 if (wasOpen) {
                     active.flush(context.io());
+                    durableEnd = logEndOffset;
                     active.writeIndexFile();
                     writeSnapshot(logEndOffset);
                 }
@@ -482,6 +484,10 @@ final class PartitionLog implements Partition {
             }
         } finally {
             lock.unlock();
+            // outside the lock: complete what the last fsync covered, fail anything else
+            if (durableEnd >= 0) {
+                durability.advanceTo(durableEnd);
+            }
             durability.fail();
         }
     }
