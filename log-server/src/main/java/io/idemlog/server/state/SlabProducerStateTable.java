@@ -12,7 +12,8 @@ import org.agrona.collections.Long2LongHashMap;
  * <p>Entry layout ({@value #STRIDE} longs = 112 bytes, one entry per slot):
  * <pre>
  *  long  field
- *     0  meta          bits 0-15 epoch, 16-23 cached batch count (0..5), 24-31 ring index of the newest batch
+ *     0  meta          bits 0-15 epoch, 16-18 cached batch count (0..5), 24-26 ring index of the newest batch,
+ *                      bit 31 "fresh next", bits 32-62 the next expected sequence (see below)
  *   1-5  sequences     per ring position: firstSequence (high 32 bits) | lastOffsetDelta (low 32 bits)
  *  6-10  firstOffsets  per ring position: offset of the batch's first record
  *    11  lastWriteMs   server time of the producer's last write
@@ -20,8 +21,16 @@ import org.agrona.collections.Long2LongHashMap;
  *                      through the low half.
  *    13  producerId    needed to unhash an entry that is evicted or expired
  * </pre>
- * The duplicate check reads longs 0-5 only (48 contiguous bytes, usually one cache line): comparing the packed
- * (firstSequence, lastOffsetDelta) long is one comparison per cached batch.
+ * The duplicate check reads longs 0-5 only (48 contiguous bytes): comparing the packed (firstSequence,
+ * lastOffsetDelta) long is one comparison per cached batch.
+ *
+ * <p>Why the meta word also holds the next expected sequence and a "fresh next" flag: the common batch is the next
+ * one in sequence. The flag, computed when a batch is recorded, says that no cached batch starts at the next
+ * expected sequence; then a batch starting there cannot be a duplicate (step 4 of the check finds nothing) and is
+ * accepted (step 6) from the meta word alone, without reading the cached batches. This is the order of
+ * IDEMPOTENCE.md, not a shortcut around it, and it holds without assuming that cached sequences are contiguous
+ * (they need not be after recovery replays a producer whose entry had expired live). With 1M producers it makes the
+ * in-order check cost one cache miss in the hash and one in the slab, like a fenced batch.
  *
  * <p>Pages of {@value #PAGE_ENTRIES} entries are allocated as the table grows and kept (slots are recycled through a
  * free list), so growth never copies entries and a small partition costs one page. With the hash at its load factor
@@ -41,8 +50,11 @@ public final class SlabProducerStateTable implements ProducerStateTable {
 
     private static final int COUNT_SHIFT = 16;
     private static final int NEWEST_SHIFT = 24;
+    private static final long FRESH_NEXT = 1L << 31;
+    private static final int NEXT_SHIFT = 32;
     private static final long EPOCH_MASK = 0xFFFFL;
-    private static final long BYTE_MASK = 0xFFL;
+    /** Count (0..5) and ring index (0..4) are 3-bit fields. */
+    private static final long SMALL_MASK = 0x7L;
     private static final long LOW_MASK = 0xFFFF_FFFFL;
 
     private static final int PAGE_SHIFT = 8;
@@ -110,7 +122,10 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         if (epoch > storedEpoch) {
             return firstSequence == 0 ? SequenceOutcome.ACCEPT : SequenceOutcome.OUT_OF_ORDER;
         }
-        int count = (int) ((meta >>> COUNT_SHIFT) & BYTE_MASK);
+        if ((meta & FRESH_NEXT) != 0 && firstSequence == (int) (meta >>> NEXT_SHIFT)) {
+            return SequenceOutcome.ACCEPT;
+        }
+        int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
         long wanted = pack(firstSequence, lastOffsetDelta);
         for (int i = 0; i < count; i++) {
             if (page[base + SEQUENCES + i] == wanted) {
@@ -122,9 +137,7 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         if (count == 0) {
             return SequenceOutcome.ACCEPT;
         }
-        long newestBatch = page[base + SEQUENCES + (int) ((meta >>> NEWEST_SHIFT) & BYTE_MASK)];
-        int lastSequence = Sequences.lastSequence((int) (newestBatch >>> 32), (int) newestBatch);
-        return firstSequence == Sequences.next(lastSequence) ? SequenceOutcome.ACCEPT : SequenceOutcome.OUT_OF_ORDER;
+        return firstSequence == (int) (meta >>> NEXT_SHIFT) ? SequenceOutcome.ACCEPT : SequenceOutcome.OUT_OF_ORDER;
     }
 
     @Override
@@ -171,12 +184,20 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         }
         long[] page = pages[slot >>> PAGE_SHIFT];
         int base = (slot & PAGE_MASK) * STRIDE;
-        int count = (int) ((meta >>> COUNT_SHIFT) & BYTE_MASK);
-        int position = ((int) ((meta >>> NEWEST_SHIFT) & BYTE_MASK) + 1) % RETAINED_BATCHES;
+        int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+        int position = ((int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK) + 1) % RETAINED_BATCHES;
         page[base + SEQUENCES + position] = pack(firstSequence, lastOffsetDelta);
         page[base + FIRST_OFFSETS + position] = firstOffset;
         page[base + LAST_WRITE] = nowMs;
-        page[base + META] = meta(epoch, Math.min(count + 1, RETAINED_BATCHES), position);
+        int newCount = Math.min(count + 1, RETAINED_BATCHES);
+        int next = Sequences.next(Sequences.lastSequence(firstSequence, lastOffsetDelta));
+        boolean fresh = true;
+        for (int i = 0; i < newCount; i++) {
+            if ((int) (page[base + SEQUENCES + i] >>> 32) == next) {
+                fresh = false;
+            }
+        }
+        page[base + META] = meta(epoch, newCount, position) | (fresh ? FRESH_NEXT : 0L) | ((long) next << NEXT_SHIFT);
     }
 
     @Override
@@ -205,8 +226,8 @@ public final class SlabProducerStateTable implements ProducerStateTable {
             long[] page = pages[slot >>> PAGE_SHIFT];
             int base = (slot & PAGE_MASK) * STRIDE;
             long meta = page[base + META];
-            int count = (int) ((meta >>> COUNT_SHIFT) & BYTE_MASK);
-            int newestIndex = (int) ((meta >>> NEWEST_SHIFT) & BYTE_MASK);
+            int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+            int newestIndex = (int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK);
             visitor.producer(page[base + PRODUCER_ID], (short) meta, page[base + LAST_WRITE], count);
             for (int i = count - 1; i >= 0; i--) {
                 int position = (newestIndex - i + RETAINED_BATCHES) % RETAINED_BATCHES;

@@ -168,6 +168,20 @@ abstract class ProducerStateTableContract {
         assertEquals(SequenceOutcome.ACCEPT, table.check(7L, (short) 0, 1, 0));
     }
 
+    @Test
+    void row4ComesBeforeRow6EvenWhenTheCachedSequencesAreNotContiguous() {
+        // replay rejects nothing, so after recovery a window can hold sequences out of order (a producer that had
+        // expired live, then wrote again from another sequence, is still in the replayed table)
+        ProducerStateTable table = newTable();
+        table.update(7L, (short) 0, 10, 9, 0L, T0);
+        table.update(7L, (short) 0, 0, 9, 10L, T0);
+        // (10, 19) is the next sequence after 9 AND a cached batch: the duplicate check wins
+        assertEquals(SequenceOutcome.DUPLICATE, table.check(7L, (short) 0, 10, 9));
+        assertEquals(0L, table.duplicateFirstOffset());
+        // starting at 10 with another length is in sequence and not a duplicate
+        assertEquals(SequenceOutcome.ACCEPT, table.check(7L, (short) 0, 10, 4));
+    }
+
     // ---- the window of 5 ----
 
     @Test

@@ -70,6 +70,19 @@ class ProducerStateTablesAgreeTest {
                 assertEquals(reference.removeExpired(now), slab.removeExpired(now), "expired at step " + step);
                 continue;
             }
+            if (action < 8) {
+                // what recovery does: record a batch without checking it (any sequence, the current epoch)
+                long pid = random.nextInt(pool);
+                int epoch = clients[(int) pid].epoch;
+                int firstSeq = random.nextInt(4) == 0 ? clients[(int) pid].nextSequence : random.nextInt(40);
+                int records = 1 + random.nextInt(5);
+                reference.update(pid, (short) epoch, firstSeq, records - 1, logEnd, now);
+                slab.update(pid, (short) epoch, firstSeq, records - 1, logEnd, now);
+                logEnd += records;
+                clients[(int) pid].nextSequence = Sequences.next(Sequences.lastSequence(firstSeq, records - 1));
+                clients[(int) pid].sent.add(new int[] {epoch, firstSeq, records});
+                continue;
+            }
             now += random.nextInt(3);
             int pidIndex = random.nextInt(pool);
             Client client = clients[pidIndex];
