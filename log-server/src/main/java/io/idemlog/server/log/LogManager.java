@@ -92,7 +92,16 @@ public final class LogManager implements LogStore {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(listener, "listener");
         validate(config);
-        Files.createDirectories(dataDir.resolve(LogFiles.TOPICS_DIR));
+        Path topicsDir = dataDir.resolve(LogFiles.TOPICS_DIR);
+        if (!Files.isDirectory(topicsDir)) {
+            Files.createDirectories(topicsDir);
+            // a new directory entry is durable only once its parent is fsync'd
+            DurableFiles.fsyncDirectory(dataDir);
+            Path parent = dataDir.toAbsolutePath().getParent();
+            if (parent != null) {
+                DurableFiles.fsyncDirectory(parent);
+            }
+        }
         ProducerIdAllocator producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE);
         LogManager manager = new LogManager(dataDir, config, clock, listener, io, producerIds, threads);
         try {
