@@ -95,7 +95,8 @@ class AppendValidationTest {
     @Test
     void aBatchLengthShorterThanAHeaderIsACorruptMessage() throws IOException {
         byte[] bytes = valid();
-        ByteBuffer.wrap(bytes).putInt(RecordBatch.LENGTH_OFFSET, RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD - 1);
+        int tooShort = RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD - 1;
+        ByteBuffer.wrap(bytes).putInt(RecordBatch.LENGTH_OFFSET, tooShort);
         assertRejected(ErrorCode.CORRUPT_MESSAGE, bytes);
     }
 

@@ -55,8 +55,9 @@ class IdempotentAppendTest {
         ByteBuffer s = ByteBuffer.wrap(stored);
         assertEquals(2L, s.getLong(RecordBatch.BASE_OFFSET_OFFSET));
         assertEquals(0, s.getInt(RecordBatch.PARTITION_LEADER_EPOCH_OFFSET));
-        assertArrayEquals(Arrays.copyOfRange(sent, RecordBatch.LENGTH_OFFSET, RecordBatch.PARTITION_LEADER_EPOCH_OFFSET),
-            Arrays.copyOfRange(stored, RecordBatch.LENGTH_OFFSET, RecordBatch.PARTITION_LEADER_EPOCH_OFFSET));
+        int from = RecordBatch.LENGTH_OFFSET;
+        int to = RecordBatch.PARTITION_LEADER_EPOCH_OFFSET;
+        assertArrayEquals(Arrays.copyOfRange(sent, from, to), Arrays.copyOfRange(stored, from, to));
         assertArrayEquals(Arrays.copyOfRange(sent, RecordBatch.MAGIC_OFFSET, sent.length),
             Arrays.copyOfRange(stored, RecordBatch.MAGIC_OFFSET, stored.length));
         assertTrue(new RecordBatch(s, 0).isCrcValid());
