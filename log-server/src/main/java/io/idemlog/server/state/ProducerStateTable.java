@@ -27,7 +27,9 @@ public interface ProducerStateTable {
      *
      * <p>A batch is a duplicate when its (firstSequence, lastSequence) equals a cached batch's; given the first
      * sequence, that is the same as equal lastOffsetDelta (both are in [0, Integer.MAX_VALUE]), which is what is
-     * compared.
+     * compared. Should several cached batches match (only possible after recovery replayed a producer that had
+     * expired live and then re-sent an old batch), the newest one is the original: it is what the live server,
+     * which had forgotten the older one, answered.
      *
      * @param producerId      the batch's producerId (-1: not idempotent)
      * @param epoch           the batch's producerEpoch

@@ -61,9 +61,10 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
             return SequenceOutcome.FENCED;
         }
         int lastSequence = Sequences.lastSequence(firstSequence, lastOffsetDelta);
-        // 4. duplicate of one of the cached batches (same epoch only)
+        // 4. duplicate of one of the cached batches (same epoch only); the newest when several match
         if (epoch == entry.epoch) {
-            for (Batch b : entry.batches) {
+            for (Iterator<Batch> it = entry.batches.descendingIterator(); it.hasNext(); ) {
+                Batch b = it.next();
                 if (b.firstSequence == firstSequence && b.lastSequence() == lastSequence) {
                     duplicateFirstOffset = b.firstOffset;
                     duplicateLastOffset = b.firstOffset + b.lastOffsetDelta;

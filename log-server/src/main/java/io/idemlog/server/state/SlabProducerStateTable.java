@@ -126,13 +126,16 @@ public final class SlabProducerStateTable implements ProducerStateTable {
             return SequenceOutcome.ACCEPT;
         }
         int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+        int position = (int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK);
         long wanted = pack(firstSequence, lastOffsetDelta);
         for (int i = 0; i < count; i++) {
-            if (page[base + SEQUENCES + i] == wanted) {
-                duplicateFirstOffset = page[base + FIRST_OFFSETS + i];
+            // newest first: it is the original when several match (see ProducerStateTable#check)
+            if (page[base + SEQUENCES + position] == wanted) {
+                duplicateFirstOffset = page[base + FIRST_OFFSETS + position];
                 duplicateLastOffset = duplicateFirstOffset + lastOffsetDelta;
                 return SequenceOutcome.DUPLICATE;
             }
+            position = position == 0 ? RETAINED_BATCHES - 1 : position - 1;
         }
         if (count == 0) {
             return SequenceOutcome.ACCEPT;

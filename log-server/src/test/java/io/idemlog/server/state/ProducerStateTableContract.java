@@ -182,6 +182,18 @@ abstract class ProducerStateTableContract {
         assertEquals(SequenceOutcome.ACCEPT, table.check(7L, (short) 0, 10, 4));
     }
 
+    @Test
+    void whenTwoCachedBatchesMatchTheNewestIsTheOriginal() {
+        // replay of a producer that expired live and then re-sent an old batch, which was appended again
+        ProducerStateTable table = newTable();
+        table.update(7L, (short) 0, 0, 1, 0L, T0);
+        table.update(7L, (short) 0, 2, 1, 2L, T0);
+        table.update(7L, (short) 0, 0, 1, 4L, T0);
+        assertEquals(SequenceOutcome.DUPLICATE, table.check(7L, (short) 0, 0, 1));
+        assertEquals(4L, table.duplicateFirstOffset());
+        assertEquals(5L, table.duplicateLastOffset());
+    }
+
     // ---- the window of 5 ----
 
     @Test
