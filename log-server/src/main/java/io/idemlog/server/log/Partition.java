@@ -20,12 +20,20 @@ public interface Partition {
      * producer state (IDEMPOTENCE.md: fencing, duplicates, gaps), then the records themselves; on success patches
      * baseOffset and partitionLeaderEpoch in place (outside the CRC) and writes the bytes as they are. The producer
      * state advances only after the write succeeded. Never throws for bad input: it is reported in the result.
+     *
+     * <p>The region must lie within {@code [0, buffer.limit())} and the buffer must be writable (the patch); a
+     * direct buffer is written to the file without a copy. The buffer's position and limit are restored before
+     * returning. After an I/O error the partition is offline: this and every later append answer
+     * KAFKA_STORAGE_ERROR.
      */
     AppendResult append(ByteBuffer buffer, int offset, int length);
 
     /**
      * Calls {@code callback} once every offset up to and including {@code offset} is durable: at once on the
-     * calling thread if it already is, otherwise later on the flusher thread, in offset order.
+     * calling thread if it already is, otherwise later on the flusher thread, in offset order. (A callback that
+     * completes at once may run before a lower offset's callback that the flusher is completing at that moment:
+     * callers that answer in request order must keep that order themselves.) Completes with KAFKA_STORAGE_ERROR
+     * when the offset can never become durable (a failed fsync or write, or the log closed first).
      */
     void whenDurable(long offset, DurabilityCallback callback);
 
@@ -40,7 +48,10 @@ public interface Partition {
 
     /**
      * Whole batches from the one holding {@code fetchOffset}, at most {@code maxBytes} of them except that the
-     * first batch is returned whole even when larger (so a consumer always progresses).
+     * first batch is returned whole even when larger (so a consumer always progresses); from one segment file, and
+     * never a batch at or above the high watermark. {@code fetchOffset} equal to the high watermark gives NONE with
+     * size 0; outside [logStartOffset, highWatermark] gives OFFSET_OUT_OF_RANGE; an offline partition gives
+     * KAFKA_STORAGE_ERROR.
      */
     ReadResult read(long fetchOffset, int maxBytes);
 

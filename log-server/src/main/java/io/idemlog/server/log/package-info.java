@@ -1,6 +1,26 @@
 /**
- * Storage: segmented partition logs, their sparse indexes, producer state (sequence checks, snapshots, expiry),
- * group-commit durability and retention. Knows nothing of Netty. Appends to a partition are serialised by the
- * partition; fsync runs on one flusher thread; callbacks on durability run on the flusher thread.
+ * Storage: segmented partition logs and their sparse indexes, group-commit durability, reads for fetch and
+ * ListOffsets, retention and recovery. Knows nothing of Netty; tested with plain buffers and files.
+ *
+ * <p>What owns what, and which thread touches it:
+ * <ul>
+ * <li>{@link io.idemlog.server.log.LogManager} (the {@link io.idemlog.server.log.LogStore}): the map of topics
+ * (lock-free lookups; creation serialised), the producer id allocator, and two threads:
+ * {@code idemlog-flusher} and {@code idemlog-log-maintenance}.</li>
+ * <li>{@code PartitionLog} (a {@link io.idemlog.server.log.Partition}): appends from any request thread, serialised
+ * by the partition's lock, which guards the producer state, the active segment and the log end. Reads
+ * ({@code read}, {@code offsetForTimestamp}, getters) take no lock: they use the volatile segment array and
+ * offsets, and positional reads below a segment's published size.</li>
+ * <li>{@code GroupCommitFlusher} ({@code idemlog-flusher}): the only thread that fsyncs for durability and
+ * advances high watermarks; durability callbacks and the {@link io.idemlog.server.log.HighWatermarkListener} run
+ * on it, outside every storage lock.</li>
+ * <li>maintenance ({@code idemlog-log-maintenance}): retention, producer expiry and delayed deletion of removed
+ * segments, when the injected clock says they are due.</li>
+ * </ul>
+ *
+ * <p>The append path is ordered so it can later become the apply step of a replicated log: stateless header checks
+ * (outside the lock), then under the lock a deterministic decision from (producer state, batch, time) with no I/O,
+ * then the write, and only after a successful write the producer state update. Any I/O error takes the partition
+ * offline (KAFKA_STORAGE_ERROR) with nothing half-recorded. On-disk formats and recovery: docs/STORAGE.md.
  */
 package io.idemlog.server.log;

@@ -1,0 +1,11 @@
+package io.idemlog.server.log;
+
+import org.agrona.concurrent.EpochClock;
+
+/**
+ * What every partition of a store shares: configuration, the server clock, the I/O seam, the flusher that makes
+ * appends durable, and who to tell when a high watermark moves.
+ */
+record LogContext(LogConfig config, EpochClock clock, StorageIo io, GroupCommitFlusher flusher,
+                  HighWatermarkListener listener) {
+}

@@ -1,0 +1,454 @@
+package io.idemlog.server.log;
+
+import io.idemlog.common.record.RecordBatch;
+import io.idemlog.common.record.RecordReader;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One segment of a partition log: the {@code .log} file holding whole batches exactly as produced (baseOffset and
+ * partitionLeaderEpoch patched), back to back, from {@link #baseOffset}; and its sparse {@link SegmentIndex}.
+ *
+ * <p>Threads: {@link #append} and the life-cycle methods run under the partition lock; the read methods
+ * ({@link #findBatch}, {@link #readableBytes}, {@link #findTimestamp}) run on any thread, concurrently, with
+ * positional reads below {@link #size()}, which is published only after the bytes under it are written.
+ *
+ * <p>Invariant kept by the partition: every segment but the last (the active one) is sealed, i.e. its data and its
+ * index were fsync'd when the next one was created. Only the last segment can have a torn tail after a crash.
+ */
+final class LogSegment {
+    /** What recovery found at the end of the validated range. */
+    record ScanResult(long validBytes, long fileBytes, String problem) {
+        boolean truncated() {
+            return validBytes < fileBytes;
+        }
+    }
+
+    final long baseOffset;
+    private final Path dir;
+    private final FileChannel channel;
+    private final SegmentIndex index;
+    private volatile Path logPath;
+    private volatile int size;
+    private volatile long nextOffset;
+    private volatile long maxTimestamp = -1L;
+    /** Server time of the first append (or of the first batch's timestamp after a restart); -1 while empty. */
+    private long rollBaseMs = -1L;
+    private int bytesSinceIndexEntry;
+    /** What {@link #recoverActive} found, for the log message; null otherwise. */
+    private ScanResult lastScan;
+
+    private LogSegment(Path dir, long baseOffset, FileChannel channel, SegmentIndex index) {
+        this.dir = dir;
+        this.baseOffset = baseOffset;
+        this.channel = channel;
+        this.index = index;
+        this.logPath = LogFiles.logFile(dir, baseOffset);
+        this.nextOffset = baseOffset;
+    }
+
+    /** Creates a new, empty segment file (which must not exist yet). */
+    static LogSegment create(Path dir, long baseOffset) throws IOException {
+        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+    }
+
+    /**
+     * Opens a sealed segment: loads its index (rebuilding it from the log when the file is missing or implausible)
+     * and reads the batches after the last index entry to learn the segment's end offset and newest timestamp.
+     *
+     * @throws IOException also when the segment is damaged: sealed segments were fsync'd before the next one was
+     *                     created, so damage here is not a torn write but lost data, which needs an operator
+     */
+    static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes)
+        throws IOException {
+        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
+        try {
+            long fileSize = channel.size();
+            if (fileSize > Integer.MAX_VALUE) {
+                throw new IOException(LogFiles.logFile(dir, baseOffset) + " is larger than 2 GiB");
+            }
+            SegmentIndex index = null;
+            Path indexPath = LogFiles.indexFile(dir, baseOffset);
+            if (Files.exists(indexPath)) {
+                try (FileChannel indexChannel = FileChannel.open(indexPath, StandardOpenOption.READ)) {
+                    index = SegmentIndex.load(indexChannel, (int) fileSize);
+                }
+            }
+            if (index != null) {
+                LogSegment segment = new LogSegment(dir, baseOffset, channel, index);
+                if (!segment.scanTail(scanner).truncated()) {
+                    return segment;
+                }
+                // The index looked plausible but does not lead to a clean end: do not trust it, rebuild it.
+            }
+            LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+            ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
+            if (result.truncated()) {
+                throw new IOException(segment.logPath + " is damaged at byte " + result.validBytes() + " of "
+                    + result.fileBytes() + " (" + result.problem() + ") although it was sealed");
+            }
+            segment.writeIndexFile();
+            return segment;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the last segment after a restart: validates every batch (length, magic, CRC, record count, contiguous
+     * offsets), truncates the file at the first bad one (a torn tail), and rebuilds the index.
+     */
+    static LogSegment recoverActive(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes,
+                                    StorageIo io) throws IOException {
+        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
+        try {
+            LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+            ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
+            if (result.truncated()) {
+                channel.truncate(result.validBytes());
+            }
+            io.force(channel);
+            segment.lastScan = result;
+            return segment;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    ScanResult lastScan() {
+        return lastScan;
+    }
+
+    /**
+     * Walks batches from {@code start} (expected to hold {@code expectedOffset}), adding index entries when
+     * {@code rebuildIndex}, and stops at the first batch that is torn or invalid.
+     */
+    private ScanResult scan(BatchScanner scanner, long start, long expectedOffset, int indexIntervalBytes,
+                            boolean rebuildIndex) throws IOException {
+        long fileSize = channel.size();
+        long end = Math.min(fileSize, Integer.MAX_VALUE);
+        scanner.open(channel, start, end);
+        long expected = expectedOffset;
+        long position = start;
+        String problem = null;
+        while (true) {
+            BatchScanner.Status status = scanner.next();
+            if (status == BatchScanner.Status.END) {
+                break;
+            }
+            if (status == BatchScanner.Status.TORN) {
+                problem = "incomplete batch";
+                break;
+            }
+            RecordBatch batch = scanner.batch();
+            problem = invalidStoredBatch(batch, expected);
+            if (problem != null) {
+                break;
+            }
+            int batchSize = batch.sizeInBytes();
+            if (rebuildIndex) {
+                // the same rule as append(), so a rebuilt index equals the one built live
+                if (bytesSinceIndexEntry >= indexIntervalBytes && position > 0) {
+                    index.append((int) (batch.baseOffset() - baseOffset), (int) position, maxTimestamp);
+                    bytesSinceIndexEntry = 0;
+                }
+                bytesSinceIndexEntry += batchSize;
+            }
+            if (rollBaseMs < 0) {
+                rollBaseMs = batch.maxTimestamp();
+            }
+            maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());
+            expected = batch.lastOffset() + 1;
+            position += batchSize;
+        }
+        nextOffset = expected;
+        size = (int) position;
+        return new ScanResult(position, fileSize, problem);
+    }
+
+    /** Scans a sealed segment from its last index entry: cheap, yet it checks the tail and finds the end. */
+    private ScanResult scanTail(BatchScanner scanner) throws IOException {
+        int start = index.lastPosition();
+        long expected = baseOffset;
+        if (start > 0) {
+            ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
+            if (!readHeader(start, (int) channel.size(), header)) {
+                return new ScanResult(start, channel.size(), "index points past the end");
+            }
+            expected = header.getLong(RecordBatch.BASE_OFFSET_OFFSET);
+        }
+        maxTimestamp = index.lastMaxTimestampBefore();
+        return scan(scanner, start, expected, Integer.MAX_VALUE, false);
+    }
+
+    /** Why a batch read back from a segment cannot be part of the log, or null when it can. */
+    static String invalidStoredBatch(RecordBatch batch, long expectedOffset) {
+        if (batch.magic() != RecordBatch.MAGIC) {
+            return "magic " + batch.magic();
+        }
+        if (!batch.isCrcValid()) {
+            return "CRC mismatch";
+        }
+        int count = batch.recordsCount();
+        if (count < 1 || batch.lastOffsetDelta() != count - 1) {
+            return "record count " + count + " does not match lastOffsetDelta " + batch.lastOffsetDelta();
+        }
+        if (batch.baseOffset() != expectedOffset) {
+            return "base offset " + batch.baseOffset() + " where " + expectedOffset + " was expected";
+        }
+        return null;
+    }
+
+    /**
+     * Writes one batch at the end of the file, straight from the caller's buffer (a direct buffer goes to the kernel
+     * without a copy), then indexes it. Nothing is published (size, end offset) unless the write succeeded.
+     */
+    void append(ByteBuffer buffer, int offset, int length, long firstOffset, long lastOffset, long batchMaxTimestamp,
+                long nowMs, int indexIntervalBytes, StorageIo io) throws IOException {
+        int position = size;
+        int savedLimit = buffer.limit();
+        int savedPosition = buffer.position();
+        try {
+            buffer.limit(offset + length);
+            buffer.position(offset);
+            io.write(channel, buffer, position);
+        } finally {
+            buffer.limit(savedLimit);
+            buffer.position(savedPosition);
+        }
+        if (rollBaseMs < 0) {
+            rollBaseMs = nowMs;
+        }
+        if (bytesSinceIndexEntry >= indexIntervalBytes && position > 0) {
+            index.append((int) (firstOffset - baseOffset), position, maxTimestamp);
+            bytesSinceIndexEntry = 0;
+        }
+        bytesSinceIndexEntry += length;
+        maxTimestamp = Math.max(maxTimestamp, batchMaxTimestamp);
+        nextOffset = lastOffset + 1;
+        size = position + length;
+    }
+
+    /** Cuts off whatever a failed write may have left after the last whole batch (best effort). */
+    void discardTail() {
+        try {
+            if (channel.size() > size) {
+                channel.truncate(size);
+            }
+        } catch (IOException e) {
+            // The partition goes offline anyway, and recovery truncates a torn tail on the next start.
+        }
+    }
+
+    /** Makes the segment's data durable. */
+    void flush(StorageIo io) throws IOException {
+        io.force(channel);
+    }
+
+    /** Seals the segment before the next one is created: data durable, index written and durable. */
+    void seal(StorageIo io) throws IOException {
+        io.force(channel);
+        writeIndexFile();
+    }
+
+    /** Writes the in-memory index to the {@code .index} file and fsyncs it. */
+    void writeIndexFile() throws IOException {
+        try (FileChannel indexChannel = FileChannel.open(LogFiles.indexFile(dir, baseOffset),
+            StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            index.writeTo(indexChannel);
+            indexChannel.force(true);
+        }
+    }
+
+    /**
+     * Position of the batch that holds {@code offset}: the index narrows it down, then batch headers are read
+     * forwards. -1 when no batch of this segment holds it.
+     */
+    int findBatch(long offset, ByteBuffer header) throws IOException {
+        int limit = size;
+        int position = index.floorPosition(offset - baseOffset);
+        while (position < limit) {
+            if (!readHeader(position, limit, header)) {
+                return -1;
+            }
+            long last = header.getLong(RecordBatch.BASE_OFFSET_OFFSET)
+                + header.getInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET);
+            if (last >= offset) {
+                return position;
+            }
+            position += RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+        }
+        return -1;
+    }
+
+    /**
+     * Bytes of whole batches from {@code startPosition} (a batch boundary whose batch starts below the high
+     * watermark): as many as fit in {@code maxBytes}, at least the first one, none that starts at or above
+     * {@code highWatermark}. The index lets the scan jump over the batches in between.
+     */
+    int readableBytes(int startPosition, int maxBytes, long highWatermark, ByteBuffer header) throws IOException {
+        int limit = size;
+        long relativeLimit = highWatermark - baseOffset;
+        long maxPosition = (long) startPosition + Math.max(0, maxBytes);
+        int position;
+        int jump = index.lastBoundaryWithin(startPosition, maxPosition, relativeLimit);
+        if (jump > 0) {
+            position = jump;
+        } else {
+            if (!readHeader(startPosition, limit, header)) {
+                return 0;
+            }
+            position = startPosition + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+        }
+        while (position < limit) {
+            if (!readHeader(position, limit, header)
+                || header.getLong(RecordBatch.BASE_OFFSET_OFFSET) >= highWatermark) {
+                break;
+            }
+            long end = (long) position + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            if (end > maxPosition || end > limit) {
+                break;
+            }
+            position = (int) end;
+        }
+        return position - startPosition;
+    }
+
+    /**
+     * The first record at or after {@code timestamp} below {@code highWatermark}, as {offset, timestamp}; null when
+     * this segment has none.
+     */
+    long[] findTimestamp(long timestamp, long highWatermark) throws IOException {
+        if (maxTimestamp < timestamp) {
+            return null;
+        }
+        int limit = size;
+        ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
+        int position = index.positionBeforeTimestamp(timestamp);
+        RecordReader reader = null;
+        while (position < limit && readHeader(position, limit, header)) {
+            long batchBase = header.getLong(RecordBatch.BASE_OFFSET_OFFSET);
+            if (batchBase >= highWatermark) {
+                return null;
+            }
+            int batchSize = RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            long batchMax = header.getLong(RecordBatch.MAX_TIMESTAMP_OFFSET);
+            if (batchMax >= timestamp) {
+                if ((header.getShort(RecordBatch.ATTRIBUTES_OFFSET) & RecordBatch.TIMESTAMP_TYPE_MASK) != 0) {
+                    return new long[] {batchBase, batchMax};
+                }
+                ByteBuffer whole = ByteBuffer.allocate(batchSize);
+                readFully(whole, position);
+                reader = reader == null ? new RecordReader() : reader;
+                reader.wrap(whole, 0);
+                while (reader.next()) {
+                    if (reader.timestamp >= timestamp) {
+                        return new long[] {reader.offset, reader.timestamp};
+                    }
+                }
+            }
+            position += batchSize;
+        }
+        return null;
+    }
+
+    private boolean readHeader(int position, int limit, ByteBuffer header) throws IOException {
+        if (limit - position < RecordBatch.HEADER_SIZE) {
+            return false;
+        }
+        header.clear();
+        readFully(header, position);
+        return true;
+    }
+
+    private void readFully(ByteBuffer dst, long position) throws IOException {
+        long p = position;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, p);
+            if (n < 0) {
+                throw new IOException(logPath + ": unexpected end of file at " + p);
+            }
+            p += n;
+        }
+    }
+
+    /** Renames the files for deletion: new reads no longer find them, reads in flight keep the open channel. */
+    void markDeleted() throws IOException {
+        Path log = LogFiles.logFile(dir, baseOffset);
+        Path deleted = log.resolveSibling(log.getFileName() + LogFiles.DELETED_SUFFIX);
+        Files.move(log, deleted, StandardCopyOption.ATOMIC_MOVE);
+        logPath = deleted;
+        Path indexPath = LogFiles.indexFile(dir, baseOffset);
+        if (Files.exists(indexPath)) {
+            Files.move(indexPath, indexPath.resolveSibling(indexPath.getFileName() + LogFiles.DELETED_SUFFIX),
+                StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
+    /** Closes the file and removes the renamed files for good. */
+    void deleteFiles() throws IOException {
+        close();
+        Files.deleteIfExists(logPath);
+        Path indexPath = LogFiles.indexFile(dir, baseOffset);
+        Files.deleteIfExists(indexPath.resolveSibling(indexPath.getFileName() + LogFiles.DELETED_SUFFIX));
+    }
+
+    void close() throws IOException {
+        channel.close();
+    }
+
+    FileChannel channel() {
+        return channel;
+    }
+
+    /** The file now: renamed with {@value LogFiles#DELETED_SUFFIX} once retention removed the segment. */
+    Path path() {
+        return logPath;
+    }
+
+    int size() {
+        return size;
+    }
+
+    /** One past the last offset in the segment ({@link #baseOffset} when empty). */
+    long nextOffset() {
+        return nextOffset;
+    }
+
+    /** Largest batch maxTimestamp in the segment; -1 when empty. */
+    long maxTimestamp() {
+        return maxTimestamp;
+    }
+
+    long rollBaseMs() {
+        return rollBaseMs;
+    }
+
+    /** After a restart, the roll clock of a non-empty active segment must not start in the future. */
+    void clampRollBase(long nowMs) {
+        if (rollBaseMs > nowMs) {
+            rollBaseMs = nowMs;
+        }
+    }
+
+    SegmentIndex index() {
+        return index;
+    }
+
+    @Override
+    public String toString() {
+        return "LogSegment(" + logPath + ", size=" + size + ", offsets=[" + baseOffset + ", " + nextOffset + "))";
+    }
+}

@@ -1,0 +1,77 @@
+package io.idemlog.server.state;
+
+/**
+ * The idempotence state of one partition: per producer id, its epoch, its last {@link #RETAINED_BATCHES} batches and
+ * the server time of its last write. Implements the check of IDEMPOTENCE.md ("Validating a produced batch") and
+ * the bookkeeping after an append.
+ *
+ * <p>Usage by the partition's single writer: {@link #check} a batch; if the outcome
+ * {@link SequenceOutcome#appends() appends}, write it to the log and, only once that succeeded, {@link #update} the
+ * state with the offset it got. A failed write therefore never advances a producer's sequence. Recovery replays the
+ * log through the same {@link #update}, rejecting nothing: the log is the truth.
+ *
+ * <p>Bounded: at most {@code maxProducers} entries; inserting one more evicts the least recently written producer
+ * (counted in {@link #evictions()}). Producers idle for {@code expirationMs} are removed by {@link #removeExpired}.
+ * Time is always passed in (server clock), never read here.
+ *
+ * <p>Not thread-safe: one writer (the partition, under its lock).
+ */
+public interface ProducerStateTable {
+    /** Batches remembered per producer for duplicate detection (Kafka's NUM_BATCHES_TO_RETAIN). */
+    int RETAINED_BATCHES = 5;
+
+    /**
+     * Checks a batch against the state, in the order of IDEMPOTENCE.md, and changes nothing. For a
+     * {@link SequenceOutcome#DUPLICATE} the original offsets are then available from {@link #duplicateFirstOffset()}
+     * and {@link #duplicateLastOffset()}.
+     *
+     * <p>A batch is a duplicate when its (firstSequence, lastSequence) equals a cached batch's; given the first
+     * sequence, that is the same as equal lastOffsetDelta (both are in [0, Integer.MAX_VALUE]), which is what is
+     * compared. Should several cached batches match (only possible after recovery replayed a producer that had
+     * expired live and then re-sent an old batch), the newest one is the original: it is what the live server,
+     * which had forgotten the older one, answered.
+     *
+     * @param producerId      the batch's producerId (-1: not idempotent)
+     * @param epoch           the batch's producerEpoch
+     * @param firstSequence   the batch's baseSequence
+     * @param lastOffsetDelta the batch's lastOffsetDelta (records - 1, already validated to be >= 0)
+     */
+    SequenceOutcome check(long producerId, short epoch, int firstSequence, int lastOffsetDelta);
+
+    /** First offset of the original batch found by the last {@link #check} that answered DUPLICATE. */
+    long duplicateFirstOffset();
+
+    /** Last offset of the original batch found by the last {@link #check} that answered DUPLICATE. */
+    long duplicateLastOffset();
+
+    /**
+     * Records an appended batch: a new producer gets an entry (evicting the least recently written one when the
+     * table is full); a different epoch than the stored one replaces it and forgets the cached batches; the batch
+     * becomes the newest of the producer's window (pushing out the oldest beyond {@link #RETAINED_BATCHES}); the
+     * producer becomes the most recently written. Ignores producerId < 0.
+     *
+     * @param nowMs server time of the write, for expiry
+     */
+    void update(long producerId, short epoch, int firstSequence, int lastOffsetDelta, long firstOffset, long nowMs);
+
+    /**
+     * Removes producers whose last write is at least {@code expirationMs} before {@code nowMs}, walking from the least
+     * recently written and stopping at the first one still alive (the write order is the time order as long as the
+     * server clock does not go backwards; if it does, expiry of the few affected entries is merely late).
+     *
+     * @return number of producers removed
+     */
+    int removeExpired(long nowMs);
+
+    /** Producers currently held. */
+    int size();
+
+    /** Producers evicted so far because the table was full (expiry is not counted). */
+    long evictions();
+
+    /** Visits every entry, least recently written first. */
+    void forEachOldestFirst(ProducerEntryVisitor visitor);
+
+    /** Forgets every producer (the eviction counter is kept). */
+    void clear();
+}

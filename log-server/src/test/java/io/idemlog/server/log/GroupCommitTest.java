@@ -1,0 +1,213 @@
+package io.idemlog.server.log;
+
+import io.idemlog.common.protocol.ErrorCode;
+import org.agrona.concurrent.SystemEpochClock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Durability: the high watermark and the acks=all callbacks move only after an fsync that covers them. */
+class GroupCommitTest {
+    @TempDir
+    Path dir;
+    LogFixture log;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        log = new LogFixture(dir, new TestConfig());
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        log.close();
+    }
+
+    @Test
+    void callbacksCompleteInOffsetOrderOnlyAfterTheFsync() {
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.plain(2, 1L));
+        log.appendOk(Batches.plain(3, 1L));
+        log.appendOk(Batches.plain(1, 1L));
+        List<Long> completed = Collections.synchronizedList(new ArrayList<>());
+        for (long offset : new long[] {5L, 1L, 4L, 0L}) {
+            p.whenDurable(offset, e -> {
+                assertEquals(ErrorCode.NONE, e);
+                completed.add(offset);
+            });
+        }
+        assertEquals(List.of(), completed);
+        assertEquals(0L, p.highWatermark());
+        assertEquals(6L, p.logEndOffset());
+
+        assertEquals(1, log.store.flushOnce());
+        assertEquals(List.of(0L, 1L, 4L, 5L), completed);
+        assertEquals(6L, p.highWatermark());
+        assertEquals(1, log.highWatermarks.size());
+        assertArrayEquals(new long[] {0L, 6L}, log.highWatermarks.get(0));
+    }
+
+    @Test
+    void theHighWatermarkHasNotMovedWhenTheFsyncStarts() {
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.plain(2, 1L));
+        List<Long> seenAtFsync = new ArrayList<>();
+        log.io.beforeForce = () -> seenAtFsync.add(p.highWatermark());
+        log.store.flushOnce();
+        assertEquals(List.of(0L), seenAtFsync);
+        assertEquals(2L, p.highWatermark());
+    }
+
+    @Test
+    void oneFsyncCoversEveryBatchAppendedBeforeTheRound() {
+        for (int i = 0; i < 100; i++) {
+            log.appendOk(Batches.plain(1, 1L));
+        }
+        int before = log.io.forces;
+        log.store.flushOnce();
+        assertEquals(before + 1, log.io.forces);
+        assertEquals(100L, log.partition().highWatermark());
+        assertEquals(0, log.store.flushOnce(), "nothing left to flush");
+    }
+
+    @Test
+    void aBatchAppendedDuringAnFsyncIsCoveredByTheNextRound() {
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.plain(2, 1L));
+        log.io.beforeForce = () -> {
+            log.io.beforeForce = () -> { };
+            log.appendOk(Batches.plain(3, 1L));
+        };
+        log.store.flushOnce();
+        assertEquals(2L, p.highWatermark(), "the racing batch was not in the round's snapshot");
+        assertEquals(1, log.store.flushOnce());
+        assertEquals(5L, p.highWatermark());
+    }
+
+    @Test
+    void anAlreadyDurableOffsetCompletesAtOnceOnTheCallingThread() {
+        log.appendDurable(Batches.plain(2, 1L));
+        Thread[] thread = new Thread[1];
+        log.partition().whenDurable(1L, e -> thread[0] = Thread.currentThread());
+        assertEquals(Thread.currentThread(), thread[0]);
+    }
+
+    @Test
+    void theOldSegmentIsFsyncedAtTheRollBeforeAnyOffsetOfTheNewOneIsDurable() throws IOException {
+        log.close();
+        TestConfig config = new TestConfig();
+        config.segmentBytes = 300;
+        log = new LogFixture(dir.resolve("roll"), config);
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1L, 100));
+        int forces = log.io.forces;
+        log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1L, 100));
+        assertEquals(2, p.segments().length);
+        assertEquals(forces + 1, log.io.forces, "the roll fsync'd the sealed segment");
+        assertEquals(0L, p.highWatermark(), "yet nothing counts as durable before the flusher ran");
+        log.store.flushOnce();
+        assertEquals(4L, p.highWatermark());
+    }
+
+    @Test
+    void aFailedFsyncFailsTheWaitingCallbacksAndTakesThePartitionOffline() {
+        PartitionLog p = log.partition();
+        log.appendDurable(Batches.plain(1, 1L));
+        log.appendOk(Batches.plain(2, 1L));
+        List<ErrorCode> answers = new ArrayList<>();
+        p.whenDurable(2L, answers::add);
+        log.io.failForces = true;
+        log.store.flushOnce();
+        assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR), answers);
+        assertEquals(1L, p.highWatermark(), "never reported durable");
+        assertEquals(PartitionLog.State.OFFLINE, p.state());
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, log.append(Batches.plain(1, 1L)).error());
+        p.whenDurable(2L, answers::add);
+        p.whenDurable(0L, answers::add);
+        assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NONE), answers);
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, p.read(0L, 1000).error());
+    }
+
+    @Test
+    void aFailedWriteRecordsNothingAndTakesThePartitionOffline() throws IOException {
+        ByteBuffer first = Batches.idempotent(1L, 0, 0, 2);
+        log.appendDurable(Batches.copy(first));
+        ByteBuffer second = Batches.idempotent(1L, 0, 2, 2);
+        List<ErrorCode> answers = new ArrayList<>();
+        log.partition().whenDurable(5L, answers::add);
+        log.io.tearNextWriteAfter = 20;
+        AppendResult failed = log.append(Batches.copy(second));
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, failed.error());
+        assertEquals(2L, log.partition().logEndOffset());
+        assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR), answers);
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, log.append(Batches.idempotent(1L, 0, 2, 2)).error());
+
+        // after a restart the batch is not a duplicate (the sequence never advanced): its retry goes in at offset 2
+        log.crashAndReopen();
+        assertEquals(2L, log.partition().logEndOffset());
+        assertTrue(log.append(Batches.copy(first)).duplicate());
+        assertEquals(2L, log.appendOk(Batches.copy(second)).baseOffset());
+    }
+
+    @Test
+    void theFlusherThreadCompletesCallbacksWithoutBeingDriven() throws Exception {
+        Path dataDir = dir.resolve("background");
+        ConcurrentHashMap<Integer, AtomicLong> watermarks = new ConcurrentHashMap<>();
+        try (LogManager store = LogManager.open(dataDir, new TestConfig().build(), SystemEpochClock.INSTANCE,
+            (partition, hw) -> watermarks.computeIfAbsent(partition.index(), i -> new AtomicLong()).set(hw))) {
+            store.createTopic("t", 4);
+            int threads = 4;
+            int perThread = 200;
+            CountDownLatch done = new CountDownLatch(threads * perThread);
+            List<String> problems = Collections.synchronizedList(new ArrayList<>());
+            List<Thread> appenders = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Partition partition = store.partition("t", t);
+                Thread thread = new Thread(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        ByteBuffer batch = Batches.idempotent(partition.index(), 0, i, 1);
+                        AppendResult r = partition.append(batch, 0, batch.limit());
+                        if (r.error() != ErrorCode.NONE) {
+                            problems.add(r.toString());
+                        }
+                        long offset = r.lastOffset();
+                        partition.whenDurable(offset, e -> {
+                            if (e != ErrorCode.NONE || offset >= partition.highWatermark()) {
+                                problems.add("partition " + partition.index() + " offset " + offset + ": " + e);
+                            }
+                            done.countDown();
+                        });
+                    }
+                });
+                appenders.add(thread);
+                thread.start();
+            }
+            for (Thread thread : appenders) {
+                thread.join(TimeUnit.SECONDS.toMillis(30));
+            }
+            assertTrue(done.await(30, TimeUnit.SECONDS), "callbacks still waiting: " + done.getCount());
+            assertEquals(List.of(), problems);
+            for (int t = 0; t < threads; t++) {
+                int index = t;
+                assertEquals(perThread, store.partition("t", t).highWatermark());
+                Await.until(() -> watermarks.containsKey(index) && watermarks.get(index).get() == perThread, 10_000,
+                    "the listener to see partition " + t + " at " + perThread);
+            }
+        }
+    }
+}
