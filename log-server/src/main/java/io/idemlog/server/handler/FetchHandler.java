@@ -173,7 +173,7 @@ final class FetchHandler implements ApiHandler {
                 // The first batch of a response is sent whole even when over the limits (KIP-74); after that the
                 // limits hold.
                 if (r.size() > 0 && r.file() != null && (bytes == 0 || r.size() <= limit) && remaining > 0) {
-                    p.records = new FileRecords(r.file(), r.position(), r.size());
+                    p.records = new FileRecords(r.file(), r.channel(), r.position(), r.size());
                     bytes += r.size();
                     remaining -= r.size();
                 }

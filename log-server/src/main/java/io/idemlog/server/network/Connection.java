@@ -153,8 +153,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
                     context.voidPromise());
             }
             if (hole.records() instanceof FileRecords fr) {
-                context.write(new DefaultFileRegion(fr.file().toFile(), fr.position(), fr.size()),
-                    context.voidPromise());
+                context.write(fr.channel() != null ? new SharedFileRegion(fr.channel(), fr.position(), fr.size())
+                    : new DefaultFileRegion(fr.file().toFile(), fr.position(), fr.size()), context.voidPromise());
             } else if (hole.records() instanceof MemoryRecords mr) {
                 context.write(Unpooled.wrappedBuffer(mr.buffer().duplicate()), context.voidPromise());
             } else {

@@ -1,0 +1,77 @@
+package io.idemlog.server;
+
+import io.idemlog.server.config.ConfigException;
+import io.idemlog.server.config.ServerConfig;
+import io.idemlog.server.log.LogManager;
+import org.agrona.concurrent.SystemEpochClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code java -jar idemlog-server.jar [server.properties] [--override key=value]...}: starts the server and runs
+ * until SIGTERM/SIGINT, which triggers a clean shutdown (producer-state snapshots written). Exit code 2 on a
+ * configuration error, 1 on a start failure.
+ */
+public final class Main {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        CommandLine cli;
+        ServerConfig config;
+        try {
+            cli = CommandLine.parse(Arrays.asList(args));
+            if (cli.help()) {
+                System.out.print(CommandLine.usage());
+                System.out.print(ServerConfig.describe());
+                return;
+            }
+            if (cli.version()) {
+                System.out.println("idemlog " + version());
+                return;
+            }
+            config = ServerConfig.load(cli.propertiesFile(), cli.overrides());
+        } catch (ConfigException e) {
+            System.err.println("idemlog: " + e.getMessage());
+            System.exit(2);
+            return;
+        } catch (IOException e) {
+            System.err.println("idemlog: cannot read the properties file: " + e);
+            System.exit(2);
+            return;
+        }
+        IdemlogServer server;
+        try {
+            server = IdemlogServer.start(config,
+                (dir, logConfig, listener) -> LogManager.open(dir, logConfig, SystemEpochClock.INSTANCE, listener));
+        } catch (IOException | RuntimeException e) {
+            LOG.error("idemlog failed to start", e);
+            System.exit(1);
+            return;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (IOException e) {
+                LOG.error("error during shutdown", e);
+            } finally {
+                stopped.countDown();
+            }
+        }, "idemlog-shutdown"));
+        LOG.info("idemlog {} started: listening on {}:{}, data in {}", version(), config.listener.host(),
+            server.port(), config.dataDir);
+        stopped.await();
+    }
+
+    private static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
