@@ -8,6 +8,7 @@ import io.idemlog.server.handler.ServerMetrics;
 import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.LogStore;
+import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.NetworkServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +25,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running idemlog server: the data directory (locked against a second server), storage, and the listener.
@@ -46,6 +50,7 @@ public final class IdemlogServer implements AutoCloseable {
     private final ServerMetrics metrics;
     private final String clusterId;
     private final int port;
+    private final ScheduledExecutorService metricsLogger;
     private boolean closed;
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
@@ -100,6 +105,39 @@ public final class IdemlogServer implements AutoCloseable {
         }
         logs = opened;
         network = net;
+        if (config.metricsLogIntervalMs > 0) {
+            metricsLogger = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "idemlog-metrics");
+                t.setDaemon(true);
+                return t;
+            });
+            metricsLogger.scheduleAtFixedRate(() -> LOG.info("counters {}", counters()),
+                config.metricsLogIntervalMs, config.metricsLogIntervalMs, TimeUnit.MILLISECONDS);
+        } else {
+            metricsLogger = null;
+        }
+    }
+
+    /**
+     * Every counter: the request and produce counters, plus, summed over all partitions, the producers whose
+     * state is kept and those evicted by producer.state.max.producers.per.partition.
+     */
+    public Map<String, Long> counters() {
+        Map<String, Long> m = metrics.snapshot();
+        long producers = 0;
+        long evictions = 0;
+        for (Map.Entry<String, Integer> t : logs.topics().entrySet()) {
+            for (int p = 0; p < t.getValue(); p++) {
+                Partition partition = logs.partition(t.getKey(), p);
+                if (partition != null) {
+                    producers += partition.producerCount();
+                    evictions += partition.producerEvictions();
+                }
+            }
+        }
+        m.put("producer_state.producers", producers);
+        m.put("producer_state.evictions", evictions);
+        return m;
     }
 
     /** Starts a server: locks and recovers the data directory, creates the configured topics, binds. */
@@ -174,6 +212,9 @@ public final class IdemlogServer implements AutoCloseable {
             return;
         }
         closed = true;
+        if (metricsLogger != null) {
+            metricsLogger.shutdownNow();
+        }
         try {
             network.close();
         } finally {

@@ -74,7 +74,10 @@ public final class ServerConfig {
             "Requests a connection may have waiting for their answer (e.g. for fsync) before the server stops "
                 + "reading from it.")
         .define("connections.max.idle.ms", LONG, "600000", 1, Long.MAX_VALUE,
-            "Close connections idle for longer than this.");
+            "Close connections idle for longer than this.")
+        .define("metrics.log.interval.ms", LONG, "60000", 0, Long.MAX_VALUE,
+            "Log the server's counters (requests, batches, duplicates, errors, producers kept and evicted) this "
+                + "often; 0 = never.");
 
     /** A parsed PLAINTEXT://host:port. */
     public record Endpoint(String host, int port) {
@@ -129,6 +132,7 @@ public final class ServerConfig {
     public final int networkThreads;
     public final int maxQueuedRequestsPerConnection;
     public final long connectionsMaxIdleMs;
+    public final long metricsLogIntervalMs;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
@@ -199,6 +203,7 @@ public final class ServerConfig {
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
+        metricsLogIntervalMs = Long.parseLong(values.get("metrics.log.interval.ms"));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {

@@ -320,6 +320,8 @@ class NetworkLayerTest {
             assertEquals(0L, pr.baseOffset);
             rsp = c.call(ApiKey.PRODUCE, (short) 3, produce((short) 1, 30_000, "t1", 0));
             assertEquals(3L, rsp.topics.get(0).partitions.get(0).baseOffset);
+            assertEquals(2L, server.counters().get("produce.batches_appended"));
+            assertEquals(2L, server.counters().get("requests.produce"));
         }
     }
 
