@@ -63,7 +63,7 @@ public final class Smoke {
                 sb.append("\n  no benchmark matched (is META-INF/BenchmarkList on the class path?)");
             }
             for (String m : missing) {
-                sb.append("\n  no result (it threw; see the log above): ").append(m);
+                sb.append("\n  no result (it threw; JMH printed why above, unless run with -v SILENT): ").append(m);
             }
             for (String b : badScores) {
                 sb.append("\n  bad score: ").append(b);
