@@ -57,6 +57,11 @@ public final class ServerConfig {
             "One sparse index entry per this many bytes of log.")
         .define("log.segment.delete.delay.ms", LONG, "60000", 0, Long.MAX_VALUE,
             "A segment removed by retention stays readable this long for fetches in flight.")
+        .define("log.preallocate", BOOLEAN, "true",
+            "Keep the active segment zero-filled a few MiB ahead of the write position, so that each fsync "
+                + "overwrites allocated blocks instead of also committing file-size metadata (halves the fsync "
+                + "latency on ext4). Segments are trimmed to their data when sealed or closed; recovery ignores "
+                + "the zeros.")
         .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
             "Largest record batch accepted from a producer (bytes, batch header included).")
         .define("producer.id.expiration.ms", INT, "86400000", 1, Integer.MAX_VALUE,
@@ -197,7 +202,8 @@ public final class ServerConfig {
             Long.parseLong(values.get("producer.id.expiration.ms")),
             Long.parseLong(values.get("producer.id.expiration.check.interval.ms")),
             Integer.parseInt(values.get("producer.state.max.producers.per.partition")),
-            Long.parseLong(values.get("log.segment.delete.delay.ms")));
+            Long.parseLong(values.get("log.segment.delete.delay.ms")),
+            Boolean.parseBoolean(values.get("log.preallocate")));
         socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
         int threads = Integer.parseInt(values.get("num.network.threads"));
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));

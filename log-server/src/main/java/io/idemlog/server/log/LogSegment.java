@@ -41,6 +41,13 @@ final class LogSegment {
     /** Server time of the first append (or of the first batch's timestamp after a restart); -1 while empty. */
     private long rollBaseMs = -1L;
     private int bytesSinceIndexEntry;
+    /**
+     * End of what the file holds: the data, then zeros written ahead by {@link #preallocate} (under the partition
+     * lock). Writes below it overwrite allocated blocks, so their fsync commits no file-size metadata.
+     */
+    private long allocatedEnd;
+    /** Set when zero-filling failed (e.g. a full disk): the segment then simply grows as it is written. */
+    private boolean preallocationFailed;
     /** What {@link #recoverActive} found, for the log message; null otherwise. */
     private ScanResult lastScan;
 
@@ -116,9 +123,13 @@ final class LogSegment {
             LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
             ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
             if (result.truncated()) {
+                if (zeros(channel, result.validBytes(), result.fileBytes())) {
+                    result = new ScanResult(result.validBytes(), result.fileBytes(), PREALLOCATED);
+                }
                 channel.truncate(result.validBytes());
             }
             io.force(channel);
+            segment.allocatedEnd = result.validBytes();
             segment.lastScan = result;
             return segment;
         } catch (IOException | RuntimeException e) {
@@ -129,6 +140,71 @@ final class LogSegment {
 
     ScanResult lastScan() {
         return lastScan;
+    }
+
+    /** {@link ScanResult#problem()} when the bytes after the last batch are only preallocated zeros. */
+    static final String PREALLOCATED = "zeros preallocated ahead of the last write";
+
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(LogConfig.PREALLOCATE_CHUNK_BYTES)
+        .asReadOnlyBuffer();
+
+    /** Whether the file holds only zero bytes in [from, to). */
+    private static boolean zeros(FileChannel channel, long from, long to) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+        long p = from;
+        while (p < to) {
+            buf.clear().limit((int) Math.min(buf.capacity(), to - p));
+            int n = channel.read(buf, p);
+            if (n <= 0) {
+                return false;
+            }
+            for (int i = 0; i < n; i++) {
+                if (buf.get(i) != 0) {
+                    return false;
+                }
+            }
+            p += n;
+        }
+        return true;
+    }
+
+    /**
+     * Keeps the file zero-filled up to {@code target} bytes (whole chunks, never past {@code limit}). Only an
+     * optimisation: a failure is reported once and preallocation stops for this segment, the data is unaffected.
+     *
+     * @return false when zero-filling failed now
+     */
+    boolean preallocate(long target, long limit, StorageIo io) {
+        if (preallocationFailed || allocatedEnd >= Math.min(target, limit)) {
+            return true;
+        }
+        long from = Math.max(allocatedEnd, size);
+        long to = Math.min(limit, from + Math.max(LogConfig.PREALLOCATE_CHUNK_BYTES,
+            (target - from + LogConfig.PREALLOCATE_CHUNK_BYTES - 1)
+                / LogConfig.PREALLOCATE_CHUNK_BYTES * LogConfig.PREALLOCATE_CHUNK_BYTES));
+        try {
+            for (long p = from; p < to; ) {
+                ByteBuffer zeros = ZEROS.duplicate();
+                zeros.limit((int) Math.min(zeros.capacity(), to - p));
+                int n = zeros.remaining();
+                io.write(channel, zeros, p);
+                p += n;
+            }
+            allocatedEnd = to;
+            return true;
+        } catch (IOException e) {
+            preallocationFailed = true;
+            return false;
+        }
+    }
+
+    /** Cuts the zeros written ahead, so that the file ends with the last batch (sealing, clean close). */
+    void trimPreallocation() throws IOException {
+        if (allocatedEnd > size) {
+            channel.truncate(size);
+            channel.force(true);
+            allocatedEnd = size;
+        }
     }
 
     /**
@@ -239,6 +315,9 @@ final class LogSegment {
         maxTimestamp = Math.max(maxTimestamp, batchMaxTimestamp);
         nextOffset = lastOffset + 1;
         size = position + length;
+        if (allocatedEnd < size) {
+            allocatedEnd = size;
+        }
     }
 
     /** Cuts off whatever a failed write may have left after the last whole batch (best effort). */
@@ -247,6 +326,7 @@ final class LogSegment {
             if (channel.size() > size) {
                 channel.truncate(size);
             }
+            allocatedEnd = size;
         } catch (IOException e) {
             // The partition goes offline anyway, and recovery truncates a torn tail on the next start.
         }
@@ -259,6 +339,7 @@ final class LogSegment {
 
     /** Seals the segment before the next one is created: data durable, index written and durable. */
     void seal(StorageIo io) throws IOException {
+        trimPreallocation();
         io.force(channel);
         writeIndexFile();
     }

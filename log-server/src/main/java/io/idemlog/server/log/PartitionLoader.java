@@ -65,7 +65,10 @@ final class PartitionLoader {
                     context.io());
                 segments.add(last);
                 LogSegment.ScanResult scan = last.lastScan();
-                if (scan.truncated()) {
+                if (scan.truncated() && LogSegment.PREALLOCATED.equals(scan.problem())) {
+                    LOG.info("{}-{}: cut {} bytes of preallocated zeros after the last batch of {}", topic, index,
+                        scan.fileBytes() - scan.validBytes(), last.path().getFileName());
+                } else if (scan.truncated()) {
                     LOG.warn("{}-{}: truncated {} at byte {} of {} ({}); the log now ends at offset {}", topic, index,
                         last.path().getFileName(), scan.validBytes(), scan.fileBytes(), scan.problem(),
                         last.nextOffset());

@@ -149,6 +149,10 @@ final class PartitionLog implements Partition {
             goOffline("append at offset " + baseOffset + " failed", e);
             return unavailable();
         }
+        if (config.preallocate() && !active.preallocate((long) active.size() + LogConfig.PREALLOCATE_AHEAD_BYTES,
+            config.segmentBytes(), context.io())) {
+            LOG.warn("{}: cannot zero-fill ahead in {}; the segment grows as it is written", this, active);
+        }
         producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta,
             baseOffset, nowMs);
         logEndOffset = lastOffset + 1;
@@ -472,6 +476,7 @@ final class PartitionLog implements Partition {
             state = State.CLOSED;
             try {
                 if (wasOpen) {
+                    active.trimPreallocation();
                     active.flush(context.io());
                     durableEnd = logEndOffset;
                     active.writeIndexFile();

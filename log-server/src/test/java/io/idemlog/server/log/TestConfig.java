@@ -13,10 +13,12 @@ final class TestConfig {
     long producerIdExpirationCheckIntervalMs = 1_000L;
     int maxProducersPerPartition = 1_000;
     long fileDeleteDelayMs = 0L;
+    /** Off by default: most storage tests reason about the exact file length. See PreallocationTest. */
+    boolean preallocate = false;
 
     LogConfig build() {
         return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
             indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
-            maxProducersPerPartition, fileDeleteDelayMs);
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate);
     }
 }
