@@ -58,19 +58,32 @@ final class GroupCommitFlusher implements Runnable {
         }
     }
 
-    /** One group-commit round; returns the number of partitions whose high watermark it tried to advance. */
+    /**
+     * One group-commit round; returns the number of partitions whose high watermark it tried to advance.
+     *
+     * <p>A partition can be polled twice in one drain: an append may mark it dirty (and queue it) again right after
+     * this loop cleared its flag. The second poll refreshes its prepared end; the partition is in the round once.
+     * One partition's failure does not keep the others of the round from completing.
+     */
     int runOnce() {
         PartitionLog partition;
         while ((partition = dirty.poll()) != null) {
             partition.clearDirty();
-            if (partition.prepareFlush()) {
+            if (partition.prepareFlush() && !partition.inFlushRound) {
+                partition.inFlushRound = true;
                 round.add(partition);
             }
         }
         int n = round.size();
         try {
             for (int i = 0; i < n; i++) {
-                round.get(i).completeFlush();
+                PartitionLog p = round.get(i);
+                p.inFlushRound = false;
+                try {
+                    p.completeFlush();
+                } catch (RuntimeException e) {
+                    LOG.error("{}: group commit failed", p, e);
+                }
             }
         } finally {
             round.clear();

@@ -70,6 +70,8 @@ final class PartitionLog implements Partition {
     private volatile long producerEvictions;
 
     // Flusher thread only.
+    /** Whether the flusher's current round already holds this partition. */
+    boolean inFlushRound;
     private LogSegment flushSegment;
     private long flushEnd;
 

@@ -86,6 +86,28 @@ class GroupCommitTest {
     }
 
     @Test
+    void aPartitionQueuedTwiceInOneRoundIsFlushedOnceAndTheRoundCompletes() throws Exception {
+        // The race seen under load: the flusher polls the partition and clears its dirty flag, an append marks it
+        // dirty again and queues it a second time, and the same drain polls it again.
+        log.store.createTopic("other", 1);
+        PartitionLog p = log.partition();
+        PartitionLog q = log.store.partitionLog("other", 0);
+        log.appendOk(Batches.plain(2, 1L));
+        p.clearDirty();
+        log.appendOk(Batches.plain(3, 1L));
+        q.append(Batches.plain(4, 1L), 0, Batches.plain(4, 1L).limit());
+        List<Long> completed = Collections.synchronizedList(new ArrayList<>());
+        p.whenDurable(4L, e -> completed.add(4L));
+        q.whenDurable(3L, e -> completed.add(103L));
+        int before = log.io.forces;
+        log.store.flushOnce();
+        assertEquals(5L, p.highWatermark());
+        assertEquals(4L, q.highWatermark(), "the other partition of the round is not starved");
+        assertEquals(List.of(4L, 103L), completed);
+        assertEquals(before + 2, log.io.forces, "one fsync per partition per round");
+    }
+
+    @Test
     void aBatchAppendedDuringAnFsyncIsCoveredByTheNextRound() {
         PartitionLog p = log.partition();
         log.appendOk(Batches.plain(2, 1L));
