@@ -3,6 +3,7 @@ package io.idemlog.server;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
@@ -104,7 +105,7 @@ public final class InMemoryLogStore implements LogStore {
         }
 
         @Override
-        public AppendResult append(ByteBuffer buffer, int offset, int length) {
+        public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
             RecordBatch b = new RecordBatch(buffer, offset);
             RecordBatch.Validation v = b.validate(length, Integer.MAX_VALUE);
             if (v != RecordBatch.Validation.VALID) {
@@ -150,6 +151,11 @@ public final class InMemoryLogStore implements LogStore {
             }
             ready.forEach(c -> c.onComplete(ErrorCode.NONE));
             listener.onHighWatermark(this, hw);
+        }
+
+        @Override
+        public void flushNow() {
+            // durability is under the test's control here
         }
 
         @Override

@@ -7,6 +7,7 @@ import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
 import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
 import io.idemlog.server.network.RequestContext;
@@ -66,7 +67,8 @@ final class ProduceHandler implements ApiHandler {
                     message = "null records";
                 } else {
                     ByteBuffer buf = records.buffer();
-                    AppendResult result = partition.append(buf, buf.position(), buf.remaining());
+                    AppendResult result = partition.append(buf, buf.position(), buf.remaining(),
+                        durability != null ? FlushDuty.CALLER : FlushDuty.FLUSHER);
                     error = result.error();
                     message = result.errorMessage();
                     pr.baseOffset = result.baseOffset();
@@ -80,6 +82,11 @@ final class ProduceHandler implements ApiHandler {
                         }
                         if (durability != null) {
                             durability.await(partition, result.lastOffset(), pr);
+                            if (!result.duplicate()) {
+                                // fsync once for every request of this read burst, on this thread: no hand-off
+                                // to the flusher and back when it is idle (it still covers us when it is not)
+                                ctx.afterReadBurst(partition, partition::flushNow);
+                            }
                         }
                     }
                 }

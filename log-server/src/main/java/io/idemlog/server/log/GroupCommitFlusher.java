@@ -10,19 +10,23 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The one thread that makes appends durable, for the whole store: group commit. An append marks its partition dirty
  * and wakes the flusher; each round takes every dirty partition's appended end, fsyncs the partition's active
- * segment, and only then advances its high watermark (which completes the waiting acks=all answers, in offset
+ * segment (unless a request thread's {@link PartitionLog#flushNow} already did), and only then advances its high
+ * watermark (which completes the waiting acks=all answers, in offset
  * order, and tells the {@link HighWatermarkListener}). Appends that land while an fsync runs are covered by the next
  * round: one fsync per partition per round, however many batches.
  *
  * <p>A partition is queued at most once (its dirty flag), cleared before its end is read, so an append racing with
  * a round is either in this round's snapshot or marks the partition dirty again: none is forgotten. The thread parks
- * when there is nothing to do (no spinning) and is unparked by {@link #markDirty}.
+ * when there is nothing to do (no spinning) and is unparked by {@link #markDirty}, or by its 10 ms tick, which covers
+ * appends whose thread promised to flush itself ({@link FlushDuty#CALLER}) and could not.
  *
  * <p>Threads: {@link #markDirty} from any appending thread; {@link #runOnce} from the flusher thread only (or from
  * a test, or from close() once the thread has stopped).
  */
 final class GroupCommitFlusher implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(GroupCommitFlusher.class);
+
+    private static final long TICK_NANOS = 10_000_000L;
 
     private final MpscUnboundedArrayQueue<PartitionLog> dirty = new MpscUnboundedArrayQueue<>(256);
     private final ArrayList<PartitionLog> round = new ArrayList<>();
@@ -48,9 +52,16 @@ final class GroupCommitFlusher implements Runnable {
         }
     }
 
-    void markDirty(PartitionLog partition) {
+    /**
+     * Queues the partition for the next round (once, until that round takes it). {@code wake}: also wake the
+     * flusher now; otherwise the caller flushes itself soon ({@link FlushDuty#CALLER}) and the flusher only covers
+     * it at its periodic tick or its next wake.
+     */
+    void markDirty(PartitionLog partition, boolean wake) {
         if (partition.markDirty()) {
             dirty.offer(partition);
+        }
+        if (wake) {
             Thread t = thread;
             if (t != null) {
                 LockSupport.unpark(t);
@@ -69,18 +80,20 @@ final class GroupCommitFlusher implements Runnable {
         PartitionLog partition;
         while ((partition = dirty.poll()) != null) {
             partition.clearDirty();
-            if (partition.prepareFlush() && !partition.inFlushRound) {
+            if (!partition.inFlushRound) {
                 partition.inFlushRound = true;
                 round.add(partition);
             }
         }
-        int n = round.size();
+        int flushed = 0;
         try {
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < round.size(); i++) {
                 PartitionLog p = round.get(i);
                 p.inFlushRound = false;
                 try {
-                    p.completeFlush();
+                    if (p.flush()) {
+                        flushed++;
+                    }
                 } catch (RuntimeException e) {
                     LOG.error("{}: group commit failed", p, e);
                 }
@@ -88,7 +101,7 @@ final class GroupCommitFlusher implements Runnable {
         } finally {
             round.clear();
         }
-        return n;
+        return flushed;
     }
 
     @Override
@@ -96,7 +109,8 @@ final class GroupCommitFlusher implements Runnable {
         while (running) {
             try {
                 if (runOnce() == 0) {
-                    LockSupport.park(this);
+                    // The tick covers appends whose thread promised to flush (FlushDuty.CALLER) and did not.
+                    LockSupport.parkNanos(this, TICK_NANOS);
                 }
             } catch (RuntimeException e) {
                 LOG.error("flusher round failed", e);

@@ -26,7 +26,12 @@ public interface Partition {
      * returning. After an I/O error the partition is offline: this and every later append answer
      * KAFKA_STORAGE_ERROR.
      */
-    AppendResult append(ByteBuffer buffer, int offset, int length);
+    default AppendResult append(ByteBuffer buffer, int offset, int length) {
+        return append(buffer, offset, length, FlushDuty.FLUSHER);
+    }
+
+    /** {@link #append(ByteBuffer, int, int)}, saying who starts the group commit that makes it durable. */
+    AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty);
 
     /**
      * Calls {@code callback} once every offset up to and including {@code offset} is durable: at once on the
@@ -36,6 +41,13 @@ public interface Partition {
      * when the offset can never become durable (a failed fsync or write, or the log closed first).
      */
     void whenDurable(long offset, DurabilityCallback callback);
+
+    /**
+     * Makes what was appended so far durable now, on the calling thread; or, when a group commit of this partition
+     * is already running, wakes the flusher thread to run the next one after it. Keeps the promise of
+     * {@link FlushDuty#CALLER}.
+     */
+    void flushNow();
 
     /** First offset still in the log (advanced by retention). */
     long logStartOffset();

@@ -29,7 +29,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * state, the active segment and the log end;</li>
  * <li>reading threads: {@link #read}, {@link #offsetForTimestamp}, the getters, lock-free over the volatile
  * segment array and offsets;</li>
- * <li>the flusher: {@link #prepareFlush} (briefly under the lock) and {@link #completeFlush};</li>
+ * <li>the flusher thread, or a request thread through {@link #flushNow}: {@link #flushLocked} (one at a time,
+ * under the flush lock; the partition lock only to read the appended end);</li>
  * <li>the maintenance thread: {@link #applyRetention} and {@link #expireProducers}, under the lock.</li>
  * </ul>
  *
@@ -69,11 +70,10 @@ final class PartitionLog implements Partition {
     private volatile int producerCount;
     private volatile long producerEvictions;
 
-    // Flusher thread only.
-    /** Whether the flusher's current round already holds this partition. */
+    /** Held while a group commit of this partition runs (flusher thread or {@link #flushNow}). */
+    private final ReentrantLock flushLock = new ReentrantLock();
+    /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
-    private LogSegment flushSegment;
-    private long flushEnd;
 
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
                  ProducerStateTable producers) {
@@ -103,7 +103,7 @@ final class PartitionLog implements Partition {
     }
 
     @Override
-    public AppendResult append(ByteBuffer buffer, int offset, int length) {
+    public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
         RecordBatch batch = new RecordBatch(buffer, offset);
         ErrorCode headerError = ProduceBatchCheck.check(batch, length, config.maxBatchBytes());
@@ -120,7 +120,7 @@ final class PartitionLog implements Partition {
         }
         if (result.error() == ErrorCode.NONE) {
             if (!result.duplicate()) {
-                context.flusher().markDirty(this);
+                context.flusher().markDirty(this, duty == FlushDuty.FLUSHER);
             }
         } else if (state == State.OFFLINE) {
             durability.fail();
@@ -361,32 +361,34 @@ final class PartitionLog implements Partition {
         dirty.set(false);
     }
 
-    /** Flusher: takes the end to make durable and the segment holding it. False when there is nothing to do. */
-    boolean prepareFlush() {
+    /**
+     * One group commit of this partition, on the calling thread: takes the appended end under the partition lock,
+     * fsyncs the segment holding it, and only then advances the high watermark (completing the callbacks below it).
+     * Serialised by {@link #flushLock}: the flusher thread and threads calling {@link #flushNow} never flush the
+     * same partition at once. Returns false when there was nothing to make durable.
+     */
+    private boolean flushLocked() {
+        LogSegment segment;
+        long end;
         lock.lock();
         try {
             if (state != State.OPEN) {
                 return false;
             }
-            flushSegment = active;
-            flushEnd = logEndOffset;
-            return flushEnd > durability.highWatermark();
+            segment = active;
+            end = logEndOffset;
+            if (end <= durability.highWatermark()) {
+                return false;
+            }
         } finally {
             lock.unlock();
         }
-    }
-
-    /** Flusher: fsyncs, then (and only then) advances the high watermark and completes the callbacks. */
-    void completeFlush() {
-        LogSegment segment = flushSegment;
-        long end = flushEnd;
-        flushSegment = null;
         try {
             segment.flush(context.io());
         } catch (IOException e) {
             goOffline("fsync failed", e);
             durability.fail();
-            return;
+            return true;
         }
         if (durability.advanceTo(end)) {
             try {
@@ -394,6 +396,31 @@ final class PartitionLog implements Partition {
             } catch (RuntimeException e) {
                 LOG.error("{}: high watermark listener failed", this, e);
             }
+        }
+        return true;
+    }
+
+    /** Flusher thread: one group commit, waiting for a {@link #flushNow} in progress to finish first. */
+    boolean flush() {
+        flushLock.lock();
+        try {
+            return flushLocked();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    @Override
+    public void flushNow() {
+        if (flushLock.tryLock()) {
+            try {
+                flushLocked();
+            } finally {
+                flushLock.unlock();
+            }
+        } else {
+            // The running commit may have read the end before our append: the flusher runs the next one.
+            context.flusher().markDirty(this, true);
         }
     }
 

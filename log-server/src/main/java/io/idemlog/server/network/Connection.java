@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 
 /**
  * One client connection: decodes request headers, dispatches to the API handlers in arrival order, and writes the
@@ -43,6 +44,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
     private Channel channel;
     private ChannelHandlerContext context;
     private boolean readPaused;
+    /** Work deferred to the end of the current read burst, by identity key (few entries: linear scan). */
+    private final ArrayList<Object> burstKeys = new ArrayList<>(4);
+    private final ArrayList<Runnable> burstActions = new ArrayList<>(4);
 
     Connection(ApiHandler[] handlers, int maxQueued) {
         this.handlers = handlers;
@@ -109,6 +113,31 @@ final class Connection extends ChannelInboundHandlerAdapter {
             LOG.error("error handling {} from {}; closing the connection", header, remoteAddress(), e);
             close("internal error");
         }
+    }
+
+    void afterReadBurst(Object key, Runnable action) {
+        for (int i = 0; i < burstKeys.size(); i++) {
+            if (burstKeys.get(i) == key) {
+                return;
+            }
+        }
+        burstKeys.add(key);
+        burstActions.add(action);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        // Index loop: an action may register more (it runs handlers' completions inline).
+        for (int i = 0; i < burstActions.size(); i++) {
+            try {
+                burstActions.get(i).run();
+            } catch (RuntimeException e) {
+                LOG.error("deferred work failed on the connection from {}", remoteAddress(), e);
+            }
+        }
+        burstKeys.clear();
+        burstActions.clear();
+        ctx.fireChannelReadComplete();
     }
 
     /** Called by any thread once a request has its answer (or is known to need none). */

@@ -90,6 +90,16 @@ public final class RequestContext {
         }
     }
 
+    /**
+     * Runs {@code action} on this connection's thread once the current read burst has been processed (every
+     * request that arrived in one socket read), once per {@code key} (compared by identity). Lets a handler do work
+     * once for many pipelined requests: the produce handler makes a partition durable once for all of them.
+     * Must be called on the connection's thread, while handling a request.
+     */
+    public void afterReadBurst(Object key, Runnable action) {
+        connection.afterReadBurst(key, action);
+    }
+
     /** Whether the caller runs on this connection's thread. */
     public boolean inConnectionThread() {
         return connection.eventLoop().inEventLoop();

@@ -108,6 +108,31 @@ class GroupCommitTest {
     }
 
     @Test
+    void anAppendWhoseThreadFlushesItselfIsDurableWithoutAFlusherRound() {
+        PartitionLog p = log.partition();
+        ByteBuffer b = Batches.plain(2, 1L);
+        assertEquals(ErrorCode.NONE, p.append(b, 0, b.limit(), FlushDuty.CALLER).error());
+        List<Long> completed = new ArrayList<>();
+        p.whenDurable(1L, e -> completed.add(1L));
+        assertEquals(0L, p.highWatermark());
+        int before = log.io.forces;
+        p.flushNow();
+        assertEquals(2L, p.highWatermark());
+        assertEquals(List.of(1L), completed, "completed on the calling thread");
+        assertEquals(before + 1, log.io.forces);
+        assertEquals(0, log.store.flushOnce(), "the flusher finds nothing left to do");
+    }
+
+    @Test
+    void anAppendWhoseThreadNeverFlushesIsStillMadeDurableByTheFlusher() {
+        PartitionLog p = log.partition();
+        ByteBuffer b = Batches.plain(3, 1L);
+        assertEquals(ErrorCode.NONE, p.append(b, 0, b.limit(), FlushDuty.CALLER).error());
+        assertEquals(1, log.store.flushOnce(), "queued for the flusher even though it was not woken");
+        assertEquals(3L, p.highWatermark());
+    }
+
+    @Test
     void aBatchAppendedDuringAnFsyncIsCoveredByTheNextRound() {
         PartitionLog p = log.partition();
         log.appendOk(Batches.plain(2, 1L));
