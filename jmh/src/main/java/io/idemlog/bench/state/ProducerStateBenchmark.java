@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
  * The producer-state check of the produce path (IDEMPOTENCE.md "Validating a produced batch"), per batch, in a
  * partition holding 1, 1,000 or 1,000,000 producers, each with its full window of 5 cached batches:
  * <ul>
- *   <li>{@code inOrderAppend}: check + update of the next batch of a random producer (the common case);</li>
+ *   <li>{@code inOrderCheck}: the check of the next batch of a random producer (the common case), alone;</li>
+ *   <li>{@code inOrderAppend}: check + update of the next batch (what an append costs the state, LRU relink
+ *       included);</li>
  *   <li>{@code duplicate}: check of a batch still in the window (a retry): answers the original offsets;</li>
  *   <li>{@code outOfOrder}: check of a batch that leaves a gap (rejected, nothing changes).</li>
  * </ul>
@@ -119,6 +121,16 @@ public class ProducerStateBenchmark {
         state.update(id, EPOCH, sequence, RECORDS - 1, nextOffset, NOW_MS);
         nextOffset += RECORDS;
         return outcome;
+    }
+
+    /** The check alone, for the common in-sequence batch (state not advanced: the same answer every pass). */
+    @Benchmark
+    public SequenceOutcome inOrderCheck() {
+        long id = permuted[cursor];
+        if (++cursor == producers) {
+            cursor = 0;
+        }
+        return state.check(id, EPOCH, ProducerStateTable.RETAINED_BATCHES * RECORDS, RECORDS - 1);
     }
 
     @Benchmark

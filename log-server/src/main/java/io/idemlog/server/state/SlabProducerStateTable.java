@@ -1,12 +1,11 @@
 package io.idemlog.server.state;
 
 import io.idemlog.common.record.Sequences;
-import org.agrona.collections.Long2LongHashMap;
 
 /**
  * The production {@link ProducerStateTable}: no object per producer. A primitive open-addressing hash
- * (producerId -> slot) points into struct-of-arrays storage held in pages: per slot one meta {@code long} (hot:
- * every check reads it) and one entry of {@value #STRIDE} longs (the 5 cached batches as a ring, the LRU links, the
+ * ({@link ProducerIndex}: producerId -> meta word and slot, the meta word in the same cache line as the key) points
+ * into entries held in pages: per slot {@value #STRIDE} longs (the 5 cached batches as a ring, the LRU links, the
  * last write time). The LRU list (least recently WRITTEN first) is a pair of int links inside the entry, so every
  * operation is O(1) and allocation-free once the pages exist.
  *
@@ -33,9 +32,9 @@ import org.agrona.collections.Long2LongHashMap;
  * sequence; then a batch starting there cannot be a duplicate (step 4 of the check finds nothing) and is accepted
  * (step 6) from the meta word alone, without reading the cached batches. This is the order of IDEMPOTENCE.md, not a
  * shortcut around it, and it holds without assuming that cached sequences are contiguous (they need not be after
- * recovery replays a producer whose entry had expired live). Why the meta words have their own array: the
- * common outcomes (in sequence, fenced, new epoch) then read 8 dense bytes per producer (8 MB for a million, mostly
- * in the last-level cache) besides the hash, and never the 104-byte entry.
+ * recovery replays a producer whose entry had expired live). Why the meta word sits beside the key: the common
+ * outcomes (in sequence, fenced, new epoch) then read one bucket (one cache line, one memory access even when the
+ * table is far larger than the CPU caches) and never the 104-byte entry.
  *
  * <p>Pages of {@value #PAGE_ENTRIES} slots are allocated as the table grows and kept (slots are recycled through a
  * free list), so growth never copies entries and a small partition costs one page. With the hash at its load factor
@@ -67,16 +66,14 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     private static final int PAGE_MASK = PAGE_ENTRIES - 1;
 
     private static final int NIL = -1;
-    private static final long MISSING = -1L;
     private static final float LOAD_FACTOR = 0.6f;
     private static final int ARRAY_HEADER_BYTES = 16;
     private static final int OBJECT_HEADER_BYTES = 16;
 
     private final int maxProducers;
     private final long expirationMs;
-    private final Long2LongHashMap slotByProducer;
+    private final ProducerIndex index;
     private final long[][] pages;
-    private final long[][] metaPages;
     private int allocatedPages;
 
     /** Slots never used so far start here; below it, a slot is either live or on the free list. */
@@ -100,10 +97,9 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         }
         this.maxProducers = maxProducers;
         this.expirationMs = expirationMs;
-        this.slotByProducer = new Long2LongHashMap(64, LOAD_FACTOR, MISSING);
+        this.index = new ProducerIndex(64, LOAD_FACTOR);
         int pageCount = (int) (((long) maxProducers + PAGE_ENTRIES - 1) >>> PAGE_SHIFT);
         this.pages = new long[pageCount][];
-        this.metaPages = new long[pageCount][];
     }
 
     @Override
@@ -114,12 +110,11 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         if (producerId < -1L || firstSequence < 0) {
             return SequenceOutcome.INVALID_RECORD;
         }
-        long found = slotByProducer.get(producerId);
-        if (found == MISSING) {
+        int bucket = index.find(producerId);
+        if (bucket < 0) {
             return SequenceOutcome.ACCEPT;
         }
-        int slot = (int) found;
-        long meta = metaPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK];
+        long meta = index.meta(bucket);
         short storedEpoch = (short) meta;
         if (epoch < storedEpoch) {
             return SequenceOutcome.FENCED;
@@ -130,6 +125,7 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         if ((meta & FRESH_NEXT) != 0 && firstSequence == (int) (meta >>> NEXT_SHIFT)) {
             return SequenceOutcome.ACCEPT;
         }
+        int slot = index.slot(bucket);
         long[] page = pages[slot >>> PAGE_SHIFT];
         int base = (slot & PAGE_MASK) * STRIDE;
         int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
@@ -166,24 +162,25 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         if (producerId < 0) {
             return;
         }
-        long found = slotByProducer.get(producerId);
+        int bucket = index.find(producerId);
         int slot;
         long meta;
-        if (found == MISSING) {
+        if (bucket < 0) {
             if (size == maxProducers) {
                 remove(oldest);
                 evictions++;
             }
             slot = allocateSlot();
-            slotByProducer.put(producerId, slot);
             meta = emptyMeta(epoch);
+            // after the eviction: a removal moves buckets
+            bucket = index.insert(producerId, meta, slot);
             long[] page = pages[slot >>> PAGE_SHIFT];
             page[(slot & PAGE_MASK) * STRIDE + PRODUCER_ID] = producerId;
             linkAsNewest(slot);
             size++;
         } else {
-            slot = (int) found;
-            meta = metaPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK];
+            slot = index.slot(bucket);
+            meta = index.meta(bucket);
             if ((short) meta != epoch) {
                 meta = emptyMeta(epoch);
             }
@@ -207,8 +204,7 @@ public final class SlabProducerStateTable implements ProducerStateTable {
                 fresh = false;
             }
         }
-        metaPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK] =
-            meta(epoch, newCount, position) | (fresh ? FRESH_NEXT : 0L) | ((long) next << NEXT_SHIFT);
+        index.meta(bucket, meta(epoch, newCount, position) | (fresh ? FRESH_NEXT : 0L) | ((long) next << NEXT_SHIFT));
     }
 
     @Override
@@ -236,7 +232,7 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         for (int slot = oldest; slot != NIL; slot = (int) word(slot, LINKS)) {
             long[] page = pages[slot >>> PAGE_SHIFT];
             int base = (slot & PAGE_MASK) * STRIDE;
-            long meta = metaPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK];
+            long meta = index.meta(index.find(page[base + PRODUCER_ID]));
             int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
             int newestIndex = (int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK);
             visitor.producer(page[base + PRODUCER_ID], (short) meta, page[base + LAST_WRITE], count);
@@ -250,7 +246,7 @@ public final class SlabProducerStateTable implements ProducerStateTable {
 
     @Override
     public void clear() {
-        slotByProducer.clear();
+        index.clear();
         nextUnusedSlot = 0;
         freeSlot = NIL;
         oldest = NIL;
@@ -263,11 +259,9 @@ public final class SlabProducerStateTable implements ProducerStateTable {
      * headers; the JMH benchmark prints it per entry.
      */
     public long heapBytes() {
-        long pageBytes = ARRAY_HEADER_BYTES + (long) PAGE_ENTRIES * STRIDE * Long.BYTES
-            + ARRAY_HEADER_BYTES + (long) PAGE_ENTRIES * Long.BYTES;
-        long pageTable = 2 * (ARRAY_HEADER_BYTES + (long) pages.length * Integer.BYTES);
-        long hash = OBJECT_HEADER_BYTES + ARRAY_HEADER_BYTES + (long) slotByProducer.capacity() * 2 * Long.BYTES;
-        return OBJECT_HEADER_BYTES + pageTable + allocatedPages * pageBytes + hash;
+        long pageBytes = ARRAY_HEADER_BYTES + (long) PAGE_ENTRIES * STRIDE * Long.BYTES;
+        long pageTable = ARRAY_HEADER_BYTES + (long) pages.length * Integer.BYTES;
+        return OBJECT_HEADER_BYTES + pageTable + allocatedPages * pageBytes + OBJECT_HEADER_BYTES + index.heapBytes();
     }
 
     /** {@link #heapBytes()} divided by the number of producers held (the whole table when empty). */
@@ -285,14 +279,13 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         int pageIndex = slot >>> PAGE_SHIFT;
         if (pages[pageIndex] == null) {
             pages[pageIndex] = new long[PAGE_ENTRIES * STRIDE];
-            metaPages[pageIndex] = new long[PAGE_ENTRIES];
             allocatedPages++;
         }
         return slot;
     }
 
     private void remove(int slot) {
-        slotByProducer.remove(word(slot, PRODUCER_ID));
+        index.remove(word(slot, PRODUCER_ID));
         unlink(slot);
         setWord(slot, LINKS, links(NIL, freeSlot));
         freeSlot = slot;
