@@ -44,8 +44,9 @@ class ServerProcessTest {
             assertTrue(server.isAlive());
             assertTrue(server.pid() != ProcessHandle.current().pid());
             assertAnswers(server);
-            assertTrue(server.logTail(10_000).contains("fake server listening on " + server.port()),
-                server.logTail(10_000));
+            // the child prints that line once it serves, so it may answer a moment before the line reaches the file
+            Await.until(() -> "the child's output in its log file:\n" + server.logTail(10_000), Duration.ofSeconds(10),
+                () -> server.logTail(10_000).contains("fake server listening on " + server.port()));
             assertTrue(Files.isDirectory(server.dataDir()));
         }
     }
