@@ -21,5 +21,5 @@ fi
 
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
 # the history checker; the servers run in their own JVMs (--server-jvm).
-exec java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true \
+exec java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
     -cp "jmh/target/classes:$(cat "$CP_FILE")" io.idemlog.bench.e2e.Bench "$@"

@@ -26,13 +26,18 @@ public final class Bench {
     }
 
     public static void main(String[] args) throws Exception {
+        System.exit(run(args));
+    }
+
+    /** Runs one mode; returns the exit code (0 ok, 2 usage, 3 a fault-benchmark control showed no duplicates). */
+    public static int run(String... args) throws IOException {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
             System.out.println(USAGE);
-            return;
+            return args.length == 0 ? 2 : 0;
         }
         String mode = args[0];
         Opts opts = new Opts(java.util.Arrays.copyOfRange(args, 1, args.length));
-        int rc = switch (mode) {
+        return switch (mode) {
             case "e2e", "peer" -> comparisons(mode, opts);
             case "faults" -> new FaultBench(opts).run();
             case "plot" -> Plots.run(opts);
@@ -41,13 +46,13 @@ public final class Bench {
                 yield 2;
             }
         };
-        System.exit(rc);
     }
 
     static final String USAGE = """
         usage: jmh/bench.sh e2e|peer|faults|plot [--option value]...
           common: --records 1000000 --size 100 --acks all --idempotence true --linger-ms 5 --batch-size 65536
                   --warmup 100000 (records sent first by each run's producer, not measured) --rounds N
+                  --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
                   --partitioner sticky|roundrobin --out docs/benchmarks --tag NAME --work DIR --keep-work false
                   --server-jvm "-Xms1g -Xmx1g -XX:+UseG1GC" (both servers' JVM options)
           e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default --partitions 1,8
@@ -58,8 +63,10 @@ public final class Bench {
                   --latency-records 500000 (fixed-rate pairs; --latency-clients none to skip)
                   --idem-cost-clients kafka,idemlog --idem-cost-partitions 1,8 (idemlog, idempotence on vs off;
                   none to skip)
-          faults: see FaultBench: --records 1000000 --partitions 8 --rates 0,0.001,0.01,0.05 --kill true
-                  --request-timeout-ms 500 --fault-delay-ms 750 --rounds 3 --seed 1
+          faults: --records 2000000 --partitions 8 --batch-size 16384 --rates 0,0.001,0.01,0.05 --kill true
+                  --control true (idempotence off too) --direct true (a run without the proxy too)
+                  --warmup-run true (one discarded fault-free run first)
+                  --request-timeout-ms 500 --fault-delay-ms 750 --warmup 200000 --rounds 3 --seed 1
           plot:   --in docs/benchmarks --tag NAME (reads NAME-runs.csv / NAME-faults.csv, writes NAME-*.png)
         """;
 
@@ -70,6 +77,7 @@ public final class Bench {
             o.str("acks", "all"), o.bool("idempotence", true), o.integer("linger-ms", 5),
             o.integer("batch-size", 65536), o.longValue("rate", 0), o.longValue("warmup", 100_000));
         int rounds = o.integer("rounds", peer ? 5 : 3);
+        boolean warmupRound = o.bool("warmup-round", peer);
         List<ClientKind> clients = o.list("clients", peer ? "kafka,idemlog,kcat,kcat-default"
             : "idemlog,kafka,kcat,kcat-default").stream().map(ClientKind::parse).toList();
         List<Integer> partitions = o.ints("partitions", "1,8");
@@ -167,7 +175,7 @@ public final class Bench {
                 out.line("Between runs (untimed) the harness runs sync, so that no run pays for another's writeback.");
                 PairRunner runner = new PairRunner(mode, new Driver(work, out, partitioner), out);
                 long t0 = System.nanoTime();
-                List<RunResult> runs = runner.run(comps, rounds, outDir.resolve(tag + "-runs.csv"));
+                List<RunResult> runs = runner.run(comps, rounds, warmupRound, outDir.resolve(tag + "-runs.csv"));
                 runner.summarize(comps, runs, outDir.resolve(tag + "-summary.csv"));
                 out.line("");
                 out.line("done in %.0f s; load average at the end %s; every run %s the log with exactly the records "

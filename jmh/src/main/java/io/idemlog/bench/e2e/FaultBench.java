@@ -50,6 +50,7 @@ final class FaultBench {
     private final boolean kill;
     private final boolean control;
     private final boolean direct;
+    private final boolean warmupRun;
     private final int requestTimeoutMs;
     private final int delayMs;
     private final int lingerMs;
@@ -65,18 +66,19 @@ final class FaultBench {
     private final Opts opts;
 
     FaultBench(Opts o) {
-        records = o.longValue("records", 1_000_000);
+        records = o.longValue("records", 2_000_000);
         size = o.integer("size", 100);
         partitions = o.integer("partitions", 8);
         rates = o.doubles("rates", "0,0.001,0.01,0.05");
         kill = o.bool("kill", true);
         control = o.bool("control", true);
         direct = o.bool("direct", true);
+        warmupRun = o.bool("warmup-run", true);
         requestTimeoutMs = o.integer("request-timeout-ms", 500);
         delayMs = o.integer("fault-delay-ms", 750);
         lingerMs = o.integer("linger-ms", 5);
-        batchSize = o.integer("batch-size", 65536);
-        warmup = o.longValue("warmup", 100_000);
+        batchSize = o.integer("batch-size", 16384);
+        warmup = o.longValue("warmup", 200_000);
         rounds = o.integer("rounds", 3);
         seed = o.longValue("seed", 1);
         outDir = Path.of(o.str("out", "docs/benchmarks"));
@@ -108,8 +110,8 @@ final class FaultBench {
 
     /** The figures of one run. */
     record Result(int round, Scenario scenario, boolean idempotence, double seconds, long acked, long failed,
-                  HistoryReport report, Map<FaultKind, Long> faults, long restartMs, double serverCpu,
-                  long batchesRetried, long epochBumps, double load1) {
+                  HistoryReport report, Map<FaultKind, Long> faults, long proxiedRequests, long restartMs,
+                  double serverCpu, long batchesRetried, long epochBumps, double load1) {
         double recordsPerSecond(long n) {
             return n / seconds;
         }
@@ -136,13 +138,19 @@ final class FaultBench {
             Bench.header(out, "faults", opts, work);
             out.line("setup: idemlog producer -> FaultProxy (mixed faults, each kind a quarter of the rate; delayed "
                 + "responses held %d ms) -> idemlog server (fresh data dir per run). %,d x %d B, %d partitions "
-                + "(record i to partition i %% %d), acks=all, linger.ms=%d, batch.size=%d, request.timeout.ms=%d, "
+                + "(record i to partition i %% %d), acks=all, linger.ms=%d, batch.size=%d (smaller than the peer "
+                + "workload's 65536 by default: more requests per run, so that a rate means more faults), "
+                + "request.timeout.ms=%d, "
                 + "retry.backoff.ms=100 (default), max.in.flight=5. Warm-up: %,d records with faults off. "
                 + "SIGKILL scenario: the server is killed when half the records have been sent, and restarted at "
                 + "once on the same port and data. Then every record is read back from the server and checked.",
                 delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs, warmup);
             out.line("throughput = measured records / (first send() to last callback), client-side, including "
                 + "stalls, retries and the restart.");
+            if (warmupRun) {
+                out.line("--- warm-up run (JIT of the harness JVM), discarded:");
+                out.line("WARMUP " + line(runOne(out, 0, new Scenario(0, false, false), true)).substring(4));
+            }
             for (int r = 1; r <= rounds; r++) {
                 out.line("--- round %d of %d (load %s), seed %d", r, rounds, Proc.loadAverages(), seed + r);
                 List<Scenario> order = new ArrayList<>(scenarios);
@@ -200,6 +208,7 @@ final class FaultBench {
             AtomicLong acked = new AtomicLong();
             AtomicLong failed = new AtomicLong();
             long restartMs = -1;
+            long proxied0 = 0;
             double serverCpu;
             long seconds0;
             long end;
@@ -210,6 +219,7 @@ final class FaultBench {
                     new AtomicLong());
                 producer.flush();
                 proxy.setFaultsEnabled(s.rate() > 0);
+                proxied0 = proxy.requests();
                 ProducerMetrics m = producer.metrics();
                 long retried0 = m.batchesRetried();
                 long bumps0 = m.epochBumps();
@@ -256,6 +266,7 @@ final class FaultBench {
                 bumps = m.epochBumps() - bumps0;
             }
             Map<FaultKind, Long> faults = proxy.counts();
+            long proxied = s.direct() ? 0 : proxy.requests() - proxied0;
             double load = Proc.load1();
             try (LogReader reader = new LogReader(server.address())) {
                 reader.readAll(topic, checker::logged);
@@ -263,7 +274,7 @@ final class FaultBench {
             HistoryReport report = checker.check();
             Proc.sync();
             return new Result(round, s, idem, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
-                restartMs, serverCpu, retried, bumps, load);
+                proxied, restartMs, serverCpu, retried, bumps, load);
         } finally {
             if (!keepWork) {
                 Bench.deleteTree(dir);
@@ -301,11 +312,11 @@ final class FaultBench {
         HistoryReport h = r.report();
         return String.format(Locale.ROOT,
             "RUN r%d %-22s idempotence %-3s %,10.0f rec/s (%.2f s) | acked %,d failed %,d | duplicates %,d "
-                + "losses %,d order violations %,d offset mismatches %,d%s | faults %s | retried batches %,d, "
+                + "losses %,d order violations %,d offset mismatches %,d%s | faults %s in %,d requests | retried batches %,d, "
                 + "epoch bumps %d%s | server CPU %s | load %.2f%s",
             r.round(), r.scenario().label(), r.idempotence() ? "on" : "off", r.recordsPerSecond(records),
             r.seconds(), r.acked(), r.failed(), h.duplicates(), h.losses(), h.orderViolations(),
-            h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()),
+            h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()), r.proxiedRequests(),
             r.batchesRetried(), r.epochBumps(), r.restartMs() >= 0 ? ", restart " + r.restartMs() + " ms" : "",
             Double.isNaN(r.serverCpu()) ? "n/a (killed)" : String.format(Locale.ROOT, "%.2f s/Mrec",
                 r.serverCpu() / (records / 1e6)),
@@ -341,7 +352,7 @@ final class FaultBench {
 
     static final String CSV_HEADER = "round,scenario,fault_rate,kill,proxy,idempotence,records,seconds,records_per_s,"
         + "acked,failed,duplicates,losses,order_violations,offset_mismatches,clean,faults_total,drop_response,"
-        + "reset_mid_request,delay_response,duplicate_request,retried_batches,epoch_bumps,restart_ms,"
+        + "reset_mid_request,delay_response,duplicate_request,proxied_requests,retried_batches,epoch_bumps,restart_ms,"
         + "server_cpu_s_per_mrec,load1";
 
     private String csv(Result r) {
@@ -356,7 +367,7 @@ final class FaultBench {
             String.valueOf(f.values().stream().mapToLong(Long::longValue).sum()),
             String.valueOf(f.get(FaultKind.DROP_RESPONSE)), String.valueOf(f.get(FaultKind.RESET_MID_REQUEST)),
             String.valueOf(f.get(FaultKind.DELAY_RESPONSE)), String.valueOf(f.get(FaultKind.DUPLICATE_REQUEST)),
-            String.valueOf(r.batchesRetried()), String.valueOf(r.epochBumps()), String.valueOf(r.restartMs()),
+            String.valueOf(r.proxiedRequests()), String.valueOf(r.batchesRetried()), String.valueOf(r.epochBumps()), String.valueOf(r.restartMs()),
             RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()));
     }
 

@@ -47,12 +47,20 @@ final class PairRunner {
         this.out = out;
     }
 
-    /** Runs every comparison {@code rounds} times; returns every run. */
-    List<RunResult> run(List<Comparison> comparisons, int rounds, Path csv) {
+    /**
+     * Runs every comparison {@code rounds} times, after a discarded round 0 if {@code warmupRound} (JIT of the
+     * long-lived servers and of the harness JVM's clients); returns every run of rounds 1 and later.
+     */
+    List<RunResult> run(List<Comparison> comparisons, int rounds, boolean warmupRound, Path csv) {
         List<RunResult> all = new ArrayList<>();
         writeCsvHeader(csv);
-        for (int r = 1; r <= rounds; r++) {
-            out.line("--- round %d of %d (load %s)", r, rounds, Proc.loadAverages());
+        for (int r = warmupRound ? 0 : 1; r <= rounds; r++) {
+            if (r == 0) {
+                out.line("--- round 0: warm-up round, every comparison once, figures printed and discarded (load %s)",
+                    Proc.loadAverages());
+            } else {
+                out.line("--- round %d of %d (load %s)", r, rounds, Proc.loadAverages());
+            }
             for (Comparison c : comparisons) {
                 List<Side> order = new ArrayList<>();
                 order.add(c.a());
@@ -66,6 +74,11 @@ final class PairRunner {
                 for (Side s : order) {
                     RunResult result = driver.run(bench, r, c.name(), s == c.a() ? "A" : "B", s.target(), s.topic(),
                         s.workload());
+                    if (r == 0) {
+                        out.line("WARMUP " + result.line().substring(4) + "   [" + c.name() + " " + s.label()
+                            + ", discarded]");
+                        continue;
+                    }
                     out.line(result.line() + "   [" + c.name() + " " + s.label() + "]");
                     appendCsv(csv, result);
                     all.add(result);

@@ -6,6 +6,7 @@ import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.CategorySeries;
 import org.knowm.xchart.style.Styler;
 
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -127,13 +128,19 @@ final class Plots {
                 targets.add(r.get("target"));
             }
         }
-        // 1. throughput vs partitions, a series per server and client
+        // 1. throughput vs partitions: one chart per client, idemlog and Kafka side by side
         if (!clients.isEmpty()) {
-            CategoryChart c = chart("Throughput vs partitions (max-throughput mode, median of " + rounds
-                + " rounds; " + describe(rows) + ")", "partitions", "records/s");
-            c.getStyler().setYAxisDecimalPattern("#,###");
-            List<String> xs = partitions.stream().map(String::valueOf).toList();
+            List<CategoryChart> grid = new ArrayList<>();
+            List<String> xs = partitions.stream().map(p -> p + (p == 1 ? " partition" : " partitions")).toList();
             for (String client : clients) {
+                CategoryChart c = new CategoryChartBuilder().width(700).height(420)
+                    .title(client + ": records/s, median of " + rounds + " rounds").xAxisTitle("")
+                    .yAxisTitle("records/s").build();
+                c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+                c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+                c.getStyler().setLabelsVisible(true);
+                c.getStyler().setYAxisMin(0.0);
+                c.getStyler().setYAxisDecimalPattern("#,###");
                 for (String target : targets) {
                     List<Double> ys = new ArrayList<>();
                     for (int p : partitions) {
@@ -141,15 +148,20 @@ final class Plots {
                             && r.get("target").equals(target) && r.get("partitions").equals(String.valueOf(p))
                             && !r.get("comparison").startsWith("idem-cost"), "records_per_s")));
                     }
-                    c.addSeries(target + " / " + client, xs, ys);
+                    c.addSeries(target, xs, ys).setFillColor(color(target));
                 }
+                grid.add(c);
             }
-            out.add(save(c, dir, tag + "-throughput-vs-partitions"));
+            int cols = Math.min(2, grid.size());
+            int gridRows = (grid.size() + cols - 1) / cols;
+            Path file = dir.resolve(tag + "-throughput-vs-partitions.png");
+            BitmapEncoder.saveBitmap(grid, gridRows, cols, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+            out.add(file);
         }
         // 2. idemlog / Kafka throughput ratio per client, per partition count, against the 1.5x target
         if (targets.contains("kafka") && targets.contains("idemlog")) {
             CategoryChart c = chart("idemlog / Kafka throughput ratio per client (median of per-round ratios, "
-                + rounds + " rounds); target 1.5x", "client", "ratio idemlog / Kafka (records/s)");
+                + rounds + " rounds; " + describe(rows) + "); target 1.5x", "client", "ratio idemlog / Kafka (records/s)");
             c.getStyler().setYAxisDecimalPattern("0.00");
             List<String> xs = new ArrayList<>(clients);
             for (int p : partitions) {
@@ -230,6 +242,15 @@ final class Plots {
         return String.format(java.util.Locale.ROOT, "%,d x %s B, acks=%s, idempotence %s",
             Long.parseLong(r.get("records")), r.get("size"), r.get("acks"), r.get("idempotence").equals("true")
                 ? "on" : "off");
+    }
+
+    /** The same colour for a server in every chart. */
+    private static Color color(String target) {
+        return switch (target) {
+            case "idemlog" -> new Color(0x1f, 0x77, 0xb4);
+            case "kafka" -> new Color(0xff, 0x7f, 0x0e);
+            default -> Color.GRAY;
+        };
     }
 
     private static double zero(double d) {

@@ -48,6 +48,17 @@ final class Proc {
         return f;
     }
 
+    /** The arguments of a process, from /proc/<pid>/cmdline (empty if it is gone). */
+    static List<String> commandLine(long pid) {
+        try {
+            String s = new String(Files.readAllBytes(Path.of("/proc", String.valueOf(pid), "cmdline")),
+                StandardCharsets.UTF_8);
+            return List.of(s.split("\0"));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     /** The 1-minute load average. */
     static double load1() {
         return Double.parseDouble(read(Path.of("/proc/loadavg")).split(" ")[0]);

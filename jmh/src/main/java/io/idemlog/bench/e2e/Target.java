@@ -179,8 +179,10 @@ abstract class Target implements AutoCloseable {
             // KafkaBroker does not expose its pid: find our child JVM that runs kafka.Kafka on its work folder
             String config = broker.logFile().resolveSibling("server.properties").toString();
             return ProcessHandle.current().children()
-                .filter(h -> h.isAlive() && h.info().arguments().map(a -> List.of(a).contains(KafkaBroker.KAFKA_MAIN)
-                    && List.of(a).contains(config)).orElse(false))
+                .filter(h -> {
+                    List<String> args = Proc.commandLine(h.pid());
+                    return args.contains(KafkaBroker.KAFKA_MAIN) && args.contains(config);
+                })
                 .findFirst().orElseThrow(() -> new IllegalStateException("cannot find the Kafka broker's pid"))
                 .pid();
         }
