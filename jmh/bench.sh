@@ -19,7 +19,21 @@ if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.c
     mvn -q -B -pl jmh -am package -DskipTests
 fi
 
+# Run from a snapshot of this worktree's classes and module jars: a rebuild during a long run must not change the
+# code under test (the fault benchmark starts a new server JVM for every run, from these jars).
+SNAP=$(mktemp -d /tmp/idemlog-bench-cp.XXXXXX)
+trap 'rm -rf "$SNAP"' EXIT
+cp -r jmh/target/classes "$SNAP/classes"
+CP="$SNAP/classes"
+IFS=":" read -r -a JARS < "$CP_FILE" || true  # no final newline: read returns 1
+for j in "${JARS[@]}"; do
+    case "$j" in
+        "$PWD"/*) mkdir -p "$SNAP/jars"; cp "$j" "$SNAP/jars/"; CP="$CP:$SNAP/jars/$(basename "$j")" ;;
+        *) CP="$CP:$j" ;;
+    esac
+done
+
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
 # the history checker; the servers run in their own JVMs (--server-jvm).
-exec java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
-    -cp "jmh/target/classes:$(cat "$CP_FILE")" io.idemlog.bench.e2e.Bench "$@"
+java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
+    -cp "$CP" io.idemlog.bench.e2e.Bench "$@"

@@ -143,6 +143,7 @@ public final class Bench {
         }
 
         Files.createDirectories(work);
+        deleteOnExit(work, keepWork);
         try (Out out = new Out(outDir.resolve(tag + ".txt"))) {
             header(out, mode, o, work);
             Target idemlog = null;
@@ -233,6 +234,19 @@ public final class Bench {
         }
     }
 
+    /** If the JVM is stopped (SIGTERM, Ctrl-C) before the finally blocks run: the work folder goes anyway. */
+    static void deleteOnExit(Path work, boolean keep) {
+        if (!keep) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    deleteTree(work);
+                } catch (RuntimeException e) {
+                    System.err.println("could not delete " + work + ": " + e);
+                }
+            }, "bench-work-cleanup"));
+        }
+    }
+
     static void deleteTree(Path dir) {
         if (!Files.exists(dir)) {
             return;
@@ -241,6 +255,8 @@ public final class Bench {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // deleted meanwhile (the shutdown hook and the finally block may both try)
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete " + dir, e);
         }

@@ -184,6 +184,7 @@ final class Driver {
             }
             long logBefore = target.logEnd(topic);
             long requestsBefore = client.requests();
+            FsyncCounter fsyncCounter = FsyncCounter.start(target.pid(), workDir);
             double serverCpu0 = target.cpuSeconds();
             double clientCpu0 = Proc.cpuSeconds(ProcessHandle.current().pid());
             int n = (int) w.records();
@@ -201,6 +202,7 @@ final class Driver {
             }
             double serverCpu = target.cpuSeconds() - serverCpu0;
             double clientCpu = Proc.cpuSeconds(ProcessHandle.current().pid()) - clientCpu0;
+            long fsyncs = fsyncCounter == null ? -1 : fsyncCounter.stop();
             long requests = client.requests() - requestsBefore;
             double load = Proc.load1();
             long logged = settledLogEnd(target, topic, logBefore + n) - logBefore;
@@ -210,7 +212,7 @@ final class Driver {
                     acks.firstError.get());
             }
             return new RunResult(bench, round, comparison, side, target.name(), w, (end - start) / 1e9, lat[0],
-                lat[1], lat[2], lat[3], serverCpu, clientCpu, requests, logged, acks.failed.get(), load);
+                lat[1], lat[2], lat[3], serverCpu, clientCpu, requests, fsyncs, logged, acks.failed.get(), load);
         }
     }
 
@@ -325,6 +327,7 @@ final class Driver {
         }
         long logBefore = target.logEnd(topic);
         Path input = input(w.records(), w.size());
+        FsyncCounter fsyncCounter = FsyncCounter.start(target.pid(), workDir);
         double serverCpu0 = target.cpuSeconds();
         double kcatCpu0 = Proc.reapedChildrenCpuSeconds();
         long start = System.nanoTime();
@@ -332,10 +335,11 @@ final class Driver {
         long end = System.nanoTime();
         double serverCpu = target.cpuSeconds() - serverCpu0;
         double kcatCpu = Proc.reapedChildrenCpuSeconds() - kcatCpu0;
+        long fsyncs = fsyncCounter == null ? -1 : fsyncCounter.stop();
         double load = Proc.load1();
         long logged = settledLogEnd(target, topic, logBefore + w.records()) - logBefore;
         return new RunResult(bench, round, comparison, side, target.name(), w, (end - start) / 1e9, Double.NaN,
-            Double.NaN, Double.NaN, Double.NaN, serverCpu, kcatCpu, -1, logged, 0, load);
+            Double.NaN, Double.NaN, Double.NaN, serverCpu, kcatCpu, -1, fsyncs, logged, 0, load);
     }
 
     private void kcat(String kcat, Target target, String topic, Workload w, Path input, String what) {

@@ -133,6 +133,7 @@ final class FaultBench {
         PairRunner.write(csv, CSV_HEADER + "\n");
         List<Result> results = new ArrayList<>();
         Files.createDirectories(work);
+        Bench.deleteOnExit(work, keepWork);
         boolean controlFailed = false;
         try (Out out = new Out(outDir.resolve(tag + ".txt"))) {
             Bench.header(out, "faults", opts, work);

@@ -35,7 +35,8 @@ final class PairRunner {
         new Figure("latency p99 ms", "%.2f", RunResult::p99Ms),
         new Figure("latency p99.9 ms", "%.2f", RunResult::p999Ms),
         new Figure("server CPU s/Mrec", "%.2f", RunResult::serverCpuPerMillion),
-        new Figure("client CPU s/Mrec", "%.2f", RunResult::clientCpuPerMillion));
+        new Figure("client CPU s/Mrec", "%.2f", RunResult::clientCpuPerMillion),
+        new Figure("server fsyncs/Mrec", "%,.0f", RunResult::fsyncsPerMillion));
 
     private final String bench;
     private final Driver driver;

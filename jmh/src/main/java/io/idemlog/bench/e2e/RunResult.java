@@ -10,7 +10,7 @@ import java.util.Locale;
  */
 record RunResult(String bench, int round, String comparison, String side, String target, Workload workload,
                  double seconds, double p50Ms, double p99Ms, double p999Ms, double maxMs, double serverCpuSeconds,
-                 double clientCpuSeconds, long requests, long logged, long failed, double load1) {
+                 double clientCpuSeconds, long requests, long fsyncs, long logged, long failed, double load1) {
 
     double recordsPerSecond() {
         return workload.records() / seconds;
@@ -29,6 +29,11 @@ record RunResult(String bench, int round, String comparison, String side, String
         return clientCpuSeconds / (workload.records() / 1e6);
     }
 
+    /** Server fsync + fdatasync calls per million records; NaN when not counted. */
+    double fsyncsPerMillion() {
+        return fsyncs < 0 ? Double.NaN : fsyncs / (workload.records() / 1e6);
+    }
+
     boolean countOk() {
         return logged == workload.records() && failed == 0;
     }
@@ -40,17 +45,18 @@ record RunResult(String bench, int round, String comparison, String side, String
                 workload.fixedRate() ? "" : " (max-throughput: includes queueing)", p50Ms, p99Ms, p999Ms, maxMs);
         return String.format(Locale.ROOT,
             "RUN r%d %-8s %-42s %,11.0f rec/s %7.2f MB/s | %s | server CPU %.2f s/Mrec, client CPU %.2f s/Mrec"
-                + " | %s | log +%,d%s | load %.2f",
+                + " | %s | %s | log +%,d%s | load %.2f",
             round, target, workload.key(), recordsPerSecond(), megabytesPerSecond(), lat, serverCpuPerMillion(),
             clientCpuPerMillion(), requests < 0 ? "requests n/a" : String.format(Locale.ROOT, "%,d requests (%.0f rec/req)",
                 requests, requests == 0 ? 0.0 : workload.records() / (double) requests),
+            fsyncs < 0 ? "fsyncs n/a" : String.format(Locale.ROOT, "%,d server fsyncs", fsyncs),
             logged, countOk() ? "" : " !!! EXPECTED " + workload.records() + (failed > 0 ? ", " + failed + " FAILED" : ""),
             load1);
     }
 
     static final String CSV_HEADER = "bench,round,comparison,side,target,client,partitions,records,size,acks,"
         + "idempotence,linger_ms,batch_size,mode,rate,seconds,records_per_s,mb_per_s,p50_ms,p99_ms,p999_ms,max_ms,"
-        + "server_cpu_s,server_cpu_s_per_mrec,client_cpu_s_per_mrec,requests,logged,failed,load1";
+        + "server_cpu_s,server_cpu_s_per_mrec,client_cpu_s_per_mrec,requests,fsyncs,logged,failed,load1";
 
     String csv() {
         Workload w = workload;
@@ -60,7 +66,8 @@ record RunResult(String bench, int round, String comparison, String side, String
             w.client() == ClientKind.KCAT_DEFAULT_BATCH ? "default" : String.valueOf(w.batchSize()),
             w.fixedRate() ? "fixed-rate" : "max", String.valueOf(w.rate()), num(seconds), num(recordsPerSecond()),
             num(megabytesPerSecond()), num(p50Ms), num(p99Ms), num(p999Ms), num(maxMs), num(serverCpuSeconds),
-            num(serverCpuPerMillion()), num(clientCpuPerMillion()), String.valueOf(requests), String.valueOf(logged),
+            num(serverCpuPerMillion()), num(clientCpuPerMillion()), String.valueOf(requests), String.valueOf(fsyncs),
+            String.valueOf(logged),
             String.valueOf(failed), num(load1));
     }
 
