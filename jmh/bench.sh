@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark harness (io.idemlog.bench.e2e.Bench). See docs/BENCHMARKS.md.
+#
+#   jmh/bench.sh e2e    [options]   idemlog server + one client at a time (idemlog producer, kafka-clients, kcat)
+#   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka 4.1.1 broker, alternating rounds, ratios
+#   jmh/bench.sh faults [options]   duplicate injection: fault proxy + SIGKILL, duplicates and losses counted
+#   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv
+#   jmh/bench.sh --help             every option
+#
+# Output: docs/benchmarks/<tag>.txt (everything printed), <tag>-runs.csv / <tag>-summary.csv or <tag>-faults.csv,
+# <tag>-*.png. Builds the jmh module first when its classes or class path file are missing; after changing code,
+# rebuild: ./mvnw -q -B -pl jmh -am package -DskipTests (never install).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CP_FILE=jmh/target/e2e-classpath.txt
+if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.class ]; then
+    echo "bench: building the jmh module (mvn -q -B -pl jmh -am package -DskipTests)" >&2
+    ./mvnw -q -B -pl jmh -am package -DskipTests
+fi
+
+# Run from a snapshot of this worktree's classes and module jars: a rebuild during a long run must not change the
+# code under test (the fault benchmark starts a new server JVM for every run, from these jars).
+SNAP=$(mktemp -d /tmp/idemlog-bench-cp.XXXXXX)
+trap 'rm -rf "$SNAP"' EXIT
+cp -r jmh/target/classes "$SNAP/classes"
+CP="$SNAP/classes"
+IFS=":" read -r -a JARS < "$CP_FILE" || true  # no final newline: read returns 1
+for j in "${JARS[@]}"; do
+    case "$j" in
+        "$PWD"/*) mkdir -p "$SNAP/jars"; cp "$j" "$SNAP/jars/"; CP="$CP:$SNAP/jars/$(basename "$j")" ;;
+        *) CP="$CP:$j" ;;
+    esac
+done
+
+# The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
+# the history checker; the servers run in their own JVMs (--server-jvm).
+java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
+    -cp "$CP" io.idemlog.bench.e2e.Bench "$@"

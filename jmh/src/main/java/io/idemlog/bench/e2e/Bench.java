@@ -1,0 +1,264 @@
+package io.idemlog.bench.e2e;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The end-to-end harness's entry point: {@code Bench e2e|peer|faults|plot [--option value]...}. See
+ * {@code jmh/bench.sh} and docs/BENCHMARKS.md for the options and what each mode prints.
+ */
+public final class Bench {
+    private Bench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.exit(run(args));
+    }
+
+    /** Runs one mode; returns the exit code (0 ok, 2 usage, 3 a fault-benchmark control showed no duplicates). */
+    public static int run(String... args) throws IOException {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            System.out.println(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        String mode = args[0];
+        Opts opts = new Opts(java.util.Arrays.copyOfRange(args, 1, args.length));
+        return switch (mode) {
+            case "e2e", "peer" -> comparisons(mode, opts);
+            case "faults" -> new FaultBench(opts).run();
+            case "plot" -> Plots.run(opts);
+            default -> {
+                System.err.println("unknown mode " + mode + "\n" + USAGE);
+                yield 2;
+            }
+        };
+    }
+
+    static final String USAGE = """
+        usage: jmh/bench.sh e2e|peer|faults|plot [--option value]...
+          common: --records 1000000 --size 100 --acks all --idempotence true --linger-ms 5 --batch-size 65536
+                  --warmup 100000 (records sent first by each run's producer, not measured) --rounds N
+                  --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
+                  --partitioner sticky|roundrobin --out docs/benchmarks --tag NAME --work DIR --keep-work false
+                  --server-jvm "-Xms1g -Xmx1g -XX:+UseG1GC" (both servers' JVM options)
+          e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default --partitions 1,8
+                  --rate 0 (0 = max-throughput mode; >0 = fixed-rate latency mode, records/s) --rounds 3
+          peer:   idemlog vs Apache Kafka, same workloads, alternating rounds (--rounds 5).
+                  --clients kafka,idemlog,kcat,kcat-default --partitions 1,8 (max-throughput pairs)
+                  --latency-clients kafka,idemlog --latency-partitions 8 --latency-rate 50000
+                  --latency-records 500000 (fixed-rate pairs; --latency-clients none to skip)
+                  --idem-cost-clients kafka,idemlog --idem-cost-partitions 1,8 (idemlog, idempotence on vs off;
+                  none to skip)
+          faults: --records 2000000 --partitions 8 --batch-size 16384 --rates 0,0.001,0.01,0.05 --kill true
+                  --control true (idempotence off too) --direct true (a run without the proxy too)
+                  --warmup-run true (one discarded fault-free run first)
+                  --request-timeout-ms 500 --fault-delay-ms 750 --warmup 200000 --rounds 3 --seed 1
+          plot:   --in docs/benchmarks --tag NAME (reads NAME-runs.csv / NAME-faults.csv, writes NAME-*.png)
+        """;
+
+    /** The e2e and peer modes: build the comparisons, start the servers, run the rounds, summarize. */
+    private static int comparisons(String mode, Opts o) throws IOException {
+        boolean peer = mode.equals("peer");
+        Workload base = new Workload(ClientKind.IDEMLOG, 1, o.longValue("records", 1_000_000), o.integer("size", 100),
+            o.str("acks", "all"), o.bool("idempotence", true), o.integer("linger-ms", 5),
+            o.integer("batch-size", 65536), o.longValue("rate", 0), o.longValue("warmup", 100_000));
+        int rounds = o.integer("rounds", peer ? 5 : 3);
+        boolean warmupRound = o.bool("warmup-round", peer);
+        List<ClientKind> clients = o.list("clients", peer ? "kafka,idemlog,kcat,kcat-default"
+            : "idemlog,kafka,kcat,kcat-default").stream().map(ClientKind::parse).toList();
+        List<Integer> partitions = o.ints("partitions", "1,8");
+        List<ClientKind> latClients = none(o.list("latency-clients", peer ? "kafka,idemlog" : "none"));
+        List<Integer> latPartitions = o.ints("latency-partitions", "8");
+        long latRate = o.longValue("latency-rate", 50_000);
+        long latRecords = o.longValue("latency-records", 500_000);
+        List<ClientKind> costClients = none(o.list("idem-cost-clients", peer ? "kafka,idemlog" : "none"));
+        List<Integer> costPartitions = o.ints("idem-cost-partitions", "1,8");
+        String partitioner = o.str("partitioner", "sticky");
+        Path outDir = Path.of(o.str("out", "docs/benchmarks"));
+        String tag = o.str("tag", mode + "-" + LocalDate.now(ZoneOffset.UTC));
+        Path work = Path.of(o.str("work", "/tmp/idemlog-bench-" + ProcessHandle.current().pid()));
+        boolean keepWork = o.bool("keep-work", false);
+        List<String> serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
+        o.rejectUnknown();
+        if (base.idempotence() && !base.acks().equals("all") && !base.acks().equals("-1")) {
+            throw new IllegalArgumentException("idempotence needs --acks all");
+        }
+        for (ClientKind c : clients) {
+            if (c.kcat() && Driver.kcatPath() == null) {
+                throw new IllegalArgumentException("kcat is not on the PATH (apt-get install kcat), or drop it from "
+                    + "--clients");
+            }
+        }
+
+        // The comparisons and the topics they need, one per side (created at server start)
+        record Spec(String name, String aLabel, boolean aKafka, Workload a, String bLabel, boolean bKafka,
+                    Workload b) {
+        }
+        List<Spec> specs = new ArrayList<>();
+        for (int p : partitions) {
+            for (ClientKind c : clients) {
+                Workload w = base.withClient(c).withPartitions(p);
+                if (peer) {
+                    specs.add(new Spec("peer " + w.key(), "idemlog", false, w, "kafka", true, w));
+                } else {
+                    specs.add(new Spec("e2e " + w.key(), "idemlog", false, w, null, false, null));
+                }
+            }
+        }
+        for (int p : latPartitions) {
+            for (ClientKind c : latClients) {
+                Workload w = base.withClient(c).withPartitions(p).withRate(latRate, latRecords);
+                specs.add(new Spec("latency " + w.key(), "idemlog", false, w, "kafka", true, w));
+            }
+        }
+        for (int p : costPartitions) {
+            for (ClientKind c : costClients) {
+                Workload on = base.withClient(c).withPartitions(p).withIdempotence(true);
+                specs.add(new Spec("idem-cost " + c.label + "/p" + p, "idemlog idempotence on", false, on,
+                    "idemlog idempotence off", false, on.withIdempotence(false)));
+            }
+        }
+        Map<String, Integer> idemlogTopics = new LinkedHashMap<>();
+        Map<String, Integer> kafkaTopics = new LinkedHashMap<>();
+        for (int i = 0; i < specs.size(); i++) {
+            Spec s = specs.get(i);
+            (s.aKafka() ? kafkaTopics : idemlogTopics).put("t" + i + "a", s.a().partitions());
+            if (s.b() != null) {
+                (s.bKafka() ? kafkaTopics : idemlogTopics).put("t" + i + "b", s.b().partitions());
+            }
+        }
+
+        Files.createDirectories(work);
+        deleteOnExit(work, keepWork);
+        try (Out out = new Out(outDir.resolve(tag + ".txt"))) {
+            header(out, mode, o, work);
+            Target idemlog = null;
+            Target kafka = null;
+            try {
+                idemlog = Target.idemlog(work, idemlogTopics, serverJvm);
+                out.line("server A: " + idemlog.describe());
+                if (!kafkaTopics.isEmpty()) {
+                    kafka = Target.kafka(work, kafkaTopics, serverJvm);
+                    out.line("server B: " + kafka.describe());
+                }
+                List<PairRunner.Comparison> comps = new ArrayList<>();
+                for (int i = 0; i < specs.size(); i++) {
+                    Spec s = specs.get(i);
+                    PairRunner.Side a = new PairRunner.Side(s.aLabel(), s.aKafka() ? kafka : idemlog, "t" + i + "a",
+                        s.a());
+                    PairRunner.Side b = s.b() == null ? null : new PairRunner.Side(s.bLabel(),
+                        s.bKafka() ? kafka : idemlog, "t" + i + "b", s.b());
+                    comps.add(new PairRunner.Comparison(s.name(), a, b));
+                }
+                out.line("comparisons (%d, each run once per round, sides alternating A B / B A):", comps.size());
+                for (PairRunner.Comparison c : comps) {
+                    out.line("  %s: %s%s", c.name(), c.a().workload().describe(),
+                        c.b() == null ? "" : " | A = " + c.a().label() + ", B = " + c.b().label());
+                }
+                out.line("latency = from send() (max-throughput mode) or the record's scheduled time (fixed-rate "
+                    + "mode) to its callback; max-throughput latency includes queueing in the producer.");
+                out.line("server CPU = utime+stime of the server JVM (/proc/<pid>/stat) over the measured part; "
+                    + "client CPU = the whole harness JVM's (in-JVM producers) or the kcat process's.");
+                out.line("Between runs (untimed) the harness runs sync, so that no run pays for another's writeback.");
+                PairRunner runner = new PairRunner(mode, new Driver(work, out, partitioner), out);
+                long t0 = System.nanoTime();
+                List<RunResult> runs = runner.run(comps, rounds, warmupRound, outDir.resolve(tag + "-runs.csv"));
+                runner.summarize(comps, runs, outDir.resolve(tag + "-summary.csv"));
+                out.line("");
+                out.line("done in %.0f s; load average at the end %s; every run %s the log with exactly the records "
+                    + "sent", (System.nanoTime() - t0) / 1e9, Proc.loadAverages(),
+                    runs.stream().allMatch(RunResult::countOk) ? "grew" : "!!! DID NOT ALL grow");
+                out.line("raw runs: %s, summary: %s", outDir.resolve(tag + "-runs.csv"),
+                    outDir.resolve(tag + "-summary.csv"));
+                Plots.plotQuietly(out, outDir, tag);
+            } finally {
+                if (kafka != null) {
+                    kafka.close();
+                }
+                if (idemlog != null) {
+                    idemlog.close();
+                }
+            }
+        } finally {
+            if (!keepWork) {
+                deleteTree(work);
+            }
+        }
+        return 0;
+    }
+
+    private static List<ClientKind> none(List<String> list) {
+        if (list.size() == 1 && list.get(0).equals("none")) {
+            return List.of();
+        }
+        return list.stream().map(ClientKind::parse).toList();
+    }
+
+    /** What was run, where, when: the header of every output. */
+    static void header(Out out, String mode, Opts o, Path work) {
+        out.line("idemlog end-to-end benchmark, mode %s, started %s", mode, Instant.now().truncatedTo(ChronoUnit.SECONDS));
+        out.line("options:%s", o.given());
+        out.line("commit: %s", git());
+        out.line("machine: %s", Proc.machine());
+        out.line("load average at start: %s", Proc.loadAverages());
+        out.line("fsync probe: %s", Proc.fsyncProbe(work, 200));
+        out.line("kcat: %s", Driver.kcatPath() == null ? "not found" : Driver.kcatPath());
+    }
+
+    private static String git() {
+        try {
+            Process p = new ProcessBuilder("git", "describe", "--always", "--dirty", "--abbrev=10")
+                .redirectErrorStream(true).start();
+            String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            p.waitFor(10, TimeUnit.SECONDS);
+            return s;
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
+    /** If the JVM is stopped (SIGTERM, Ctrl-C) before the finally blocks run: the work folder goes anyway. */
+    static void deleteOnExit(Path work, boolean keep) {
+        if (!keep) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    deleteTree(work);
+                } catch (RuntimeException e) {
+                    System.err.println("could not delete " + work + ": " + e);
+                }
+            }, "bench-work-cleanup"));
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            // deleted meanwhile (the shutdown hook and the finally block may both try)
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dir, e);
+        }
+    }
+}

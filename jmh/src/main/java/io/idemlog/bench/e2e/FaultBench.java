@@ -1,0 +1,420 @@
+package io.idemlog.bench.e2e;
+
+import io.idemlog.client.IdemlogProducer;
+import io.idemlog.client.ProducerConfig;
+import io.idemlog.client.ProducerMetrics;
+import io.idemlog.testkit.FaultConfig;
+import io.idemlog.testkit.FaultKind;
+import io.idemlog.testkit.FaultProxy;
+import io.idemlog.testkit.HistoryChecker;
+import io.idemlog.testkit.HistoryReport;
+import io.idemlog.testkit.LogReader;
+import io.idemlog.testkit.RecordTag;
+import io.idemlog.testkit.ServerProcess;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The duplicate-injection benchmark: idemlog's producer, through a {@link FaultProxy}, into an idemlog server, at
+ * several mixed fault rates (lost ack + reset, reset mid-request, response delayed past the request timeout,
+ * duplicated request; each a quarter of the rate) and across a server SIGKILL + restart; with idempotence on, and
+ * the control with it off. Every run: a fresh server and data directory, a fresh proxy (seed = base seed + round,
+ * the same for both idempotence settings of a round), a new producer, {@code warmup} tagged records with faults
+ * off, then the measured {@code records} with faults on; then the whole topic is read back straight from the
+ * server (not through the proxy) and checked by {@link HistoryChecker}: duplicates, losses, order, offsets.
+ */
+final class FaultBench {
+    private final long records;
+    private final int size;
+    private final int partitions;
+    private final List<Double> rates;
+    private final boolean kill;
+    private final boolean control;
+    private final boolean direct;
+    private final boolean warmupRun;
+    private final int requestTimeoutMs;
+    private final int delayMs;
+    private final int lingerMs;
+    private final int batchSize;
+    private final long warmup;
+    private final int rounds;
+    private final long seed;
+    private final Path outDir;
+    private final String tag;
+    private final Path work;
+    private final boolean keepWork;
+    private final List<String> serverJvm;
+    private final Opts opts;
+
+    FaultBench(Opts o) {
+        records = o.longValue("records", 2_000_000);
+        size = o.integer("size", 100);
+        partitions = o.integer("partitions", 8);
+        rates = o.doubles("rates", "0,0.001,0.01,0.05");
+        kill = o.bool("kill", true);
+        control = o.bool("control", true);
+        direct = o.bool("direct", true);
+        warmupRun = o.bool("warmup-run", true);
+        requestTimeoutMs = o.integer("request-timeout-ms", 500);
+        delayMs = o.integer("fault-delay-ms", 750);
+        lingerMs = o.integer("linger-ms", 5);
+        batchSize = o.integer("batch-size", 16384);
+        warmup = o.longValue("warmup", 200_000);
+        rounds = o.integer("rounds", 3);
+        seed = o.longValue("seed", 1);
+        outDir = Path.of(o.str("out", "docs/benchmarks"));
+        tag = o.str("tag", "faults-" + LocalDate.now(ZoneOffset.UTC));
+        work = Path.of(o.str("work", "/tmp/idemlog-bench-" + ProcessHandle.current().pid()));
+        keepWork = o.bool("keep-work", false);
+        serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
+        o.rejectUnknown();
+        if (!rates.contains(0.0)) {
+            throw new IllegalArgumentException("--rates must contain 0: the fault-free run is the reference");
+        }
+        opts = o;
+    }
+
+    /** One scenario: a fault rate, with or without a SIGKILL; or the reference without the proxy. */
+    record Scenario(double rate, boolean kill, boolean direct) {
+        String label() {
+            if (direct) {
+                return "no proxy";
+            }
+            String r = rate == 0 ? "0" : String.format(Locale.ROOT, "%s%%", trim(rate * 100));
+            return kill ? "faults " + r + " + SIGKILL" : "faults " + r;
+        }
+
+        private static String trim(double d) {
+            return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+        }
+    }
+
+    /** The figures of one run. */
+    record Result(int round, Scenario scenario, boolean idempotence, double seconds, long acked, long failed,
+                  HistoryReport report, Map<FaultKind, Long> faults, long proxiedRequests, long restartMs,
+                  double serverCpu, long batchesRetried, long epochBumps, double load1) {
+        double recordsPerSecond(long n) {
+            return n / seconds;
+        }
+    }
+
+    int run() throws IOException {
+        List<Scenario> scenarios = new ArrayList<>();
+        if (direct) {
+            scenarios.add(new Scenario(0, false, true));
+        }
+        for (double r : rates) {
+            scenarios.add(new Scenario(r, false, false));
+        }
+        if (kill) {
+            scenarios.add(new Scenario(0, true, false));
+        }
+        List<Boolean> modes = control ? List.of(true, false) : List.of(true);
+        Path csv = outDir.resolve(tag + "-faults.csv");
+        PairRunner.write(csv, CSV_HEADER + "\n");
+        List<Result> results = new ArrayList<>();
+        Files.createDirectories(work);
+        Bench.deleteOnExit(work, keepWork);
+        boolean controlFailed = false;
+        try (Out out = new Out(outDir.resolve(tag + ".txt"))) {
+            Bench.header(out, "faults", opts, work);
+            out.line("setup: idemlog producer -> FaultProxy (mixed faults, each kind a quarter of the rate; delayed "
+                + "responses held %d ms) -> idemlog server (fresh data dir per run). %,d x %d B, %d partitions "
+                + "(record i to partition i %% %d), acks=all, linger.ms=%d, batch.size=%d (smaller than the peer "
+                + "workload's 65536 by default: more requests per run, so that a rate means more faults), "
+                + "request.timeout.ms=%d, "
+                + "retry.backoff.ms=100 (default), max.in.flight=5. Warm-up: %,d records with faults off. "
+                + "SIGKILL scenario: the server is killed when half the records have been sent, and restarted at "
+                + "once on the same port and data. Then every record is read back from the server and checked.",
+                delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs, warmup);
+            out.line("throughput = measured records / (first send() to last callback), client-side, including "
+                + "stalls, retries and the restart.");
+            if (warmupRun) {
+                out.line("--- warm-up run (JIT of the harness JVM), discarded:");
+                out.line("WARMUP " + line(runOne(out, 0, new Scenario(0, false, false), true)).substring(4));
+            }
+            for (int r = 1; r <= rounds; r++) {
+                out.line("--- round %d of %d (load %s), seed %d", r, rounds, Proc.loadAverages(), seed + r);
+                List<Scenario> order = new ArrayList<>(scenarios);
+                if (r % 2 == 0) {
+                    Collections.reverse(order);
+                }
+                for (Scenario s : order) {
+                    List<Boolean> modeOrder = new ArrayList<>(modes);
+                    if (r % 2 == 0) {
+                        Collections.reverse(modeOrder);
+                    }
+                    for (boolean idem : modeOrder) {
+                        if (s.direct() && !idem) {
+                            continue;
+                        }
+                        Result res = runOne(out, r, s, idem);
+                        results.add(res);
+                        out.line(line(res));
+                        Files.writeString(csv, csv(res) + "\n", StandardCharsets.UTF_8,
+                            java.nio.file.StandardOpenOption.APPEND);
+                    }
+                }
+            }
+            controlFailed = summarize(out, scenarios, modes, results);
+            out.line("raw runs: %s", csv);
+            Plots.plotQuietly(out, outDir, tag);
+        } finally {
+            if (!keepWork) {
+                Bench.deleteTree(work);
+            }
+        }
+        return controlFailed ? 3 : 0;
+    }
+
+    private Result runOne(Out out, int round, Scenario s, boolean idem) throws IOException {
+        String id = "r" + round + "-" + s.label().replaceAll("[^a-zA-Z0-9.]+", "_") + "-idem-" + (idem ? "on" : "off");
+        Path dir = work.resolve(id);
+        String topic = "faults";
+        FaultConfig config = FaultConfig.builder(seed + round).mixed(s.rate()).delay(Duration.ofMillis(delayMs))
+            .build();
+        HistoryChecker checker = new HistoryChecker();
+        try (ServerProcess server = ServerProcess.builder(dir.resolve("data")).logFile(dir.resolve("server.log"))
+            .jvmArgs(serverJvm.toArray(String[]::new)).override("create.topics", topic + ":" + partitions)
+            .override("auto.create.topics.enable", "false").start();
+             FaultProxy proxy = FaultProxy.start(server.address(), config)) {
+            proxy.setFaultsEnabled(false);
+            Properties p = new Properties();
+            p.put("bootstrap.servers", s.direct() ? server.bootstrap() : proxy.bootstrap());
+            p.put("acks", "all");
+            p.put("enable.idempotence", String.valueOf(idem));
+            p.put("linger.ms", String.valueOf(lingerMs));
+            p.put("batch.size", String.valueOf(batchSize));
+            p.put("request.timeout.ms", String.valueOf(requestTimeoutMs));
+            AtomicLong done = new AtomicLong();
+            AtomicLong acked = new AtomicLong();
+            AtomicLong failed = new AtomicLong();
+            long restartMs = -1;
+            long proxied0 = 0;
+            double serverCpu;
+            long seconds0;
+            long end;
+            long retried;
+            long bumps;
+            try (IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p))) {
+                sendAll(producer, topic, "warm", warmup, checker, new AtomicLong(), new AtomicLong(),
+                    new AtomicLong());
+                producer.flush();
+                proxy.setFaultsEnabled(s.rate() > 0);
+                proxied0 = proxy.requests();
+                ProducerMetrics m = producer.metrics();
+                long retried0 = m.batchesRetried();
+                long bumps0 = m.epochBumps();
+                double cpu0 = Proc.cpuSeconds(server.pid());
+                String what = "faults " + s.label() + " idempotence " + (idem ? "on" : "off");
+                ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "bench-progress");
+                    t.setDaemon(true);
+                    return t;
+                });
+                progress.scheduleAtFixedRate(() -> out.progress(String.format(Locale.ROOT,
+                    "%s: %,d / %,d done, %d faults injected", what, done.get(), records, proxy.totalFaults())),
+                    2, 2, TimeUnit.SECONDS);
+                CompletableFuture<Long> restart = null;
+                seconds0 = System.nanoTime();
+                try {
+                    String producerName = "run";
+                    long half = records / 2;
+                    sendAll(producer, topic, producerName, half, checker, done, acked, failed);
+                    if (s.kill()) {
+                        restart = CompletableFuture.supplyAsync(() -> {
+                            long k0 = System.nanoTime();
+                            server.kill();
+                            server.start();
+                            return (System.nanoTime() - k0) / 1_000_000;
+                        });
+                    }
+                    sendRange(producer, topic, producerName, half, records, checker, done, acked, failed);
+                    producer.flush();
+                    while (done.get() < records) {
+                        LockSupport.parkNanos(100_000);
+                    }
+                    end = System.nanoTime();
+                } finally {
+                    progress.shutdownNow();
+                }
+                if (restart != null) {
+                    restartMs = restart.join();
+                    serverCpu = Double.NaN; // two processes; the first one's CPU is gone with it
+                } else {
+                    serverCpu = Proc.cpuSeconds(server.pid()) - cpu0;
+                }
+                retried = m.batchesRetried() - retried0;
+                bumps = m.epochBumps() - bumps0;
+            }
+            Map<FaultKind, Long> faults = proxy.counts();
+            long proxied = s.direct() ? 0 : proxy.requests() - proxied0;
+            double load = Proc.load1();
+            try (LogReader reader = new LogReader(server.address())) {
+                reader.readAll(topic, checker::logged);
+            }
+            HistoryReport report = checker.check();
+            Proc.sync();
+            return new Result(round, s, idem, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
+                proxied, restartMs, serverCpu, retried, bumps, load);
+        } finally {
+            if (!keepWork) {
+                Bench.deleteTree(dir);
+            }
+        }
+    }
+
+    private void sendAll(IdemlogProducer producer, String topic, String name, long n, HistoryChecker checker,
+                         AtomicLong done, AtomicLong acked, AtomicLong failed) {
+        sendRange(producer, topic, name, 0, n, checker, done, acked, failed);
+        if (name.equals("warm")) {
+            producer.flush();
+        }
+    }
+
+    private void sendRange(IdemlogProducer producer, String topic, String name, long from, long to,
+                           HistoryChecker checker, AtomicLong done, AtomicLong acked, AtomicLong failed) {
+        for (long i = from; i < to; i++) {
+            int partition = (int) (i % partitions);
+            RecordTag tag = new RecordTag(name, partition, i);
+            checker.sent(tag);
+            producer.send(topic, partition, null, tag.encode(size), null, (md, e) -> {
+                if (e == null) {
+                    checker.acked(tag, md.offset());
+                    acked.incrementAndGet();
+                } else {
+                    failed.incrementAndGet();
+                }
+                done.incrementAndGet();
+            });
+        }
+    }
+
+    private String line(Result r) {
+        HistoryReport h = r.report();
+        return String.format(Locale.ROOT,
+            "RUN r%d %-22s idempotence %-3s %,10.0f rec/s (%.2f s) | acked %,d failed %,d | duplicates %,d "
+                + "losses %,d order violations %,d offset mismatches %,d%s | faults %s in %,d requests | retried batches %,d, "
+                + "epoch bumps %d%s | server CPU %s | load %.2f%s",
+            r.round(), r.scenario().label(), r.idempotence() ? "on" : "off", r.recordsPerSecond(records),
+            r.seconds(), r.acked(), r.failed(), h.duplicates(), h.losses(), h.orderViolations(),
+            h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()), r.proxiedRequests(),
+            r.batchesRetried(), r.epochBumps(), r.restartMs() >= 0 ? ", restart " + r.restartMs() + " ms" : "",
+            Double.isNaN(r.serverCpu()) ? "n/a (killed)" : String.format(Locale.ROOT, "%.2f s/Mrec",
+                r.serverCpu() / (records / 1e6)),
+            r.load1(), flag(r));
+    }
+
+    private static String defects(HistoryReport h) {
+        StringBuilder sb = new StringBuilder();
+        for (HistoryReport.Defect d : HistoryReport.Defect.values()) {
+            if (h.count(d) > 0) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(h.count(d)).append(' ').append(d.label());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String flag(Result r) {
+        boolean faulty = r.scenario().rate() > 0 || r.scenario().kill();
+        if (r.idempotence() && !r.report().isClean()) {
+            return "  !!! IDEMPOTENT RUN NOT CLEAN";
+        }
+        if (!r.idempotence() && faulty && r.report().duplicates() == 0) {
+            return "  !!! CONTROL (idempotence off) SHOWED NO DUPLICATES";
+        }
+        return "";
+    }
+
+    private static String faultCounts(Map<FaultKind, Long> m) {
+        return String.format(Locale.ROOT, "%d (drop %d, reset %d, delay %d, dup %d)",
+            m.values().stream().mapToLong(Long::longValue).sum(), m.get(FaultKind.DROP_RESPONSE),
+            m.get(FaultKind.RESET_MID_REQUEST), m.get(FaultKind.DELAY_RESPONSE), m.get(FaultKind.DUPLICATE_REQUEST));
+    }
+
+    static final String CSV_HEADER = "round,scenario,fault_rate,kill,proxy,idempotence,records,seconds,records_per_s,"
+        + "acked,failed,duplicates,losses,order_violations,offset_mismatches,clean,faults_total,drop_response,"
+        + "reset_mid_request,delay_response,duplicate_request,proxied_requests,retried_batches,epoch_bumps,restart_ms,"
+        + "server_cpu_s_per_mrec,load1";
+
+    private String csv(Result r) {
+        HistoryReport h = r.report();
+        Map<FaultKind, Long> f = r.faults();
+        return String.join(",", String.valueOf(r.round()), r.scenario().label(), String.valueOf(r.scenario().rate()),
+            String.valueOf(r.scenario().kill()), String.valueOf(!r.scenario().direct()),
+            String.valueOf(r.idempotence()), String.valueOf(records), RunResult.num(r.seconds()),
+            RunResult.num(r.recordsPerSecond(records)), String.valueOf(r.acked()), String.valueOf(r.failed()),
+            String.valueOf(h.duplicates()), String.valueOf(h.losses()), String.valueOf(h.orderViolations()),
+            String.valueOf(h.offsetMismatches()), String.valueOf(h.isClean()),
+            String.valueOf(f.values().stream().mapToLong(Long::longValue).sum()),
+            String.valueOf(f.get(FaultKind.DROP_RESPONSE)), String.valueOf(f.get(FaultKind.RESET_MID_REQUEST)),
+            String.valueOf(f.get(FaultKind.DELAY_RESPONSE)), String.valueOf(f.get(FaultKind.DUPLICATE_REQUEST)),
+            String.valueOf(r.proxiedRequests()), String.valueOf(r.batchesRetried()), String.valueOf(r.epochBumps()), String.valueOf(r.restartMs()),
+            RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()));
+    }
+
+    /** Prints the per-scenario table; returns true if a control run set showed no duplicates at all. */
+    private boolean summarize(Out out, List<Scenario> scenarios, List<Boolean> modes, List<Result> results) {
+        out.line("");
+        out.line("== summary over %d rounds: median [min-max] records/s; fraction = this run / the fault-free run "
+            + "(faults 0, through the proxy) of the same round and idempotence setting; defects summed over rounds",
+            rounds);
+        out.line("   %-22s %-5s | %-32s | %-20s | %10s %7s %7s %7s | %s", "scenario", "idem", "records/s",
+            "fraction of fault-free", "duplicates", "losses", "order", "offset", "faults injected (sum)");
+        boolean controlFailed = false;
+        Scenario reference = new Scenario(0, false, false);
+        for (Scenario s : scenarios) {
+            for (boolean idem : modes) {
+                if (s.direct() && !idem) {
+                    continue;
+                }
+                List<Result> rs = results.stream().filter(x -> x.scenario().equals(s) && x.idempotence() == idem)
+                    .toList();
+                double[] rps = rs.stream().mapToDouble(x -> x.recordsPerSecond(records)).toArray();
+                double[] frac = rs.stream().mapToDouble(x -> {
+                    Result ref = results.stream().filter(y -> y.round() == x.round() && y.scenario().equals(reference)
+                        && y.idempotence() == idem).findFirst().orElse(null);
+                    return ref == null ? Double.NaN : x.recordsPerSecond(records) / ref.recordsPerSecond(records);
+                }).toArray();
+                long dups = rs.stream().mapToLong(x -> x.report().duplicates()).sum();
+                long losses = rs.stream().mapToLong(x -> x.report().losses()).sum();
+                long order = rs.stream().mapToLong(x -> x.report().orderViolations()).sum();
+                long offsets = rs.stream().mapToLong(x -> x.report().offsetMismatches()).sum();
+                long faults = rs.stream().mapToLong(x -> x.faults().values().stream().mapToLong(Long::longValue)
+                    .sum()).sum();
+                boolean faulty = s.rate() > 0 || s.kill();
+                String flag = "";
+                if (idem && rs.stream().anyMatch(x -> !x.report().isClean())) {
+                    flag = "  !!! NOT CLEAN WITH IDEMPOTENCE ON";
+                }
+                if (!idem && faulty && dups == 0) {
+                    flag = "  !!! CONTROL SHOWED NO DUPLICATES: this scenario proves nothing about idempotence";
+                    controlFailed = true;
+                }
+                out.line("   %-22s %-5s | %-32s | %-20s | %,10d %,7d %,7d %,7d | %,d%s", s.label(), idem ? "on" : "off",
+                    Stats.mmm(rps, "%,.0f"), s.direct() ? "n/a" : Stats.mmm(frac, "%.3f"), dups, losses, order,
+                    offsets, faults, flag);
+            }
+        }
+        return controlFailed;
+    }
+}

@@ -1,0 +1,49 @@
+package io.idemlog.bench.e2e;
+
+import java.util.Locale;
+
+/**
+ * What one run sends: {@code records} values of {@code size} bytes (no key, no headers) to a topic of
+ * {@code partitions} partitions, with the given producer settings. {@code rate} 0 is the max-throughput mode (send
+ * as fast as the producer accepts); otherwise records are offered at that many per second on a fixed schedule and
+ * latency is measured from each record's scheduled time (so a stalled producer shows as latency, not as a pause).
+ */
+record Workload(ClientKind client, int partitions, long records, int size, String acks, boolean idempotence,
+                int lingerMs, int batchSize, long rate, long warmup) {
+
+    boolean fixedRate() {
+        return rate > 0;
+    }
+
+    String mode() {
+        return fixedRate() ? "fixed-rate " + rate + "/s" : "max-throughput";
+    }
+
+    Workload withClient(ClientKind c) {
+        return new Workload(c, partitions, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup);
+    }
+
+    Workload withPartitions(int p) {
+        return new Workload(client, p, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup);
+    }
+
+    Workload withIdempotence(boolean on) {
+        return new Workload(client, partitions, records, size, acks, on, lingerMs, batchSize, rate, warmup);
+    }
+
+    Workload withRate(long r, long n) {
+        return new Workload(client, partitions, n, size, acks, idempotence, lingerMs, batchSize, r, warmup);
+    }
+
+    String describe() {
+        return String.format(Locale.ROOT, "%s p=%d %,d x %d B acks=%s idempotence=%s linger.ms=%d batch.size=%s %s",
+            client.label, partitions, records, size, acks, idempotence ? "on" : "off", lingerMs,
+            client == ClientKind.KCAT_DEFAULT_BATCH ? "default" : String.valueOf(batchSize), mode());
+    }
+
+    /** A short key: client, partitions, idempotence, mode. */
+    String key() {
+        return client.label + "/p" + partitions + "/idem-" + (idempotence ? "on" : "off")
+            + (fixedRate() ? "/rate-" + rate : "/max");
+    }
+}
