@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 CP_FILE=jmh/target/e2e-classpath.txt
 if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.class ]; then
-    echo "bench: building the jmh module (mvn -q -B -pl jmh -am package -DskipTests)" >&2
+    echo "bench: building the jmh module (./mvnw -q -B -pl jmh -am package -DskipTests)" >&2
     ./mvnw -q -B -pl jmh -am package -DskipTests
 fi
 

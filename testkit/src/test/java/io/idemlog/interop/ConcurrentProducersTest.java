@@ -10,7 +10,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -30,7 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Many idempotent producers at once, on connections spread over the server's network threads, all writing every
  * partition (acks=all and acks=1 mixed): appends to one partition then race between threads, and group commits run
  * on several threads at once. Every producer's records must be in the log exactly once, in its send order, at the
- * offsets it was told.
+ * offsets it was told. Once with each {@code log.flush.thread}: the network threads fsync at the end of their read
+ * bursts, or the flusher thread fsyncs while they go on reading.
  */
 @Tag("slow")
 class ConcurrentProducersTest {
@@ -41,12 +43,14 @@ class ConcurrentProducersTest {
     @TempDir
     Path dir;
 
-    @Test
-    void concurrentIdempotentProducersEachLandExactlyOnceInOrder() throws Exception {
+    @ParameterizedTest(name = "log.flush.thread={0}")
+    @ValueSource(strings = {"network", "flusher"})
+    void concurrentIdempotentProducersEachLandExactlyOnceInOrder(String flushThread) throws Exception {
         String topic = "shared";
         try (ServerProcess server = ServerProcess.builder(dir.resolve("data"))
             .override("create.topics", topic + ":" + PARTITIONS)
             .override("num.network.threads", "2")
+            .override("log.flush.thread", flushThread)
             .logFile(dir.resolve("server.log"))
             .start()) {
             HistoryChecker checker = new HistoryChecker();

@@ -55,6 +55,7 @@ public final class Bench {
                   --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
                   --partitioner sticky|roundrobin --out docs/benchmarks --tag NAME --work DIR --keep-work false
                   --server-jvm "-Xms1g -Xmx1g -XX:+UseG1GC" (both servers' JVM options)
+                  --idemlog-props name=value,... (idemlog server properties, e.g. log.flush.thread=flusher)
           e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default --partitions 1,8
                   --rate 0 (0 = max-throughput mode; >0 = fixed-rate latency mode, records/s) --rounds 3
           peer:   idemlog vs Apache Kafka, same workloads, alternating rounds (--rounds 5).
@@ -93,6 +94,7 @@ public final class Bench {
         Path work = Path.of(o.str("work", "/tmp/idemlog-bench-" + ProcessHandle.current().pid()));
         boolean keepWork = o.bool("keep-work", false);
         List<String> serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
+        Map<String, String> idemlogProps = o.props("idemlog-props");
         o.rejectUnknown();
         if (base.idempotence() && !base.acks().equals("all") && !base.acks().equals("-1")) {
             throw new IllegalArgumentException("idempotence needs --acks all");
@@ -149,7 +151,7 @@ public final class Bench {
             Target idemlog = null;
             Target kafka = null;
             try {
-                idemlog = Target.idemlog(work, idemlogTopics, serverJvm);
+                idemlog = Target.idemlog(work, idemlogTopics, serverJvm, idemlogProps);
                 out.line("server A: " + idemlog.describe());
                 if (!kafkaTopics.isEmpty()) {
                     kafka = Target.kafka(work, kafkaTopics, serverJvm);

@@ -63,6 +63,7 @@ final class FaultBench {
     private final Path work;
     private final boolean keepWork;
     private final List<String> serverJvm;
+    private final Map<String, String> idemlogProps;
     private final Opts opts;
 
     FaultBench(Opts o) {
@@ -86,6 +87,7 @@ final class FaultBench {
         work = Path.of(o.str("work", "/tmp/idemlog-bench-" + ProcessHandle.current().pid()));
         keepWork = o.bool("keep-work", false);
         serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
+        idemlogProps = o.props("idemlog-props");
         o.rejectUnknown();
         if (!rates.contains(0.0)) {
             throw new IllegalArgumentException("--rates must contain 0: the fault-free run is the reference");
@@ -193,9 +195,11 @@ final class FaultBench {
         FaultConfig config = FaultConfig.builder(seed + round).mixed(s.rate()).delay(Duration.ofMillis(delayMs))
             .build();
         HistoryChecker checker = new HistoryChecker();
-        try (ServerProcess server = ServerProcess.builder(dir.resolve("data")).logFile(dir.resolve("server.log"))
+        ServerProcess.Builder builder = ServerProcess.builder(dir.resolve("data")).logFile(dir.resolve("server.log"))
             .jvmArgs(serverJvm.toArray(String[]::new)).override("create.topics", topic + ":" + partitions)
-            .override("auto.create.topics.enable", "false").start();
+            .override("auto.create.topics.enable", "false");
+        idemlogProps.forEach(builder::override);
+        try (ServerProcess server = builder.start();
              FaultProxy proxy = FaultProxy.start(server.address(), config)) {
             proxy.setFaultsEnabled(false);
             Properties p = new Properties();

@@ -82,6 +82,19 @@ final class Opts {
         return list(name, def).stream().map(Double::parseDouble).toList();
     }
 
+    /** {@code name=value,name=value} pairs (server properties), in order. */
+    Map<String, String> props(String name) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String kv : list(name, "")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--" + name + " takes name=value[,name=value], not " + kv);
+            }
+            out.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return out;
+    }
+
     /** Throws if an option was given that no code asked for. */
     void rejectUnknown() {
         List<String> unknown = new ArrayList<>();

@@ -59,12 +59,18 @@ abstract class Target implements AutoCloseable {
 
     /** An idemlog server with every topic created at start ({@code create.topics}). */
     static Target idemlog(Path dir, Map<String, Integer> topics, List<String> jvmArgs) {
+        return idemlog(dir, topics, jvmArgs, Map.of());
+    }
+
+    /** As above, with server properties ({@code --idemlog-props name=value,...}) on top of the defaults. */
+    static Target idemlog(Path dir, Map<String, Integer> topics, List<String> jvmArgs, Map<String, String> props) {
         StringJoiner create = new StringJoiner(",");
         topics.forEach((t, p) -> create.add(t + ":" + p));
         ServerProcess.Builder b = ServerProcess.builder(dir.resolve("idemlog-data"))
             .logFile(dir.resolve("idemlog-server.log"))
             .jvmArgs(jvmArgs.toArray(String[]::new))
             .override("auto.create.topics.enable", "false");
+        props.forEach(b::override);
         if (!topics.isEmpty()) {
             b.override("create.topics", create.toString());
         }

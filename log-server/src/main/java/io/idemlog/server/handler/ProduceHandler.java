@@ -28,9 +28,11 @@ import java.util.concurrent.Future;
  */
 final class ProduceHandler implements ApiHandler {
     private final BrokerContext broker;
+    private final boolean flushOnNetworkThread;
 
     ProduceHandler(BrokerContext broker) {
         this.broker = broker;
+        this.flushOnNetworkThread = broker.config() == null || broker.config().flushOnNetworkThread;
     }
 
     @Override
@@ -68,7 +70,7 @@ final class ProduceHandler implements ApiHandler {
                 } else {
                     ByteBuffer buf = records.buffer();
                     AppendResult result = partition.append(buf, buf.position(), buf.remaining(),
-                        durability != null ? FlushDuty.CALLER : FlushDuty.FLUSHER);
+                        durability != null && flushOnNetworkThread ? FlushDuty.CALLER : FlushDuty.FLUSHER);
                     error = result.error();
                     message = result.errorMessage();
                     pr.baseOffset = result.baseOffset();
@@ -82,7 +84,7 @@ final class ProduceHandler implements ApiHandler {
                         }
                         if (durability != null) {
                             durability.await(partition, result.lastOffset(), pr);
-                            if (!result.duplicate()) {
+                            if (!result.duplicate() && flushOnNetworkThread) {
                                 // fsync once for every request of this read burst, on this thread: no hand-off
                                 // to the flusher and back when it is idle (it still covers us when it is not)
                                 ctx.afterReadBurst(partition, partition::flushNow);

@@ -48,6 +48,15 @@ class ServerConfigTest {
     }
 
     @Test
+    void shouldChooseTheThreadThatFsyncsForAcksAll() {
+        assertTrue(ServerConfig.of(Map.of()).flushOnNetworkThread);
+        assertTrue(!ServerConfig.of(Map.of("log.flush.thread", "flusher")).flushOnNetworkThread);
+        ConfigException e = assertThrows(ConfigException.class,
+            () -> ServerConfig.of(Map.of("log.flush.thread", "disk")));
+        assertTrue(e.getMessage().contains("log.flush.thread: 'disk' must be network or flusher"), e.getMessage());
+    }
+
+    @Test
     void shouldRejectListenersItCannotServe() {
         assertThrows(ConfigException.class, () -> ServerConfig.of(Map.of("listeners", "SSL://127.0.0.1:9093")));
         assertThrows(ConfigException.class, () -> ServerConfig.of(Map.of("listeners", "PLAINTEXT://127.0.0.1")));
