@@ -119,6 +119,31 @@ final class FaultBench {
         }
     }
 
+    /** Producer counters, proxy counters, the sockets of the proxy and the server, the producer's I/O thread. */
+    private static String stallReport(IdemlogProducer producer, FaultProxy proxy, ServerProcess server) {
+        ProducerMetrics m = producer.metrics();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "producer: in flight %d, requests sent %d, batches sent %d, retried %d, "
+            + "connection failures %d, buffer used %d / available %d, waiters %d, epoch bumps %d; proxy: %s, "
+            + "%d requests", m.requestsInFlight(), m.requestsSent(), m.batchesSent(), m.batchesRetried(),
+            m.connectionFailures(), m.bufferPoolUsedBytes(), m.bufferPoolAvailableBytes(), m.bufferPoolWaiters(),
+            m.epochBumps(), proxy, proxy.requests()));
+        sb.append("\n  sockets (ss -tni):\n").append(Proc.run(10, "ss", "-tni", "( sport = :"
+            + proxy.address().getPort() + " or dport = :" + proxy.address().getPort() + " or sport = :"
+            + server.address().getPort() + " or dport = :" + server.address().getPort() + " )").indent(4));
+        for (java.lang.management.ThreadInfo t : java.lang.management.ManagementFactory.getThreadMXBean()
+            .dumpAllThreads(false, false)) {
+            if (t.getThreadName().startsWith("idemlog-producer") || t.getThreadName().startsWith("fault-proxy")) {
+                sb.append("  thread ").append(t.getThreadName()).append(' ').append(t.getThreadState());
+                for (StackTraceElement e : t.getStackTrace()) {
+                    sb.append("\n      at ").append(e);
+                }
+                sb.append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
     int run() throws IOException {
         List<Scenario> scenarios = new ArrayList<>();
         if (direct) {
@@ -235,9 +260,20 @@ final class FaultBench {
                     t.setDaemon(true);
                     return t;
                 });
-                progress.scheduleAtFixedRate(() -> out.progress(String.format(Locale.ROOT,
-                    "%s: %,d / %,d done, %d faults injected", what, done.get(), records, proxy.totalFaults())),
-                    2, 2, TimeUnit.SECONDS);
+                long[] lastDone = {-1L, 0L};
+                progress.scheduleAtFixedRate(() -> {
+                    long d = done.get();
+                    out.progress(String.format(Locale.ROOT, "%s: %,d / %,d done, %d faults injected", what, d,
+                        records, proxy.totalFaults()));
+                    // No progress for 10 s: print what the producer, the proxy and the sockets look like, once per
+                    // stall, so that a rare hang can be diagnosed from the output alone.
+                    lastDone[1] = d == lastDone[0] ? lastDone[1] + 1 : 0;
+                    lastDone[0] = d;
+                    if (lastDone[1] == 5) {
+                        out.line("STALL %s: no record completed for 10 s; %s", what, stallReport(producer, proxy,
+                            server));
+                    }
+                }, 2, 2, TimeUnit.SECONDS);
                 CompletableFuture<Long> restart = null;
                 seconds0 = System.nanoTime();
                 try {

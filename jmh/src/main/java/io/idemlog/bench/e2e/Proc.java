@@ -158,4 +158,21 @@ final class Proc {
             throw new UncheckedIOException("cannot read " + p, e);
         }
     }
+
+    /** Runs a command (bounded by {@code timeoutSeconds}); its output, or why it could not run. */
+    static String run(int timeoutSeconds, String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            if (!p.waitFor(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return String.join(" ", command) + ": timed out";
+            }
+            return new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return String.join(" ", command) + ": " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return String.join(" ", command) + ": interrupted";
+        }
+    }
 }
