@@ -42,6 +42,8 @@ final class StallingServer implements AutoCloseable {
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
     final AtomicInteger produceRequests = new AtomicInteger();
+    final AtomicInteger connections = new AtomicInteger();
+    private volatile int silentConnections;
     final AtomicInteger produceBytes = new AtomicInteger();
 
     StallingServer(Mode mode, String topic, int partitions) throws IOException {
@@ -50,6 +52,12 @@ final class StallingServer implements AutoCloseable {
         this.partitions = partitions;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         start(this::acceptLoop, "stalling-server-accept");
+    }
+
+    /** The first {@code n} connections get no answer at all (as in SILENT), whatever the mode. */
+    StallingServer silenceFirstConnections(int n) {
+        silentConnections = n;
+        return this;
     }
 
     int port() {
@@ -72,14 +80,15 @@ final class StallingServer implements AutoCloseable {
             try {
                 Socket s = server.accept();
                 sockets.add(s);
-                start(() -> serve(s), "stalling-server-conn");
+                boolean silent = connections.getAndIncrement() < silentConnections;
+                start(() -> serve(s, silent), "stalling-server-conn");
             } catch (IOException e) {
                 return;
             }
         }
     }
 
-    private void serve(Socket s) {
+    private void serve(Socket s, boolean silent) {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             OutputStream out = s.getOutputStream();
@@ -87,7 +96,7 @@ final class StallingServer implements AutoCloseable {
                 int size = in.readInt();
                 byte[] frame = new byte[size];
                 in.readFully(frame);
-                if (mode == Mode.SILENT) {
+                if (silent || mode == Mode.SILENT) {
                     continue;
                 }
                 WireReader r = new WireReader(ByteBuffer.wrap(frame));

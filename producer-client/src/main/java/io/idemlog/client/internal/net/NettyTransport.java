@@ -36,6 +36,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -82,6 +83,7 @@ public final class NettyTransport implements Transport {
     private final String clientId;
     private final String softwareVersion;
     private final long reconnectBackoffMs;
+    private final int setupTimeoutMs;
     private final LongSupplier clock;
     private final Runnable wakeup;
     private final Int2ObjectHashMap<Connection> connections = new Int2ObjectHashMap<>();
@@ -98,6 +100,7 @@ public final class NettyTransport implements Transport {
         this.loop = loop;
         this.clientId = clientId;
         this.reconnectBackoffMs = Math.max(1, reconnectBackoffMs);
+        this.setupTimeoutMs = connectTimeoutMs;
         this.clock = clock;
         this.wakeup = wakeup;
         Package p = NettyTransport.class.getPackage();
@@ -337,6 +340,16 @@ public final class NettyTransport implements Transport {
             if (c.channel == ch) {
                 c.state = State.NEGOTIATING;
                 sendApiVersions(c, ApiVersionsNegotiation.FIRST_VERSION);
+                // The setup is bounded like the TCP connect: a peer that accepts but never answers ApiVersions
+                // (wedged, or a half-open connection) would otherwise hold every batch for this node until
+                // delivery.timeout.ms, since no request is in flight to time out.
+                ch.eventLoop().schedule(() -> {
+                    if (c.channel == ch && c.state == State.NEGOTIATING) {
+                        LOG.warn("{}: no ApiVersions answer within {} ms; closing the connection to retry",
+                            c.node, setupTimeoutMs);
+                        ch.close();
+                    }
+                }, setupTimeoutMs, TimeUnit.MILLISECONDS);
             }
             ctx.fireChannelActive();
         }
