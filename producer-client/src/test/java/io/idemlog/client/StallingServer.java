@@ -44,6 +44,8 @@ final class StallingServer implements AutoCloseable {
     final AtomicInteger produceRequests = new AtomicInteger();
     final AtomicInteger connections = new AtomicInteger();
     private volatile int silentConnections;
+    private volatile int refusedFrom;
+    private volatile int refusedConnections;
     final AtomicInteger produceBytes = new AtomicInteger();
 
     StallingServer(Mode mode, String topic, int partitions) throws IOException {
@@ -57,6 +59,13 @@ final class StallingServer implements AutoCloseable {
     /** The first {@code n} connections get no answer at all (as in SILENT), whatever the mode. */
     StallingServer silenceFirstConnections(int n) {
         silentConnections = n;
+        return this;
+    }
+
+    /** Connections number {@code from} to {@code from + n - 1} (0 = the first) are closed as soon as accepted. */
+    StallingServer closeConnections(int from, int n) {
+        refusedFrom = from;
+        refusedConnections = n;
         return this;
     }
 
@@ -80,7 +89,12 @@ final class StallingServer implements AutoCloseable {
             try {
                 Socket s = server.accept();
                 sockets.add(s);
-                boolean silent = connections.getAndIncrement() < silentConnections;
+                int index = connections.getAndIncrement();
+                if (index >= refusedFrom && index < refusedFrom + refusedConnections) {
+                    s.close();
+                    continue;
+                }
+                boolean silent = index < silentConnections;
                 start(() -> serve(s, silent), "stalling-server-conn");
             } catch (IOException e) {
                 return;

@@ -243,6 +243,7 @@ public final class NettyTransport implements Transport {
         c.versions = null;
         c.pending.clear();
         c.backoffUntilMs = clock.getAsLong() + reconnectBackoffMs;
+        wakeAt(c.backoffUntilMs);
         if (ch != null) {
             ch.close();
         }
@@ -292,9 +293,20 @@ public final class NettyTransport implements Transport {
         c.failures = wasReady ? 0 : c.failures + 1;
         long backoff = Math.min(MAX_RECONNECT_BACKOFF_MS, reconnectBackoffMs << Math.min(10, c.failures));
         c.backoffUntilMs = clock.getAsLong() + (wasReady ? reconnectBackoffMs : backoff);
+        wakeAt(c.backoffUntilMs);
         LOG.debug("{}: {}", c.node, reason);
         events.addLast(new Event(c.node.id(), -1, null, reason));
         wakeup.run();
+    }
+
+    /**
+     * Runs the sender again when a reconnect backoff ends. Without it a node that failed before it was ready would
+     * be retried only if something else woke the sender (an answer, a metadata retry, a linger timer): with fresh
+     * metadata and nothing in flight, nothing does, and the node's batches would wait for delivery.timeout.ms.
+     */
+    private void wakeAt(long atMs) {
+        long delay = atMs - clock.getAsLong();
+        loop.schedule(wakeup, Math.max(1, delay), TimeUnit.MILLISECONDS);
     }
 
     private void sendApiVersions(Connection c, short version) {
