@@ -69,8 +69,6 @@ public final class NettyTransport implements Transport {
         State state = State.DISCONNECTED;
         Channel channel;
         long backoffUntilMs;
-        /** When the current (or last) connection attempt started: reconnect backoff counts from here, as in Kafka. */
-        long connectStartedMs;
         int failures;
         short[] versions;
         final ArrayDeque<Pending> pending = new ArrayDeque<>();
@@ -151,7 +149,6 @@ public final class NettyTransport implements Transport {
 
     private void connect(Connection c) {
         c.state = State.CONNECTING;
-        c.connectStartedMs = clock.getAsLong();
         c.versions = null;
         c.pending.clear();
         ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
@@ -245,9 +242,7 @@ public final class NettyTransport implements Transport {
         c.state = State.DISCONNECTED;
         c.versions = null;
         c.pending.clear();
-        // Like Kafka's reconnect.backoff.ms: counted from the last connection attempt, so a connection that served
-        // for a while is replaced at once, while one that keeps failing right after its setup waits.
-        c.backoffUntilMs = c.connectStartedMs + reconnectBackoffMs;
+        c.backoffUntilMs = clock.getAsLong() + reconnectBackoffMs;
         wakeAt(c.backoffUntilMs);
         if (ch != null) {
             ch.close();
@@ -297,7 +292,7 @@ public final class NettyTransport implements Transport {
         c.pending.clear();
         c.failures = wasReady ? 0 : c.failures + 1;
         long backoff = Math.min(MAX_RECONNECT_BACKOFF_MS, reconnectBackoffMs << Math.min(10, c.failures));
-        c.backoffUntilMs = wasReady ? c.connectStartedMs + reconnectBackoffMs : clock.getAsLong() + backoff;
+        c.backoffUntilMs = clock.getAsLong() + (wasReady ? reconnectBackoffMs : backoff);
         wakeAt(c.backoffUntilMs);
         LOG.debug("{}: {}", c.node, reason);
         events.addLast(new Event(c.node.id(), -1, null, reason));
