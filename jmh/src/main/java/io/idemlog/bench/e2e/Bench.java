@@ -2,7 +2,6 @@ package io.idemlog.bench.e2e;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -14,7 +13,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -222,18 +220,7 @@ public final class Bench {
     }
 
     private static String git() {
-        try {
-            Process p = new ProcessBuilder("git", "describe", "--always", "--dirty", "--abbrev=10")
-                .redirectErrorStream(true).start();
-            String s = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            p.waitFor(10, TimeUnit.SECONDS);
-            return s;
-        } catch (IOException e) {
-            return "unknown (" + e.getMessage() + ")";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "unknown";
-        }
+        return Proc.run(10, "git", "describe", "--always", "--dirty", "--abbrev=10").trim();
     }
 
     /** If the JVM is stopped (SIGTERM, Ctrl-C) before the finally blocks run: the work folder goes anyway. */

@@ -139,14 +139,8 @@ final class Proc {
 
     private static long clockTicks() {
         try {
-            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
-            p.waitFor(10, TimeUnit.SECONDS);
-            return Long.parseLong(out);
-        } catch (IOException | NumberFormatException e) {
-            return 100;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return Long.parseLong(run(10, "getconf", "CLK_TCK").trim());
+        } catch (NumberFormatException e) {
             return 100;
         }
     }
@@ -159,16 +153,20 @@ final class Proc {
         }
     }
 
-    /** Runs a command (bounded by {@code timeoutSeconds}); its output, or why it could not run. */
+    /**
+     * Runs a command and returns its output (stdout and stderr), or why it could not run. The output is read to its
+     * end before waiting (a command that fills the pipe never blocks), then the exit is awaited up to
+     * {@code timeoutSeconds}.
+     */
     static String run(int timeoutSeconds, String... command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            if (!p.waitFor(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS)) {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
-                return String.join(" ", command) + ": timed out";
             }
-            return new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (java.io.IOException e) {
+            return out;
+        } catch (IOException e) {
             return String.join(" ", command) + ": " + e.getMessage();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
