@@ -134,7 +134,7 @@ public final class FaultProxy implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         Connection c = new Connection(connectionCount.getAndIncrement(), ch);
-                        ch.pipeline().addLast(frameDecoder(), new ClientSide(c));
+                        ch.pipeline().addLast(frameDecoder(), new Side(c, true));
                     }
                 })
                 .bind(Ports.LOOPBACK, 0).syncUninterruptibly().channel();
@@ -370,7 +370,7 @@ public final class FaultProxy implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(frameDecoder(), new ServerSide(Connection.this));
+                        ch.pipeline().addLast(frameDecoder(), new Side(Connection.this, false));
                     }
                 })
                 .connect(upstream)
@@ -623,22 +623,35 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
-    /** The client's channel: frames in, and the start of the connection. */
-    private static final class ClientSide extends ChannelInboundHandlerAdapter {
+    /**
+     * One side's channel: frames in (requests from the client, responses from the server); the client's side also
+     * starts the connection.
+     */
+    private static final class Side extends ChannelInboundHandlerAdapter {
         private final Connection connection;
+        private final boolean client;
 
-        ClientSide(Connection connection) {
+        Side(Connection connection, boolean client) {
             this.connection = connection;
+            this.client = client;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            connection.open();
+            if (client) {
+                connection.open();
+            } else {
+                ctx.fireChannelActive();
+            }
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            connection.onClientFrame((ByteBuf) msg);
+            if (client) {
+                connection.onClientFrame((ByteBuf) msg);
+            } else {
+                connection.onServerFrame((ByteBuf) msg);
+            }
         }
 
         @Override
@@ -653,36 +666,7 @@ public final class FaultProxy implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            connection.reset("client side: " + cause);
-        }
-    }
-
-    /** The server's channel: responses in. */
-    private static final class ServerSide extends ChannelInboundHandlerAdapter {
-        private final Connection connection;
-
-        ServerSide(Connection connection) {
-            this.connection = connection;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            connection.onServerFrame((ByteBuf) msg);
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            connection.updateReading();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            connection.onSideClosed(ctx.channel());
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            connection.reset("server side: " + cause);
+            connection.reset((client ? "client" : "server") + " side: " + cause);
         }
     }
 }
