@@ -283,7 +283,7 @@ public final class Sender implements Transport.Listener {
             return nowMs + retryBackoffMs;
         }
         if (!transport.ready(target, nowMs)) {
-            // Connecting; the transport wakes the sender when the connection is ready or fails.
+            // Connecting or backing off; the transport wakes the sender when that changes.
             return Long.MAX_VALUE;
         }
         short version = transport.apiVersion(target.id(), ApiKey.METADATA);

@@ -11,7 +11,8 @@ import io.idemlog.common.protocol.message.Message;
 public interface Transport {
     /**
      * Whether requests can be sent to the node now (connected and versions negotiated). When there is no
-     * connection and no reconnect backoff is pending, starts connecting.
+     * connection and no reconnect backoff is pending, starts connecting. When it returns false the caller need not
+     * poll: the transport wakes the sender when the connection becomes ready, fails, or its backoff ends.
      */
     boolean ready(Node node, long nowMs);
 
