@@ -32,7 +32,7 @@ final class ProduceHandler implements ApiHandler {
 
     ProduceHandler(BrokerContext broker) {
         this.broker = broker;
-        this.flushOnNetworkThread = broker.config() == null || broker.config().flushOnNetworkThread;
+        this.flushOnNetworkThread = broker.config().flushOnNetworkThread;
     }
 
     @Override
