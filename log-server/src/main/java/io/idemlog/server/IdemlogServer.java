@@ -25,6 +25,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -51,6 +52,8 @@ public final class IdemlogServer implements AutoCloseable {
     private final String clusterId;
     private final int port;
     private final ScheduledExecutorService metricsLogger;
+    /** Blocking file work handed off by request handlers (see {@link BrokerContext#blockingIo()}). */
+    private final ExecutorService blockingIo;
     private boolean closed;
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
@@ -72,6 +75,11 @@ public final class IdemlogServer implements AutoCloseable {
         lock = l;
         LogStore opened = null;
         NetworkServer net = null;
+        blockingIo = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "idemlog-storage-io");
+            t.setDaemon(true);
+            return t;
+        });
         try {
             clusterId = clusterId(config);
             FetchWaits fetchWaits = new FetchWaits();
@@ -87,7 +95,7 @@ public final class IdemlogServer implements AutoCloseable {
                         e.getValue());
                 }
             }
-            BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics);
+            BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
                 config.connectionsMaxIdleMs), Handlers.create(broker));
@@ -96,6 +104,7 @@ public final class IdemlogServer implements AutoCloseable {
             if (net != null) {
                 net.close();
             }
+            stopBlockingIo();
             if (opened != null) {
                 opened.close();
             }
@@ -178,6 +187,18 @@ public final class IdemlogServer implements AutoCloseable {
         return id;
     }
 
+    /** Lets the blocking work already handed off finish (its answers go nowhere once the network is closed). */
+    private void stopBlockingIo() {
+        blockingIo.shutdown();
+        try {
+            if (!blockingIo.awaitTermination(30, TimeUnit.SECONDS)) {
+                LOG.warn("blocking storage work did not finish within 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static String uuidBase64() {
         UUID u = UUID.randomUUID();
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(u.getMostSignificantBits())
@@ -219,6 +240,7 @@ public final class IdemlogServer implements AutoCloseable {
             network.close();
         } finally {
             try {
+                stopBlockingIo();
                 logs.close();
             } finally {
                 lock.release();

@@ -16,7 +16,13 @@ public enum ApiKey {
     API_VERSIONS(18, 0, 3, 3),
     INIT_PRODUCER_ID(22, 0, 2, 2);
 
-    private static final ApiKey[] BY_ID = new ApiKey[64];
+    /**
+     * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api
+     * key id (handlers, per-API counters) have this many entries, whatever subset idemlog implements.
+     */
+    public static final int ID_LIMIT = 128;
+
+    private static final ApiKey[] BY_ID = new ApiKey[ID_LIMIT];
 
     static {
         for (ApiKey key : values()) {

@@ -9,7 +9,7 @@ public final class Handlers {
     }
 
     public static ApiHandler[] create(BrokerContext broker) {
-        ApiHandler[] handlers = new ApiHandler[64];
+        ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
         handlers[ApiKey.API_VERSIONS.id] = new ApiVersionsHandler(broker.metrics());
         handlers[ApiKey.METADATA.id] = new MetadataHandler(broker);
         handlers[ApiKey.INIT_PRODUCER_ID.id] = new InitProducerIdHandler(broker);

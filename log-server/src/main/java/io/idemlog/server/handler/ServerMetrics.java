@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /** Server counters, updated from any thread without contention (LongAdder), read for logs and tests. */
 public final class ServerMetrics {
-    private final LongAdder[] requests = new LongAdder[64];
+    private final LongAdder[] requests = new LongAdder[ApiKey.ID_LIMIT];
     private final LongAdder[] produceErrors = new LongAdder[128];
     public final LongAdder batchesAppended = new LongAdder();
     public final LongAdder duplicateBatches = new LongAdder();
