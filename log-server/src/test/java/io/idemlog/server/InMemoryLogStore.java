@@ -80,6 +80,17 @@ public final class InMemoryLogStore implements LogStore {
         closed = true;
     }
 
+    /** How a {@link FakePartition} answers {@link Partition#whenDurable}. */
+    public enum DurabilityMode {
+        /** Waits until the test calls {@link FakePartition#makeDurable()} (or {@link Partition#flushNow()} when
+         *  {@link FakePartition#durableOnFlush} is set). */
+        CONTROLLED,
+        /** Fails at once, on the registering thread (a tracker whose fsync already failed). */
+        FAIL_INLINE,
+        /** Fails from another thread, which finishes before whenDurable returns (the callback races the caller). */
+        FAIL_OTHER_THREAD
+    }
+
     /** A partition held in memory whose durability the test controls. */
     public final class FakePartition implements Partition {
         private final String topic;
@@ -88,6 +99,11 @@ public final class InMemoryLogStore implements LogStore {
         private long highWatermark;
         private final List<Object[]> waiters = new ArrayList<>();
         public volatile boolean autoDurable;
+        public volatile DurabilityMode durabilityMode = DurabilityMode.CONTROLLED;
+        /** When set, {@link #flushNow()} makes everything appended durable (as the real partition's does). */
+        public volatile boolean durableOnFlush;
+        /** Calls of {@link #flushNow()} so far. */
+        public final AtomicLong flushNowCalls = new AtomicLong();
 
         FakePartition(String topic, int index) {
             this.topic = topic;
@@ -125,6 +141,24 @@ public final class InMemoryLogStore implements LogStore {
 
         @Override
         public void whenDurable(long offset, DurabilityCallback callback) {
+            switch (durabilityMode) {
+                case FAIL_INLINE -> {
+                    callback.onComplete(ErrorCode.KAFKA_STORAGE_ERROR);
+                    return;
+                }
+                case FAIL_OTHER_THREAD -> {
+                    Thread t = new Thread(() -> callback.onComplete(ErrorCode.KAFKA_STORAGE_ERROR), "fake-fsync");
+                    t.start();
+                    try {
+                        t.join();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return;
+                }
+                default -> {
+                }
+            }
             synchronized (this) {
                 if (offset >= highWatermark) {
                     waiters.add(new Object[] {offset, callback});
@@ -155,7 +189,10 @@ public final class InMemoryLogStore implements LogStore {
 
         @Override
         public void flushNow() {
-            // durability is under the test's control here
+            flushNowCalls.incrementAndGet();
+            if (durableOnFlush) {
+                makeDurable();
+            }
         }
 
         @Override

@@ -104,6 +104,24 @@ public final class WireClient implements AutoCloseable {
         }
     }
 
+    /**
+     * True when nothing at all arrives (no byte, no close) within the timeout. Unlike {@link #closedByPeer}, an
+     * answer arriving makes this false.
+     */
+    public boolean silentFor(int timeoutMs) throws IOException {
+        socket.setSoTimeout(timeoutMs);
+        try {
+            in.read();
+            return false;
+        } catch (EOFException | java.net.SocketException e) {
+            return false;
+        } catch (SocketTimeoutException e) {
+            return true;
+        } finally {
+            socket.setSoTimeout(10_000);
+        }
+    }
+
     @Override
     public void close() throws IOException {
         socket.close();

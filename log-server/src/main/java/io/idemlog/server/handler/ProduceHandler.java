@@ -57,6 +57,9 @@ final class ProduceHandler implements ApiHandler {
                 Partition partition = broker.logs().partition(td.name, pd.index);
                 ErrorCode error;
                 String message = null;
+                Partition awaitPartition = null;
+                long awaitOffset = -1L;
+                boolean flushAfterBurst = false;
                 if (!validAcks) {
                     error = ErrorCode.INVALID_REQUIRED_ACKS;
                 } else if (partition == null) {
@@ -73,8 +76,6 @@ final class ProduceHandler implements ApiHandler {
                         durability != null && flushOnNetworkThread ? FlushDuty.CALLER : FlushDuty.FLUSHER);
                     error = result.error();
                     message = result.errorMessage();
-                    pr.baseOffset = result.baseOffset();
-                    pr.logStartOffset = partition.logStartOffset();
                     if (error == ErrorCode.NONE) {
                         if (result.duplicate()) {
                             metrics.duplicateBatches.increment();
@@ -82,23 +83,26 @@ final class ProduceHandler implements ApiHandler {
                             metrics.batchesAppended.increment();
                             metrics.bytesAppended.add(buf.remaining());
                         }
-                        if (durability != null) {
-                            durability.await(partition, result.lastOffset(), pr);
-                            if (!result.duplicate() && flushOnNetworkThread) {
-                                // fsync once for every request of this read burst, on this thread: no hand-off
-                                // to the flusher and back when it is idle (it still covers us when it is not)
-                                ctx.afterReadBurst(partition, partition::flushNow);
-                            }
-                        }
+                        pr.baseOffset = result.baseOffset();
+                        pr.logStartOffset = partition.logStartOffset();
+                        awaitPartition = partition;
+                        awaitOffset = result.lastOffset();
+                        flushAfterBurst = !result.duplicate() && flushOnNetworkThread;
                     }
                 }
-                pr.errorCode = error.code;
                 if (error != ErrorCode.NONE) {
                     anyError = true;
                     metrics.produceError(error);
-                    pr.baseOffset = -1L;
-                    if (ctx.version >= 8) {
-                        pr.errorMessage = message != null ? message : error.message;
+                    fail(pr, error, ctx.version >= 8 ? (message != null ? message : error.message) : null);
+                }
+                // Every field of pr is written above; from here on only the durability wait writes it (under its
+                // monitor), so a failure reported inline or from another thread is never overwritten.
+                if (durability != null && awaitPartition != null) {
+                    durability.await(awaitPartition, awaitOffset, pr);
+                    if (flushAfterBurst) {
+                        // fsync once for every request of this read burst, on this thread: no hand-off to the
+                        // flusher and back when it is idle (it still covers us when it is not)
+                        ctx.afterReadBurst(awaitPartition, awaitPartition::flushNow);
                     }
                 }
             }
@@ -113,6 +117,14 @@ final class ProduceHandler implements ApiHandler {
         } else {
             ctx.respond(rsp);
         }
+    }
+
+    /** Writes an error outcome into a partition response (the message only for Produce v8+, else null). */
+    private static void fail(ProduceResponse.PartitionResponse pr, ErrorCode error, String message) {
+        pr.errorCode = error.code;
+        pr.baseOffset = -1L;
+        pr.logStartOffset = -1L;
+        pr.errorMessage = message;
     }
 
     /** Whether the same partition already appeared earlier in the request (one batch per partition, v3+). */
@@ -134,10 +146,6 @@ final class ProduceHandler implements ApiHandler {
         return false;
     }
 
-    /**
-     * Holds an acks=all answer until every awaited offset is durable. Callbacks arrive on the flusher thread (or
-     * inline, when already durable); the timeout on the connection's thread; whichever finishes first answers.
-     */
     /** One partition of an acks=all request waiting for durability. Guarded by its Durability's monitor. */
     private static final class Await {
         final ProduceResponse.PartitionResponse response;
@@ -148,6 +156,13 @@ final class ProduceHandler implements ApiHandler {
         }
     }
 
+    /**
+     * Holds an acks=all answer until every awaited offset is durable. Callbacks arrive on the flusher thread, on
+     * another network thread, or inline (already durable, or already failed); the timeout on the connection's
+     * thread; whichever finishes first answers. Ownership: the handler writes a partition response completely
+     * before {@link #await} registers it; from then on only this object writes it, under its monitor, and the
+     * response is encoded only after {@code answered} is set under that monitor.
+     */
     private static final class Durability {
         private final RequestContext ctx;
         private final ProduceResponse rsp;
@@ -177,8 +192,8 @@ final class ProduceHandler implements ApiHandler {
                 }
                 a.done = true;
                 if (error != ErrorCode.NONE) {
-                    a.response.errorCode = error.code;
-                    a.response.baseOffset = -1L;
+                    fail(a.response, error, ctx.version >= 8 ? "the batch could not be made durable: "
+                        + error.message : null);
                 }
                 if (--outstanding > 0) {
                     return;
@@ -211,8 +226,8 @@ final class ProduceHandler implements ApiHandler {
                 // answered as a duplicate (with the original offset) once durable.
                 for (Await a : awaits) {
                     if (!a.done) {
-                        a.response.errorCode = ErrorCode.REQUEST_TIMED_OUT.code;
-                        a.response.baseOffset = -1L;
+                        fail(a.response, ErrorCode.REQUEST_TIMED_OUT, ctx.version >= 8
+                            ? "not durable within the request's timeout_ms" : null);
                     }
                 }
             }

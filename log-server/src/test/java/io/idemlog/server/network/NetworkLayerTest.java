@@ -289,9 +289,9 @@ class NetworkLayerTest {
         try (WireClient c = client()) {
             int produceId = c.send(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, "t1", 0, 1));
             int metadataId = c.send(ApiKey.METADATA, (short) 9, metadata(List.of("t1")));
-            assertFalse(c.closedByPeer(300), "nothing may be answered before the produce is durable");
+            assertTrue(c.silentFor(300), "nothing may be answered before the produce is durable");
             store.fake("t1", 0).makeDurable();
-            assertFalse(c.closedByPeer(200), "partition 1 is not durable yet");
+            assertTrue(c.silentFor(200), "partition 1 is not durable yet");
             store.fake("t1", 1).makeDurable();
             ProduceResponse p = c.receive(ApiKey.PRODUCE, (short) 9, produceId);
             for (ProduceResponse.PartitionResponse pr : p.topics.get(0).partitions) {

@@ -1,0 +1,149 @@
+package io.idemlog.server.handler;
+
+import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.message.ProduceRequest;
+import io.idemlog.common.protocol.message.ProduceResponse;
+import io.idemlog.common.record.RecordBatchBuilder;
+import io.idemlog.server.IdemlogServer;
+import io.idemlog.server.InMemoryLogStore;
+import io.idemlog.server.WireClient;
+import io.idemlog.server.config.ServerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * ProduceHandler's answers for acks=all when durability fails, and the log.flush.thread wiring, with storage
+ * replaced by {@link InMemoryLogStore} (durability under the test's control).
+ */
+class ProduceHandlerTest {
+    @TempDir
+    Path dir;
+
+    private IdemlogServer server;
+    private InMemoryLogStore store;
+
+    private void start(Map<String, String> extra) throws Exception {
+        Map<String, String> props = new HashMap<>();
+        props.put("listeners", "PLAINTEXT://127.0.0.1:0");
+        props.put("log.dirs", dir.toString());
+        props.put("create.topics", "t1:3");
+        props.putAll(extra);
+        server = IdemlogServer.start(ServerConfig.of(props), (d, c, l) -> store = new InMemoryLogStore(l));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    static MemoryRecords batch(int records) {
+        ByteBuffer buf = ByteBuffer.allocate(1024);
+        RecordBatchBuilder b = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+        for (int i = 0; i < records; i++) {
+            assertTrue(b.tryAppend(1000 + i, null, ("v" + i).getBytes(), null));
+        }
+        return new MemoryRecords(buf.limit(b.close()));
+    }
+
+    static ProduceRequest produce(short acks, int timeoutMs, int... partitions) {
+        ProduceRequest req = new ProduceRequest();
+        req.acks = acks;
+        req.timeoutMs = timeoutMs;
+        ProduceRequest.TopicData td = new ProduceRequest.TopicData("t1");
+        for (int p : partitions) {
+            td.partitions.add(new ProduceRequest.PartitionData(p, batch(3)));
+        }
+        req.topics.add(td);
+        return req;
+    }
+
+    @Test
+    void shouldAnswerStorageErrorWhenDurabilityFailsInline() throws Exception {
+        start(Map.of());
+        store.fake("t1", 1).durabilityMode = InMemoryLogStore.DurabilityMode.FAIL_INLINE;
+        store.fake("t1", 0).autoDurable = true;
+        store.fake("t1", 2).autoDurable = true;
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, 0, 1, 2));
+            assertStorageErrorOnPartitionOne(rsp);
+        }
+    }
+
+    @Test
+    void shouldAnswerStorageErrorWhenDurabilityFailsOnAnotherThread() throws Exception {
+        start(Map.of());
+        store.fake("t1", 1).durabilityMode = InMemoryLogStore.DurabilityMode.FAIL_OTHER_THREAD;
+        store.fake("t1", 0).autoDurable = true;
+        store.fake("t1", 2).autoDurable = true;
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, 0, 1, 2));
+            assertStorageErrorOnPartitionOne(rsp);
+        }
+    }
+
+    private static void assertStorageErrorOnPartitionOne(ProduceResponse rsp) {
+        ProduceResponse.PartitionResponse p0 = rsp.topics.get(0).partitions.get(0);
+        ProduceResponse.PartitionResponse p1 = rsp.topics.get(0).partitions.get(1);
+        ProduceResponse.PartitionResponse p2 = rsp.topics.get(0).partitions.get(2);
+        assertEquals(ErrorCode.NONE.code, p0.errorCode);
+        assertEquals(0L, p0.baseOffset);
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code, p1.errorCode, "never NONE for a batch that is not durable");
+        assertEquals(-1L, p1.baseOffset);
+        assertNotNull(p1.errorMessage);
+        assertEquals(ErrorCode.NONE.code, p2.errorCode);
+        assertEquals(0L, p2.baseOffset);
+    }
+
+    @Test
+    void shouldFlushOnTheNetworkThreadOncePerReadBurstByDefault() throws Exception {
+        start(Map.of());
+        InMemoryLogStore.FakePartition p = store.fake("t1", 0);
+        p.durableOnFlush = true;
+        try (WireClient c = new WireClient(server.port())) {
+            // Nothing but the network thread's flushNow makes the batch durable here: without it the answer would
+            // be REQUEST_TIMED_OUT after 30 s.
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, 0));
+            assertEquals(ErrorCode.NONE.code, rsp.topics.get(0).partitions.get(0).errorCode);
+            assertEquals(1L, p.flushNowCalls.get());
+        }
+    }
+
+    @Test
+    void shouldLeaveTheFsyncToTheFlusherWithLogFlushThreadFlusher() throws Exception {
+        start(Map.of("log.flush.thread", "flusher"));
+        InMemoryLogStore.FakePartition p = store.fake("t1", 0);
+        p.durableOnFlush = true;
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) -1, 200, 0));
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT.code, rsp.topics.get(0).partitions.get(0).errorCode,
+                "no flusher in the test double, so nothing makes it durable");
+            assertEquals(0L, p.flushNowCalls.get());
+        }
+    }
+
+    @Test
+    void shouldNotFlushForAcksOne() throws Exception {
+        start(Map.of());
+        InMemoryLogStore.FakePartition p = store.fake("t1", 0);
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) 1, 30_000, 0));
+            assertEquals(ErrorCode.NONE.code, rsp.topics.get(0).partitions.get(0).errorCode);
+            assertEquals(0L, p.flushNowCalls.get());
+        }
+    }
+}
