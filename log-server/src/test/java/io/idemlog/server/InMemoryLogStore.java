@@ -10,11 +10,15 @@ import io.idemlog.server.log.Partition;
 import io.idemlog.server.log.ReadResult;
 import io.idemlog.common.record.RecordBatch;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -28,6 +32,12 @@ public final class InMemoryLogStore implements LogStore {
     private final AtomicLong producerIds = new AtomicLong();
     final HighWatermarkListener listener;
     public volatile boolean closed;
+    /** When set, createTopic and nextProducerId wait for it (at most 30 s): a slow disk. */
+    public volatile CountDownLatch diskGate;
+    /** When set, createTopic throws it (once per call). */
+    public volatile Exception createFailure;
+    /** Threads that ran createTopic / nextProducerId, by name. */
+    public final Set<String> diskThreads = ConcurrentHashMap.newKeySet();
 
     public InMemoryLogStore(HighWatermarkListener listener) {
         this.listener = listener;
@@ -57,7 +67,14 @@ public final class InMemoryLogStore implements LogStore {
     }
 
     @Override
-    public synchronized int createTopic(String topic, int partitions) {
+    public synchronized int createTopic(String topic, int partitions) throws IOException {
+        slowDisk();
+        Exception failure = createFailure;
+        if (failure instanceof IOException e) {
+            throw e;
+        } else if (failure instanceof RuntimeException e) {
+            throw e;
+        }
         FakePartition[] existing = topics.get(topic);
         if (existing != null) {
             return existing.length;
@@ -72,12 +89,25 @@ public final class InMemoryLogStore implements LogStore {
 
     @Override
     public long nextProducerId() {
+        slowDisk();
         return producerIds.getAndIncrement();
     }
 
     @Override
     public void close() {
         closed = true;
+    }
+
+    private void slowDisk() {
+        diskThreads.add(Thread.currentThread().getName());
+        CountDownLatch gate = diskGate;
+        if (gate != null) {
+            try {
+                gate.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** How a {@link FakePartition} answers {@link Partition#whenDurable}. */

@@ -2,6 +2,7 @@ package io.idemlog.server.handler;
 
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.LogSafe;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.InitProducerIdRequest;
 import io.idemlog.common.protocol.message.InitProducerIdResponse;
@@ -14,7 +15,8 @@ import java.io.IOException;
 
 /**
  * InitProducerId without a transactional id: a producer id never handed out before (persisted in blocks), epoch 0.
- * Transactions are not supported: a transactional id gets INVALID_REQUEST.
+ * Transactions are not supported: a transactional id gets INVALID_REQUEST. The allocation runs on the storage-io
+ * thread ({@link BrokerContext#runBlocking}): a new block is fsync'd before its first id is handed out.
  */
 final class InitProducerIdHandler implements ApiHandler {
     private static final Logger LOG = LoggerFactory.getLogger(InitProducerIdHandler.class);
@@ -29,21 +31,29 @@ final class InitProducerIdHandler implements ApiHandler {
     public void handle(RequestContext ctx, WireReader body) {
         broker.metrics().request(ApiKey.INIT_PRODUCER_ID);
         InitProducerIdRequest req = InitProducerIdRequest.read(body, ctx.version);
-        InitProducerIdResponse rsp = new InitProducerIdResponse();
         if (req.transactionalId != null) {
             LOG.info("refusing InitProducerId with transactional id '{}' from {}: transactions are not supported",
-                req.transactionalId, ctx.remoteAddress());
+                LogSafe.string(req.transactionalId), ctx.remoteAddress());
+            InitProducerIdResponse rsp = new InitProducerIdResponse();
             rsp.errorCode = ErrorCode.INVALID_REQUEST.code;
-        } else {
-            try {
-                rsp.producerId = broker.logs().nextProducerId();
-                rsp.producerEpoch = 0;
-                broker.metrics().producerIdsAllocated.increment();
-            } catch (IOException e) {
-                LOG.error("cannot persist the producer id block", e);
-                rsp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
-            }
+            ctx.respond(rsp);
+            return;
         }
-        ctx.respond(rsp);
+        // Every 1000th id fsyncs a new block: never on the event loop.
+        broker.runBlocking(ctx, "producer id allocation", () -> ctx.respond(allocate()));
+    }
+
+    private InitProducerIdResponse allocate() {
+        InitProducerIdResponse rsp = new InitProducerIdResponse();
+        try {
+            rsp.producerId = broker.logs().nextProducerId();
+            rsp.producerEpoch = 0;
+            broker.metrics().producerIdsAllocated.increment();
+        } catch (IOException e) {
+            broker.metrics().storageErrors.increment();
+            LOG.error("cannot persist the producer id block", e);
+            rsp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
+        }
+        return rsp;
     }
 }

@@ -14,14 +14,17 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.Map;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * Metadata: this one server as the only broker, leader of every partition. Topics named in the request are created
- * when missing if both the server (auto.create.topics.enable) and the client allow it. A topic named twice is
+ * when missing if both the server (auto.create.topics.enable) and the client allow it; the creation runs on the
+ * storage-io thread ({@link BrokerContext#runBlocking}) and the answer is sent from there once every topic exists.
+ * A storage failure gives that topic KAFKA_STORAGE_ERROR; a bug closes the connection (and is counted). A topic named twice is
  * answered once. Leader epoch is -1 (no leader epochs: clients then skip position validation).
  */
 final class MetadataHandler implements ApiHandler {
@@ -43,51 +46,98 @@ final class MetadataHandler implements ApiHandler {
         rsp.clusterId = broker.clusterId();
         rsp.controllerId = config.nodeId;
 
-        Map<String, Integer> all = broker.logs().topics();
         Set<String> names = new LinkedHashSet<>();
         if (req.topics == null) {
-            names.addAll(new TreeMap<>(all).keySet());
+            names.addAll(new TreeMap<>(broker.logs().topics()).keySet());
         } else {
             names.addAll(req.topics);
         }
+        List<MetadataResponse.Topic> toCreate = null;
         for (String name : names) {
             MetadataResponse.Topic t = new MetadataResponse.Topic();
             t.name = name;
-            int partitions = broker.logs().partitionCount(name);
-            if (partitions < 0) {
-                if (!TopicNames.isValid(name)) {
-                    t.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION.code;
-                } else if (config.autoCreateTopics && req.allowAutoTopicCreation) {
-                    partitions = create(name, config.numPartitions);
-                    if (partitions < 0) {
-                        t.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
-                    }
-                } else {
-                    t.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
-                }
-            }
-            for (int p = 0; p < partitions; p++) {
-                MetadataResponse.Partition mp = new MetadataResponse.Partition();
-                mp.partitionIndex = p;
-                mp.leaderId = config.nodeId;
-                mp.leaderEpoch = -1;
-                mp.replicaNodes = new int[] {config.nodeId};
-                mp.isrNodes = mp.replicaNodes;
-                t.partitions.add(mp);
-            }
             rsp.topics.add(t);
+            int partitions = broker.logs().partitionCount(name);
+            if (partitions >= 0) {
+                addPartitions(t, partitions);
+            } else if (!TopicNames.isValid(name)) {
+                t.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION.code;
+            } else if (config.autoCreateTopics && req.allowAutoTopicCreation) {
+                if (toCreate == null) {
+                    toCreate = new ArrayList<>();
+                }
+                toCreate.add(t);
+            } else {
+                t.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
+            }
         }
-        ctx.respond(rsp);
+        if (toCreate == null) {
+            ctx.respond(rsp);
+        } else {
+            // Creating a topic makes directories and fsyncs files: never on the event loop.
+            new AutoCreation(ctx, rsp, toCreate).submitNext();
+        }
     }
 
-    private int create(String name, int partitions) {
-        try {
-            int n = broker.logs().createTopic(name, partitions);
-            LOG.info("auto-created topic {} with {} partitions", name, n);
-            return n;
-        } catch (IOException | RuntimeException e) {
-            LOG.error("cannot create topic {}", name, e);
-            return -1;
+    private void addPartitions(MetadataResponse.Topic t, int partitions) {
+        int node = broker.config().nodeId;
+        for (int p = 0; p < partitions; p++) {
+            MetadataResponse.Partition mp = new MetadataResponse.Partition();
+            mp.partitionIndex = p;
+            mp.leaderId = node;
+            mp.leaderEpoch = -1;
+            mp.replicaNodes = new int[] {node};
+            mp.isrNodes = mp.replicaNodes;
+            t.partitions.add(mp);
+        }
+    }
+
+    /**
+     * The topics of one Metadata request that must be created, one per task on the storage-io thread (so that
+     * other connections' blocking work interleaves with a request naming thousands of topics); the last task
+     * answers. Touched by one task at a time; the topics it fills are not read until the answer.
+     */
+    private final class AutoCreation {
+        private final RequestContext ctx;
+        private final MetadataResponse rsp;
+        private final List<MetadataResponse.Topic> topics;
+        private int next;
+
+        AutoCreation(RequestContext ctx, MetadataResponse rsp, List<MetadataResponse.Topic> topics) {
+            this.ctx = ctx;
+            this.rsp = rsp;
+            this.topics = topics;
+        }
+
+        void submitNext() {
+            broker.runBlocking(ctx, "topic auto-creation", this::step);
+        }
+
+        private void step() {
+            if (!ctx.isConnectionOpen()) {
+                return; // nobody to answer; the topics not created yet are created when asked for again
+            }
+            MetadataResponse.Topic t = topics.get(next++);
+            t.errorCode = create(t);
+            if (next < topics.size()) {
+                submitNext();
+            } else {
+                ctx.respond(rsp);
+            }
+        }
+
+        private short create(MetadataResponse.Topic t) {
+            int partitions;
+            try {
+                partitions = broker.logs().createTopic(t.name, broker.config().numPartitions);
+            } catch (IOException e) {
+                broker.metrics().storageErrors.increment();
+                LOG.error("cannot create topic {}", t.name, e);
+                return ErrorCode.KAFKA_STORAGE_ERROR.code;
+            }
+            LOG.info("auto-created topic {} with {} partitions", t.name, partitions);
+            addPartitions(t, partitions);
+            return ErrorCode.NONE.code;
         }
     }
 

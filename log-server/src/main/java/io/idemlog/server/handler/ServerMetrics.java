@@ -16,6 +16,10 @@ public final class ServerMetrics {
     public final LongAdder bytesAppended = new LongAdder();
     public final LongAdder fetchBytes = new LongAdder();
     public final LongAdder producerIdsAllocated = new LongAdder();
+    /** Bugs caught at a boundary (a handler or hand-off that threw): logged, counted, the connection closed. */
+    public final LongAdder internalErrors = new LongAdder();
+    /** Storage failures answered with KAFKA_STORAGE_ERROR outside produce (topic creation, producer-id blocks). */
+    public final LongAdder storageErrors = new LongAdder();
 
     public ServerMetrics() {
         for (int i = 0; i < requests.length; i++) {
@@ -64,6 +68,8 @@ public final class ServerMetrics {
         }
         m.put("fetch.bytes", fetchBytes.sum());
         m.put("producer_ids.allocated", producerIdsAllocated.sum());
+        m.put("errors.internal", internalErrors.sum());
+        m.put("errors.storage", storageErrors.sum());
         return m;
     }
 }
