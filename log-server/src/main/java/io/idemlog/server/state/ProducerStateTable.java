@@ -10,15 +10,30 @@ package io.idemlog.server.state;
  * state with the offset it got. A failed write therefore never advances a producer's sequence. Recovery replays the
  * log through the same {@link #update}, rejecting nothing: the log is the truth.
  *
- * <p>Bounded: at most {@code maxProducers} entries; inserting one more evicts the least recently written producer
- * (counted in {@link #evictions()}). Producers idle for {@code expirationMs} are removed by {@link #removeExpired}.
- * Time is always passed in (server clock), never read here.
+ * <p>Bounded: at most {@code maxProducers} entries; inserting one more evicts one (counted in {@link #evictions()})
+ * chosen by the table's {@link EvictionPolicy}: by default a segmented LRU, in which a storm of new producer ids
+ * evicts only producers that have written a single batch, never the {@code maxProducers - probationReserve} most
+ * recently written producers that wrote at least two (see {@link EvictionPolicy#SEGMENTED_LRU}). Producers idle
+ * for {@code expirationMs} are removed by {@link #removeExpired}. Time is always passed in (server clock), never
+ * read here. Every decision is a function of the calls made (no clock, no randomness), so replaying the same calls
+ * rebuilds the same table.
  *
  * <p>Not thread-safe: one writer (the partition, under its lock).
  */
 public interface ProducerStateTable {
     /** Batches remembered per producer for duplicate detection (Kafka's NUM_BATCHES_TO_RETAIN). */
     int RETAINED_BATCHES = 5;
+
+    /** Cached batches of its current epoch that make a producer protected ({@link EvictionPolicy#SEGMENTED_LRU}). */
+    int PROTECTED_BATCHES = 2;
+
+    /**
+     * Producers on probation below which a full segmented-LRU table evicts a protected producer instead: a tenth of
+     * the table (at least 1), so that new producers always have room to prove themselves.
+     */
+    static int probationReserve(int maxProducers) {
+        return Math.max(1, maxProducers / 10);
+    }
 
     /**
      * Checks a batch against the state, in the order of IDEMPOTENCE.md, and changes nothing. For a
@@ -45,19 +60,22 @@ public interface ProducerStateTable {
     long duplicateLastOffset();
 
     /**
-     * Records an appended batch: a new producer gets an entry (evicting the least recently written one when the
+     * Records an appended batch: a new producer gets an entry (evicting one per the {@link EvictionPolicy} when the
      * table is full); a different epoch than the stored one replaces it and forgets the cached batches; the batch
      * becomes the newest of the producer's window (pushing out the oldest beyond {@link #RETAINED_BATCHES}); the
-     * producer becomes the most recently written. Ignores producerId < 0.
+     * producer becomes the most recently written of its segment (protected once its window holds
+     * {@link #PROTECTED_BATCHES} batches, on probation before, and again after an epoch change). Ignores
+     * producerId < 0.
      *
      * @param nowMs server time of the write, for expiry
      */
     void update(long producerId, short epoch, int firstSequence, int lastOffsetDelta, long firstOffset, long nowMs);
 
     /**
-     * Removes producers whose last write is at least {@code expirationMs} before {@code nowMs}, walking from the least
-     * recently written and stopping at the first one still alive (the write order is the time order as long as the
-     * server clock does not go backwards; if it does, expiry of the few affected entries is merely late).
+     * Removes producers whose last write is at least {@code expirationMs} before {@code nowMs}, walking each segment
+     * from its least recently written producer and stopping at the first one still alive (within a segment, the
+     * write order is the time order as long as the server clock does not go backwards; if it does, expiry of the
+     * few affected entries is merely late).
      *
      * @return number of producers removed
      */
@@ -69,7 +87,11 @@ public interface ProducerStateTable {
     /** Producers evicted so far because the table was full (expiry is not counted). */
     long evictions();
 
-    /** Visits every entry, least recently written first. */
+    /**
+     * Visits every entry in eviction order: the producers on probation least recently written first, then the
+     * protected ones least recently written first (under plain LRU: all, least recently written first). Replaying
+     * the visit through {@link #update} rebuilds an identical table.
+     */
     void forEachOldestFirst(ProducerEntryVisitor visitor);
 
     /** Forgets every producer (the eviction counter is kept). */

@@ -27,18 +27,37 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
 
     private final int maxProducers;
     private final long expirationMs;
-    /** Insertion order is write order: an update removes and re-inserts the entry. */
-    private final LinkedHashMap<Long, Entry> entries = new LinkedHashMap<>();
+    private final EvictionPolicy policy;
+    /** Insertion order is write order: an update removes and re-inserts the entry. Producers on probation. */
+    private final LinkedHashMap<Long, Entry> probation = new LinkedHashMap<>();
+    /** Protected producers (segmented LRU only), in write order too. */
+    private final LinkedHashMap<Long, Entry> protectedEntries = new LinkedHashMap<>();
     private long evictions;
     private long duplicateFirstOffset = -1L;
     private long duplicateLastOffset = -1L;
 
     public ReferenceProducerStateTable(int maxProducers, long expirationMs) {
+        this(maxProducers, expirationMs, EvictionPolicy.SEGMENTED_LRU);
+    }
+
+    public ReferenceProducerStateTable(int maxProducers, long expirationMs, EvictionPolicy policy) {
         if (maxProducers < 1) {
             throw new IllegalArgumentException("maxProducers must be >= 1: " + maxProducers);
         }
         this.maxProducers = maxProducers;
         this.expirationMs = expirationMs;
+        this.policy = policy;
+    }
+
+    private Entry find(long producerId) {
+        Entry e = probation.get(producerId);
+        return e != null ? e : protectedEntries.get(producerId);
+    }
+
+    /** Where an entry with this many batches of its epoch belongs. */
+    private LinkedHashMap<Long, Entry> segmentFor(Entry entry) {
+        boolean isProtected = policy == EvictionPolicy.SEGMENTED_LRU && entry.batches.size() >= PROTECTED_BATCHES;
+        return isProtected ? protectedEntries : probation;
     }
 
     @Override
@@ -51,7 +70,7 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
         if (producerId < -1L || firstSequence < 0) {
             return SequenceOutcome.INVALID_RECORD;
         }
-        Entry entry = entries.get(producerId);
+        Entry entry = find(producerId);
         // 7. unknown producer: any sequence
         if (entry == null) {
             return SequenceOutcome.ACCEPT;
@@ -100,10 +119,17 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
         if (producerId < 0) {
             return;
         }
-        Entry entry = entries.remove(producerId);
+        Entry entry = probation.remove(producerId);
         if (entry == null) {
-            if (entries.size() == maxProducers) {
-                Iterator<Long> oldest = entries.keySet().iterator();
+            entry = protectedEntries.remove(producerId);
+        }
+        if (entry == null) {
+            if (size() == maxProducers) {
+                // segmented LRU: the oldest on probation, unless too few are on probation (then the oldest
+                // protected); plain LRU: everything is on probation
+                LinkedHashMap<Long, Entry> victims = probation.size() >= ProducerStateTable.probationReserve(
+                    maxProducers) || protectedEntries.isEmpty() ? probation : protectedEntries;
+                Iterator<Long> oldest = victims.keySet().iterator();
                 oldest.next();
                 oldest.remove();
                 evictions++;
@@ -119,13 +145,17 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
             entry.batches.removeFirst();
         }
         entry.lastWriteMs = nowMs;
-        entries.put(producerId, entry);
+        segmentFor(entry).put(producerId, entry);
     }
 
     @Override
     public int removeExpired(long nowMs) {
+        return removeExpired(probation, nowMs) + removeExpired(protectedEntries, nowMs);
+    }
+
+    private int removeExpired(LinkedHashMap<Long, Entry> segment, long nowMs) {
         int removed = 0;
-        Iterator<Entry> it = entries.values().iterator();
+        Iterator<Entry> it = segment.values().iterator();
         while (it.hasNext()) {
             if (nowMs - it.next().lastWriteMs < expirationMs) {
                 break;
@@ -138,7 +168,7 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
 
     @Override
     public int size() {
-        return entries.size();
+        return probation.size() + protectedEntries.size();
     }
 
     @Override
@@ -148,7 +178,12 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
 
     @Override
     public void forEachOldestFirst(ProducerEntryVisitor visitor) {
-        for (Map.Entry<Long, Entry> e : entries.entrySet()) {
+        forEachOldestFirst(probation, visitor);
+        forEachOldestFirst(protectedEntries, visitor);
+    }
+
+    private static void forEachOldestFirst(LinkedHashMap<Long, Entry> segment, ProducerEntryVisitor visitor) {
+        for (Map.Entry<Long, Entry> e : segment.entrySet()) {
             Entry entry = e.getValue();
             visitor.producer(e.getKey(), entry.epoch, entry.lastWriteMs, entry.batches.size());
             for (Batch b : entry.batches) {
@@ -159,6 +194,7 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
 
     @Override
     public void clear() {
-        entries.clear();
+        probation.clear();
+        protectedEntries.clear();
     }
 }

@@ -2,12 +2,16 @@ package io.idemlog.server.state;
 
 import io.idemlog.common.record.Sequences;
 
+import java.util.Arrays;
+
 /**
  * The production {@link ProducerStateTable}: no object per producer. A primitive open-addressing hash
  * ({@link ProducerIndex}: producerId -> meta word and slot, the meta word in the same cache line as the key) points
  * into entries held in pages: per slot {@value #STRIDE} longs (the 5 cached batches as a ring, the LRU links, the
- * last write time). The LRU list (least recently WRITTEN first) is a pair of int links inside the entry, so every
- * operation is O(1) and allocation-free once the pages exist.
+ * last write time). The eviction order is two LRU lists (least recently WRITTEN first), probation and protected
+ * ({@link EvictionPolicy}), each a pair of int links inside the entry; which list an entry is on follows from its
+ * cached batch count in the meta word (protected from {@link #PROTECTED_BATCHES} on), so it needs no bit of its
+ * own and a snapshot replay rebuilds it. Every operation is O(1) and allocation-free once the pages exist.
  *
  * <p>Meta word (one {@code long} per slot, in its own dense array):
  * <pre>
@@ -66,12 +70,16 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     private static final int PAGE_MASK = PAGE_ENTRIES - 1;
 
     private static final int NIL = -1;
+    private static final int PROBATION = 0;
+    private static final int PROTECTED = 1;
     private static final float LOAD_FACTOR = 0.6f;
     private static final int ARRAY_HEADER_BYTES = 16;
     private static final int OBJECT_HEADER_BYTES = 16;
 
     private final int maxProducers;
     private final long expirationMs;
+    private final boolean segmented;
+    private final int probationReserve;
     private final ProducerIndex index;
     private final long[][] pages;
     private int allocatedPages;
@@ -79,24 +87,33 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     /** Slots never used so far start here; below it, a slot is either live or on the free list. */
     private int nextUnusedSlot;
     private int freeSlot = NIL;
-    private int oldest = NIL;
-    private int newest = NIL;
+    /** Per list (PROBATION, PROTECTED): its least and most recently written slot. */
+    private final int[] oldest = {NIL, NIL};
+    private final int[] newest = {NIL, NIL};
     private int size;
+    private int probationSize;
     private long evictions;
 
     private long duplicateFirstOffset = -1L;
     private long duplicateLastOffset = -1L;
 
+    /** A segmented-LRU table ({@link EvictionPolicy#SEGMENTED_LRU}). */
+    public SlabProducerStateTable(int maxProducers, long expirationMs) {
+        this(maxProducers, expirationMs, EvictionPolicy.SEGMENTED_LRU);
+    }
+
     /**
-     * @param maxProducers at most this many entries; the least recently written is evicted beyond it
+     * @param maxProducers at most this many entries; one is evicted per {@code policy} beyond it
      * @param expirationMs producers idle this long (server time) are removed by {@link #removeExpired}
      */
-    public SlabProducerStateTable(int maxProducers, long expirationMs) {
+    public SlabProducerStateTable(int maxProducers, long expirationMs, EvictionPolicy policy) {
         if (maxProducers < 1) {
             throw new IllegalArgumentException("maxProducers must be >= 1: " + maxProducers);
         }
         this.maxProducers = maxProducers;
         this.expirationMs = expirationMs;
+        this.segmented = policy == EvictionPolicy.SEGMENTED_LRU;
+        this.probationReserve = ProducerStateTable.probationReserve(maxProducers);
         this.index = new ProducerIndex(64, LOAD_FACTOR);
         int pageCount = (int) (((long) maxProducers + PAGE_ENTRIES - 1) >>> PAGE_SHIFT);
         this.pages = new long[pageCount][];
@@ -165,10 +182,10 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         int bucket = index.find(producerId);
         int slot;
         long meta;
+        int list;
         if (bucket < 0) {
             if (size == maxProducers) {
-                remove(oldest);
-                evictions++;
+                evictOne();
             }
             slot = allocateSlot();
             meta = emptyMeta(epoch);
@@ -176,27 +193,32 @@ public final class SlabProducerStateTable implements ProducerStateTable {
             bucket = index.insert(producerId, meta, slot);
             long[] page = pages[slot >>> PAGE_SHIFT];
             page[(slot & PAGE_MASK) * STRIDE + PRODUCER_ID] = producerId;
-            linkAsNewest(slot);
+            list = PROBATION;
+            linkAsNewest(slot, list);
             size++;
+            probationSize++;
         } else {
             slot = index.slot(bucket);
             meta = index.meta(bucket);
+            list = listOf(meta);
             if ((short) meta != epoch) {
                 meta = emptyMeta(epoch);
-            }
-            if (slot != newest) {
-                unlink(slot);
-                linkAsNewest(slot);
             }
         }
         long[] page = pages[slot >>> PAGE_SHIFT];
         int base = (slot & PAGE_MASK) * STRIDE;
         int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+        int newCount = Math.min(count + 1, RETAINED_BATCHES);
+        int newList = listOf(newCount);
+        if (newList != list || slot != newest[list]) {
+            unlink(slot, list);
+            linkAsNewest(slot, newList);
+            probationSize += (newList == PROBATION ? 1 : 0) - (list == PROBATION ? 1 : 0);
+        }
         int position = ((int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK) + 1) % RETAINED_BATCHES;
         page[base + SEQUENCES + position] = pack(firstSequence, lastOffsetDelta);
         page[base + FIRST_OFFSETS + position] = firstOffset;
         page[base + LAST_WRITE] = nowMs;
-        int newCount = Math.min(count + 1, RETAINED_BATCHES);
         int next = Sequences.next(Sequences.lastSequence(firstSequence, lastOffsetDelta));
         boolean fresh = true;
         for (int i = 0; i < newCount; i++) {
@@ -210,11 +232,30 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     @Override
     public int removeExpired(long nowMs) {
         int removed = 0;
-        while (oldest != NIL && nowMs - word(oldest, LAST_WRITE) >= expirationMs) {
-            remove(oldest);
-            removed++;
+        for (int list = PROBATION; list <= PROTECTED; list++) {
+            while (oldest[list] != NIL && nowMs - word(oldest[list], LAST_WRITE) >= expirationMs) {
+                remove(oldest[list], list);
+                removed++;
+            }
         }
         return removed;
+    }
+
+    /** Frees one slot of a full table: the policy's victim (see {@link EvictionPolicy#SEGMENTED_LRU}). */
+    private void evictOne() {
+        int list = probationSize >= probationReserve || oldest[PROTECTED] == NIL ? PROBATION : PROTECTED;
+        remove(oldest[list], list);
+        evictions++;
+    }
+
+    /** The list of an entry with this meta word. */
+    private int listOf(long meta) {
+        return listOf((int) ((meta >>> COUNT_SHIFT) & SMALL_MASK));
+    }
+
+    /** The list of an entry holding {@code count} batches of its epoch: protected from PROTECTED_BATCHES on. */
+    private int listOf(int count) {
+        return segmented && count >= PROTECTED_BATCHES ? PROTECTED : PROBATION;
     }
 
     @Override
@@ -229,7 +270,12 @@ public final class SlabProducerStateTable implements ProducerStateTable {
 
     @Override
     public void forEachOldestFirst(ProducerEntryVisitor visitor) {
-        for (int slot = oldest; slot != NIL; slot = (int) word(slot, LINKS)) {
+        forEachOldestFirst(oldest[PROBATION], visitor);
+        forEachOldestFirst(oldest[PROTECTED], visitor);
+    }
+
+    private void forEachOldestFirst(int first, ProducerEntryVisitor visitor) {
+        for (int slot = first; slot != NIL; slot = (int) word(slot, LINKS)) {
             long[] page = pages[slot >>> PAGE_SHIFT];
             int base = (slot & PAGE_MASK) * STRIDE;
             long meta = index.meta(index.find(page[base + PRODUCER_ID]));
@@ -249,9 +295,10 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         index.clear();
         nextUnusedSlot = 0;
         freeSlot = NIL;
-        oldest = NIL;
-        newest = NIL;
+        Arrays.fill(oldest, NIL);
+        Arrays.fill(newest, NIL);
         size = 0;
+        probationSize = 0;
     }
 
     /**
@@ -284,26 +331,30 @@ public final class SlabProducerStateTable implements ProducerStateTable {
         return slot;
     }
 
-    private void remove(int slot) {
+    private void remove(int slot, int list) {
         index.remove(word(slot, PRODUCER_ID));
-        unlink(slot);
+        unlink(slot, list);
         setWord(slot, LINKS, links(NIL, freeSlot));
         freeSlot = slot;
         size--;
-    }
-
-    private void linkAsNewest(int slot) {
-        setWord(slot, LINKS, links(newest, NIL));
-        if (newest != NIL) {
-            long l = word(newest, LINKS);
-            setWord(newest, LINKS, links((int) (l >>> 32), slot));
-        } else {
-            oldest = slot;
+        if (list == PROBATION) {
+            probationSize--;
         }
-        newest = slot;
     }
 
-    private void unlink(int slot) {
+    private void linkAsNewest(int slot, int list) {
+        int last = newest[list];
+        setWord(slot, LINKS, links(last, NIL));
+        if (last != NIL) {
+            long l = word(last, LINKS);
+            setWord(last, LINKS, links((int) (l >>> 32), slot));
+        } else {
+            oldest[list] = slot;
+        }
+        newest[list] = slot;
+    }
+
+    private void unlink(int slot, int list) {
         long l = word(slot, LINKS);
         int older = (int) (l >>> 32);
         int newer = (int) l;
@@ -311,13 +362,13 @@ public final class SlabProducerStateTable implements ProducerStateTable {
             long ol = word(older, LINKS);
             setWord(older, LINKS, links((int) (ol >>> 32), newer));
         } else {
-            oldest = newer;
+            oldest[list] = newer;
         }
         if (newer != NIL) {
             long nl = word(newer, LINKS);
             setWord(newer, LINKS, links(older, (int) nl));
         } else {
-            newest = older;
+            newest[list] = older;
         }
     }
 

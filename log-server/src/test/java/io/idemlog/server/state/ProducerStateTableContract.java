@@ -17,6 +17,8 @@ abstract class ProducerStateTableContract {
 
     abstract ProducerStateTable newTable(int maxProducers, long expirationMs);
 
+    abstract ProducerStateTable newTable(int maxProducers, long expirationMs, EvictionPolicy policy);
+
     ProducerStateTable newTable() {
         return newTable(1000, EXPIRATION_MS);
     }
@@ -218,7 +220,7 @@ abstract class ProducerStateTableContract {
         append(table, 1L, 0, 0, 1, 0L, T0);
         append(table, 2L, 0, 0, 1, 1L, T0);
         append(table, 3L, 0, 0, 1, 2L, T0);
-        append(table, 1L, 0, 1, 1, 3L, T0); // 1 is now the most recently written; 2 the least
+        append(table, 1L, 0, 1, 1, 3L, T0); // 1 is now the most recently written (and protected); 2 the least
         append(table, 4L, 0, 0, 1, 4L, T0);
         assertEquals(3, table.size());
         assertEquals(1L, table.evictions());
@@ -226,7 +228,107 @@ abstract class ProducerStateTableContract {
         assertEquals(SequenceOutcome.ACCEPT, table.check(2L, (short) 0, 7, 0));
         assertEquals(SequenceOutcome.OUT_OF_ORDER, table.check(1L, (short) 0, 7, 0));
         assertEquals(SequenceOutcome.OUT_OF_ORDER, table.check(3L, (short) 0, 7, 0));
-        assertEquals(List.of(3L, 1L, 4L), producerIds(table));
+        assertEquals(List.of(3L, 4L, 1L), producerIds(table), "eviction order: probation, then protected");
+    }
+
+    // ---- segmented LRU: a storm of new producer ids cannot evict producers that write ----
+
+    @Test
+    void aFullTableEvictsAProducerOnProbationBeforeAnOlderProtectedOne() {
+        ProducerStateTable table = newTable(20, EXPIRATION_MS);
+        append(table, 100L, 0, 0, 1, 0L, T0);
+        append(table, 100L, 0, 1, 1, 1L, T0); // two batches: protected, and the least recently written of all
+        for (long pid = 0; pid < 19; pid++) {
+            append(table, pid, 0, 0, 1, 2 + pid, T0 + 1);
+        }
+        append(table, 19L, 0, 0, 1, 30L, T0 + 2);
+        assertEquals(20, table.size());
+        assertEquals(1L, table.evictions());
+        assertEquals(SequenceOutcome.DUPLICATE, table.check(100L, (short) 0, 1, 0), "the protected producer stays");
+        assertEquals(SequenceOutcome.ACCEPT, table.check(0L, (short) 0, 7, 0), "the oldest on probation went");
+    }
+
+    @Test
+    void underPlainLruTheLeastRecentlyWrittenGoesWhateverItsHistory() {
+        ProducerStateTable table = newTable(20, EXPIRATION_MS, EvictionPolicy.LRU);
+        append(table, 100L, 0, 0, 1, 0L, T0);
+        append(table, 100L, 0, 1, 1, 1L, T0);
+        for (long pid = 0; pid < 20; pid++) {
+            append(table, pid, 0, 0, 1, 2 + pid, T0 + 1);
+        }
+        assertEquals(SequenceOutcome.ACCEPT, table.check(100L, (short) 0, 1, 0), "evicted: its retry is new again");
+        assertEquals(SequenceOutcome.DUPLICATE, table.check(0L, (short) 0, 0, 0));
+    }
+
+    @Test
+    void aProtectedProducerGoesOnlyWhenProbationIsBelowItsReserve() {
+        // 10 slots, reserve 1: ten protected producers fill the table; a new one then evicts the oldest protected,
+        // the next new one evicts the one on probation
+        ProducerStateTable table = newTable(10, EXPIRATION_MS);
+        assertEquals(1, ProducerStateTable.probationReserve(10));
+        for (long pid = 0; pid < 10; pid++) {
+            append(table, pid, 0, 0, 1, 2 * pid, T0 + pid);
+            append(table, pid, 0, 1, 1, 2 * pid + 1, T0 + pid);
+        }
+        append(table, 50L, 0, 0, 1, 100L, T0 + 20);
+        assertEquals(SequenceOutcome.ACCEPT, table.check(0L, (short) 0, 9, 0), "oldest protected evicted");
+        append(table, 51L, 0, 0, 1, 101L, T0 + 21);
+        assertEquals(SequenceOutcome.ACCEPT, table.check(50L, (short) 0, 9, 0), "then the one on probation");
+        assertEquals(SequenceOutcome.OUT_OF_ORDER, table.check(1L, (short) 0, 9, 0), "protected 1 stays");
+        assertEquals(2L, table.evictions());
+        assertEquals(List.of(51L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L), producerIds(table));
+    }
+
+    @Test
+    void anEpochChangePutsAProducerBackOnProbation() {
+        ProducerStateTable table = newTable(10, EXPIRATION_MS);
+        append(table, 1L, 0, 0, 1, 0L, T0);
+        append(table, 1L, 0, 1, 1, 1L, T0);
+        append(table, 2L, 0, 0, 1, 2L, T0);
+        assertEquals(List.of(2L, 1L), producerIds(table));
+        append(table, 1L, 1, 0, 1, 3L, T0);
+        assertEquals(List.of(2L, 1L), producerIds(table), "one batch of its new epoch: on probation, newest");
+        append(table, 2L, 0, 1, 1, 4L, T0);
+        assertEquals(List.of(1L, 2L), producerIds(table));
+    }
+
+    @Test
+    void aStormOf200000NewIdsCannotEvict100ProducersThatWrote() {
+        ProducerStateTable table = newTable(100_000, EXPIRATION_MS);
+        long[] lastOffsets = writeThenStorm(table);
+        for (long pid = 0; pid < 100; pid++) {
+            // each active producer retries its last batch (sequence 2): answered as a duplicate, original offset
+            assertEquals(SequenceOutcome.DUPLICATE, table.check(pid, (short) 0, 2, 0), "producer " + pid);
+            assertEquals(lastOffsets[(int) pid], table.duplicateFirstOffset());
+        }
+        assertEquals(100_000, table.size());
+        assertEquals(100_100L, table.evictions(), "the storm evicted only its own ids");
+    }
+
+    @Test
+    void controlTheSameStormEvictsEveryActiveProducerUnderPlainLru() {
+        ProducerStateTable table = newTable(100_000, EXPIRATION_MS, EvictionPolicy.LRU);
+        writeThenStorm(table);
+        for (long pid = 0; pid < 100; pid++) {
+            assertEquals(SequenceOutcome.ACCEPT, table.check(pid, (short) 0, 2, 0),
+                "producer " + pid + " forgotten: its retry would be appended a second time");
+        }
+    }
+
+    /** 100 producers write 3 batches each, then 200,000 new ids write one each; returns each one's last offset. */
+    private static long[] writeThenStorm(ProducerStateTable table) {
+        long offset = 0;
+        long[] last = new long[100];
+        for (int seq = 0; seq < 3; seq++) {
+            for (long pid = 0; pid < 100; pid++) {
+                last[(int) pid] = offset;
+                assertEquals(SequenceOutcome.ACCEPT, append(table, pid, 0, seq, 1, offset++, T0 + seq));
+            }
+        }
+        for (long pid = 1_000; pid < 201_000; pid++) {
+            assertEquals(SequenceOutcome.ACCEPT, append(table, pid, 0, 0, 1, offset++, T0 + 10));
+        }
+        return last;
     }
 
     @Test

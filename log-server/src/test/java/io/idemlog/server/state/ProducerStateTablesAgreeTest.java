@@ -50,11 +50,12 @@ class ProducerStateTablesAgreeTest {
 
     private static void simulate(long seed) {
         Random random = new Random(seed);
-        int maxProducers = 2 + random.nextInt(10);
+        int maxProducers = 2 + random.nextInt(random.nextBoolean() ? 10 : 40);
         long expirationMs = 1_000 + random.nextInt(5_000);
         int pool = maxProducers + 1 + random.nextInt(8);
-        SlabProducerStateTable slab = new SlabProducerStateTable(maxProducers, expirationMs);
-        ReferenceProducerStateTable reference = new ReferenceProducerStateTable(maxProducers, expirationMs);
+        EvictionPolicy policy = random.nextInt(4) == 0 ? EvictionPolicy.LRU : EvictionPolicy.SEGMENTED_LRU;
+        SlabProducerStateTable slab = new SlabProducerStateTable(maxProducers, expirationMs, policy);
+        ReferenceProducerStateTable reference = new ReferenceProducerStateTable(maxProducers, expirationMs, policy);
         Client[] clients = new Client[pool];
         for (int i = 0; i < pool; i++) {
             clients[i] = new Client();

@@ -5,4 +5,9 @@ class ReferenceProducerStateTableTest extends ProducerStateTableContract {
     ProducerStateTable newTable(int maxProducers, long expirationMs) {
         return new ReferenceProducerStateTable(maxProducers, expirationMs);
     }
+
+    @Override
+    ProducerStateTable newTable(int maxProducers, long expirationMs, EvictionPolicy policy) {
+        return new ReferenceProducerStateTable(maxProducers, expirationMs, policy);
+    }
 }

@@ -11,6 +11,11 @@ class SlabProducerStateTableTest extends ProducerStateTableContract {
         return new SlabProducerStateTable(maxProducers, expirationMs);
     }
 
+    @Override
+    ProducerStateTable newTable(int maxProducers, long expirationMs, EvictionPolicy policy) {
+        return new SlabProducerStateTable(maxProducers, expirationMs, policy);
+    }
+
     @Test
     void holdsAMillionProducersInLessThan200BytesEach() {
         int producers = 1_000_000;
