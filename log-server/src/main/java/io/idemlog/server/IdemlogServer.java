@@ -98,7 +98,8 @@ public final class IdemlogServer implements AutoCloseable {
             BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
-                config.connectionsMaxIdleMs), Handlers.create(broker));
+                config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs),
+                Handlers.create(broker));
             port = net.start();
         } catch (IOException | InterruptedException | RuntimeException e) {
             if (net != null) {
@@ -146,6 +147,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         m.put("producer_state.producers", producers);
         m.put("producer_state.evictions", evictions);
+        m.putAll(network.counters());
         return m;
     }
 

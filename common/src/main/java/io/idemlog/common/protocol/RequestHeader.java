@@ -61,6 +61,6 @@ public final class RequestHeader {
     public String toString() {
         ApiKey api = api();
         return "RequestHeader(" + (api == null ? "api_key=" + apiKey : api.name()) + " v" + apiVersion
-            + ", correlation_id=" + correlationId + ", client_id=" + clientId + ")";
+            + ", correlation_id=" + correlationId + ", client_id=" + LogSafe.string(clientId) + ")";
     }
 }

@@ -1,5 +1,6 @@
 package io.idemlog.server.config;
 
+import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
 import java.io.IOException;
@@ -75,10 +76,21 @@ public final class ServerConfig {
         .define("producer.id.expiration.check.interval.ms", INT, "600000", 1, Integer.MAX_VALUE,
             "How often expired producer state is removed.")
         .define("producer.state.max.producers.per.partition", INT, "100000", 1, 100_000_000,
-            "Producers whose state a partition keeps; beyond it the least recently written is evicted (counted "
-                + "in the producer_evictions metric). Bounds memory under a producer storm.")
+            "Producers whose state a partition keeps (about 150 bytes each); beyond it one is evicted (counted in "
+                + "producer_state.evictions) by a segmented LRU: producers that wrote one batch go first, so a storm "
+                + "of new producer ids cannot evict the 90 % most recently written producers that wrote at least two "
+                + "batches (docs/ARCHITECTURE.md, producer state).")
         .define("socket.request.max.bytes", INT, "104857600", 64, Integer.MAX_VALUE,
             "Largest request frame accepted; a larger one closes the connection.")
+        .define("queued.max.request.bytes", LONG, "268435456", -1, Long.MAX_VALUE,
+            "Bytes of requests, over all connections, being read or waiting to be handled. A connection reserves a "
+                + "frame's size before buffering it; when the bound is reached, connections stop reading (TCP "
+                + "back-pressure, no error) until memory is released. Must be at least socket.request.max.bytes; "
+                + "-1 or 0 = no bound.")
+        .define("socket.request.read.timeout.ms", LONG, "30000", 0, Long.MAX_VALUE,
+            "A request frame whose first byte has arrived must be complete within this long (counted while the "
+                + "server reads from the connection), else the connection is closed: a client trickling bytes "
+                + "cannot hold a connection and its memory forever. 0 = no deadline.")
         .define("num.network.threads", INT, "0", 0, 256,
             "Network (event loop) threads; requests are handled on them. 0 = one per core, at most 4.")
         .define("queued.max.requests.per.connection", INT, "100", 1, 100_000,
@@ -144,8 +156,14 @@ public final class ServerConfig {
     public final int maxQueuedRequestsPerConnection;
     public final long connectionsMaxIdleMs;
     public final long metricsLogIntervalMs;
-    /** log.flush.thread=network: acks=all appends are fsynced by the network thread at the end of its read burst. */
-    public final boolean flushOnNetworkThread;
+    /**
+     * log.flush.thread, as the storage's enum: who starts the group commit of an acks=all append.
+     * {@link FlushDuty#CALLER} (log.flush.thread=network): the network thread, at the end of its read burst;
+     * {@link FlushDuty#FLUSHER} (log.flush.thread=flusher): the flusher thread.
+     */
+    public final FlushDuty acksAllFlush;
+    public final long maxRequestBytes;
+    public final long requestReadTimeoutMs;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
@@ -219,10 +237,18 @@ public final class ServerConfig {
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
         metricsLogIntervalMs = Long.parseLong(values.get("metrics.log.interval.ms"));
         String flushThread = values.get("log.flush.thread");
-        if (!flushThread.equals("network") && !flushThread.equals("flusher")) {
-            throw new ConfigException("log.flush.thread: '" + flushThread + "' must be network or flusher");
+        acksAllFlush = switch (flushThread) {
+            case "network" -> FlushDuty.CALLER;
+            case "flusher" -> FlushDuty.FLUSHER;
+            default -> throw new ConfigException("log.flush.thread: '" + flushThread + "' must be network or flusher");
+        };
+        maxRequestBytes = Long.parseLong(values.get("queued.max.request.bytes"));
+        if (maxRequestBytes > 0 && maxRequestBytes < socketRequestMaxBytes) {
+            throw new ConfigException("queued.max.request.bytes=" + maxRequestBytes
+                + " is below socket.request.max.bytes=" + socketRequestMaxBytes
+                + ": a request of the largest accepted size could never be read");
         }
-        flushOnNetworkThread = flushThread.equals("network");
+        requestReadTimeoutMs = Long.parseLong(values.get("socket.request.read.timeout.ms"));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {

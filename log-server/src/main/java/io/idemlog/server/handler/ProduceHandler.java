@@ -28,11 +28,12 @@ import java.util.concurrent.Future;
  */
 final class ProduceHandler implements ApiHandler {
     private final BrokerContext broker;
-    private final boolean flushOnNetworkThread;
+    /** log.flush.thread: who starts the group commit of an acks=all append. */
+    private final FlushDuty acksAllFlush;
 
     ProduceHandler(BrokerContext broker) {
         this.broker = broker;
-        this.flushOnNetworkThread = broker.config().flushOnNetworkThread;
+        this.acksAllFlush = broker.config().acksAllFlush;
     }
 
     @Override
@@ -73,7 +74,7 @@ final class ProduceHandler implements ApiHandler {
                 } else {
                     ByteBuffer buf = records.buffer();
                     AppendResult result = partition.append(buf, buf.position(), buf.remaining(),
-                        durability != null && flushOnNetworkThread ? FlushDuty.CALLER : FlushDuty.FLUSHER);
+                        durability != null ? acksAllFlush : FlushDuty.FLUSHER);
                     error = result.error();
                     message = result.errorMessage();
                     if (error == ErrorCode.NONE) {
@@ -87,7 +88,7 @@ final class ProduceHandler implements ApiHandler {
                         pr.logStartOffset = partition.logStartOffset();
                         awaitPartition = partition;
                         awaitOffset = result.lastOffset();
-                        flushAfterBurst = !result.duplicate() && flushOnNetworkThread;
+                        flushAfterBurst = durability != null && !result.duplicate() && acksAllFlush == FlushDuty.CALLER;
                     }
                 }
                 if (error != ErrorCode.NONE) {

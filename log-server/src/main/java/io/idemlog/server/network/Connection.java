@@ -2,6 +2,8 @@ package io.idemlog.server.network;
 
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.KafkaApiNames;
+import io.idemlog.common.protocol.LogSafe;
 import io.idemlog.common.protocol.ProtocolException;
 import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.RequestHeader;
@@ -30,27 +32,37 @@ import java.util.ArrayList;
  * except {@link #completed}, which any thread may call.
  *
  * <p>Requests are processed as they arrive (a pipelined Produce is appended before the previous one is durable,
- * which is what lets one fsync cover many requests); only the answers wait. When more than
- * queued.max.requests.per.connection answers are pending, or the socket's outbound buffer is full, the connection
- * stops reading until it drains.
+ * which is what lets one fsync cover many requests); only the answers wait. One rule decides reading: the
+ * connection reads while fewer than queued.max.requests.per.connection answers are pending and the socket's
+ * outbound buffer is writable (and the {@link FrameDecoder} has request memory); it is re-evaluated whenever
+ * either changes.
+ *
+ * <p>Each frame arrives holding its reservation of the server-wide request memory; it is returned once the
+ * handler has run (a handler copies what it keeps: the produce path writes the records to the page cache).
+ *
+ * <p>Strings from the wire reach log lines only escaped ({@link LogSafe}); lines about refused or closed
+ * connections are rate-limited ({@link LogLimiter}).
  */
 final class Connection extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
 
     private final ApiHandler[] handlers;
+    private final ConnectionShared shared;
+    private final FrameDecoder frames;
     private final int maxQueued;
     private final ArrayDeque<RequestContext> pending = new ArrayDeque<>();
     private final WireReader reader = new WireReader();
     private Channel channel;
     private ChannelHandlerContext context;
-    private boolean readPaused;
     /** Work deferred to the end of the current read burst, by identity key (few entries: linear scan). */
     private final ArrayList<Object> burstKeys = new ArrayList<>(4);
     private final ArrayList<Runnable> burstActions = new ArrayList<>(4);
 
-    Connection(ApiHandler[] handlers, int maxQueued) {
+    Connection(ApiHandler[] handlers, ConnectionShared shared, FrameDecoder frames) {
         this.handlers = handlers;
-        this.maxQueued = maxQueued;
+        this.shared = shared;
+        this.frames = frames;
+        this.maxQueued = shared.maxQueued();
     }
 
     @Override
@@ -62,12 +74,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
+        int reserved = frame.readableBytes();
         try {
             if (channel.isActive()) {
                 handleFrame(frame);
             }
         } finally {
             frame.release();
+            shared.memory().release(reserved);
         }
     }
 
@@ -78,12 +92,15 @@ final class Connection extends ChannelInboundHandlerAdapter {
         try {
             header = RequestHeader.read(reader);
         } catch (ProtocolException e) {
+            shared.metrics().malformedRequests.increment();
             close("malformed request header: " + e.getMessage());
             return;
         }
         ApiKey api = header.api();
         if (api == null) {
-            close("unknown api key " + header.apiKey + " (correlation id " + header.correlationId + ")");
+            shared.metrics().unsupportedRequests.increment();
+            close(KafkaApiNames.describe(header.apiKey, header.apiVersion) + " is not supported by idemlog"
+                + " (correlation id " + header.correlationId + ")");
             return;
         }
         RequestContext rc = new RequestContext(this, header, api, System.nanoTime());
@@ -95,22 +112,26 @@ final class Connection extends ChannelInboundHandlerAdapter {
                 rsp.errorCode = ErrorCode.UNSUPPORTED_VERSION.code;
                 rsp.apiKeys.add(new ApiVersionsResponse.ApiVersion(api.id, api.minVersion, api.maxVersion));
                 rc.respond(rsp, (short) 0);
+                updateReading();
                 return;
             }
-            close("unsupported version " + header.apiVersion + " of " + api + " (supported " + api.minVersion
-                + "-" + api.maxVersion + ")");
+            shared.metrics().unsupportedRequests.increment();
+            close(KafkaApiNames.describe(api.id, header.apiVersion) + " is not supported by idemlog (supported "
+                + api.minVersion + "-" + api.maxVersion + ")");
             return;
         }
         pending.add(rc);
-        if (pending.size() >= maxQueued) {
-            pauseReading();
-        }
+        updateReading();
         try {
             handlers[api.id].handle(rc, reader);
         } catch (ProtocolException e) {
+            shared.metrics().malformedRequests.increment();
             close("malformed " + api + " v" + header.apiVersion + " request: " + e.getMessage());
         } catch (RuntimeException e) {
-            LOG.error("error handling {} from {}; closing the connection", header, remoteAddress(), e);
+            shared.metrics().handlerErrors.increment();
+            if (shared.logLimiter().tryAcquire() >= 0) {
+                LOG.error("error handling {} from {}; closing the connection", header, remoteAddress(), e);
+            }
             close("internal error");
         }
     }
@@ -164,9 +185,13 @@ final class Connection extends ChannelInboundHandlerAdapter {
         if (wrote) {
             context.flush();
         }
-        if (readPaused && pending.size() < Math.max(1, maxQueued / 2) && channel.isWritable()) {
-            resumeReading();
-        }
+        updateReading();
+    }
+
+    /** The one rule: read while fewer than maxQueued answers are pending and the socket is writable. */
+    private void updateReading() {
+        frames.pausedFor(FrameDecoder.Pause.QUEUE_FULL, pending.size() >= maxQueued);
+        frames.pausedFor(FrameDecoder.Pause.UNWRITABLE, !channel.isWritable());
     }
 
     private void write(WireWriter w) {
@@ -196,31 +221,16 @@ final class Connection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void pauseReading() {
-        if (!readPaused) {
-            readPaused = true;
-            channel.config().setAutoRead(false);
-        }
-    }
-
-    private void resumeReading() {
-        readPaused = false;
-        channel.config().setAutoRead(true);
-    }
-
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (!channel.isWritable()) {
-            pauseReading();
-        } else if (pending.size() < maxQueued) {
-            resumeReading();
-        }
+        updateReading();
         ctx.fireChannelWritabilityChanged();
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof IdleStateEvent && pending.isEmpty()) {
+            shared.metrics().idleCloses.increment();
             close("idle for longer than connections.max.idle.ms");
         } else {
             ctx.fireUserEventTriggered(evt);
@@ -239,8 +249,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
+    /** Closes the connection, logging why (rate-limited; {@code reason} must hold only escaped wire strings). */
     void close(String reason) {
-        LOG.info("closing connection from {}: {}", remoteAddress(), reason);
+        if (channel.isActive()) {
+            long dropped = shared.logLimiter().tryAcquire();
+            if (dropped >= 0) {
+                LOG.info("closing connection from {}: {}{}", remoteAddress(), reason, LogLimiter.suffix(dropped));
+            }
+        }
         channel.close();
     }
 

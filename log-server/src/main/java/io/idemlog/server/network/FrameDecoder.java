@@ -1,49 +1,267 @@
 package io.idemlog.server.network;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Splits the byte stream into Kafka frames: {@code INT32 size} then {@code size} bytes. A size that is negative or
- * above socket.request.max.bytes closes the connection before any of the frame is buffered (Kafka does the same:
- * there is no way to answer a frame one will not read).
+ * The reading side of a connection: splits the byte stream into Kafka frames ({@code INT32 size} then {@code size}
+ * bytes) and decides when the connection reads at all.
+ *
+ * <p>Framing. A size that is negative or above socket.request.max.bytes closes the connection before any of the
+ * frame is buffered (Kafka does the same: there is no way to answer a frame one will not read). Before buffering a
+ * body, the frame's whole size is reserved from the server-wide {@link RequestMemory}; the reservation travels with
+ * the frame to {@link Connection}, which returns it once the request is handled. A frame that does not fit waits:
+ * the connection stops reading until memory is released, then goes on with the bytes it already has.
+ *
+ * <p>Reading is paused for any of {@link Pause}'s reasons and resumes when none is left: one rule, whoever asks.
+ *
+ * <p>Deadline. Once the first byte of a frame has arrived, the frame must be complete within
+ * socket.request.read.timeout.ms, counted while the connection reads (a pause stops the clock, a resume restarts
+ * it with the full time): a client trickling bytes cannot hold a connection (and its memory reservation) forever.
+ *
+ * <p>Event-loop confined, like the channel.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
     private static final Logger LOG = LoggerFactory.getLogger(FrameDecoder.class);
 
-    private final int maxFrameBytes;
-    private boolean closed;
+    /** Why a connection does not read. */
+    enum Pause {
+        /** queued.max.requests.per.connection answers are pending. */
+        QUEUE_FULL,
+        /** The socket's outbound buffer is full (the client does not read its answers). */
+        UNWRITABLE,
+        /** The next frame does not fit in queued.max.request.bytes now. */
+        MEMORY
+    }
 
-    FrameDecoder(int maxFrameBytes) {
-        this.maxFrameBytes = maxFrameBytes;
+    /** The framing state machine. */
+    private enum State {
+        /** Waiting for (the rest of) a size field. */
+        SIZE,
+        /** Size read and reserved; waiting for the body. */
+        BODY,
+        /** The connection is being closed: everything is discarded. */
+        CLOSED
+    }
+
+    private final ConnectionShared shared;
+    private ChannelHandlerContext context;
+    private State state = State.SIZE;
+    /** Size of the frame in BODY. */
+    private int frameSize;
+    /** Bytes reserved from the memory bound and not yet handed to the Connection with a frame. */
+    private int held;
+    /** Whether the first byte of the current frame has been seen (the deadline runs). */
+    private boolean frameStarted;
+    private int pauses;
+    private ScheduledFuture<?> deadline;
+    private boolean memoryWaitPosted;
+
+    FrameDecoder(ConnectionShared shared) {
+        this.shared = shared;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.context = ctx;
     }
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (closed) {
-            in.skipBytes(in.readableBytes());
+        while (true) {
+            switch (state) {
+                case CLOSED -> {
+                    in.skipBytes(in.readableBytes());
+                    return;
+                }
+                case SIZE -> {
+                    if (!in.isReadable()) {
+                        return;
+                    }
+                    startFrame();
+                    if (in.readableBytes() < 4) {
+                        return;
+                    }
+                    int size = in.getInt(in.readerIndex());
+                    if (size < 0 || size > shared.maxFrameBytes()) {
+                        shared.metrics().oversizedFrames.increment();
+                        refuse(ctx, "frame of " + size + " bytes (limit socket.request.max.bytes="
+                            + shared.maxFrameBytes() + ")");
+                        in.skipBytes(in.readableBytes());
+                        return;
+                    }
+                    if (held != size && !reserve(size)) {
+                        return;
+                    }
+                    in.skipBytes(4);
+                    frameSize = size;
+                    state = State.BODY;
+                }
+                case BODY -> {
+                    if (in.readableBytes() < frameSize) {
+                        return;
+                    }
+                    ByteBuf frame = in.readRetainedSlice(frameSize);
+                    held = 0; // the reservation now travels with the frame
+                    state = State.SIZE;
+                    endFrame();
+                    out.add(frame);
+                }
+                default -> throw new IllegalStateException(state.name());
+            }
+        }
+    }
+
+    /** Reserves a frame's size, or pauses reading until memory is released. */
+    private boolean reserve(int size) {
+        if (shared.memory().tryReserve(size)) {
+            held = size;
+            if ((pauses & bit(Pause.MEMORY)) != 0) {
+                resume(Pause.MEMORY);
+            }
+            return true;
+        }
+        shared.metrics().memoryWaits.increment();
+        pause(Pause.MEMORY);
+        if (!memoryWaitPosted) {
+            memoryWaitPosted = true;
+            shared.memory().awaitRelease(() -> context.executor().execute(this::retryAfterRelease), size);
+        }
+        return false;
+    }
+
+    /** After a release: decode again what is buffered (the size field that did not fit), which reserves again. */
+    private void retryAfterRelease() {
+        memoryWaitPosted = false;
+        if (state == State.CLOSED || !context.channel().isActive()) {
             return;
         }
-        while (in.readableBytes() >= 4) {
-            int size = in.getInt(in.readerIndex());
-            if (size < 0 || size > maxFrameBytes) {
-                LOG.warn("closing connection from {}: frame of {} bytes (limit socket.request.max.bytes={})",
-                    ctx.channel().remoteAddress(), size, maxFrameBytes);
-                closed = true;
-                in.skipBytes(in.readableBytes());
-                ctx.close();
-                return;
-            }
-            if (in.readableBytes() < 4 + size) {
-                return;
-            }
-            in.skipBytes(4);
-            out.add(in.readRetainedSlice(size));
+        try {
+            channelRead(context, Unpooled.EMPTY_BUFFER);
+            channelReadComplete(context);
+        } catch (Exception e) {
+            context.fireExceptionCaught(e);
         }
+    }
+
+    private void startFrame() {
+        if (!frameStarted) {
+            frameStarted = true;
+            armDeadline();
+        }
+    }
+
+    private void endFrame() {
+        frameStarted = false;
+        cancelDeadline();
+    }
+
+    private void armDeadline() {
+        if (shared.frameTimeoutMs() > 0 && pauses == 0 && deadline == null && context != null) {
+            deadline = context.executor().schedule(this::deadlinePassed, shared.frameTimeoutMs(),
+                TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void cancelDeadline() {
+        if (deadline != null) {
+            deadline.cancel(false);
+            deadline = null;
+        }
+    }
+
+    private void deadlinePassed() {
+        deadline = null;
+        if (state == State.CLOSED || !frameStarted || pauses != 0) {
+            return;
+        }
+        shared.metrics().frameTimeouts.increment();
+        String progress = state == State.BODY ? internalBuffer().readableBytes() + " of " + frameSize + " bytes"
+            : internalBuffer().readableBytes() + " bytes of the size field";
+        refuse(context, "request frame not complete after socket.request.read.timeout.ms=" + shared.frameTimeoutMs()
+            + " (" + progress + " received)");
+    }
+
+    /** Stops reading for {@code reason} (until {@link #resume} of every reason given). */
+    void pause(Pause reason) {
+        int before = pauses;
+        pauses |= bit(reason);
+        if (before == 0 && pauses != 0) {
+            cancelDeadline();
+            context.channel().config().setAutoRead(false);
+        }
+    }
+
+    /** Withdraws {@code reason}; reading resumes when no reason is left. */
+    void resume(Pause reason) {
+        int before = pauses;
+        pauses &= ~bit(reason);
+        if (before != 0 && pauses == 0 && state != State.CLOSED) {
+            context.channel().config().setAutoRead(true);
+            if (frameStarted) {
+                armDeadline();
+            }
+        }
+    }
+
+    /** Pauses or resumes for {@code reason}. */
+    void pausedFor(Pause reason, boolean paused) {
+        if (paused) {
+            pause(reason);
+        } else {
+            resume(reason);
+        }
+    }
+
+    /** Whether reading is paused, and for which reasons (bit i = Pause ordinal i); for tests. */
+    int pauses() {
+        return pauses;
+    }
+
+    private static int bit(Pause reason) {
+        return 1 << reason.ordinal();
+    }
+
+    private void refuse(ChannelHandlerContext ctx, String reason) {
+        state = State.CLOSED;
+        cancelDeadline();
+        long dropped = shared.logLimiter().tryAcquire();
+        if (dropped >= 0) {
+            LOG.info("closing connection from {}: {}{}", ctx.channel().remoteAddress(), reason,
+                LogLimiter.suffix(dropped));
+        }
+        releaseHeld();
+        ctx.close();
+    }
+
+    private void releaseHeld() {
+        if (held > 0) {
+            int h = held;
+            held = 0;
+            shared.memory().release(h);
+        }
+    }
+
+    @Override
+    protected void handlerRemoved0(ChannelHandlerContext ctx) {
+        state = State.CLOSED;
+        cancelDeadline();
+        releaseHeld();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        state = State.CLOSED;
+        cancelDeadline();
+        releaseHeld();
+        super.channelInactive(ctx);
     }
 }

@@ -17,7 +17,10 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.agrona.concurrent.SystemNanoClock;
+
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,13 +31,25 @@ import java.util.concurrent.TimeUnit;
 public final class NetworkServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NetworkServer.class);
 
-    /** What the listener needs to know. */
+    /**
+     * What the listener needs to know.
+     *
+     * @param maxRequestBytes queued.max.request.bytes (0 or less: no bound)
+     * @param frameTimeoutMs  socket.request.read.timeout.ms (0: no deadline)
+     */
     public record Settings(String host, int port, int threads, int maxFrameBytes, int maxQueuedPerConnection,
-                           long idleMs) {
+                           long idleMs, long maxRequestBytes, long frameTimeoutMs) {
     }
+
+    /** Lines about refused or closed connections: 20 a second on average, bursts of 100. */
+    private static final double LOG_LINES_PER_SECOND = 20;
+    private static final int LOG_BURST = 100;
 
     private final Settings settings;
     private final ApiHandler[] handlers;
+    private final NetworkMetrics metrics = new NetworkMetrics();
+    private final RequestMemory memory;
+    private final ConnectionShared shared;
     private EventLoopGroup boss;
     private EventLoopGroup workers;
     private Channel serverChannel;
@@ -42,6 +57,15 @@ public final class NetworkServer implements AutoCloseable {
     public NetworkServer(Settings settings, ApiHandler[] handlers) {
         this.settings = settings;
         this.handlers = handlers.clone();
+        this.memory = new RequestMemory(settings.maxRequestBytes());
+        this.shared = new ConnectionShared(settings.maxFrameBytes(), settings.frameTimeoutMs(),
+            settings.maxQueuedPerConnection(), memory, metrics,
+            new LogLimiter(LOG_LINES_PER_SECOND, LOG_BURST, new SystemNanoClock()));
+    }
+
+    /** The network counters, with the request memory in use. */
+    public Map<String, Long> counters() {
+        return metrics.snapshot(memory);
     }
 
     /** Binds and returns the bound port. */
@@ -67,10 +91,11 @@ public final class NetworkServer implements AutoCloseable {
             .childHandler(new ChannelInitializer<SocketChannel>() {
                 @Override
                 protected void initChannel(SocketChannel ch) {
+                    FrameDecoder frames = new FrameDecoder(shared);
                     ch.pipeline()
                         .addLast("idle", new IdleStateHandler(0, 0, settings.idleMs(), TimeUnit.MILLISECONDS))
-                        .addLast("frames", new FrameDecoder(settings.maxFrameBytes()))
-                        .addLast("requests", new Connection(handlers, settings.maxQueuedPerConnection()));
+                        .addLast("frames", frames)
+                        .addLast("requests", new Connection(handlers, shared, frames));
                 }
             });
         String host = settings.host().isEmpty() ? "0.0.0.0" : settings.host();

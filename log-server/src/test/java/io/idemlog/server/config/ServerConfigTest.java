@@ -1,5 +1,6 @@
 package io.idemlog.server.config;
 
+import io.idemlog.server.log.FlushDuty;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -49,8 +50,8 @@ class ServerConfigTest {
 
     @Test
     void shouldChooseTheThreadThatFsyncsForAcksAll() {
-        assertTrue(ServerConfig.of(Map.of()).flushOnNetworkThread);
-        assertTrue(!ServerConfig.of(Map.of("log.flush.thread", "flusher")).flushOnNetworkThread);
+        assertEquals(FlushDuty.CALLER, ServerConfig.of(Map.of()).acksAllFlush);
+        assertEquals(FlushDuty.FLUSHER, ServerConfig.of(Map.of("log.flush.thread", "flusher")).acksAllFlush);
         ConfigException e = assertThrows(ConfigException.class,
             () -> ServerConfig.of(Map.of("log.flush.thread", "disk")));
         assertTrue(e.getMessage().contains("log.flush.thread: 'disk' must be network or flusher"), e.getMessage());
