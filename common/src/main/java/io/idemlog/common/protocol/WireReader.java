@@ -148,8 +148,9 @@ public final class WireReader {
         if (length == -1) {
             return null;
         }
+        int p = advance(length); // bounds first: a forged length must not allocate what the frame cannot hold
         byte[] bytes = new byte[length];
-        buffer.get(advance(length), bytes, 0, length);
+        buffer.get(p, bytes, 0, length);
         return bytes;
     }
 
@@ -214,8 +215,9 @@ public final class WireReader {
             if (size < 0) {
                 throw new ProtocolException("bad tagged field size " + size);
             }
+            int p = advance(size); // bounds first: a forged size must not allocate what the frame cannot hold
             byte[] data = new byte[size];
-            buffer.get(advance(size), data, 0, size);
+            buffer.get(p, data, 0, size);
             fields.add(tag, data);
         }
         return fields;
