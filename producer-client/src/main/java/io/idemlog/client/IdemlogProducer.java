@@ -70,7 +70,8 @@ public final class IdemlogProducer implements AutoCloseable {
             config.idempotence(), maxUnacked);
         this.metadata = new Metadata(Metadata.bootstrapNodes(config.bootstrapServers()), config.metadataMaxAgeMs(),
             config.retryBackoffMs());
-        this.io = new IoLoop("idemlog-producer-io-" + config.clientId(), System::currentTimeMillis);
+        this.io = new IoLoop("idemlog-producer-io-" + config.clientId(), System::currentTimeMillis,
+            metrics::internalError);
         this.wakeup = io::wakeup;
         int connectTimeout = (int) Math.min(config.requestTimeoutMs(), 10_000);
         this.transport = new NettyTransport(io.loop(), io.bootstrap(), config.clientId(), config.retryBackoffMs(),
@@ -200,8 +201,12 @@ public final class IdemlogProducer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ProducerException("interrupted while blocked in send()", e);
-        } catch (IllegalStateException e) {
-            throw new ProducerClosedException("send() raced with close(): " + e.getMessage(), false);
+        } catch (ProducerException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // A bug, not a closed producer (a close racing send() is a ProducerClosedException): say so, count it.
+            metrics.internalError();
+            throw new ProducerException("internal error in send(): " + e, e);
         }
     }
 

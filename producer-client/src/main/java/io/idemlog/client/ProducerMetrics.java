@@ -46,4 +46,10 @@ public interface ProducerMetrics {
 
     /** Metadata answers received. */
     long metadataRefreshes();
+
+    /**
+     * Bugs caught at a boundary (the I/O thread's run, send()): each failed what it touched loudly (the producer,
+     * or the one send) instead of being swallowed. Should stay 0.
+     */
+    long internalErrors();
 }

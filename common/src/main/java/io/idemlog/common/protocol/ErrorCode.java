@@ -1,7 +1,11 @@
 package io.idemlog.common.protocol;
 
 /**
- * Kafka wire error codes used by idemlog. Codes are explicit and looked up through a table, never by ordinal.
+ * Kafka wire error codes used by idemlog: the one error table of the project, server and client. Codes are explicit
+ * and looked up through a table, never by ordinal. As in Kafka's Errors.java, what a client does follows from the
+ * entry: {@link #retriable} (Kafka's RetriableException) and {@link #refreshesMetadata} (Kafka's
+ * InvalidMetadataException: retry after a metadata refresh, the leader may have moved). A test holds both flags and
+ * the names to kafka-clients' own table.
  */
 public enum ErrorCode {
     UNKNOWN_SERVER_ERROR(-1, false, "The server experienced an unexpected error when processing the request."),
@@ -9,9 +13,9 @@ public enum ErrorCode {
     OFFSET_OUT_OF_RANGE(1, false, "The requested offset is not within the range of offsets maintained by the server."),
     CORRUPT_MESSAGE(2, true, "This message has failed its CRC checksum, exceeds the valid size, has a null key for "
         + "a compacted topic, or is otherwise corrupt."),
-    UNKNOWN_TOPIC_OR_PARTITION(3, true, "This server does not host this topic-partition."),
-    LEADER_NOT_AVAILABLE(5, true, "There is no leader for this topic-partition."),
-    NOT_LEADER_OR_FOLLOWER(6, true, "This server is not the leader for that topic-partition."),
+    UNKNOWN_TOPIC_OR_PARTITION(3, true, true, "This server does not host this topic-partition."),
+    LEADER_NOT_AVAILABLE(5, true, true, "There is no leader for this topic-partition."),
+    NOT_LEADER_OR_FOLLOWER(6, true, true, "This server is not the leader for that topic-partition."),
     REQUEST_TIMED_OUT(7, true, "The request timed out."),
     MESSAGE_TOO_LARGE(10, false, "The request included a message larger than the max message size the server will "
         + "accept."),
@@ -27,7 +31,7 @@ public enum ErrorCode {
     OUT_OF_ORDER_SEQUENCE_NUMBER(45, false, "The server received an out of order sequence number."),
     DUPLICATE_SEQUENCE_NUMBER(46, false, "The server received a duplicate sequence number."),
     INVALID_PRODUCER_EPOCH(47, false, "Producer attempted to produce with an old epoch."),
-    KAFKA_STORAGE_ERROR(56, true, "Disk error when trying to access log file on the disk."),
+    KAFKA_STORAGE_ERROR(56, true, true, "Disk error when trying to access log file on the disk."),
     UNKNOWN_PRODUCER_ID(59, false, "This exception is raised by the server if it could not locate the producer "
         + "metadata associated with the producerId in question."),
     FETCH_SESSION_ID_NOT_FOUND(70, true, "The fetch session ID was not found."),
@@ -37,7 +41,17 @@ public enum ErrorCode {
     INVALID_RECORD(87, false, "This record has failed the validation on server and hence will be rejected."),
     THROTTLING_QUOTA_EXCEEDED(89, true, "The throttling quota has been exceeded."),
     PRODUCER_FENCED(90, false, "There is a newer producer with the same transactionalId which fences the current "
-        + "one.");
+        + "one."),
+    NETWORK_EXCEPTION(13, true, true, "The server disconnected before a response was received."),
+    COORDINATOR_LOAD_IN_PROGRESS(14, true, "The coordinator is loading and hence can't process requests."),
+    COORDINATOR_NOT_AVAILABLE(15, true, "The coordinator is not available."),
+    NOT_COORDINATOR(16, true, "This is not the correct coordinator."),
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND(20, true, "Messages are written to the log, but to fewer in-sync replicas than "
+        + "required."),
+    TRANSACTIONAL_ID_AUTHORIZATION_FAILED(53, false, "Transactional Id authorization failed."),
+    FENCED_LEADER_EPOCH(74, true, true, "The leader epoch in the request is older than the epoch on the broker."),
+    UNKNOWN_LEADER_EPOCH(75, true, "The leader epoch in the request is newer than the epoch on the broker."),
+    UNKNOWN_TOPIC_ID(100, true, true, "This server does not host this topic ID.");
 
     private static final ErrorCode[] BY_CODE = new ErrorCode[128];
 
@@ -50,13 +64,26 @@ public enum ErrorCode {
     }
 
     public final short code;
+    /** A later attempt of the same request may succeed (Kafka's RetriableException). */
     public final boolean retriable;
+    /** Retry after refreshing metadata: the partition may have moved (Kafka's InvalidMetadataException). */
+    public final boolean refreshesMetadata;
     public final String message;
 
     ErrorCode(int code, boolean retriable, String message) {
+        this(code, retriable, false, message);
+    }
+
+    ErrorCode(int code, boolean retriable, boolean refreshesMetadata, String message) {
         this.code = (short) code;
         this.retriable = retriable;
+        this.refreshesMetadata = refreshesMetadata;
         this.message = message;
+    }
+
+    /** Whether idemlog's table has an entry for this wire code (unknown codes are UNKNOWN_SERVER_ERROR). */
+    public static boolean isKnown(short code) {
+        return code == UNKNOWN_SERVER_ERROR.code || forCode(code) != UNKNOWN_SERVER_ERROR;
     }
 
     /** The error with this wire code; codes idemlog does not know map to {@link #UNKNOWN_SERVER_ERROR}. */

@@ -1,5 +1,7 @@
 package io.idemlog.client.internal;
 
+import io.idemlog.client.ProducerClosedException;
+
 import io.idemlog.client.ProducerConfig;
 import io.idemlog.client.ProducerTimeoutException;
 
@@ -180,7 +182,7 @@ public final class BufferPool {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("producer closed while allocating");
+            throw new ProducerClosedException("producer closed while waiting for buffer memory", false);
         }
     }
 

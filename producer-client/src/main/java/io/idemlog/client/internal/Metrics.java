@@ -21,6 +21,7 @@ public final class Metrics implements ProducerMetrics {
     private final AtomicLong epochBumps = new AtomicLong();
     private final AtomicLong producerIds = new AtomicLong();
     private final AtomicLong metadataRefreshes = new AtomicLong();
+    private final AtomicLong internalErrors = new AtomicLong();
     private volatile BufferPool pool;
 
     public void bind(BufferPool pool) {
@@ -70,6 +71,15 @@ public final class Metrics implements ProducerMetrics {
 
     public void metadataRefreshed() {
         metadataRefreshes.incrementAndGet();
+    }
+
+    public void internalError() {
+        internalErrors.incrementAndGet();
+    }
+
+    @Override
+    public long internalErrors() {
+        return internalErrors.get();
     }
 
     @Override

@@ -1,8 +1,12 @@
 package io.idemlog.client.internal;
 
+import io.idemlog.common.protocol.ErrorCode;
+
 /**
- * What the producer does about a partition-level error code in a Produce answer. Works on raw wire codes so that
- * codes the common {@code ErrorCode} enum does not list (Kafka has 100+) are still classified as Kafka does.
+ * What the producer does about a partition-level error code in a Produce answer. Derived from the one error table,
+ * {@link ErrorCode}: the codes with a meaning of their own for an idempotent producer are named here; every other
+ * code follows from its entry's {@link ErrorCode#retriable} and {@link ErrorCode#refreshesMetadata} flags, as in
+ * Kafka's Errors.java. A code the table does not know is not retriable (Kafka: UnknownServerException).
  */
 public final class ProduceErrors {
     /** The reaction to one code. */
@@ -29,20 +33,19 @@ public final class ProduceErrors {
     }
 
     public static Action classify(short code) {
-        return switch (code) {
-            case 0 -> Action.SUCCESS;
-            case 46 -> Action.DUPLICATE;
-            case 45 -> Action.OUT_OF_ORDER;
-            case 59 -> Action.UNKNOWN_PRODUCER;
-            // INVALID_PRODUCER_EPOCH, PRODUCER_FENCED, TOPIC_/CLUSTER_/TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-            case 47, 90, 29, 31, 53 -> Action.FATAL;
-            // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR,
-            // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_ID
-            case 3, 5, 6, 56, 74, 75, 100 -> Action.RETRY_REFRESH_METADATA;
-            // CORRUPT_MESSAGE (a bad network copy), REQUEST_TIMED_OUT, NETWORK_EXCEPTION, coordinator states,
-            // NOT_ENOUGH_REPLICAS(_AFTER_APPEND), THROTTLING_QUOTA_EXCEEDED
-            case 2, 7, 13, 14, 15, 16, 19, 20, 89 -> Action.RETRY;
-            default -> Action.FAIL;
+        ErrorCode error = ErrorCode.forCode(code);
+        if (!ErrorCode.isKnown(code)) {
+            return Action.FAIL;
+        }
+        return switch (error) {
+            case NONE -> Action.SUCCESS;
+            case DUPLICATE_SEQUENCE_NUMBER -> Action.DUPLICATE;
+            case OUT_OF_ORDER_SEQUENCE_NUMBER -> Action.OUT_OF_ORDER;
+            case UNKNOWN_PRODUCER_ID -> Action.UNKNOWN_PRODUCER;
+            case INVALID_PRODUCER_EPOCH, PRODUCER_FENCED, TOPIC_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED,
+                 TRANSACTIONAL_ID_AUTHORIZATION_FAILED -> Action.FATAL;
+            default -> error.retriable ? (error.refreshesMetadata ? Action.RETRY_REFRESH_METADATA : Action.RETRY)
+                : Action.FAIL;
         };
     }
 }

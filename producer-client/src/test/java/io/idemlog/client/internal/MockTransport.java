@@ -100,8 +100,17 @@ final class MockTransport implements Transport {
         events.removeIf(e -> e.nodeId == nodeId);
     }
 
+    /** When set, poll throws it: a bug (RuntimeException) or a JVM error (Error) on the I/O thread. */
+    volatile Throwable pollFailure;
+
     @Override
     public void poll(Listener listener, long nowMs) {
+        Throwable failure = pollFailure;
+        if (failure instanceof RuntimeException r) {
+            throw r;
+        } else if (failure instanceof Error err) {
+            throw err;
+        }
         Event e;
         while ((e = events.pollFirst()) != null) {
             if (e.reason != null) {

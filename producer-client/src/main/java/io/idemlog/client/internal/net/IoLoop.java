@@ -32,6 +32,7 @@ public final class IoLoop {
     private final EventLoop loop;
     private final Bootstrap bootstrap;
     private final LongSupplier clock;
+    private final Runnable onInternalError;
     private final AtomicBoolean runPending = new AtomicBoolean();
     private final Runnable runTask = this::run;
     private final Runnable timerTask = this::onTimer;
@@ -41,8 +42,12 @@ public final class IoLoop {
     private ScheduledFuture<?> timer;
     private long timerAtMs = Long.MAX_VALUE;
 
-    public IoLoop(String threadName, LongSupplier clock) {
+    /**
+     * @param onInternalError told (on the I/O thread) each time a run of the sender threw: counts the bug
+     */
+    public IoLoop(String threadName, LongSupplier clock, Runnable onInternalError) {
         this.clock = clock;
+        this.onInternalError = onInternalError;
         ThreadFactory factory = r -> {
             Thread t = new Thread(r, threadName);
             t.setDaemon(true);
@@ -103,11 +108,22 @@ public final class IoLoop {
         long next;
         try {
             next = s.runOnce(now);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
             // A bug: better a producer that fails every record loudly than one that silently stops.
+            onInternalError.run();
             LOG.error("producer I/O thread failed", e);
             s.fail(new FatalProducerException("producer I/O thread failed: " + e, (short) -1));
             next = now + 1;
+        } catch (Error e) {
+            // The JVM is in trouble (out of memory, stack overflow, a broken class path): fail the producer so no
+            // caller waits forever, then let the error go on to the event loop, which reports it; never swallow it.
+            onInternalError.run();
+            try {
+                s.fail(new FatalProducerException("producer I/O thread failed: " + e, (short) -1));
+            } finally {
+                schedule(now + 1, now);
+            }
+            throw e;
         }
         schedule(Math.max(next, now + 1), now);
         if (idleWaiters) {
