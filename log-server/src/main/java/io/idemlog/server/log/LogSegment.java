@@ -269,17 +269,15 @@ final class LogSegment {
         return scan(scanner, start, expected, Integer.MAX_VALUE, false);
     }
 
-    /** Why a batch read back from a segment cannot be part of the log, or null when it can. */
+    /**
+     * Why a whole batch read back from a segment cannot be part of the log, or null when it can: the batch header
+     * check every path runs ({@link RecordBatch#validate}: magic, CRC, record count), then the offset it must have.
+     */
     static String invalidStoredBatch(RecordBatch batch, long expectedOffset) {
-        if (batch.magic() != RecordBatch.MAGIC) {
-            return "magic " + batch.magic();
-        }
-        if (!batch.isCrcValid()) {
-            return "CRC mismatch";
-        }
-        int count = batch.recordsCount();
-        if (count < 1 || batch.lastOffsetDelta() != count - 1) {
-            return "record count " + count + " does not match lastOffsetDelta " + batch.lastOffsetDelta();
+        int size = batch.sizeInBytes();
+        RecordBatch.Validation validation = batch.validate(size, Integer.MAX_VALUE);
+        if (validation != RecordBatch.Validation.VALID) {
+            return batch.describe(validation, size, Integer.MAX_VALUE);
         }
         if (batch.baseOffset() != expectedOffset) {
             return "base offset " + batch.baseOffset() + " where " + expectedOffset + " was expected";
