@@ -46,7 +46,8 @@ public final class LogManager implements LogStore {
     private final LogConfig config;
     private final EpochClock clock;
     private final LogContext context;
-    private final ProducerIdAllocator producerIds;
+    /** Set once every partition is loaded (it must start above their producer ids); never null afterwards. */
+    private volatile ProducerIdAllocator producerIds;
     private final GroupCommitFlusher flusher;
     private final ScheduledExecutorService maintenance;
     private final ConcurrentHashMap<String, PartitionLog[]> topics = new ConcurrentHashMap<>();
@@ -57,13 +58,12 @@ public final class LogManager implements LogStore {
     private boolean closed;
 
     private LogManager(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                       StorageIo io, ProducerIdAllocator producerIds, Threads threads) {
+                       StorageIo io, Threads threads) {
         this.topicsDir = dataDir.resolve(LogFiles.TOPICS_DIR);
         this.config = config;
         this.clock = clock;
         this.flusher = new GroupCommitFlusher();
         this.context = new LogContext(config, clock, io, flusher, listener);
-        this.producerIds = producerIds;
         this.maintenance = threads == Threads.BACKGROUND ? Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idemlog-log-maintenance");
             t.setDaemon(true);
@@ -102,10 +102,18 @@ public final class LogManager implements LogStore {
                 DurableFiles.fsyncDirectory(parent);
             }
         }
-        ProducerIdAllocator producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE);
-        LogManager manager = new LogManager(dataDir, config, clock, listener, io, producerIds, threads);
+        // A damaged producer-ids file refuses to start: find out before loading every partition.
+        ProducerIdAllocator.readIfExists(dataDir);
+        LogManager manager = new LogManager(dataDir, config, clock, listener, io, threads);
         try {
             manager.loadTopics();
+            // Above every producer id any partition holds, even if the file is missing or older than the logs.
+            long maxProducerId = -1L;
+            for (PartitionLog p : manager.allPartitions()) {
+                maxProducerId = Math.max(maxProducerId, p.maxProducerId());
+            }
+            manager.producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE,
+                maxProducerId);
         } catch (IOException | RuntimeException e) {
             manager.abandon();
             throw e;

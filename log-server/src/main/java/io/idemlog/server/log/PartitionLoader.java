@@ -3,6 +3,7 @@ package io.idemlog.server.log;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.state.CorruptSnapshotException;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SlabProducerStateTable;
@@ -80,12 +81,20 @@ final class PartitionLoader {
             LogSegment last = segments.get(segments.size() - 1);
             ProducerStateTable producers = new SlabProducerStateTable(config.maxProducersPerPartition(),
                 config.producerIdExpirationMs());
-            long replayFrom = loadSnapshot(dir, last.nextOffset(), producers);
-            replayFrom = Math.max(replayFrom, segments.get(0).baseOffset);
-            int replayed = replay(segments, replayFrom, producers, scanner, nowMs);
-            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {})", topic, index,
-                segments.get(0).baseOffset, last.nextOffset(), producers.size(), replayed, replayFrom);
-            return new PartitionLog(topic, index, dir, context, segments, producers);
+            ProducerSnapshotFile.Loaded snapshot = loadSnapshot(dir, last.nextOffset(), producers);
+            long logStart = segments.get(0).baseOffset;
+            long replayFrom = Math.max(snapshot.logOffset(), logStart);
+            // A version 1 snapshot did not record the partition's highest producer id: read it from the batch headers
+            // below the snapshot too (once: the next snapshot records it).
+            long scanFrom = snapshot.maxProducerId() == ProducerSnapshotFile.MAX_PRODUCER_ID_UNKNOWN ? logStart
+                : replayFrom;
+            Replayed replayed = replay(segments, scanFrom, replayFrom, producers, scanner, nowMs);
+            long maxProducerId = Math.max(Math.max(snapshot.maxProducerId(), replayed.maxProducerId()),
+                maxEntryId(producers));
+            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}",
+                topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
+                maxProducerId);
+            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId);
         } catch (IOException | RuntimeException e) {
             for (LogSegment s : segments) {
                 try {
@@ -128,50 +137,81 @@ final class PartitionLoader {
         return result;
     }
 
-    /** Loads the newest usable snapshot at or below {@code logEnd}; returns its offset, or 0 when there is none. */
-    private static long loadSnapshot(Path dir, long logEnd, ProducerStateTable producers) throws IOException {
+    /**
+     * Loads the newest usable snapshot at or below {@code logEnd}; returns what it said, or offset 0 with no producer
+     * when there is none.
+     */
+    private static ProducerSnapshotFile.Loaded loadSnapshot(Path dir, long logEnd, ProducerStateTable producers)
+        throws IOException {
         ProducerSnapshotFile.deleteAbove(dir, logEnd);
         long[] offsets = ProducerSnapshotFile.list(dir);
         for (int i = offsets.length - 1; i >= 0; i--) {
             Path file = ProducerSnapshotFile.path(dir, offsets[i]);
             try {
-                long offset = ProducerSnapshotFile.load(file, producers);
-                if (offset != offsets[i]) {
-                    throw new CorruptSnapshotException(file + " holds the state at offset " + offset);
+                ProducerSnapshotFile.Loaded loaded = ProducerSnapshotFile.load(file, producers);
+                if (loaded.logOffset() != offsets[i]) {
+                    throw new CorruptSnapshotException(file, ProducerSnapshotFile.LOG_OFFSET_OFFSET,
+                        "holds the state at offset " + loaded.logOffset() + ", not the one its name says");
                 }
-                return offset;
+                return loaded;
             } catch (CorruptSnapshotException e) {
                 LOG.warn("ignoring and deleting a damaged producer snapshot: {}", e.getMessage());
                 producers.clear();
                 Files.deleteIfExists(file);
             }
         }
-        return 0L;
+        return new ProducerSnapshotFile.Loaded(0L, -1L);
     }
 
-    /** Replays the producer fields of every batch at or after {@code from} into {@code producers}. */
-    private static int replay(List<LogSegment> segments, long from, ProducerStateTable producers,
-                              BatchScanner scanner, long nowMs) throws IOException {
+    /** What a replay did: batches applied to the producer state, and the highest producer id seen. */
+    private record Replayed(int batches, long maxProducerId) {
+    }
+
+    /**
+     * Replays the producer fields of every batch at or after {@code from} into {@code producers}, and finds the
+     * highest producer id of the batches at or after {@code scanFrom} (at most {@code from}).
+     */
+    private static Replayed replay(List<LogSegment> segments, long scanFrom, long from, ProducerStateTable producers,
+                                   BatchScanner scanner, long nowMs) throws IOException {
         int replayed = 0;
+        long maxProducerId = -1L;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
         for (LogSegment segment : segments) {
-            if (segment.nextOffset() <= from) {
+            if (segment.nextOffset() <= scanFrom) {
                 continue;
             }
-            int start = from <= segment.baseOffset ? 0 : segment.findBatch(from, header);
+            int start = scanFrom <= segment.baseOffset ? 0 : segment.findBatch(scanFrom, header);
             if (start < 0) {
                 continue;
             }
             scanner.open(segment.channel(), start, segment.size());
             while (scanner.next() == BatchScanner.Status.BATCH) {
                 RecordBatch batch = scanner.batch();
-                if (batch.baseOffset() >= from && batch.producerId() >= 0) {
-                    producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(),
+                long producerId = batch.producerId();
+                maxProducerId = Math.max(maxProducerId, producerId);
+                if (batch.baseOffset() >= from && producerId >= 0) {
+                    producers.update(producerId, batch.producerEpoch(), batch.baseSequence(),
                         batch.lastOffsetDelta(), batch.baseOffset(), nowMs);
                     replayed++;
                 }
             }
         }
-        return replayed;
+        return new Replayed(replayed, maxProducerId);
+    }
+
+    /** Highest producer id held by the table, or -1. */
+    private static long maxEntryId(ProducerStateTable producers) {
+        long[] max = {-1L};
+        producers.forEachOldestFirst(new ProducerEntryVisitor() {
+            @Override
+            public void producer(long producerId, short epoch, long lastWriteMs, int batchCount) {
+                max[0] = Math.max(max[0], producerId);
+            }
+
+            @Override
+            public void batch(int firstSequence, int lastOffsetDelta, long firstOffset) {
+            }
+        });
+        return max[0];
     }
 }

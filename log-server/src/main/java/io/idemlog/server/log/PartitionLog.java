@@ -69,6 +69,11 @@ final class PartitionLog implements Partition {
     private volatile State state = State.OPEN;
     private volatile int producerCount;
     private volatile long producerEvictions;
+    /**
+     * Highest producer id of any batch ever appended to this partition (-1: none), also of producers since expired or
+     * evicted: recorded in every snapshot, so that the producer id allocator can start above it (LogManager).
+     */
+    private volatile long maxProducerId;
 
     /** Held while a group commit of this partition runs (flusher thread or {@link #flushNow}). */
     private final ReentrantLock flushLock = new ReentrantLock();
@@ -76,13 +81,14 @@ final class PartitionLog implements Partition {
     boolean inFlushRound;
 
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
-                 ProducerStateTable producers) {
+                 ProducerStateTable producers, long maxProducerId) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
         this.context = context;
         this.config = context.config();
         this.producers = producers;
+        this.maxProducerId = maxProducerId;
         this.segments = segments.toArray(new LogSegment[0]);
         this.active = this.segments[this.segments.length - 1];
         this.logStartOffset = this.segments[0].baseOffset;
@@ -155,8 +161,11 @@ final class PartitionLog implements Partition {
             config.segmentBytes(), context.io())) {
             LOG.warn("{}: cannot zero-fill ahead in {}; the segment grows as it is written", this, active);
         }
-        producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta,
-            baseOffset, nowMs);
+        long producerId = batch.producerId();
+        producers.update(producerId, batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta, baseOffset, nowMs);
+        if (producerId > maxProducerId) {
+            maxProducerId = producerId;
+        }
         logEndOffset = lastOffset + 1;
         publishProducerStats();
         return AppendResult.appended(baseOffset, lastOffset);
@@ -229,7 +238,7 @@ final class PartitionLog implements Partition {
     /** A snapshot only bounds replay: failing to write one is logged, not fatal (recovery uses an older one). */
     private void writeSnapshot(long offset) {
         try {
-            ProducerSnapshotFile.write(dir, offset, producers);
+            ProducerSnapshotFile.write(dir, offset, maxProducerId, producers);
             ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
         } catch (IOException e) {
             LOG.warn("{}: cannot write the producer state snapshot at offset {}", this, offset, e);
@@ -344,6 +353,11 @@ final class PartitionLog implements Partition {
     @Override
     public long producerEvictions() {
         return producerEvictions;
+    }
+
+    /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
+    long maxProducerId() {
+        return maxProducerId;
     }
 
     private void publishProducerStats() {
