@@ -195,10 +195,13 @@ public final class ProducerSnapshotFile {
         return out.flip();
     }
 
-    /** Writes bytes made by {@link #serialize} durably as the snapshot at {@code logOffset}; returns its path. */
+    /**
+     * Writes bytes made by {@link #serialize} as the snapshot at {@code logOffset} (temporary file, fsync, rename);
+     * returns its path. Like {@link DurableFiles#writeAndRename}, the caller fsyncs the directory.
+     */
     public static Path writeBytes(Path dir, long logOffset, ByteBuffer bytes) throws IOException {
         Path target = path(dir, logOffset);
-        DurableFiles.writeAtomically(target, channel -> DurableFiles.writeFully(channel, bytes.duplicate()));
+        DurableFiles.writeAndRename(target, channel -> DurableFiles.writeFully(channel, bytes.duplicate()));
         return target;
     }
 
