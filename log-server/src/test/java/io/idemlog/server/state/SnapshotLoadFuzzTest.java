@@ -58,16 +58,17 @@ class SnapshotLoadFuzzTest {
         Path file = ProducerSnapshotFile.path(dir(), 100L);
         Files.write(file, withCrc(input));
         SlabProducerStateTable table = new SlabProducerStateTable(1000, Long.MAX_VALUE / 4);
+        ProducerSnapshotFile.Loaded loaded;
         try {
-            ProducerSnapshotFile.load(file, table);
+            loaded = ProducerSnapshotFile.load(file, table);
         } catch (IOException refused) {
             return;
         } finally {
             Files.deleteIfExists(file);
         }
-        Path again = ProducerSnapshotFile.write(dir(), 200L, table);
+        Path again = ProducerSnapshotFile.write(dir(), 200L, loaded.maxProducerId(), table);
         SlabProducerStateTable reloaded = new SlabProducerStateTable(1000, Long.MAX_VALUE / 4);
-        ProducerSnapshotFile.load(again, reloaded);
+        assertEquals(loaded.maxProducerId(), ProducerSnapshotFile.load(again, reloaded).maxProducerId());
         Files.delete(again);
         assertEquals(ProducerStateTableContract.dump(table), ProducerStateTableContract.dump(reloaded));
     }
