@@ -32,7 +32,7 @@ final class InitProducerIdHandler implements ApiHandler {
         broker.metrics().request(ApiKey.INIT_PRODUCER_ID);
         InitProducerIdRequest req = InitProducerIdRequest.read(body, ctx.version);
         if (req.transactionalId != null) {
-            LOG.info("refusing InitProducerId with transactional id '{}' from {}: transactions are not supported",
+            LOG.debug("refusing InitProducerId with transactional id '{}' from {}: transactions are not supported",
                 LogSafe.string(req.transactionalId), ctx.remoteAddress());
             InitProducerIdResponse rsp = new InitProducerIdResponse();
             rsp.errorCode = ErrorCode.INVALID_REQUEST.code;

@@ -1,5 +1,7 @@
 package io.idemlog.server.network;
 
+import org.agrona.concurrent.NanoClock;
+
 /**
  * What every connection of a listener shares: the limits, the request memory bound, the counters and the log rate
  * limit.
@@ -12,7 +14,8 @@ package io.idemlog.server.network;
  * @param memory         queued.max.request.bytes, shared by every connection
  * @param metrics        the network counters
  * @param logLimiter     the rate limit of per-connection log lines
+ * @param clock          the time of frame deadlines (injected: tests move it with the embedded event loop's)
  */
 record ConnectionShared(int maxFrameBytes, long frameTimeoutMs, int maxQueued, RequestMemory memory,
-                        NetworkMetrics metrics, LogLimiter logLimiter) {
+                        NetworkMetrics metrics, LogLimiter logLimiter, NanoClock clock) {
 }

@@ -26,6 +26,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Deadline. Once the first byte of a frame has arrived, the frame must be complete within
  * socket.request.read.timeout.ms, counted while the connection reads (a pause stops the clock, a resume restarts
  * it with the full time): a client trickling bytes cannot hold a connection (and its memory reservation) forever.
+ * One timer per connection at most, not one per frame: when it fires for a frame that has since completed it
+ * re-arms for the current frame's remaining time, so a connection costs about one scheduled task per deadline
+ * period however many requests it sends (no allocation per request).
  *
  * <p>Event-loop confined, like the channel.
  */
@@ -62,6 +65,9 @@ final class FrameDecoder extends ByteToMessageDecoder {
     /** Whether the first byte of the current frame has been seen (the deadline runs). */
     private boolean frameStarted;
     private int pauses;
+    /** When the current frame's deadline clock (re)started, by the injected clock. */
+    private long frameClockStart;
+    /** The pending deadline check, or null. */
     private ScheduledFuture<?> deadline;
     private boolean memoryWaitPosted;
 
@@ -155,20 +161,26 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private void startFrame() {
         if (!frameStarted) {
             frameStarted = true;
-            armDeadline();
+            restartDeadlineClock();
         }
     }
 
     private void endFrame() {
-        frameStarted = false;
-        cancelDeadline();
+        frameStarted = false; // the pending check, if any, finds no frame (or the next one) when it fires
     }
 
-    private void armDeadline() {
-        if (shared.frameTimeoutMs() > 0 && pauses == 0 && deadline == null && context != null) {
-            deadline = context.executor().schedule(this::deadlinePassed, shared.frameTimeoutMs(),
-                TimeUnit.MILLISECONDS);
+    /** The current frame gets the full deadline from now (when reading); a check is scheduled if none is. */
+    private void restartDeadlineClock() {
+        if (shared.frameTimeoutMs() > 0 && pauses == 0 && context != null) {
+            frameClockStart = shared.clock().nanoTime();
+            if (deadline == null) {
+                schedule(TimeUnit.MILLISECONDS.toNanos(shared.frameTimeoutMs()));
+            }
         }
+    }
+
+    private void schedule(long delayNanos) {
+        deadline = context.executor().schedule(this::deadlinePassed, Math.max(1, delayNanos), TimeUnit.NANOSECONDS);
     }
 
     private void cancelDeadline() {
@@ -181,6 +193,12 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private void deadlinePassed() {
         deadline = null;
         if (state == State.CLOSED || !frameStarted || pauses != 0) {
+            return; // a resume or the next frame arms the check again
+        }
+        long remaining = TimeUnit.MILLISECONDS.toNanos(shared.frameTimeoutMs())
+            - (shared.clock().nanoTime() - frameClockStart);
+        if (remaining > 0) {
+            schedule(remaining); // armed for an earlier frame: check again when this one's time is up
             return;
         }
         shared.metrics().frameTimeouts.increment();
@@ -195,8 +213,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
         int before = pauses;
         pauses |= bit(reason);
         if (before == 0 && pauses != 0) {
-            cancelDeadline();
-            context.channel().config().setAutoRead(false);
+            context.channel().config().setAutoRead(false); // the pending check, if any, sees the pause
         }
     }
 
@@ -207,7 +224,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
         if (before != 0 && pauses == 0 && state != State.CLOSED) {
             context.channel().config().setAutoRead(true);
             if (frameStarted) {
-                armDeadline();
+                restartDeadlineClock();
             }
         }
     }

@@ -60,7 +60,7 @@ public final class NetworkServer implements AutoCloseable {
         this.memory = new RequestMemory(settings.maxRequestBytes());
         this.shared = new ConnectionShared(settings.maxFrameBytes(), settings.frameTimeoutMs(),
             settings.maxQueuedPerConnection(), memory, metrics,
-            new LogLimiter(LOG_LINES_PER_SECOND, LOG_BURST, new SystemNanoClock()));
+            new LogLimiter(LOG_LINES_PER_SECOND, LOG_BURST, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
     }
 
     /** The network counters, with the request memory in use. */

@@ -38,7 +38,7 @@ class ConnectionTest {
 
     private EmbeddedChannel channel() {
         ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, MAX_QUEUED, memory, metrics,
-            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE));
+            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
         ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
         handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> deferred.add(ctx);
         FrameDecoder frames = new FrameDecoder(shared);
@@ -118,7 +118,7 @@ class ConnectionTest {
     @Test
     void shouldCloseOnAHandlerBugAndCountIt() {
         ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, MAX_QUEUED, memory, metrics,
-            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE));
+            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
         ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
         handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> {
             throw new IllegalStateException("a bug");

@@ -3,6 +3,7 @@ package io.idemlog.server.network;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
+import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.SystemNanoClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -17,20 +18,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link FrameDecoder} in memory (EmbeddedChannel, Netty's own way of testing decoders): framing of split and joined
  * frames, refusal of negative and oversized sizes, the request memory bound (and recovery once memory is released),
- * the frame deadline and the pause rule. Time is the embedded loop's (advanceTimeBy), never slept.
+ * the frame deadline and the pause rule. Time is injected (the deadline clock and the embedded loop's scheduler move together), never slept.
  */
 class FrameDecoderTest {
     private static final int MAX_FRAME = 1000;
     private static final long TIMEOUT_MS = 30_000;
 
     private final NetworkMetrics metrics = new NetworkMetrics();
+    /** The deadline clock, moved together with the embedded loop's scheduler ({@link #advance}). */
+    private final CachedNanoClock clock = new CachedNanoClock();
     private RequestMemory memory = new RequestMemory(2000);
     private FrameDecoder decoder;
     private EmbeddedChannel channel;
 
     private EmbeddedChannel channel() {
         ConnectionShared shared = new ConnectionShared(MAX_FRAME, TIMEOUT_MS, 100, memory, metrics,
-            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE));
+            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), clock);
         decoder = new FrameDecoder(shared);
         channel = new EmbeddedChannel();
         channel.freezeTime();
@@ -43,6 +46,17 @@ class FrameDecoderTest {
         if (channel != null) {
             channel.finishAndReleaseAll();
         }
+    }
+
+    /** Moves both clocks and runs what is due. */
+    private static void advance(EmbeddedChannel ch, CachedNanoClock clock, long ms) {
+        clock.advance(TimeUnit.MILLISECONDS.toNanos(ms));
+        ch.advanceTimeBy(ms, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+    }
+
+    private void advance(long ms) {
+        advance(channel, clock, ms);
     }
 
     private static ByteBuf frame(int bodyBytes, int fill) {
@@ -134,14 +148,24 @@ class FrameDecoderTest {
     void shouldCloseAConnectionThatDoesNotCompleteAStartedFrameInTime() {
         EmbeddedChannel ch = channel();
         ch.writeInbound(Unpooled.buffer().writeInt(100).writeByte(1));
-        ch.advanceTimeBy(TIMEOUT_MS - 1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(TIMEOUT_MS - 1);
         ch.writeInbound(Unpooled.buffer().writeByte(2)); // trickling: a byte does not restart the deadline
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(1);
         assertFalse(ch.isOpen());
         assertEquals(1, metrics.frameTimeouts.sum());
         assertEquals(0, memory.used());
+    }
+
+    @Test
+    void shouldKeepAConnectionThatCompletesEveryFrameOpenWhateverTheirNumber() {
+        EmbeddedChannel ch = channel();
+        for (int i = 0; i < 1000; i++) {
+            ch.writeInbound(frame(4, i));
+            assertFrame(ch, 4);
+        }
+        advance(TIMEOUT_MS);
+        assertTrue(ch.isOpen());
+        assertEquals(0, metrics.frameTimeouts.sum());
     }
 
     @Test
@@ -150,15 +174,12 @@ class FrameDecoderTest {
         for (int i = 0; i < 5; i++) {
             ch.writeInbound(frame(4, i));
             assertFrame(ch, 4);
-            ch.advanceTimeBy(TIMEOUT_MS - 1, TimeUnit.MILLISECONDS);
-            ch.runScheduledPendingTasks();
+            advance(TIMEOUT_MS - 1);
         }
         ch.writeInbound(Unpooled.buffer().writeShort(0));
-        ch.advanceTimeBy(TIMEOUT_MS - 1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(TIMEOUT_MS - 1);
         assertTrue(ch.isOpen());
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(1);
         assertFalse(ch.isOpen(), "half a size field counts as a started frame");
     }
 
@@ -167,15 +188,12 @@ class FrameDecoderTest {
         EmbeddedChannel ch = channel();
         ch.writeInbound(Unpooled.buffer().writeInt(100).writeByte(1));
         decoder.pause(FrameDecoder.Pause.QUEUE_FULL);
-        ch.advanceTimeBy(10 * TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(10 * TIMEOUT_MS);
         assertTrue(ch.isOpen(), "the client cannot finish while we do not read");
         decoder.resume(FrameDecoder.Pause.QUEUE_FULL);
-        ch.advanceTimeBy(TIMEOUT_MS - 1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(TIMEOUT_MS - 1);
         assertTrue(ch.isOpen(), "a resume restarts the full deadline");
-        ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
-        ch.runScheduledPendingTasks();
+        advance(1);
         assertFalse(ch.isOpen());
     }
 
