@@ -18,7 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link FrameDecoder} in memory (EmbeddedChannel, Netty's own way of testing decoders): framing of split and joined
  * frames, refusal of negative and oversized sizes, the request memory bound (and recovery once memory is released),
- * the frame deadline and the pause rule. Time is injected (the deadline clock and the embedded loop's scheduler move together), never slept.
+ * the frame deadline and the pause rule. Time is injected (the deadline clock and the embedded loop's scheduler
+ * move together), never slept.
  */
 class FrameDecoderTest {
     private static final int MAX_FRAME = 1000;
