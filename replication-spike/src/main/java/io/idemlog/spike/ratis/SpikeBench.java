@@ -391,6 +391,9 @@ public final class SpikeBench {
                     + "electionTimeout=%s..%s%n", signal, failovers.size(), failovers.get(0),
                 failovers.get(failovers.size() / 2), failovers.get(failovers.size() - 1),
                 ratis.get("raft.server.rpc.timeout.min"), ratis.get("raft.server.rpc.timeout.max"));
+            for (RaftClient c : clients) {
+                c.close();
+            }
         }
     }
 
@@ -456,6 +459,9 @@ public final class SpikeBench {
                         + SpikeCluster.query(clients.get(p), i, "DIGEST"));
                 }
             }
+            for (RaftClient c : clients) {
+                c.close();
+            }
         }
     }
 
@@ -512,9 +518,6 @@ public final class SpikeBench {
         System.out.printf("RESULT verify test=%s idempotent=%s ackedBatches=%d duplicateAnswers=%d resends=%d "
                 + "batchesInLog=%d duplicatesInLog=%d ackedMissing=%d ackedAtWrongOffset=%d replicasIdentical=%s%n",
             what, idempotent, acked, dupAnswers, resends, logBatches, dupInLog, missing, wrongOffset, identical);
-        for (RaftClient c : clients) {
-            c.close();
-        }
     }
 
     // ------------------------------------------------------------------------------------------- snapshot
