@@ -94,7 +94,8 @@ public final class SpikeBench {
     }
 
     private List<String> jvmArgs() {
-        return List.of("-Xmx" + opt("node-xmx", "1g"), "-XX:+UseG1GC", "-Dlogback.configurationFile=spike-logback.xml");
+        return List.of("-Xmx" + opt("node-xmx", "1g"), "-XX:+UseG1GC", "-Dlogback.configurationFile=spike-logback.xml",
+            "-Dspike.preallocate.bytes=" + opt("preallocate-bytes", Long.toString(8L << 20)));
     }
 
     private RaftProperties clientProps() {
@@ -114,17 +115,21 @@ public final class SpikeBench {
     // ------------------------------------------------------------------------------------------- throughput
 
     private void matrix() throws Exception {
-        List<Mode> modes = Stream.of(opt("modes", "DOUBLE_WRITE,SM_DATA,LOG_ONLY").split(",")).map(Mode::valueOf)
-            .toList();
+        // a variant is MODE or MODE@preallocateBytes (e.g. DOUBLE_WRITE@0: no zero-fill ahead)
+        List<String> variants = List.of(opt("modes", "DOUBLE_WRITE,SM_DATA,LOG_ONLY").split(","));
+        String defaultPrealloc = opt("preallocate-bytes", Long.toString(8L << 20));
         List<Integer> parts = Stream.of(opt("partitions-list", "1,8").split(",")).map(Integer::parseInt).toList();
         List<Integer> sizes = Stream.of(opt("batch-list", "16384,65536").split(",")).map(Integer::parseInt).toList();
         int rounds = intOpt("rounds", 2);
         for (int r = 1; r <= rounds; r++) {
             for (int p : parts) {
                 for (int s : sizes) {
-                    for (Mode m : modes) {
+                    for (String v : variants) {
+                        int at = v.indexOf('@');
+                        options.put("preallocate-bytes", at < 0 ? defaultPrealloc : v.substring(at + 1));
                         System.out.println("# round " + r);
-                        throughput(m, p, s);
+                        awaitQuietMachine();
+                        throughput(Mode.valueOf(at < 0 ? v : v.substring(0, at)), p, s);
                     }
                 }
             }
@@ -197,11 +202,12 @@ public final class SpikeBench {
             System.out.printf("RESULT throughput mode=%s partitions=%d batchBytes=%d records/batch=%d window=%d "
                     + "seconds=%d MiB/s=%.1f batches/s=%.0f p50ms=%.2f p99ms=%.2f p999ms=%.2f maxms=%.1f "
                     + "failed=%d notAppended=%d cpuSecondsAllNodes=%.1f cpuSecondsPerGiB=%.1f replicasIdentical=%s "
-                    + "terms=%s%n",
+                    + "terms=%s preallocateBytes=%s loadavg=%s%n",
                 mode, partitions, batches.bytes(), batches.records(), window, seconds, mbps, measured / secs,
                 all.getValueAtPercentile(50) / 1e6, all.getValueAtPercentile(99) / 1e6,
                 all.getValueAtPercentile(99.9) / 1e6, all.getMaxValue() / 1e6, failed, notAppended, cpuSeconds,
-                cpuSeconds / (measured * (double) batches.bytes() / (1 << 30)), consistent, terms);
+                cpuSeconds / (measured * (double) batches.bytes() / (1 << 30)), consistent, terms,
+                opt("preallocate-bytes", Long.toString(8L << 20)), loadAverage());
             for (RaftClient c : clients) {
                 c.close();
             }
@@ -388,9 +394,9 @@ public final class SpikeBench {
                 partitions, idempotent);
             failovers.sort(Double::compare);
             System.out.printf("RESULT failover-summary signal=%s rounds=%d minMs=%.0f medianMs=%.0f maxMs=%.0f "
-                    + "electionTimeout=%s..%s%n", signal, failovers.size(), failovers.get(0),
+                    + "electionTimeout=%s..%s loadavg=%s%n", signal, failovers.size(), failovers.get(0),
                 failovers.get(failovers.size() / 2), failovers.get(failovers.size() - 1),
-                ratis.get("raft.server.rpc.timeout.min"), ratis.get("raft.server.rpc.timeout.max"));
+                ratis.get("raft.server.rpc.timeout.min"), ratis.get("raft.server.rpc.timeout.max"), loadAverage());
             for (RaftClient c : clients) {
                 c.close();
             }
@@ -516,8 +522,10 @@ public final class SpikeBench {
             resends += w.resends.get();
         }
         System.out.printf("RESULT verify test=%s idempotent=%s ackedBatches=%d duplicateAnswers=%d resends=%d "
-                + "batchesInLog=%d duplicatesInLog=%d ackedMissing=%d ackedAtWrongOffset=%d replicasIdentical=%s%n",
-            what, idempotent, acked, dupAnswers, resends, logBatches, dupInLog, missing, wrongOffset, identical);
+                + "batchesInLog=%d duplicatesInLog=%d ackedMissing=%d ackedAtWrongOffset=%d replicasIdentical=%s "
+                + "loadavg=%s%n",
+            what, idempotent, acked, dupAnswers, resends, logBatches, dupInLog, missing, wrongOffset, identical,
+            loadAverage());
     }
 
     // ------------------------------------------------------------------------------------------- snapshot
@@ -565,14 +573,33 @@ public final class SpikeBench {
                 }
             });
             double installMs = (System.nanoTime() - i0) / 1e6;
-            boolean installed = ChildJvm.tail(cluster.logFile(follower), 8 << 20)
-                .contains("successfully install the entire snapshot");
+            String followerLog = ChildJvm.tail(cluster.logFile(follower), 8 << 20);
+            boolean installed = followerLog.contains("successfully install the entire snapshot");
+            double transferMs = logSpanMs(followerLog, "receive installSnapshot", "successfully install the entire");
             System.out.printf("RESULT snapshot lag=%s snapshotIndex=%d takeSnapshotMs=%.0f smDirMiB=%.1f "
-                    + "restartToIdenticalMs=%.0f installedBySnapshot=%s MiB/s=%.1f digest=%s%n", lag,
-                snap.getLogIndex(), snapshotMs, leaderBytes / 1048576.0, installMs, installed,
-                leaderBytes / 1048576.0 / (installMs / 1000), want.trim().replace(' ', ';'));
+                    + "restartToIdenticalMs=%.0f installedBySnapshot=%s firstChunkToInstalledMs=%.0f transferMiB/s=%.1f "
+                    + "digest=%s loadavg=%s%n", lag,
+                snap.getLogIndex(), snapshotMs, leaderBytes / 1048576.0, installMs, installed, transferMs,
+                leaderBytes / 1048576.0 / (transferMs / 1000), want.trim().replace(' ', ';'), loadAverage());
             client.close();
         }
+    }
+
+    /** Milliseconds between the first log line containing {@code from} and the first containing {@code to}. */
+    private static double logSpanMs(String log, String from, String to) {
+        long a = -1;
+        long b = -1;
+        for (String line : log.split("\n")) {
+            if (line.length() < 12 || !Character.isDigit(line.charAt(0))) {
+                continue;
+            }
+            if (a < 0 && line.contains(from)) {
+                a = java.time.LocalTime.parse(line.substring(0, 12)).toNanoOfDay();
+            } else if (a >= 0 && b < 0 && line.contains(to)) {
+                b = java.time.LocalTime.parse(line.substring(0, 12)).toNanoOfDay();
+            }
+        }
+        return a < 0 || b < 0 ? -1 : (b - a) / 1e6;
     }
 
     private static void writeMiB(Writers.Sequential writer, int mib, BatchFactory batches) {
@@ -640,6 +667,39 @@ public final class SpikeBench {
                     c.close();
                 }
             }
+        }
+    }
+
+    /**
+     * On a machine shared with other builds, waits (at most --quiet-wait-s, default 600) for the 1-minute load
+     * average to fall below --quiet-load (default 3.0) before a measured run; runs anyway after that, and the
+     * result line says what the load was.
+     */
+    private void awaitQuietMachine() {
+        double limit = Double.parseDouble(opt("quiet-load", "3.0"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(intOpt("quiet-wait-s", 600));
+        while (System.nanoTime() - deadline < 0) {
+            try {
+                if (Double.parseDouble(loadAverage()) < limit) {
+                    return;
+                }
+                // polling the machine's load, not synchronising with anything we started
+                Thread.sleep(5000);
+            } catch (NumberFormatException e) {
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The 1-minute load average (the machine is shared: every figure says how busy it was). */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
         }
     }
 
