@@ -224,7 +224,15 @@ public final class SpikeBench {
 
     /** The node index of the current leader, asked from each node in turn; -1 when none knows one. */
     private static int leaderOf(RaftClient client) {
+        return leaderOf(client, -1);
+    }
+
+    /** As {@link #leaderOf(RaftClient)}, not asking node {@code skip} (stopped or cut off). */
+    private static int leaderOf(RaftClient client, int skip) {
         for (int i = 0; i < SpikeCluster.NODES; i++) {
+            if (i == skip) {
+                continue;
+            }
             try {
                 GroupInfoReply info = client.getGroupManagementApi(RaftPeerId.valueOf(SpikeCluster.id(i)))
                     .info(client.getGroupId());
@@ -354,15 +362,24 @@ public final class SpikeBench {
                     cluster.signal(leader, "STOP");
                 }
                 double worst = 0;
+                int dead = leader;
+                RaftClient probe = clients.get(led.get(0).partition);
+                Await.until("a new leader after the " + signal + " of " + SpikeCluster.id(leader),
+                    Duration.ofSeconds(120), () -> {
+                        int l = leaderOf(probe, dead);
+                        return l >= 0 && l != dead;
+                    });
+                double electedMs = (System.nanoTime() - t0) / 1e6;
                 for (Writers.Sequential w : led) {
                     Await.until("an ack after the " + signal + " of " + SpikeCluster.id(leader) + " for partition "
-                        + w.partition, Duration.ofSeconds(120), () -> w.firstAckAfter(t0) != null);
-                    Writers.Ack a = w.firstAckAfter(t0);
+                        + w.partition, Duration.ofSeconds(120), () -> w.firstAckAfter(t0, dead) != null);
+                    Writers.Ack a = w.firstAckAfter(t0, dead);
                     double ms = (a.doneNanos() - t0) / 1e6;
                     worst = Math.max(worst, ms);
                     System.out.printf("RESULT failover-round round=%d signal=%s killed=%s partition=%d "
-                            + "firstAckMs=%.0f newLeader=%s%n", k, signal, SpikeCluster.id(leader), w.partition, ms,
-                        SpikeCluster.id(a.server()));
+                            + "leaderSeenMs=%.0f firstAckMs=%.0f newLeader=%s loadavg=%s%n", k, signal,
+                        SpikeCluster.id(leader), w.partition, electedMs, ms, SpikeCluster.id(a.server()),
+                        loadAverage());
                 }
                 failovers.add(worst);
                 long t1 = System.nanoTime();

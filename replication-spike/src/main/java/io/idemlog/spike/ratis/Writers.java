@@ -165,6 +165,18 @@ final class Writers {
             }
         }
 
+        /** The first ack completed at or after {@code nanos} by a node other than {@code notFrom}, or null. */
+        Ack firstAckAfter(long nanos, int notFrom) {
+            synchronized (acks) {
+                for (Ack a : acks) {
+                    if (a.doneNanos() - nanos >= 0 && a.server() != notFrom) {
+                        return a;
+                    }
+                }
+                return null;
+            }
+        }
+
         /** The first ack completed at or after {@code nanos}, or null. */
         Ack firstAckAfter(long nanos) {
             synchronized (acks) {
