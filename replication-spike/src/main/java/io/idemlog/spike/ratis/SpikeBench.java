@@ -355,6 +355,9 @@ public final class SpikeBench {
                         led.add(w);
                     }
                 }
+                for (Writers.Sequential w : led) {
+                    w.errors.clear();
+                }
                 long t0 = System.nanoTime();
                 if (signal.equals("KILL")) {
                     cluster.kill(leader);
@@ -377,9 +380,9 @@ public final class SpikeBench {
                     double ms = (a.doneNanos() - t0) / 1e6;
                     worst = Math.max(worst, ms);
                     System.out.printf("RESULT failover-round round=%d signal=%s killed=%s partition=%d "
-                            + "leaderSeenMs=%.0f firstAckMs=%.0f newLeader=%s loadavg=%s%n", k, signal,
-                        SpikeCluster.id(leader), w.partition, electedMs, ms, SpikeCluster.id(a.server()),
-                        loadAverage());
+                            + "leaderSeenMs=%.0f firstAckMs=%.0f newLeader=%s resendCauses=%s loadavg=%s%n", k,
+                        signal, SpikeCluster.id(leader), w.partition, electedMs, ms, SpikeCluster.id(a.server()),
+                        new java.util.TreeMap<>(w.errors).toString().replace(" ", ""), loadAverage());
                 }
                 failovers.add(worst);
                 long t1 = System.nanoTime();

@@ -121,6 +121,8 @@ final class Writers {
         final long producerId;
         final List<Ack> acks = new ArrayList<>();
         final AtomicLong resends = new AtomicLong();
+        /** Why re-sends happened, by exception (class of the cause chain's root, and the server that answered). */
+        final java.util.concurrent.ConcurrentHashMap<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
         volatile boolean running = true;
         volatile Ack last;
         private int sequence;
@@ -155,6 +157,11 @@ final class Writers {
                         }
                     } catch (Exception e) {
                         // timeout, connection refused, not leader: re-send below
+                        Throwable root = e;
+                        while (root.getCause() != null && root.getCause() != root) {
+                            root = root.getCause();
+                        }
+                        errors.merge(root.getClass().getSimpleName(), 1, Integer::sum);
                     }
                     resends.incrementAndGet();
                     // the producer's retry backoff (Kafka's retry.backoff.ms), not a synchronisation
