@@ -238,6 +238,9 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
                     deletedBound = deleteUpTo(c, boundCutoff);
                     evicted.addAndGet(deletedBound);
                     evictedCounter.increment(deletedBound);
+                    if (cache != null) {
+                        cache.removeUpTo(boundCutoff); // what the table forgot, the cache forgets
+                    }
                 }
             }
         } catch (SQLException e) {
@@ -627,6 +630,10 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
 
         synchronized int size() {
             return map.size();
+        }
+
+        synchronized void removeUpTo(long cutoff) {
+            map.values().removeIf(at -> at <= cutoff);
         }
     }
 
