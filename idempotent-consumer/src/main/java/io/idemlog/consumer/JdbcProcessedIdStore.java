@@ -113,7 +113,8 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
                 + " SET processed_at = EXCLUDED.processed_at WHERE " + ids + ".processed_at <= ?"
             : "INSERT INTO " + ids + " (scope, id, processed_at) VALUES (?, ?, ?)";
         this.takeOverSql = "UPDATE " + ids + " SET processed_at = ? WHERE scope = ? AND id = ? AND processed_at <= ?";
-        this.positionUpsertSql = "INSERT INTO " + positions + " (scope, topic, kafka_partition, next_offset, updated_at)"
+        this.positionUpsertSql = "INSERT INTO " + positions
+            + " (scope, topic, kafka_partition, next_offset, updated_at)"
             + " VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, topic, kafka_partition) DO UPDATE SET next_offset ="
             + " GREATEST(" + positions + ".next_offset, EXCLUDED.next_offset), updated_at = EXCLUDED.updated_at";
         this.positionUpdateSql = "UPDATE " + positions + " SET next_offset = CASE WHEN next_offset < ? THEN ? ELSE"

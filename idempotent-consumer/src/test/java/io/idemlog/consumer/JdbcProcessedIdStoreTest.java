@@ -38,7 +38,8 @@ class JdbcProcessedIdStoreTest {
     }
 
     private SimpleConnectionPool pool(Db db) {
-        SimpleConnectionPool p = db == Db.H2 ? Databases.newH2Database("jdbc", 8) : Databases.newPostgresDatabase("jdbc", 8);
+        SimpleConnectionPool p = db == Db.H2 ? Databases.newH2Database("jdbc", 8)
+            : Databases.newPostgresDatabase("jdbc", 8);
         closeables.add(p);
         return p;
     }

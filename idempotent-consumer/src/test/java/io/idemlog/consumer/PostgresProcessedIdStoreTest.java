@@ -42,7 +42,8 @@ class PostgresProcessedIdStoreTest extends ProcessedIdStoreContract {
     @Override
     protected void awaitBlocked(Thread t) {
         Await.until("a PostgreSQL backend waiting for a lock", Duration.ofSeconds(10), () -> Databases.queryLong(last,
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") > 0);
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                + " AND datname = current_database()") > 0);
     }
 
     @AfterEach
