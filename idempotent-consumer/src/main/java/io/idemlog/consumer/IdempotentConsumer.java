@@ -113,6 +113,8 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
     private final Clock clock;
     private final ConsumerMetrics metrics;
     private final Duration pollTimeout;
+    /** Insert-first mode with a group.id: processed offsets are committed to Kafka (without a group they cannot be). */
+    private final boolean kafkaCommits;
 
     /** Attempts so far of records that failed, by partition and offset. */
     private final Map<TopicPartition, Map<Long, Integer>> attempts = new HashMap<>();
@@ -148,6 +150,7 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         this.clock = b.clock;
         this.pollTimeout = b.pollTimeout;
         this.metrics = new ConsumerMetrics(b.registry, scope);
+        this.kafkaCommits = b.txHandler == null && b.hasGroup;
     }
 
     /**
@@ -197,7 +200,8 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
     /**
      * Takes {@code partitions} without a consumer group (no group coordinator needed). In the transactional mode the
      * positions come from the database; in the insert-first mode from the consumer's committed offsets (which need a
-     * {@code group.id}) or {@code auto.offset.reset}.
+     * {@code group.id}; without one nothing is committed to Kafka and a restart starts from {@code auto.offset.reset},
+     * the store skipping what it remembers).
      */
     public void assign(Collection<TopicPartition> partitions) {
         transition(State.CREATED, State.SUBSCRIBED);
@@ -571,7 +575,8 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
 
     /** Insert-first mode: commits the offsets processed so far (async between polls, sync at revocation/close). */
     private void commitKafka(boolean sync) {
-        if (jdbcStore != null || toCommit.isEmpty()) {
+        if (!kafkaCommits || toCommit.isEmpty()) {
+            toCommit.clear();
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(toCommit);
@@ -643,7 +648,7 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         }
 
         private void commitRevoked(Collection<TopicPartition> partitions) {
-            if (jdbcStore != null) {
+            if (!kafkaCommits) {
                 return;
             }
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -687,6 +692,7 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private MeterRegistry registry = Metrics.globalRegistry;
         private Duration pollTimeout = Duration.ofMillis(500);
+        private boolean hasGroup;
 
         private Builder(Consumer<K, V> consumer, ProcessedIdStore store, RecordHandler<K, V> handler,
                         TransactionalHandler<K, V> txHandler) {
@@ -785,14 +791,15 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
                 throw new IllegalStateException("a key extractor is required: KeyExtractor.header(name), "
                     + "recordKey(...), businessKey(...) or position()");
             }
+            String group;
+            try {
+                group = consumer.groupMetadata().groupId();
+            } catch (RuntimeException e) {
+                group = null; // InvalidGroupIdException: no group.id
+            }
+            hasGroup = group != null && !group.isEmpty();
             if (scope == null) {
-                String group;
-                try {
-                    group = consumer.groupMetadata().groupId();
-                } catch (RuntimeException e) {
-                    group = null;
-                }
-                if (group == null || group.isEmpty()) {
+                if (!hasGroup) {
                     throw new IllegalStateException("a scope is required when the consumer has no group.id");
                 }
                 scope = group;

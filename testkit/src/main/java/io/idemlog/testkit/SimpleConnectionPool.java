@@ -116,7 +116,9 @@ public final class SimpleConnectionPool implements DataSource, AutoCloseable {
             if (healthy && !physical.getAutoCommit()) {
                 physical.rollback();
             }
-            if (healthy && !closed && physical.isValid(1) && idle.offer(physical)) {
+            // no validation query here (a round trip per borrow would halve a small transaction's rate): a driver
+            // marks a connection closed once it has failed, and a failure on a borrowed one is the caller's to see
+            if (healthy && !closed && !physical.isClosed() && idle.offer(physical)) {
                 return;
             }
             quietClose(physical);
