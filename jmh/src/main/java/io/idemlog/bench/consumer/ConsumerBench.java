@@ -82,6 +82,17 @@ public final class ConsumerBench {
           --timeout-s 3600 (per faults run) --seed 1 --out docs/benchmarks --tag consumer-DATE --work DIR
         """;
 
+    /** The members' logging: warnings, and the consumer's own lines (assignments, store failures). */
+    private static final String MEMBER_LOGBACK = """
+        <configuration>
+          <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
+            <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{30} - %msg%n</pattern></encoder>
+          </appender>
+          <logger name="io.idemlog.consumer" level="INFO"/>
+          <root level="WARN"><appender-ref ref="OUT"/></root>
+        </configuration>
+        """;
+
     private final Map<String, String> opts = new LinkedHashMap<>();
     private PrintStream out;
 
@@ -370,8 +381,12 @@ public final class ConsumerBench {
                                        int members, boolean group, String url, Path dir) throws IOException {
         List<String> args = List.of(mode, broker.bootstrap(), topic, String.valueOf(partitions),
             String.valueOf(member), String.valueOf(members), group ? "group" : "static", url);
+        Path logback = dir.resolve("member-logback.xml");
+        if (!Files.exists(logback)) {
+            Files.writeString(logback, MEMBER_LOGBACK);
+        }
         List<String> jvm = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-Dlogback.configurationFile=" + System.getProperty("logback.configurationFile", ""));
+            "-Dlogback.configurationFile=" + logback);
         return ChildJvm.launch(ChildJvm.javaCommand(jvm, System.getProperty("java.class.path"),
             ConsumerMember.class.getName(), args), dir.resolve("member-" + member + ".log"), "member " + member);
     }
