@@ -14,16 +14,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.io.Writer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -157,34 +153,7 @@ public final class IdemlogServer implements AutoCloseable {
 
     /** The cluster id: configured, or generated once and kept in meta.properties (a mismatch refuses to start). */
     private static String clusterId(ServerConfig config) throws IOException {
-        Path meta = config.dataDir.resolve("meta.properties");
-        Properties p = new Properties();
-        if (Files.exists(meta)) {
-            try (Reader r = Files.newBufferedReader(meta, StandardCharsets.UTF_8)) {
-                p.load(r);
-            }
-        }
-        String stored = p.getProperty("cluster.id");
-        if (stored != null && config.clusterId != null && !stored.equals(config.clusterId)) {
-            throw new IOException("data directory " + config.dataDir + " belongs to cluster " + stored
-                + ", not cluster.id=" + config.clusterId);
-        }
-        if (stored != null) {
-            return stored;
-        }
-        String id = config.clusterId != null ? config.clusterId : uuidBase64();
-        p.setProperty("cluster.id", id);
-        p.setProperty("node.id", String.valueOf(config.nodeId));
-        p.setProperty("version", "1");
-        Path tmp = config.dataDir.resolve("meta.properties.tmp");
-        try (Writer w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-            p.store(w, "idemlog data directory identity");
-        }
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-        Files.move(tmp, meta, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        return id;
+        return MetaProperties.clusterId(config.dataDir, config.clusterId, config.nodeId, IdemlogServer::uuidBase64);
     }
 
     /** Lets the blocking work already handed off finish (its answers go nowhere once the network is closed). */

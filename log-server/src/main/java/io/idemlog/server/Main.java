@@ -52,6 +52,8 @@ public final class Main {
                 (dir, logConfig, listener) -> LogManager.open(dir, logConfig, SystemEpochClock.INSTANCE, listener));
         } catch (IOException | RuntimeException e) {
             LOG.error("idemlog failed to start", e);
+            // One line an operator sees even when the log goes elsewhere: it names the file when a file is refused.
+            System.err.println("idemlog: cannot start: " + e.getMessage());
             System.exit(1);
             return;
         }

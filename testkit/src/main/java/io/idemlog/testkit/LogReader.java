@@ -29,7 +29,8 @@ import java.util.function.Consumer;
  * latest offsets, then Fetch (v12 where the server has it) from the earliest offset until the latest offset seen
  * when the read started.
  *
- * <p>What it checks on the way, because a test tool must not hide a broken log: every batch's magic and CRC.
+ * <p>What it checks on the way, because a test tool must not hide a broken log: every batch's header
+ * ({@link RecordBatch#validate}: length, magic, CRC, record count).
  * Records before the requested offset (a fetch may start at the batch that holds
  * it) and the incomplete batch a fetch may end with are skipped, as a Kafka consumer does. Compressed batches are
  * refused ({@link RecordReader} does not decompress); control batches are skipped.
@@ -162,17 +163,15 @@ public final class LogReader implements AutoCloseable {
             int limit = buffer.limit();
             while (limit - index >= RecordBatch.HEADER_SIZE) {
                 batch.wrap(buffer, index);
-                int size = batch.sizeInBytes();
-                if (size < RecordBatch.HEADER_SIZE) {
-                    throw new IOException("batch length " + batch.batchLength() + " at offset "
-                        + batch.baseOffset());
-                }
-                if (size > limit - index) {
+                RecordBatch.Validation validation = batch.validate(limit - index, Integer.MAX_VALUE);
+                if (validation == RecordBatch.Validation.TRUNCATED) {
                     return; // the incomplete batch that may end a fetch
                 }
-                if (batch.magic() != RecordBatch.MAGIC || !batch.isCrcValid()) {
-                    throw new IOException("corrupt batch in partition " + partition + ": " + batch);
+                if (validation != RecordBatch.Validation.VALID) {
+                    throw new IOException("corrupt batch in partition " + partition + " at offset "
+                        + batch.baseOffset() + ": " + batch.describe(validation, limit - index, Integer.MAX_VALUE));
                 }
+                int size = batch.sizeInBytes();
                 if (batch.lastOffset() >= position && !batch.isControl()) {
                     if (batch.compression() != 0) {
                         throw new IOException("compressed batch (codec " + batch.compression() + ") in partition "

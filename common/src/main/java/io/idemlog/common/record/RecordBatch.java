@@ -58,13 +58,19 @@ public final class RecordBatch {
     public static final short NO_PRODUCER_EPOCH = -1;
     public static final int NO_SEQUENCE = -1;
 
-    /** Outcome of {@link #validate}: first problem found, in the order they are checked. */
+    /**
+     * Outcome of {@link #validate}: the first problem found, in the order they are checked. The one header check of
+     * the code base: the server's produce path ({@code ProduceBatchCheck} maps these to Kafka error codes), segment
+     * recovery and reads, the offline verifier and the test kit's log reader all call {@link #validate}.
+     */
     public enum Validation {
         VALID,
-        /** Fewer bytes than the header, or than batchLength announces. */
+        /** Fewer bytes than a header, or than batchLength announces. */
         TRUNCATED,
-        /** batchLength smaller than a header, or larger than the caller's limit. */
+        /** batchLength smaller than a header: no batch can be this short. */
         BAD_LENGTH,
+        /** A whole batch, larger than the caller's limit. */
+        TOO_LARGE,
         BAD_MAGIC,
         BAD_CRC,
         /** recordsCount < 1, or lastOffsetDelta != recordsCount - 1. */
@@ -216,19 +222,24 @@ public final class RecordBatch {
     /**
      * Checks the header of the batch at this flyweight's offset, given that {@code available} bytes are readable
      * from it and that a batch may not exceed {@code maxSize} bytes. Checks, in order: enough bytes for a header,
-     * length, magic, CRC, and the record count against lastOffsetDelta. Does not look at individual records
-     * (see {@link #validateRecords}).
+     * a batchLength of at least a header, the whole batch available, its size within {@code maxSize}, magic, CRC,
+     * and the record count against lastOffsetDelta. Never reads outside {@code [offset, offset + available)} and
+     * never throws for any content of those bytes. Does not look at individual records (see
+     * {@link #validateRecords}) nor at baseOffset (the caller knows which offset it expects).
      */
     public Validation validate(int available, int maxSize) {
         if (available < HEADER_SIZE) {
             return Validation.TRUNCATED;
         }
-        int length = batchLength();
-        if (length < HEADER_SIZE - LOG_OVERHEAD || (long) length + LOG_OVERHEAD > maxSize) {
+        long size = (long) batchLength() + LOG_OVERHEAD;
+        if (size < HEADER_SIZE) {
             return Validation.BAD_LENGTH;
         }
-        if (length + LOG_OVERHEAD > available) {
+        if (size > available) {
             return Validation.TRUNCATED;
+        }
+        if (size > maxSize) {
+            return Validation.TOO_LARGE;
         }
         if (magic() != MAGIC) {
             return Validation.BAD_MAGIC;
@@ -241,6 +252,26 @@ public final class RecordBatch {
             return Validation.BAD_COUNT;
         }
         return Validation.VALID;
+    }
+
+    /**
+     * Why {@link #validate} answered {@code result}, in words naming the fields (for error messages and reports);
+     * null for VALID. Reads only what {@code validate} read to reach that answer.
+     */
+    public String describe(Validation result, int available, int maxSize) {
+        return switch (result) {
+            case VALID -> null;
+            case TRUNCATED -> available < HEADER_SIZE
+                ? available + " bytes, less than a batch header (" + HEADER_SIZE + ")"
+                : "batchLength " + batchLength() + " runs past the " + available + " bytes available";
+            case BAD_LENGTH -> "batchLength " + batchLength() + " is shorter than a batch header";
+            case TOO_LARGE -> "batch of " + sizeInBytes() + " bytes is larger than the limit of " + maxSize;
+            case BAD_MAGIC -> "magic " + magic() + " (only 2 is supported)";
+            case BAD_CRC -> "CRC mismatch (stored " + crc() + ", computed " + computeCrc() + ")";
+            case BAD_COUNT -> "recordsCount " + recordsCount() + " does not match lastOffsetDelta "
+                + lastOffsetDelta();
+            case BAD_RECORDS -> "the records section does not parse as " + recordsCount() + " records";
+        };
     }
 
     /**

@@ -87,7 +87,7 @@ class RecordBatchTest {
         RecordBatch batch = new RecordBatch(buf, 0);
         assertEquals(RecordBatch.Validation.TRUNCATED, batch.validate(RecordBatch.HEADER_SIZE - 1, 1 << 20));
         assertEquals(RecordBatch.Validation.TRUNCATED, batch.validate(size - 1, 1 << 20));
-        assertEquals(RecordBatch.Validation.BAD_LENGTH, batch.validate(size, size - 1));
+        assertEquals(RecordBatch.Validation.TOO_LARGE, batch.validate(size, size - 1));
 
         buf.put(RecordBatch.MAGIC_OFFSET, (byte) 1);
         assertEquals(RecordBatch.Validation.BAD_MAGIC, batch.validate(size, 1 << 20));
@@ -106,6 +106,21 @@ class RecordBatchTest {
 
         buf.putInt(RecordBatch.LENGTH_OFFSET, 10);
         assertEquals(RecordBatch.Validation.BAD_LENGTH, batch.validate(size, 1 << 20));
+    }
+
+    @Test
+    void shouldCallAHugeBatchLengthTruncatedWithoutOverflowing() {
+        ByteBuffer buf = build(ByteBuffer.allocate(4096), 3);
+        int size = buf.limit();
+        RecordBatch batch = new RecordBatch(buf, 0);
+        for (int length : new int[] {Integer.MAX_VALUE, Integer.MAX_VALUE - RecordBatch.LOG_OVERHEAD + 1}) {
+            buf.putInt(RecordBatch.LENGTH_OFFSET, length);
+            assertEquals(RecordBatch.Validation.TRUNCATED, batch.validate(size, Integer.MAX_VALUE));
+            assertTrue(batch.describe(RecordBatch.Validation.TRUNCATED, size, Integer.MAX_VALUE)
+                .contains("runs past"));
+        }
+        buf.putInt(RecordBatch.LENGTH_OFFSET, Integer.MIN_VALUE);
+        assertEquals(RecordBatch.Validation.BAD_LENGTH, batch.validate(size, Integer.MAX_VALUE));
     }
 
     @Test

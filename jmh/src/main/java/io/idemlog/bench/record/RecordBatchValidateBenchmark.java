@@ -21,9 +21,10 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The server's per-batch checks on the produce path: {@link RecordBatch#validate} (length, magic, CRC-32C over the
- * whole batch, record count) and {@link RecordBatch#validateRecords} (walks every record). One operation = one
- * batch. Heap and direct buffers both: the server validates batches in Netty's direct frame buffers, and the
+ * The server's per-batch checks on the produce path, the very calls it makes: {@link RecordBatch#validate} (length,
+ * magic, CRC-32C over the whole batch, record count: the one header check, which the server's ProduceBatchCheck,
+ * segment recovery and reads all run) and {@link RecordBatch#validateRecords} (walks every record, after the
+ * producer-state check). One operation = one batch. Heap and direct buffers both: the server validates batches in Netty's direct frame buffers, and the
  * CRC takes a different path for each.
  */
 @State(Scope.Thread)

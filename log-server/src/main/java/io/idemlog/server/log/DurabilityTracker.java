@@ -7,11 +7,18 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.PriorityQueue;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A partition's high watermark and the callbacks waiting for it. Callbacks are registered from any thread and
- * completed, in offset order, by the thread that advances the watermark (the flusher) or fails it; always outside
- * this object's lock, since they hand work to other threads and must not run under storage locks.
+ * A partition's high watermark and the callbacks waiting for it. Callbacks are registered from any thread
+ * ({@link #whenDurable}, which completes at once on the calling thread when the answer is already known).
+ *
+ * <p>The owner: only the thread holding the partition's commit lock ({@code owner}, PartitionLog's flush lock)
+ * advances or fails the watermark, and so completes the waiting callbacks, in offset order. That thread is the
+ * flusher, a request thread in {@link Partition#flushNow}, the storage thread finishing a roll, or the thread
+ * closing the partition: whichever holds the lock. {@link #advanceTo} and {@link #fail} check it and throw
+ * IllegalStateException otherwise, so a caller that forgets the lock fails loudly instead of racing on the
+ * waiters. Callbacks run outside this object's monitor, since they hand work to other threads.
  *
  * <p>Once failed (an fsync or a write failed, or the partition closed), the watermark never moves again: waiting
  * and later callbacks above it complete with KAFKA_STORAGE_ERROR, because nothing above it can be promised durable.
@@ -26,14 +33,20 @@ final class DurabilityTracker {
         Comparator.comparingLong(Waiter::offset).thenComparingLong(Waiter::sequence);
 
     private final PriorityQueue<Waiter> waiters = new PriorityQueue<>(ORDER);
-    /** Completed by the advancing thread only; reused to avoid an allocation per round. */
+    /** The owner's only (see the class comment); reused to avoid an allocation per round. */
     private final ArrayList<Waiter> ready = new ArrayList<>();
+    private final ReentrantLock owner;
     private long sequence;
     private boolean failed;
     private volatile long highWatermark;
 
-    DurabilityTracker(long highWatermark) {
+    /**
+     * @param highWatermark the durable end to start from
+     * @param owner         the lock whose holder alone may advance or fail the watermark
+     */
+    DurabilityTracker(long highWatermark, ReentrantLock owner) {
         this.highWatermark = highWatermark;
+        this.owner = owner;
     }
 
     long highWatermark() {
@@ -58,9 +71,10 @@ final class DurabilityTracker {
 
     /**
      * Moves the watermark up to {@code newHighWatermark} and completes the callbacks now below it, in offset order.
-     * Called by one thread at a time (the flusher). Returns true when the watermark moved.
+     * Owner only. Returns true when the watermark moved.
      */
     boolean advanceTo(long newHighWatermark) {
+        checkOwner();
         synchronized (this) {
             if (failed || newHighWatermark <= highWatermark) {
                 return false;
@@ -74,8 +88,9 @@ final class DurabilityTracker {
         return true;
     }
 
-    /** Freezes the watermark and fails every waiting callback with KAFKA_STORAGE_ERROR. */
+    /** Freezes the watermark and fails every waiting callback with KAFKA_STORAGE_ERROR. Owner only. */
     void fail() {
+        checkOwner();
         ArrayList<Waiter> failedWaiters;
         synchronized (this) {
             failed = true;
@@ -90,6 +105,17 @@ final class DurabilityTracker {
         for (Waiter w : failedWaiters) {
             run(w.callback, ErrorCode.KAFKA_STORAGE_ERROR);
         }
+    }
+
+    private void checkOwner() {
+        if (!owner.isHeldByCurrentThread()) {
+            throw new IllegalStateException("the durability of a partition is advanced only by the holder of its "
+                + "commit lock, not by " + Thread.currentThread().getName());
+        }
+    }
+
+    synchronized boolean failed() {
+        return failed;
     }
 
     synchronized int waiting() {

@@ -8,12 +8,13 @@ import java.util.ArrayList;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The one thread that makes appends durable, for the whole store: group commit. An append marks its partition dirty
- * and wakes the flusher; each round takes every dirty partition's appended end, fsyncs the partition's active
- * segment (unless a request thread's {@link PartitionLog#flushNow} already did), and only then advances its high
- * watermark (which completes the waiting acks=all answers, in offset
- * order, and tells the {@link HighWatermarkListener}). Appends that land while an fsync runs are covered by the next
- * round: one fsync per partition per round, however many batches.
+ * The store's background group commit: an append marks its partition dirty and wakes the flusher; each round takes
+ * every dirty partition's appended end, fsyncs the partition's active segment (unless a request thread's
+ * {@link PartitionLog#flushNow} already covered it), and only then advances its high watermark (which completes the
+ * waiting acks=all answers, in offset order, and tells the {@link HighWatermarkListener}). Appends that land while an
+ * fsync runs are covered by the next round: one fsync per partition per round, however many batches. It is not the
+ * only thread that fsyncs: a request thread commits its own appends through {@code flushNow} (log.flush.thread =
+ * network), and the sealer thread fsyncs rolled segments; per partition, the commit lock serialises them all.
  *
  * <p>A partition is queued at most once (its dirty flag), cleared before its end is read, so an append racing with
  * a round is either in this round's snapshot or marks the partition dirty again: none is forgotten. The thread parks
@@ -30,8 +31,13 @@ final class GroupCommitFlusher implements Runnable {
 
     private final MpscUnboundedArrayQueue<PartitionLog> dirty = new MpscUnboundedArrayQueue<>(256);
     private final ArrayList<PartitionLog> round = new ArrayList<>();
+    private final StorageMetrics metrics;
     private volatile Thread thread;
     private volatile boolean running;
+
+    GroupCommitFlusher(StorageMetrics metrics) {
+        this.metrics = metrics;
+    }
 
     void start() {
         Thread t = new Thread(this, "idemlog-flusher");
@@ -95,7 +101,10 @@ final class GroupCommitFlusher implements Runnable {
                         flushed++;
                     }
                 } catch (RuntimeException e) {
-                    LOG.error("{}: group commit failed", p, e);
+                    // Not an I/O error (those the partition handles): a bug. Its waiters must not wait forever.
+                    metrics.flusherFailures.increment();
+                    LOG.error("{}: group commit failed unexpectedly", p, e);
+                    p.failCommit(e);
                 }
             }
         } finally {

@@ -6,11 +6,16 @@ import java.nio.file.Path;
  * Names of the files in a partition directory: {@code <20-digit base offset>.log} and {@code .index}, with
  * {@value #DELETED_SUFFIX} appended once retention removed the segment (the file stays readable for fetches in
  * flight until the delete delay passes). Twenty digits, zero-padded, so names sort like offsets.
+ *
+ * <p>A segment started by a roll is named {@code <base>.log}{@value #PENDING_SUFFIX} until the segment before it
+ * is sealed (its data and index fsync'd, by the storage thread, after the roll): after a crash that name tells
+ * recovery that the previous segment may have a torn tail, like the last one.
  */
 final class LogFiles {
     static final String LOG_SUFFIX = ".log";
     static final String INDEX_SUFFIX = ".index";
     static final String DELETED_SUFFIX = ".deleted";
+    static final String PENDING_SUFFIX = ".pending";
     static final String TOPICS_DIR = "topics";
     private static final int OFFSET_DIGITS = 20;
 
@@ -19,6 +24,11 @@ final class LogFiles {
 
     static Path logFile(Path dir, long baseOffset) {
         return dir.resolve(offsetName(baseOffset) + LOG_SUFFIX);
+    }
+
+    /** The name of a segment whose predecessor's seal has not completed. */
+    static Path pendingLogFile(Path dir, long baseOffset) {
+        return dir.resolve(offsetName(baseOffset) + LOG_SUFFIX + PENDING_SUFFIX);
     }
 
     static Path indexFile(Path dir, long baseOffset) {

@@ -23,12 +23,14 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The {@link LogStore}: every partition under {@code data.dir/topics}, the producer id allocator, the group-commit
- * flusher thread and the maintenance thread (retention, producer expiry, delayed file deletion).
+ * The {@link LogStore}: every partition under {@code data.dir/topics}, the producer id allocator, and three threads:
+ * the group-commit flusher, the segment sealer (the fsyncs of rolls) and the maintenance thread (retention, producer
+ * expiry, delayed file deletion).
  *
  * <p>Threads: request threads call the {@link LogStore} methods; {@code idemlog-flusher} fsyncs and completes
- * durability callbacks; {@code idemlog-log-maintenance} ticks {@link #runMaintenance()}, which decides by the
- * injected clock what is due. Topic creation is serialised by this object's lock; lookups are lock-free.
+ * durability callbacks (as does a request thread in {@link Partition#flushNow}); {@code idemlog-log-seal} finishes
+ * rolls; {@code idemlog-log-maintenance} ticks {@link #runMaintenance()}, which decides by the injected clock what is
+ * due. Topic creation is serialised by this object's lock; lookups are lock-free.
  */
 public final class LogManager implements LogStore {
     /** Whether the store runs its own threads, or a test drives {@link #flushOnce} and {@link #runMaintenance}. */
@@ -46,8 +48,11 @@ public final class LogManager implements LogStore {
     private final LogConfig config;
     private final EpochClock clock;
     private final LogContext context;
-    private final ProducerIdAllocator producerIds;
+    /** Set once every partition is loaded (it must start above their producer ids); never null afterwards. */
+    private volatile ProducerIdAllocator producerIds;
     private final GroupCommitFlusher flusher;
+    private final SegmentSealer sealer;
+    private final StorageMetrics metrics = new StorageMetrics();
     private final ScheduledExecutorService maintenance;
     private final ConcurrentHashMap<String, PartitionLog[]> topics = new ConcurrentHashMap<>();
     /** Maintenance thread only (and close(), after that thread stopped). */
@@ -57,13 +62,13 @@ public final class LogManager implements LogStore {
     private boolean closed;
 
     private LogManager(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                       StorageIo io, ProducerIdAllocator producerIds, Threads threads) {
+                       StorageIo io, Threads threads) {
         this.topicsDir = dataDir.resolve(LogFiles.TOPICS_DIR);
         this.config = config;
         this.clock = clock;
-        this.flusher = new GroupCommitFlusher();
-        this.context = new LogContext(config, clock, io, flusher, listener);
-        this.producerIds = producerIds;
+        this.flusher = new GroupCommitFlusher(metrics);
+        this.sealer = new SegmentSealer();
+        this.context = new LogContext(config, clock, io, flusher, sealer, listener, metrics);
         this.maintenance = threads == Threads.BACKGROUND ? Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idemlog-log-maintenance");
             t.setDaemon(true);
@@ -102,16 +107,25 @@ public final class LogManager implements LogStore {
                 DurableFiles.fsyncDirectory(parent);
             }
         }
-        ProducerIdAllocator producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE);
-        LogManager manager = new LogManager(dataDir, config, clock, listener, io, producerIds, threads);
+        // A damaged producer-ids file refuses to start: find out before loading every partition.
+        ProducerIdAllocator.readIfExists(dataDir);
+        LogManager manager = new LogManager(dataDir, config, clock, listener, io, threads);
         try {
             manager.loadTopics();
+            // Above every producer id any partition holds, even if the file is missing or older than the logs.
+            long maxProducerId = -1L;
+            for (PartitionLog p : manager.allPartitions()) {
+                maxProducerId = Math.max(maxProducerId, p.maxProducerId());
+            }
+            manager.producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE,
+                maxProducerId);
         } catch (IOException | RuntimeException e) {
             manager.abandon();
             throw e;
         }
         if (threads == Threads.BACKGROUND) {
             manager.flusher.start();
+            manager.sealer.start();
             long tick = Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, Math.min(config.fileDeleteDelayMs(),
                 Math.min(config.retentionCheckIntervalMs(), config.producerIdExpirationCheckIntervalMs()))));
             manager.maintenance.scheduleWithFixedDelay(manager::runMaintenanceSafely, tick, tick,
@@ -241,9 +255,28 @@ public final class LogManager implements LogStore {
         return producerIds.nextProducerId();
     }
 
-    /** One group-commit round (what the flusher thread runs); for tests that drive the store step by step. */
+    /**
+     * What the storage threads would do next, for tests that drive the store step by step: the pending seals of
+     * rolls (the sealer thread), then one group-commit round (the flusher thread). Returns the flusher's count.
+     */
     int flushOnce() {
+        sealer.runOnce();
         return flusher.runOnce();
+    }
+
+    /** One group-commit round only, leaving rolls unsealed (tests of the seal's effect on the high watermark). */
+    int commitOnce() {
+        return flusher.runOnce();
+    }
+
+    /** The pending seals only (the sealer thread's work). */
+    int sealOnce() {
+        return sealer.runOnce();
+    }
+
+    @Override
+    public StorageMetrics metrics() {
+        return metrics;
     }
 
     /**
@@ -306,6 +339,8 @@ public final class LogManager implements LogStore {
             closed = true;
         }
         stopThreads();
+        // Seals first: their high watermark advance completes callbacks the last group commit then need not wait on.
+        sealer.runOnce();
         flusher.runOnce();
         IOException failure = null;
         for (PartitionLog p : allPartitions()) {
@@ -362,6 +397,7 @@ public final class LogManager implements LogStore {
         }
         try {
             flusher.stop();
+            sealer.stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -2,6 +2,10 @@ package io.idemlog.server.log;
 
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.RecordReader;
+import io.idemlog.server.state.CorruptFileException;
+import io.idemlog.server.state.DurableFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -30,6 +34,8 @@ final class LogSegment {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(LogSegment.class);
+
     final long baseOffset;
     private final Path dir;
     private final FileChannel channel;
@@ -37,6 +43,11 @@ final class LogSegment {
     private volatile Path logPath;
     private volatile int size;
     private volatile long nextOffset;
+    /**
+     * Offsets below this are fsync'd in this file. Written by the partition's commit-lock holder only (group commit,
+     * seal); a segment loaded at start is durable up to its end (recovery fsync'd what it kept).
+     */
+    private volatile long flushedEnd;
     private volatile long maxTimestamp = -1L;
     /** Server time of the first append (or of the first batch's timestamp after a restart); -1 while empty. */
     private long rollBaseMs = -1L;
@@ -50,21 +61,60 @@ final class LogSegment {
     private boolean preallocationFailed;
     /** What {@link #recoverActive} found, for the log message; null otherwise. */
     private ScanResult lastScan;
+    /**
+     * Whether every batch of the file was checked (framing, CRC, offsets) by this process: true for segments it
+     * wrote (appends are checked before they are written) and for those it recovered or rebuilt by a full scan;
+     * false for sealed segments opened from their index, which reads check chunk by chunk.
+     */
+    private volatile boolean verifiedWhole;
 
-    private LogSegment(Path dir, long baseOffset, FileChannel channel, SegmentIndex index) {
+    private LogSegment(Path dir, long baseOffset, Path logPath, FileChannel channel, SegmentIndex index) {
         this.dir = dir;
         this.baseOffset = baseOffset;
         this.channel = channel;
         this.index = index;
-        this.logPath = LogFiles.logFile(dir, baseOffset);
+        this.logPath = logPath;
         this.nextOffset = baseOffset;
+        this.flushedEnd = baseOffset;
     }
 
-    /** Creates a new, empty segment file (which must not exist yet). */
+    /** Creates a new, empty segment file (which must not exist yet) under its final name. */
     static LogSegment create(Path dir, long baseOffset) throws IOException {
-        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+        return create(dir, baseOffset, LogFiles.logFile(dir, baseOffset));
+    }
+
+    /**
+     * Creates the segment that a roll starts, named {@code .log.pending} until the previous segment's seal is
+     * durable ({@link #dropPendingName}). A metadata operation only: no fsync on the rolling thread.
+     */
+    static LogSegment createAfterRoll(Path dir, long baseOffset) throws IOException {
+        return create(dir, baseOffset, LogFiles.pendingLogFile(dir, baseOffset));
+    }
+
+    private static LogSegment create(Path dir, long baseOffset, Path file) throws IOException {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+            StandardOpenOption.WRITE);
+        LogSegment segment = new LogSegment(dir, baseOffset, file, channel, new SegmentIndex());
+        segment.verifiedWhole = true; // everything appended to it is checked first
+        return segment;
+    }
+
+    /**
+     * Renames a {@code .log.pending} segment to its final name (durable with the caller's directory fsync). Reads
+     * and appends in flight are unaffected: they use the open channel.
+     */
+    void dropPendingName() throws IOException {
+        Path current = logPath;
+        Path sealedName = LogFiles.logFile(dir, baseOffset);
+        if (!current.equals(sealedName)) {
+            Files.move(current, sealedName, StandardCopyOption.ATOMIC_MOVE);
+            logPath = sealedName;
+        }
+    }
+
+    /** Whether the file still has its {@code .log.pending} name. */
+    boolean pendingName() {
+        return !logPath.equals(LogFiles.logFile(dir, baseOffset));
     }
 
     /**
@@ -76,34 +126,47 @@ final class LogSegment {
      */
     static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes)
         throws IOException {
-        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
+        Path logPath = LogFiles.logFile(dir, baseOffset);
+        FileChannel channel = FileChannel.open(logPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             long fileSize = channel.size();
             if (fileSize > Integer.MAX_VALUE) {
-                throw new IOException(LogFiles.logFile(dir, baseOffset) + " is larger than 2 GiB");
+                throw new CorruptFileException(logPath, -1L, "larger than 2 GiB (" + fileSize + " bytes)");
             }
             SegmentIndex index = null;
             Path indexPath = LogFiles.indexFile(dir, baseOffset);
             if (Files.exists(indexPath)) {
                 try (FileChannel indexChannel = FileChannel.open(indexPath, StandardOpenOption.READ)) {
-                    index = SegmentIndex.load(indexChannel, (int) fileSize);
+                    index = SegmentIndex.load(indexChannel, indexPath.toString(), (int) fileSize);
+                } catch (CorruptFileException e) {
+                    LOG.warn("rebuilding the index of {} from the log: {}", logPath.getFileName(), e.getMessage());
                 }
+            } else {
+                LOG.warn("rebuilding the missing index {} from the log", indexPath);
             }
             if (index != null) {
-                LogSegment segment = new LogSegment(dir, baseOffset, channel, index);
-                if (!segment.scanTail(scanner).truncated()) {
+                LogSegment segment = new LogSegment(dir, baseOffset, logPath, channel, index);
+                ScanResult tail = segment.scanTail(scanner);
+                if (!tail.truncated()) {
+                    segment.flushedEnd = segment.nextOffset;
                     return segment;
                 }
                 // The index looked plausible but does not lead to a clean end: do not trust it, rebuild it.
+                LOG.warn("rebuilding the index {}: from its last entry the log does not end cleanly ({} at byte {})",
+                    indexPath, tail.problem(), tail.validBytes());
             }
-            LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+            LogSegment segment = new LogSegment(dir, baseOffset, logPath, channel, new SegmentIndex());
             ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
             if (result.truncated()) {
-                throw new IOException(segment.logPath + " is damaged at byte " + result.validBytes() + " of "
-                    + result.fileBytes() + " (" + result.problem() + ") although it was sealed");
+                throw new CorruptFileException(logPath, result.validBytes(), result.problem() + " in a sealed segment of "
+                    + result.fileBytes() + " bytes (offsets " + baseOffset + " to " + segment.nextOffset
+                    + " are intact): sealed segments were fsync'd before the next one was started, so this is "
+                    + "damage, not a torn write; refusing to open the partition rather than lose what follows");
             }
+            segment.verifiedWhole = true;
+            segment.flushedEnd = segment.nextOffset;
             segment.writeIndexFile();
+            DurableFiles.fsyncDirectory(dir);
             return segment;
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -115,12 +178,15 @@ final class LogSegment {
      * Opens the last segment after a restart: validates every batch (length, magic, CRC, record count, contiguous
      * offsets), truncates the file at the first bad one (a torn tail), and rebuilds the index.
      */
-    static LogSegment recoverActive(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes,
-                                    StorageIo io) throws IOException {
-        FileChannel channel = FileChannel.open(LogFiles.logFile(dir, baseOffset), StandardOpenOption.READ,
-            StandardOpenOption.WRITE);
+    static LogSegment recoverActive(Path dir, long baseOffset, Path logPath, BatchScanner scanner,
+                                    int indexIntervalBytes, StorageIo io) throws IOException {
+        FileChannel channel = FileChannel.open(logPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            LogSegment segment = new LogSegment(dir, baseOffset, channel, new SegmentIndex());
+            long fileSize = channel.size();
+            if (fileSize > Integer.MAX_VALUE) {
+                throw new CorruptFileException(logPath, -1L, "larger than 2 GiB (" + fileSize + " bytes)");
+            }
+            LogSegment segment = new LogSegment(dir, baseOffset, logPath, channel, new SegmentIndex());
             ScanResult result = segment.scan(scanner, 0, baseOffset, indexIntervalBytes, true);
             if (result.truncated()) {
                 if (zeros(channel, result.validBytes(), result.fileBytes())) {
@@ -131,6 +197,8 @@ final class LogSegment {
             io.force(channel);
             segment.allocatedEnd = result.validBytes();
             segment.lastScan = result;
+            segment.verifiedWhole = true;
+            segment.flushedEnd = segment.nextOffset;
             return segment;
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -198,11 +266,13 @@ final class LogSegment {
         }
     }
 
-    /** Cuts the zeros written ahead, so that the file ends with the last batch (sealing, clean close). */
+    /**
+     * Cuts the zeros written ahead, so that the file ends with the last batch (sealing, clean close). The new size
+     * is durable with the caller's next fsync of the segment (fdatasync covers the file size).
+     */
     void trimPreallocation() throws IOException {
         if (allocatedEnd > size) {
             channel.truncate(size);
-            channel.force(true);
             allocatedEnd = size;
         }
     }
@@ -269,17 +339,15 @@ final class LogSegment {
         return scan(scanner, start, expected, Integer.MAX_VALUE, false);
     }
 
-    /** Why a batch read back from a segment cannot be part of the log, or null when it can. */
+    /**
+     * Why a whole batch read back from a segment cannot be part of the log, or null when it can: the batch header
+     * check every path runs ({@link RecordBatch#validate}: magic, CRC, record count), then the offset it must have.
+     */
     static String invalidStoredBatch(RecordBatch batch, long expectedOffset) {
-        if (batch.magic() != RecordBatch.MAGIC) {
-            return "magic " + batch.magic();
-        }
-        if (!batch.isCrcValid()) {
-            return "CRC mismatch";
-        }
-        int count = batch.recordsCount();
-        if (count < 1 || batch.lastOffsetDelta() != count - 1) {
-            return "record count " + count + " does not match lastOffsetDelta " + batch.lastOffsetDelta();
+        int size = batch.sizeInBytes();
+        RecordBatch.Validation validation = batch.validate(size, Integer.MAX_VALUE);
+        if (validation != RecordBatch.Validation.VALID) {
+            return batch.describe(validation, size, Integer.MAX_VALUE);
         }
         if (batch.baseOffset() != expectedOffset) {
             return "base offset " + batch.baseOffset() + " where " + expectedOffset + " was expected";
@@ -332,25 +400,38 @@ final class LogSegment {
         }
     }
 
-    /** Makes the segment's data durable. */
-    void flush(StorageIo io) throws IOException {
+    /**
+     * Makes the segment's data durable up to {@code end} (an offset whose bytes were all written before the call).
+     * Commit-lock holder only.
+     */
+    void flush(StorageIo io, long end) throws IOException {
         io.force(channel);
-    }
-
-    /** Seals the segment before the next one is created: data durable, index written and durable. */
-    void seal(StorageIo io) throws IOException {
-        trimPreallocation();
-        io.force(channel);
-        writeIndexFile();
-    }
-
-    /** Writes the in-memory index to the {@code .index} file and fsyncs it. */
-    void writeIndexFile() throws IOException {
-        try (FileChannel indexChannel = FileChannel.open(LogFiles.indexFile(dir, baseOffset),
-            StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            index.writeTo(indexChannel);
-            indexChannel.force(true);
+        if (end > flushedEnd) {
+            flushedEnd = end;
         }
+    }
+
+    /** Offsets below this are fsync'd (see the field). */
+    long flushedEnd() {
+        return flushedEnd;
+    }
+
+    /**
+     * The data half of a seal, on the storage thread once the segment is no longer active: cuts the preallocated
+     * zeros and fsyncs everything. The caller then writes the index ({@link #writeIndexFile}) and fsyncs the
+     * directory.
+     */
+    void syncForSeal(StorageIo io) throws IOException {
+        trimPreallocation();
+        flush(io, nextOffset);
+    }
+
+    /**
+     * Writes the in-memory index to the {@code .index} file atomically (temporary file, fsync, rename); the rename is
+     * durable with the caller's next directory fsync.
+     */
+    void writeIndexFile() throws IOException {
+        DurableFiles.writeAndRename(LogFiles.indexFile(dir, baseOffset), index::writeTo);
     }
 
     /**
@@ -467,7 +548,7 @@ final class LogSegment {
 
     /** Renames the files for deletion: new reads no longer find them, reads in flight keep the open channel. */
     void markDeleted() throws IOException {
-        Path log = LogFiles.logFile(dir, baseOffset);
+        Path log = logPath;
         Path deleted = log.resolveSibling(log.getFileName() + LogFiles.DELETED_SUFFIX);
         Files.move(log, deleted, StandardCopyOption.ATOMIC_MOVE);
         logPath = deleted;

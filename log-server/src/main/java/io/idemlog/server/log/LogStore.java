@@ -29,6 +29,11 @@ public interface LogStore extends AutoCloseable {
      */
     long nextProducerId() throws IOException;
 
+    /** The storage counters (damage found on read, storage errors, seals, ...). */
+    default StorageMetrics metrics() {
+        return new StorageMetrics();
+    }
+
     /** Clean shutdown: flush, write producer state snapshots, close files. */
     @Override
     void close() throws IOException;

@@ -1,8 +1,10 @@
 package io.idemlog.server.log;
 
 import io.idemlog.common.record.RecordBatch;
+import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.CorruptSnapshotException;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SlabProducerStateTable;
@@ -15,7 +17,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.TreeMap;
 import java.util.List;
 
 /**
@@ -23,9 +25,11 @@ import java.util.List;
  * <ol>
  * <li>delete leftovers: {@code *.deleted} (retention had removed them) and {@code *.tmp} (unfinished atomic
  * writes);</li>
- * <li>open every segment but the last as sealed (index loaded or rebuilt, tail checked, offsets contiguous);</li>
- * <li>validate every batch of the last segment (length, magic, CRC, count, contiguous offsets), truncate at the
- * first bad one (a torn tail) and rebuild its index; fsync it;</li>
+ * <li>open every segment as sealed (index loaded or rebuilt, tail checked, offsets contiguous) except the last, and
+ * except, when a segment still has the {@code .log.pending} name of an unfinished roll, the one before it and every
+ * later one;</li>
+ * <li>validate every batch of those (length, magic, CRC, count, contiguous offsets), truncate at the first bad one
+ * (a torn tail) and rebuild its index; fsync it; discard what follows a cut; seal all but the last;</li>
  * <li>delete producer snapshots above the log end; load the newest valid one (a damaged one is deleted and the next
  * older tried), and replay into the producer state only the batches at or after its offset, through the same
  * update as live appends, rejecting nothing (the log is the truth). Producers replayed get the recovery time as
@@ -40,52 +44,62 @@ final class PartitionLoader {
     private PartitionLoader() {
     }
 
+    /** A segment file found in the directory: its base offset and whether it still has the pending name. */
+    private record SegmentFile(long base, boolean pending) {
+    }
+
     static PartitionLog load(String topic, int index, Path dir, LogContext context) throws IOException {
         LogConfig config = context.config();
         long nowMs = context.clock().time();
         deleteLeftovers(dir);
-        long[] bases = segmentBases(dir);
+        SegmentFile[] files = segmentFiles(dir);
         BatchScanner scanner = new BatchScanner();
-        List<LogSegment> segments = new ArrayList<>(Math.max(1, bases.length));
+        List<LogSegment> segments = new ArrayList<>(Math.max(1, files.length));
         try {
-            if (bases.length == 0) {
+            if (files.length == 0) {
                 segments.add(LogSegment.create(dir, 0L));
                 DurableFiles.fsyncDirectory(dir);
             } else {
-                for (int i = 0; i < bases.length - 1; i++) {
-                    LogSegment sealed = LogSegment.openSealed(dir, bases[i], scanner, config.indexIntervalBytes());
-                    segments.add(sealed);
-                    if (sealed.nextOffset() != bases[i + 1]) {
-                        throw new IOException(sealed + " ends at offset " + sealed.nextOffset()
-                            + " but the next segment starts at " + bases[i + 1]);
+                // A pending name means the seal of the segment before it had not completed: from there on, every
+                // segment may have a torn tail and is recovered like a last segment.
+                int firstPending = files.length;
+                for (int i = 0; i < files.length; i++) {
+                    if (files[i].pending()) {
+                        firstPending = i;
+                        break;
                     }
                 }
-                long lastBase = bases[bases.length - 1];
-                LogSegment last = LogSegment.recoverActive(dir, lastBase, scanner, config.indexIntervalBytes(),
-                    context.io());
-                segments.add(last);
-                LogSegment.ScanResult scan = last.lastScan();
-                if (scan.truncated() && LogSegment.PREALLOCATED.equals(scan.problem())) {
-                    LOG.info("{}-{}: cut {} bytes of preallocated zeros after the last batch of {}", topic, index,
-                        scan.fileBytes() - scan.validBytes(), last.path().getFileName());
-                } else if (scan.truncated()) {
-                    LOG.warn("{}-{}: truncated {} at byte {} of {} ({}); the log now ends at offset {}", topic, index,
-                        last.path().getFileName(), scan.validBytes(), scan.fileBytes(), scan.problem(),
-                        last.nextOffset());
+                int recoverFrom = firstPending < files.length ? Math.max(0, firstPending - 1) : files.length - 1;
+                for (int i = 0; i < recoverFrom; i++) {
+                    LogSegment sealed = LogSegment.openSealed(dir, files[i].base(), scanner,
+                        config.indexIntervalBytes());
+                    segments.add(sealed);
+                    if (sealed.nextOffset() != files[i + 1].base()) {
+                        throw new CorruptFileException(sealed.path(), sealed.size(), "the sealed segment ends at "
+                            + "offset " + sealed.nextOffset() + " but the next one, " + nameOf(dir, files[i + 1])
+                            + ", starts at " + files[i + 1].base() + ": offsets are missing or overlap");
+                    }
                 }
-                // The active segment's index is rebuilt above; an old file would only mislead.
-                Files.deleteIfExists(LogFiles.indexFile(dir, lastBase));
-                last.clampRollBase(nowMs);
+                recoverTail(topic, index, dir, context, files, recoverFrom, scanner, segments);
+                segments.get(segments.size() - 1).clampRollBase(nowMs);
             }
             LogSegment last = segments.get(segments.size() - 1);
             ProducerStateTable producers = new SlabProducerStateTable(config.maxProducersPerPartition(),
                 config.producerIdExpirationMs());
-            long replayFrom = loadSnapshot(dir, last.nextOffset(), producers);
-            replayFrom = Math.max(replayFrom, segments.get(0).baseOffset);
-            int replayed = replay(segments, replayFrom, producers, scanner, nowMs);
-            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {})", topic, index,
-                segments.get(0).baseOffset, last.nextOffset(), producers.size(), replayed, replayFrom);
-            return new PartitionLog(topic, index, dir, context, segments, producers);
+            ProducerSnapshotFile.Loaded snapshot = loadSnapshot(dir, last.nextOffset(), producers);
+            long logStart = segments.get(0).baseOffset;
+            long replayFrom = Math.max(snapshot.logOffset(), logStart);
+            // A version 1 snapshot did not record the partition's highest producer id: read it from the batch headers
+            // below the snapshot too (once: the next snapshot records it).
+            long scanFrom = snapshot.maxProducerId() == ProducerSnapshotFile.MAX_PRODUCER_ID_UNKNOWN ? logStart
+                : replayFrom;
+            Replayed replayed = replay(segments, scanFrom, replayFrom, producers, scanner, nowMs);
+            long maxProducerId = Math.max(Math.max(snapshot.maxProducerId(), replayed.maxProducerId()),
+                maxEntryId(producers));
+            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}",
+                topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
+                maxProducerId);
+            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId);
         } catch (IOException | RuntimeException e) {
             for (LogSegment s : segments) {
                 try {
@@ -109,69 +123,166 @@ final class PartitionLoader {
         }
     }
 
-    private static long[] segmentBases(Path dir) throws IOException {
-        long[] bases = new long[8];
-        int n = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + LogFiles.LOG_SUFFIX)) {
+    /**
+     * Recovers the segments from {@code from} on as possibly torn: each validated batch by batch and cut at the first
+     * bad one (see {@link LogSegment#recoverActive}); once one is cut, or does not end where the next begins, the
+     * rest cannot follow it and is discarded (nothing in it was acknowledged: the high watermark never passes a roll
+     * whose seal is not durable). The survivors but the last are then sealed, every pending name dropped, and the
+     * directory fsync'd.
+     */
+    private static void recoverTail(String topic, int index, Path dir, LogContext context, SegmentFile[] files,
+                                    int from, BatchScanner scanner, List<LogSegment> segments) throws IOException {
+        LogConfig config = context.config();
+        int end = files.length;
+        for (int i = from; i < end; i++) {
+            LogSegment segment = LogSegment.recoverActive(dir, files[i].base(), pathOf(dir, files[i]), scanner,
+                config.indexIntervalBytes(), context.io());
+            segments.add(segment);
+            LogSegment.ScanResult scan = segment.lastScan();
+            boolean zeros = scan.truncated() && LogSegment.PREALLOCATED.equals(scan.problem());
+            if (zeros) {
+                LOG.info("{}-{}: cut {} bytes of preallocated zeros after the last batch of {}", topic, index,
+                    scan.fileBytes() - scan.validBytes(), segment.path().getFileName());
+            } else if (scan.truncated()) {
+                LOG.warn("{}-{}: truncated {} at byte {} of {} ({}); the log now ends at offset {}", topic, index,
+                    segment.path().getFileName(), scan.validBytes(), scan.fileBytes(), scan.problem(),
+                    segment.nextOffset());
+            }
+            boolean last = i == end - 1;
+            if (!last && ((scan.truncated() && !zeros) || segment.nextOffset() != files[i + 1].base())) {
+                for (int j = i + 1; j < end; j++) {
+                    Path discarded = pathOf(dir, files[j]);
+                    LOG.warn("{}-{}: discarding {}: the segment before it ends at offset {}, where it should have "
+                        + "started at {} (a crash during the roll; nothing in it was acknowledged)", topic, index,
+                        discarded.getFileName(), segment.nextOffset(), files[j].base());
+                    Files.deleteIfExists(discarded);
+                    Files.deleteIfExists(LogFiles.indexFile(dir, files[j].base()));
+                }
+                end = i + 1;
+            }
+        }
+        for (int i = from; i < end; i++) {
+            LogSegment segment = segments.get(i);
+            if (i < end - 1) {
+                segment.writeIndexFile(); // sealed now: its index as the scan rebuilt it
+            } else {
+                // The active segment's index is rebuilt in memory; an old file would only mislead.
+                Files.deleteIfExists(LogFiles.indexFile(dir, segment.baseOffset));
+            }
+            segment.dropPendingName();
+        }
+        DurableFiles.fsyncDirectory(dir);
+    }
+
+    private static Path pathOf(Path dir, SegmentFile file) {
+        return file.pending() ? LogFiles.pendingLogFile(dir, file.base()) : LogFiles.logFile(dir, file.base());
+    }
+
+    private static String nameOf(Path dir, SegmentFile file) {
+        return pathOf(dir, file).getFileName().toString();
+    }
+
+    /** The segment files, by base offset; a base offset with both names is refused. */
+    private static SegmentFile[] segmentFiles(Path dir) throws IOException {
+        TreeMap<Long, Boolean> found = new TreeMap<>();
+        String pendingSuffix = LogFiles.LOG_SUFFIX + LogFiles.PENDING_SUFFIX;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path file : files) {
-                long base = LogFiles.parseOffset(file.getFileName().toString(), LogFiles.LOG_SUFFIX);
-                if (base >= 0) {
-                    if (n == bases.length) {
-                        bases = Arrays.copyOf(bases, 2 * n);
-                    }
-                    bases[n++] = base;
+                String name = file.getFileName().toString();
+                boolean pending = name.endsWith(pendingSuffix);
+                long base = LogFiles.parseOffset(name, pending ? pendingSuffix : LogFiles.LOG_SUFFIX);
+                if (base < 0) {
+                    continue;
+                }
+                if (found.put(base, pending) != null) {
+                    throw new CorruptFileException(file, -1L, "both " + LogFiles.logFile(dir, base).getFileName()
+                        + " and " + LogFiles.pendingLogFile(dir, base).getFileName() + " exist; one is a stray copy");
                 }
             }
         }
-        long[] result = Arrays.copyOf(bases, n);
-        Arrays.sort(result);
+        SegmentFile[] result = new SegmentFile[found.size()];
+        int i = 0;
+        for (var e : found.entrySet()) {
+            result[i++] = new SegmentFile(e.getKey(), e.getValue());
+        }
         return result;
     }
 
-    /** Loads the newest usable snapshot at or below {@code logEnd}; returns its offset, or 0 when there is none. */
-    private static long loadSnapshot(Path dir, long logEnd, ProducerStateTable producers) throws IOException {
+    /**
+     * Loads the newest usable snapshot at or below {@code logEnd}; returns what it said, or offset 0 with no producer
+     * when there is none.
+     */
+    private static ProducerSnapshotFile.Loaded loadSnapshot(Path dir, long logEnd, ProducerStateTable producers)
+        throws IOException {
         ProducerSnapshotFile.deleteAbove(dir, logEnd);
         long[] offsets = ProducerSnapshotFile.list(dir);
         for (int i = offsets.length - 1; i >= 0; i--) {
             Path file = ProducerSnapshotFile.path(dir, offsets[i]);
             try {
-                long offset = ProducerSnapshotFile.load(file, producers);
-                if (offset != offsets[i]) {
-                    throw new CorruptSnapshotException(file + " holds the state at offset " + offset);
+                ProducerSnapshotFile.Loaded loaded = ProducerSnapshotFile.load(file, producers);
+                if (loaded.logOffset() != offsets[i]) {
+                    throw new CorruptSnapshotException(file, ProducerSnapshotFile.LOG_OFFSET_OFFSET,
+                        "holds the state at offset " + loaded.logOffset() + ", not the one its name says");
                 }
-                return offset;
+                return loaded;
             } catch (CorruptSnapshotException e) {
                 LOG.warn("ignoring and deleting a damaged producer snapshot: {}", e.getMessage());
                 producers.clear();
                 Files.deleteIfExists(file);
             }
         }
-        return 0L;
+        return new ProducerSnapshotFile.Loaded(0L, -1L);
     }
 
-    /** Replays the producer fields of every batch at or after {@code from} into {@code producers}. */
-    private static int replay(List<LogSegment> segments, long from, ProducerStateTable producers,
-                              BatchScanner scanner, long nowMs) throws IOException {
+    /** What a replay did: batches applied to the producer state, and the highest producer id seen. */
+    private record Replayed(int batches, long maxProducerId) {
+    }
+
+    /**
+     * Replays the producer fields of every batch at or after {@code from} into {@code producers}, and finds the
+     * highest producer id of the batches at or after {@code scanFrom} (at most {@code from}).
+     */
+    private static Replayed replay(List<LogSegment> segments, long scanFrom, long from, ProducerStateTable producers,
+                                   BatchScanner scanner, long nowMs) throws IOException {
         int replayed = 0;
+        long maxProducerId = -1L;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
         for (LogSegment segment : segments) {
-            if (segment.nextOffset() <= from) {
+            if (segment.nextOffset() <= scanFrom) {
                 continue;
             }
-            int start = from <= segment.baseOffset ? 0 : segment.findBatch(from, header);
+            int start = scanFrom <= segment.baseOffset ? 0 : segment.findBatch(scanFrom, header);
             if (start < 0) {
                 continue;
             }
             scanner.open(segment.channel(), start, segment.size());
             while (scanner.next() == BatchScanner.Status.BATCH) {
                 RecordBatch batch = scanner.batch();
-                if (batch.baseOffset() >= from && batch.producerId() >= 0) {
-                    producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(),
+                long producerId = batch.producerId();
+                maxProducerId = Math.max(maxProducerId, producerId);
+                if (batch.baseOffset() >= from && producerId >= 0) {
+                    producers.update(producerId, batch.producerEpoch(), batch.baseSequence(),
                         batch.lastOffsetDelta(), batch.baseOffset(), nowMs);
                     replayed++;
                 }
             }
         }
-        return replayed;
+        return new Replayed(replayed, maxProducerId);
+    }
+
+    /** Highest producer id held by the table, or -1. */
+    private static long maxEntryId(ProducerStateTable producers) {
+        long[] max = {-1L};
+        producers.forEachOldestFirst(new ProducerEntryVisitor() {
+            @Override
+            public void producer(long producerId, short epoch, long lastWriteMs, int batchCount) {
+                max[0] = Math.max(max[0], producerId);
+            }
+
+            @Override
+            public void batch(int firstSequence, int lastOffsetDelta, long firstOffset) {
+            }
+        });
+        return max[0];
     }
 }

@@ -13,35 +13,66 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A partition: its segments, its producer state and its durability. See {@link Partition} for the contract.
  *
- * <p>Threads and what they own:
+ * <p>Two locks, always taken in this order: the commit lock ({@link #flushLock}) before the partition lock
+ * ({@link #lock}). Threads and what they own:
  * <ul>
- * <li>appending threads (Netty event loops): {@link #append}; the lock serialises them and guards the producer
- * state, the active segment and the log end;</li>
+ * <li>appending threads (Netty event loops): {@link #append}, under the partition lock, which guards the producer
+ * state, the active segment, the log end and the queue of pending seals. A roll happens here too, but only its
+ * in-memory part (see {@link #roll}): no fsync ever runs under the partition lock;</li>
  * <li>reading threads: {@link #read}, {@link #offsetForTimestamp}, the getters, lock-free over the volatile
  * segment array and offsets;</li>
- * <li>the flusher thread, or a request thread through {@link #flushNow}: {@link #flushLocked} (one at a time,
- * under the flush lock; the partition lock only to read the appended end);</li>
- * <li>the maintenance thread: {@link #applyRetention} and {@link #expireProducers}, under the lock.</li>
+ * <li>the commit-lock holder, the one owner of the durability state ({@link DurabilityTracker} checks it): the
+ * flusher thread or a request thread through {@link #flushNow} ({@link #flushLocked}: an fsync of the active
+ * segment), the storage thread finishing a roll ({@link #runPendingSeals}: the old segment's fsyncs, its index,
+ * the snapshot), and {@link #close}. Group commits and seals of one partition therefore never overlap, and only
+ * this holder advances the high watermark, fails it, and completes durability callbacks;</li>
+ * <li>the maintenance thread: {@link #applyRetention} and {@link #expireProducers}, under the partition lock.</li>
  * </ul>
  *
  * <p>The append is split on purpose: the stateless header checks and the CRC run before the lock; then, under it,
  * {@link #decide} (producer-state check, record validation, offset assignment: a deterministic function of the
  * state, the batch and the time, with no I/O, to become the apply step of a replicated log), the write, and only
  * after a successful write the state update.
+ *
+ * <p>Rolls and the high watermark: a roll makes the new segment active at once, and hands the old one's seal (trim,
+ * fsync, index file, the producer snapshot taken in memory at the roll, directory fsync) to the storage thread. Until
+ * that seal is durable, the high watermark stays below the new segment ({@link #durableTarget}): an offset in it
+ * may already be fsync'd by a group commit, but the old segment's tail and the new file's directory entry may not
+ * be, so acks=all for it waits. After a crash at any point recovery finds the new segment still named
+ * {@code .log.pending} and treats the old one like a last segment (docs/STORAGE.md, "Recovery").
  */
 final class PartitionLog implements Partition {
-    /** Life cycle: OPEN -> OFFLINE (an I/O error: nothing more is written or promised) or -> CLOSED. */
-    enum State { OPEN, OFFLINE, CLOSED }
+    /**
+     * Life cycle: OPEN -> OFFLINE (an I/O error: nothing more is written or promised) -> CLOSED, or OPEN -> CLOSED.
+     * Every change goes through {@link #moveTo}.
+     */
+    enum State {
+        OPEN, OFFLINE, CLOSED;
+
+        boolean canMoveTo(State next) {
+            return switch (this) {
+                case OPEN -> next != OPEN;
+                case OFFLINE -> next == CLOSED;
+                case CLOSED -> false;
+            };
+        }
+    }
+
+    /** A roll whose seal the storage thread has yet to make durable. Guarded by the partition lock. */
+    private record PendingSeal(LogSegment segment, LogSegment next, ByteBuffer snapshot) {
+    }
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
     /** Snapshots kept per partition: the newest is normally used; older ones are the fallback if it is damaged. */
@@ -54,41 +85,48 @@ final class PartitionLog implements Partition {
     private final LogConfig config;
     private final LogContext context;
     private final ReentrantLock lock = new ReentrantLock();
+    /** The commit lock: its holder alone fsyncs for durability, seals, and advances or fails {@link #durability}. */
+    private final ReentrantLock flushLock = new ReentrantLock();
     private final DurabilityTracker durability;
     private final AtomicBoolean dirty = new AtomicBoolean();
+    private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
 
     // Guarded by lock.
     private final ProducerStateTable producers;
     private final Varints.Cursor cursor = new Varints.Cursor();
+    private final ArrayDeque<PendingSeal> pendingSeals = new ArrayDeque<>(2);
     private LogSegment active;
 
     // Written under lock, read anywhere.
     private volatile LogSegment[] segments;
     private volatile long logStartOffset;
     private volatile long logEndOffset;
-    private volatile State state = State.OPEN;
     private volatile int producerCount;
     private volatile long producerEvictions;
+    /**
+     * Highest producer id of any batch ever appended to this partition (-1: none), also of producers since expired or
+     * evicted: recorded in every snapshot, so that the producer id allocator can start above it (LogManager).
+     */
+    private volatile long maxProducerId;
 
-    /** Held while a group commit of this partition runs (flusher thread or {@link #flushNow}). */
-    private final ReentrantLock flushLock = new ReentrantLock();
     /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
 
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
-                 ProducerStateTable producers) {
+                 ProducerStateTable producers, long maxProducerId) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
         this.context = context;
         this.config = context.config();
         this.producers = producers;
+        this.maxProducerId = maxProducerId;
         this.segments = segments.toArray(new LogSegment[0]);
         this.active = this.segments[this.segments.length - 1];
         this.logStartOffset = this.segments[0].baseOffset;
         this.logEndOffset = active.nextOffset();
-        // Everything on disk after a restart survived, and recovery fsync'd it: it is all durable.
-        this.durability = new DurabilityTracker(logEndOffset);
+        // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
+        this.durability = new DurabilityTracker(logEndOffset, flushLock);
         publishProducerStats();
     }
 
@@ -122,14 +160,15 @@ final class PartitionLog implements Partition {
             if (!result.duplicate()) {
                 context.flusher().markDirty(this, duty == FlushDuty.FLUSHER);
             }
-        } else if (state == State.OFFLINE) {
-            durability.fail();
+        } else if (state.get() == State.OFFLINE) {
+            // The commit-lock holder fails the waiting callbacks: wake the flusher to do it now.
+            context.flusher().markDirty(this, true);
         }
         return result;
     }
 
     private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length) {
-        if (state != State.OPEN) {
+        if (state.get() != State.OPEN) {
             return unavailable();
         }
         long nowMs = context.clock().time();
@@ -155,8 +194,11 @@ final class PartitionLog implements Partition {
             config.segmentBytes(), context.io())) {
             LOG.warn("{}: cannot zero-fill ahead in {}; the segment grows as it is written", this, active);
         }
-        producers.update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta,
-            baseOffset, nowMs);
+        long producerId = batch.producerId();
+        producers.update(producerId, batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta, baseOffset, nowMs);
+        if (producerId > maxProducerId) {
+            maxProducerId = producerId;
+        }
         logEndOffset = lastOffset + 1;
         publishProducerStats();
         return AppendResult.appended(baseOffset, lastOffset);
@@ -204,46 +246,121 @@ final class PartitionLog implements Partition {
     }
 
     /**
-     * Seals the active segment (fsync'd data and index, so only the last segment can ever be torn), snapshots the
-     * producer state at the new segment's base offset, and starts the new segment. The seal's fsync happens before
-     * any byte goes to the new segment, hence before any offset in it can count as durable.
+     * The part of a roll that runs on the appending thread, under the partition lock, without an fsync: the producer
+     * state snapshot at the new base offset, taken in memory (so it is exactly the state at the roll), and the new
+     * segment's file, created under its {@code .log.pending} name (a metadata operation). The old segment's seal is
+     * queued for the storage thread ({@link #runPendingSeals}); until it is durable, {@link #durableTarget} keeps
+     * the high watermark below the new segment.
      */
     private void roll() throws IOException {
+        LogSegment old = active;
         long newBase = logEndOffset;
-        active.seal(context.io());
-        writeSnapshot(newBase);
-        LogSegment next = LogSegment.create(dir, newBase);
-        try {
-            DurableFiles.fsyncDirectory(dir);
-        } catch (IOException e) {
-            next.close();
-            throw e;
-        }
+        ByteBuffer snapshot = ProducerSnapshotFile.serialize(newBase, maxProducerId, producers);
+        LogSegment next = LogSegment.createAfterRoll(dir, newBase);
         LogSegment[] current = segments;
         LogSegment[] grown = Arrays.copyOf(current, current.length + 1);
         grown[current.length] = next;
         segments = grown;
         active = next;
+        pendingSeals.add(new PendingSeal(old, next, snapshot));
+        context.sealer().schedule(this);
+    }
+
+    /**
+     * Storage thread (or close): makes the queued rolls durable, oldest first. For each: the old segment's
+     * preallocated zeros cut and its data fsync'd, its index written (fsync'd, renamed), the roll's snapshot written,
+     * the next segment renamed from {@code .log.pending} to {@code .log}, the directory fsync'd (the new file, the
+     * renames); only then is the seal done and the high watermark free to pass the roll. Holds the commit lock, so it
+     * never overlaps a group commit of this partition; never holds the partition lock during I/O. A failure takes the
+     * partition offline.
+     */
+    void runPendingSeals() {
+        flushLock.lock();
+        try {
+            while (true) {
+                PendingSeal seal;
+                lock.lock();
+                try {
+                    seal = pendingSeals.peek();
+                } finally {
+                    lock.unlock();
+                }
+                if (seal == null || state.get() != State.OPEN) {
+                    return;
+                }
+                try {
+                    seal(seal);
+                } catch (IOException e) {
+                    context.metrics().storageErrors.increment();
+                    goOffline("sealing " + seal.segment().path().getFileName() + " failed", e);
+                    durability.fail();
+                    return;
+                }
+                lock.lock();
+                try {
+                    pendingSeals.poll();
+                } finally {
+                    lock.unlock();
+                }
+                context.metrics().segmentsSealed.increment();
+                advanceDurable();
+            }
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    private void seal(PendingSeal seal) throws IOException {
+        LogSegment old = seal.segment();
+        old.syncForSeal(context.io());
+        old.writeIndexFile();
+        writeSnapshotBytes(seal.next().baseOffset, seal.snapshot());
+        seal.next().dropPendingName();
+        DurableFiles.fsyncDirectory(dir);
     }
 
     /** A snapshot only bounds replay: failing to write one is logged, not fatal (recovery uses an older one). */
-    private void writeSnapshot(long offset) {
+    private void writeSnapshotBytes(long offset, ByteBuffer bytes) {
         try {
-            ProducerSnapshotFile.write(dir, offset, producers);
+            ProducerSnapshotFile.writeBytes(dir, offset, bytes);
             ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
         } catch (IOException e) {
             LOG.warn("{}: cannot write the producer state snapshot at offset {}", this, offset, e);
         }
     }
 
+    /** {@link #writeSnapshotBytes}, streamed from the live table (clean close: the table no longer changes). */
+    private void writeSnapshot(long offset) {
+        try {
+            ProducerSnapshotFile.write(dir, offset, maxProducerId, producers);
+            ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot write the producer state snapshot at offset {}", this, offset, e);
+        }
+    }
+
+    private boolean moveTo(State next) {
+        while (true) {
+            State now = state.get();
+            if (!now.canMoveTo(next)) {
+                return false;
+            }
+            if (state.compareAndSet(now, next)) {
+                return true;
+            }
+        }
+    }
+
     private void goOffline(String what, IOException cause) {
-        LOG.error("{}: {}; the partition is offline until restart", this, what, cause);
-        state = State.OFFLINE;
+        if (moveTo(State.OFFLINE)) {
+            LOG.error("{}: {}; the partition is offline until restart", this, what, cause);
+            context.metrics().partitionsOffline.increment();
+        }
     }
 
     private AppendResult unavailable() {
         return AppendResult.error(ErrorCode.KAFKA_STORAGE_ERROR,
-            state == State.CLOSED ? "the log is closed" : "the partition's storage failed");
+            state.get() == State.CLOSED ? "the log is closed" : "the partition's storage failed");
     }
 
     @Override
@@ -271,7 +388,7 @@ final class PartitionLog implements Partition {
         long highWatermark = durability.highWatermark();
         LogSegment[] current = segments;
         long start = logStartOffset;
-        if (state == State.OFFLINE) {
+        if (state.get() == State.OFFLINE) {
             return new ReadResult(ErrorCode.KAFKA_STORAGE_ERROR, null, 0L, 0, highWatermark, start);
         }
         if (fetchOffset < start || fetchOffset > highWatermark) {
@@ -346,12 +463,17 @@ final class PartitionLog implements Partition {
         return producerEvictions;
     }
 
+    /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
+    long maxProducerId() {
+        return maxProducerId;
+    }
+
     private void publishProducerStats() {
         producerCount = producers.size();
         producerEvictions = producers.evictions();
     }
 
-    // ---- flusher ----
+    // ---- durability: the commit-lock holder ----
 
     boolean markDirty() {
         return dirty.compareAndSet(false, true);
@@ -362,45 +484,75 @@ final class PartitionLog implements Partition {
     }
 
     /**
-     * One group commit of this partition, on the calling thread: takes the appended end under the partition lock,
-     * fsyncs the segment holding it, and only then advances the high watermark (completing the callbacks below it).
-     * Serialised by {@link #flushLock}: the flusher thread and threads calling {@link #flushNow} never flush the
-     * same partition at once. Returns false when there was nothing to make durable.
+     * One group commit of this partition, by the commit-lock holder: takes the active segment and the appended end
+     * under the partition lock, fsyncs that segment (unless an earlier commit already covered the end), then
+     * advances the high watermark as far as {@link #durableTarget} allows, completing the callbacks below it. On an
+     * offline partition it fails the waiting callbacks instead. Returns false when there was nothing to make
+     * durable.
      */
     private boolean flushLocked() {
         LogSegment segment;
         long end;
         lock.lock();
         try {
-            if (state != State.OPEN) {
+            State now = state.get();
+            if (now != State.OPEN) {
+                if (now == State.OFFLINE) {
+                    durability.fail();
+                }
                 return false;
             }
             segment = active;
             end = logEndOffset;
-            if (end <= durability.highWatermark()) {
-                return false;
-            }
         } finally {
             lock.unlock();
         }
-        try {
-            segment.flush(context.io());
-        } catch (IOException e) {
-            goOffline("fsync failed", e);
-            durability.fail();
-            return true;
-        }
-        if (durability.advanceTo(end)) {
+        boolean synced = false;
+        if (end > segment.flushedEnd()) {
             try {
-                context.listener().onHighWatermark(this, end);
-            } catch (RuntimeException e) {
-                LOG.error("{}: high watermark listener failed", this, e);
+                segment.flush(context.io(), end);
+            } catch (IOException e) {
+                context.metrics().storageErrors.increment();
+                goOffline("fsync failed", e);
+                durability.fail();
+                return true;
             }
+            synced = true;
+        }
+        return advanceDurable() || synced;
+    }
+
+    /**
+     * How far the high watermark may go (partition lock held): the fsync'd end of the oldest segment whose seal is
+     * still pending, or of the active segment when none is. Everything below that is fsync'd in a file whose
+     * directory entry, and every earlier segment, is durable.
+     */
+    private long durableTarget() {
+        PendingSeal oldest = pendingSeals.peek();
+        return oldest != null ? oldest.segment().flushedEnd() : active.flushedEnd();
+    }
+
+    /** Commit-lock holder: advances the high watermark to {@link #durableTarget}; true when it moved. */
+    private boolean advanceDurable() {
+        long target;
+        lock.lock();
+        try {
+            target = durableTarget();
+        } finally {
+            lock.unlock();
+        }
+        if (!durability.advanceTo(target)) {
+            return false;
+        }
+        try {
+            context.listener().onHighWatermark(this, target);
+        } catch (RuntimeException e) {
+            LOG.error("{}: high watermark listener failed", this, e);
         }
         return true;
     }
 
-    /** Flusher thread: one group commit, waiting for a {@link #flushNow} in progress to finish first. */
+    /** Flusher thread: one group commit, waiting for a {@link #flushNow} or a seal in progress to finish first. */
     boolean flush() {
         flushLock.lock();
         try {
@@ -419,8 +571,26 @@ final class PartitionLog implements Partition {
                 flushLock.unlock();
             }
         } else {
-            // The running commit may have read the end before our append: the flusher runs the next one.
+            // The running commit (or seal) may have read the end before our append: the flusher runs the next one.
             context.flusher().markDirty(this, true);
+        }
+    }
+
+    /**
+     * The flusher thread's answer to an unexpected exception in this partition's commit (a bug, or an Error from
+     * the file system layer): the partition goes offline and its waiting callbacks fail with KAFKA_STORAGE_ERROR,
+     * rather than waiting forever.
+     */
+    void failCommit(RuntimeException cause) {
+        flushLock.lock();
+        try {
+            if (moveTo(State.OFFLINE)) {
+                LOG.error("{}: group commit failed; the partition is offline until restart", this, cause);
+                context.metrics().partitionsOffline.increment();
+            }
+            durability.fail();
+        } finally {
+            flushLock.unlock();
         }
     }
 
@@ -429,8 +599,8 @@ final class PartitionLog implements Partition {
     /**
      * Removes the oldest segments that retention no longer keeps: by age (their newest timestamp older than
      * retentionMs) or by size (the log stays at least retentionBytes without them). Never the active segment, nor
-     * one not yet entirely below the high watermark. The files are renamed (fetches in flight keep their open
-     * channel); the caller deletes them after the delete delay.
+     * one not yet entirely below the high watermark (which a segment whose seal is pending never is). The files are
+     * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
         if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
@@ -438,7 +608,7 @@ final class PartitionLog implements Partition {
         }
         lock.lock();
         try {
-            if (state != State.OPEN) {
+            if (state.get() != State.OPEN) {
                 return List.of();
             }
             LogSegment[] current = segments;
@@ -491,61 +661,72 @@ final class PartitionLog implements Partition {
     // ---- life cycle ----
 
     /**
-     * Clean close: fsync, write the active segment's index and a producer snapshot at the log end (so the next start
-     * replays nothing), close the files. Callbacks still waiting fail.
+     * Clean close: finish the pending seals, fsync, write the active segment's index and a producer snapshot at the
+     * log end (so the next start replays nothing), close the files. Takes the commit lock (so no group commit of a
+     * request thread runs concurrently), then the partition lock. Callbacks still waiting fail.
      */
     void close() throws IOException {
-        long durableEnd = -1L;
-        lock.lock();
+        runPendingSeals();
+        flushLock.lock();
         try {
-            if (state == State.CLOSED) {
-                return;
-            }
-            boolean wasOpen = state == State.OPEN;
-            state = State.CLOSED;
+            long durableEnd = -1L;
+            lock.lock();
             try {
-                if (wasOpen) {
-                    active.trimPreallocation();
-                    active.flush(context.io());
-                    durableEnd = logEndOffset;
-                    active.writeIndexFile();
-                    writeSnapshot(logEndOffset);
+                State was = state.get();
+                if (!moveTo(State.CLOSED)) {
+                    return;
+                }
+                try {
+                    if (was == State.OPEN && pendingSeals.isEmpty()) {
+                        active.trimPreallocation();
+                        active.flush(context.io(), logEndOffset);
+                        durableEnd = logEndOffset;
+                        active.writeIndexFile();
+                        writeSnapshot(logEndOffset); // its directory fsync covers the index rename too
+                    }
+                } finally {
+                    for (LogSegment s : segments) {
+                        s.close();
+                    }
                 }
             } finally {
-                for (LogSegment s : segments) {
-                    s.close();
-                }
+                lock.unlock();
             }
-        } finally {
-            lock.unlock();
-            // outside the lock: complete what the last fsync covered, fail anything else
+            // Complete what the last fsync (and the seals) covered, fail anything else.
             if (durableEnd >= 0) {
                 durability.advanceTo(durableEnd);
             }
             durability.fail();
+        } finally {
+            flushLock.unlock();
         }
     }
 
-    /** Closes the files without flushing or snapshotting anything: what a crash leaves behind (tests only). */
+    /** Closes the files without flushing, sealing or snapshotting anything: what a crash leaves (tests only). */
     void abandon() {
-        lock.lock();
+        flushLock.lock();
         try {
-            state = State.CLOSED;
-            for (LogSegment s : segments) {
-                try {
-                    s.close();
-                } catch (IOException e) {
-                    // nothing to do: a crash would not have closed it either
+            lock.lock();
+            try {
+                moveTo(State.CLOSED);
+                for (LogSegment s : segments) {
+                    try {
+                        s.close();
+                    } catch (IOException e) {
+                        // nothing to do: a crash would not have closed it either
+                    }
                 }
+            } finally {
+                lock.unlock();
             }
+            durability.fail();
         } finally {
-            lock.unlock();
+            flushLock.unlock();
         }
-        durability.fail();
     }
 
     State state() {
-        return state;
+        return state.get();
     }
 
     Path dir() {
@@ -554,6 +735,16 @@ final class PartitionLog implements Partition {
 
     LogSegment[] segments() {
         return segments;
+    }
+
+    /** Rolls whose seal is not yet durable (tests). */
+    int pendingSeals() {
+        lock.lock();
+        try {
+            return pendingSeals.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override

@@ -25,32 +25,27 @@ final class ProduceBatchCheck {
      * <li>compressed -> UNSUPPORTED_COMPRESSION_TYPE;</li>
      * <li>transactional or control batch -> INVALID_RECORD (idemlog has no transactions).</li>
      * </ol>
-     * The records themselves are checked later, after the producer state check, so that a duplicate costs no
-     * per-record work.
+     * The header checks are {@link RecordBatch#validate}'s (the one header check of the code base, also run by
+     * recovery, reads and the verifier); this maps its answers to Kafka's error codes. The records themselves are
+     * checked later, after the producer state check, so that a duplicate costs no per-record work.
      */
     static ErrorCode check(RecordBatch batch, int length, int maxBatchBytes) {
-        if (length < RecordBatch.HEADER_SIZE) {
-            return ErrorCode.CORRUPT_MESSAGE;
+        if (length >= RecordBatch.HEADER_SIZE) {
+            long size = (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD;
+            if (size >= RecordBatch.HEADER_SIZE && size < length) {
+                return ErrorCode.INVALID_RECORD;
+            }
         }
-        long size = (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD;
-        if (size < RecordBatch.HEADER_SIZE || size > length) {
-            return ErrorCode.CORRUPT_MESSAGE;
-        }
-        if (size < length) {
-            return ErrorCode.INVALID_RECORD;
-        }
-        if (size > maxBatchBytes) {
-            return ErrorCode.MESSAGE_TOO_LARGE;
-        }
-        if (batch.magic() != RecordBatch.MAGIC) {
-            return ErrorCode.INVALID_RECORD;
-        }
-        if (!batch.isCrcValid()) {
-            return ErrorCode.CORRUPT_MESSAGE;
-        }
-        int count = batch.recordsCount();
-        if (count < 1 || batch.lastOffsetDelta() != count - 1) {
-            return ErrorCode.INVALID_RECORD;
+        switch (batch.validate(length, maxBatchBytes)) {
+            case VALID:
+                break;
+            case TOO_LARGE:
+                return ErrorCode.MESSAGE_TOO_LARGE;
+            case BAD_MAGIC:
+            case BAD_COUNT:
+                return ErrorCode.INVALID_RECORD;
+            default: // TRUNCATED, BAD_LENGTH, BAD_CRC (BAD_RECORDS is not a header check)
+                return ErrorCode.CORRUPT_MESSAGE;
         }
         if (batch.compression() != 0) {
             return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
@@ -63,32 +58,19 @@ final class ProduceBatchCheck {
 
     /** A human-readable reason for {@code error} (Produce v8+ error_message). */
     static String describe(ErrorCode error, RecordBatch batch, int length, int maxBatchBytes) {
+        if (length >= RecordBatch.HEADER_SIZE && (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD < length
+            && (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD >= RecordBatch.HEADER_SIZE) {
+            return "exactly one record batch per partition is allowed";
+        }
+        RecordBatch.Validation validation = batch.validate(length, maxBatchBytes);
+        if (validation != RecordBatch.Validation.VALID) {
+            return batch.describe(validation, length, maxBatchBytes);
+        }
         switch (error) {
-            case CORRUPT_MESSAGE:
-                if (length < RecordBatch.HEADER_SIZE) {
-                    return "records hold " + length + " bytes, less than a batch header";
-                }
-                long size = (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD;
-                if (size < RecordBatch.HEADER_SIZE || size > length) {
-                    return "batchLength " + batch.batchLength() + " does not fit the " + length + " bytes received";
-                }
-                return "CRC mismatch";
-            case MESSAGE_TOO_LARGE:
-                return "batch of " + length + " bytes is larger than the limit of " + maxBatchBytes;
             case UNSUPPORTED_COMPRESSION_TYPE:
                 return "compression type " + batch.compression() + " is not supported";
             case INVALID_RECORD:
-                if ((long) batch.batchLength() + RecordBatch.LOG_OVERHEAD < length) {
-                    return "exactly one record batch per partition is allowed";
-                }
-                if (batch.magic() != RecordBatch.MAGIC) {
-                    return "magic " + batch.magic() + " is not supported";
-                }
-                if (batch.isTransactional() || batch.isControl()) {
-                    return "transactional and control batches are not supported";
-                }
-                return "lastOffsetDelta " + batch.lastOffsetDelta() + " does not match " + batch.recordsCount()
-                    + " records";
+                return "transactional and control batches are not supported";
             default:
                 return null;
         }

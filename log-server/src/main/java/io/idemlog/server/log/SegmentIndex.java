@@ -1,9 +1,11 @@
 package io.idemlog.server.log;
 
+import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.DurableFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.util.Arrays;
 
@@ -155,33 +157,57 @@ final class SegmentIndex {
     }
 
     /**
-     * Reads an index file written by {@link #writeTo}; null when its content is not a plausible index of a segment
-     * of {@code segmentSize} bytes (wrong size, offsets or positions not increasing, a position past the end), in
-     * which case the caller rebuilds it from the log.
+     * Reads an index file written by {@link #writeTo}. See {@link #parse}.
+     *
+     * @throws CorruptFileException when its content is not a plausible index (the caller rebuilds it from the log)
      */
-    static SegmentIndex load(FileChannel channel, int segmentSize) throws IOException {
+    static SegmentIndex load(FileChannel channel, String source, int segmentSize) throws IOException {
         long size = channel.size();
         if (size % ENTRY_SIZE != 0 || size / ENTRY_SIZE > segmentSize) {
-            return null;
+            throw new CorruptFileException(source, -1L, "size " + size + " is not that of an index (a multiple of "
+                + ENTRY_SIZE + " bytes, at most one entry per byte of its " + segmentSize + "-byte segment)");
         }
         ByteBuffer buf = ByteBuffer.allocate((int) size);
         while (buf.hasRemaining()) {
             if (channel.read(buf, buf.position()) < 0) {
-                return null;
+                throw new CorruptFileException(source, buf.position(), "shorter than its size when opened");
             }
         }
-        buf.flip();
+        return parse(buf.flip(), source, segmentSize);
+    }
+
+    /**
+     * Parses the entries of an index file ({@code bytes}' remaining bytes) of a segment of {@code segmentSize}
+     * bytes, checking what the index alone can show: whole entries, relativeOffset and position strictly increasing,
+     * positions inside the segment, maxTimestampBefore never decreasing. (Whether each entry really points at a
+     * batch with that offset takes the log: lookups check it, see {@link LogSegment}.) The entry point for the
+     * loader and the fuzz target: for any bytes it returns or throws {@link CorruptFileException}, nothing else.
+     */
+    static SegmentIndex parse(ByteBuffer bytes, String source, int segmentSize) throws CorruptFileException {
+        ByteBuffer buf = bytes.slice().order(ByteOrder.BIG_ENDIAN);
+        if (buf.remaining() % ENTRY_SIZE != 0) {
+            throw new CorruptFileException(source, -1L, "size " + buf.remaining() + " is not a multiple of "
+                + ENTRY_SIZE);
+        }
         SegmentIndex index = new SegmentIndex();
         long previousOffset = -1;
         long previousPosition = -1;
         long previousTimestamp = Long.MIN_VALUE;
-        while (buf.hasRemaining()) {
-            int relativeOffset = buf.getInt();
-            int position = buf.getInt();
-            long maxTimestampBefore = buf.getLong();
-            if (relativeOffset <= previousOffset || position <= previousPosition || position >= segmentSize
-                || maxTimestampBefore < previousTimestamp) {
-                return null;
+        for (int at = 0; at < buf.limit(); at += ENTRY_SIZE) {
+            int relativeOffset = buf.getInt(at + RELATIVE_OFFSET_OFFSET);
+            int position = buf.getInt(at + POSITION_OFFSET);
+            long maxTimestampBefore = buf.getLong(at + MAX_TIMESTAMP_BEFORE_OFFSET);
+            String problem = null;
+            if (relativeOffset <= previousOffset) {
+                problem = "relativeOffset " + relativeOffset + " does not increase";
+            } else if (position <= previousPosition || position >= segmentSize) {
+                problem = "position " + position + " does not increase or is outside the " + segmentSize
+                    + "-byte segment";
+            } else if (maxTimestampBefore < previousTimestamp) {
+                problem = "maxTimestampBefore " + maxTimestampBefore + " decreases";
+            }
+            if (problem != null) {
+                throw new CorruptFileException(source, at, "entry " + (at / ENTRY_SIZE) + ": " + problem);
             }
             index.append(relativeOffset, position, maxTimestampBefore);
             previousOffset = relativeOffset;

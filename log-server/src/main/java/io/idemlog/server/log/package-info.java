@@ -5,15 +5,20 @@
  * <p>What owns what, and which thread touches it:
  * <ul>
  * <li>{@link io.idemlog.server.log.LogManager} (the {@link io.idemlog.server.log.LogStore}): the map of topics
- * (lock-free lookups; creation serialised), the producer id allocator, and two threads:
- * {@code idemlog-flusher} and {@code idemlog-log-maintenance}.</li>
+ * (lock-free lookups; creation serialised), the producer id allocator, the storage counters
+ * ({@link io.idemlog.server.log.StorageMetrics}), and three threads: {@code idemlog-flusher},
+ * {@code idemlog-log-seal} and {@code idemlog-log-maintenance}.</li>
  * <li>{@code PartitionLog} (a {@link io.idemlog.server.log.Partition}): appends from any request thread, serialised
- * by the partition's lock, which guards the producer state, the active segment and the log end. Reads
- * ({@code read}, {@code offsetForTimestamp}, getters) take no lock: they use the volatile segment array and
- * offsets, and positional reads below a segment's published size.</li>
- * <li>{@code GroupCommitFlusher} ({@code idemlog-flusher}): the only thread that fsyncs for durability and
- * advances high watermarks; durability callbacks and the {@link io.idemlog.server.log.HighWatermarkListener} run
- * on it, outside every storage lock.</li>
+ * by the partition's lock, which guards the producer state, the active segment and the log end; no fsync runs under
+ * it. Reads ({@code read}, {@code offsetForTimestamp}, getters) take no lock: they use the volatile segment array
+ * and offsets, and positional reads below a segment's published size.</li>
+ * <li>Durability has one owner per partition: the holder of its commit lock, who alone fsyncs for durability,
+ * advances or fails the high watermark and runs the durability callbacks (and the
+ * {@link io.idemlog.server.log.HighWatermarkListener}), outside the partition lock. Who holds it: the flusher
+ * ({@code GroupCommitFlusher}, {@code idemlog-flusher}) for its group commits; a request thread committing its own
+ * appends ({@code Partition.flushNow}, log.flush.thread=network); the sealer ({@code SegmentSealer},
+ * {@code idemlog-log-seal}) finishing a roll (the old segment's fsync, its index, the snapshot, the directory
+ * fsync); and close.</li>
  * <li>maintenance ({@code idemlog-log-maintenance}): retention, producer expiry and delayed deletion of removed
  * segments, when the injected clock says they are due.</li>
  * </ul>

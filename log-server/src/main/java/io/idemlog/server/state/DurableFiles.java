@@ -29,6 +29,16 @@ public final class DurableFiles {
 
     /** Replaces {@code target} atomically and durably by what {@code writer} writes. */
     public static void writeAtomically(Path target, ContentWriter writer) throws IOException {
+        writeAndRename(target, writer);
+        fsyncDirectory(target.getParent());
+    }
+
+    /**
+     * {@link #writeAtomically} without its last step: the new content is durable and renamed over {@code target},
+     * but the rename becomes durable only with the caller's next {@link #fsyncDirectory} (one directory fsync for
+     * several files, as a segment seal does). Until then a crash leaves either the old or the new file.
+     */
+    public static void writeAndRename(Path target, ContentWriter writer) throws IOException {
         Path tmp = target.resolveSibling(target.getFileName() + TMP_SUFFIX);
         boolean moved = false;
         try {
@@ -43,7 +53,6 @@ public final class DurableFiles {
                 throw new IOException("the file system cannot rename " + tmp + " atomically", e);
             }
             moved = true;
-            fsyncDirectory(target.getParent());
         } finally {
             if (!moved) {
                 Files.deleteIfExists(tmp);

@@ -3,6 +3,7 @@ package io.idemlog.server.state;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -13,18 +14,20 @@ import java.util.zip.CRC32C;
 
 /**
  * A producer state snapshot: the whole {@link ProducerStateTable} of a partition (every producer with ALL its cached
- * batches, its epoch and last write time) as it was when the log ended at a given offset. Named
- * {@code <20-digit offset>.snapshot}, in the partition directory.
+ * batches, its epoch and last write time) as it was when the log ended at a given offset, and the highest producer
+ * id the partition ever saw below that offset. Named {@code <20-digit offset>.snapshot}, in the partition directory.
  *
  * <pre>
  *  offset size field
  *       0    4 magic            0x49445053 "IDPS"
- *       4    2 version          1
+ *       4    2 version          2 (version 1 had no maxProducerId: its header is 8 bytes shorter)
  *       6    2 reserved         0
  *       8    8 logOffset        the state covers exactly the batches below this offset
- *      16    4 entryCount
- *      20    . entries          entryCount times, least recently written producer first:
- *                 0    8 producerId
+ *      16    8 maxProducerId    highest producer id in any batch below logOffset, also of producers since expired or
+ *                               evicted; -1 when none
+ *      24    4 entryCount
+ *      28    . entries          entryCount times, least recently written producer first:
+ *                 0    8 producerId        0 .. maxProducerId
  *                 8    2 epoch
  *                10    8 lastWriteMs       server time of the producer's last write
  *                18    1 batchCount        1..5
@@ -37,23 +40,39 @@ import java.util.zip.CRC32C;
  *
  * Why the CRC is a trailer: the file is streamed out in one pass (it may hold a million producers) and the CRC is
  * computed as it goes; a file cut short anywhere fails it. Why the oldest producer first: loading replays the
- * entries through {@link ProducerStateTable#update}, which rebuilds the LRU order as it was.
+ * entries through {@link ProducerStateTable#update}, which rebuilds the LRU order as it was. Why maxProducerId: the
+ * producer id allocator must start above every id a partition holds even when its own file is lost or older than
+ * the logs, and this field gives that bound without reading the log (ProducerIdAllocator, LogManager).
  *
  * <p>Written through {@link DurableFiles#writeAtomically} (temporary file, fsync, atomic rename, directory fsync):
- * after a crash a snapshot file is either absent or complete.
+ * after a crash a snapshot file is either absent or complete. A roll serialises the table in memory
+ * ({@link #serialize}, under the partition lock) and a storage thread writes the bytes ({@link #writeBytes}).
  */
 public final class ProducerSnapshotFile {
     public static final String SUFFIX = ".snapshot";
 
+    /** {@link Loaded#maxProducerId()} of a version 1 snapshot, which did not record it: read the log instead. */
+    public static final long MAX_PRODUCER_ID_UNKNOWN = -2L;
+
+    /** What a snapshot said besides its entries. */
+    public record Loaded(long logOffset, long maxProducerId) {
+    }
+
     static final int MAGIC = 0x49445053;
-    static final short VERSION = 1;
+    static final short VERSION = 2;
+    static final short VERSION_1 = 1;
 
     static final int MAGIC_OFFSET = 0;
     static final int VERSION_OFFSET = MAGIC_OFFSET + 4;
     static final int RESERVED_OFFSET = VERSION_OFFSET + 2;
-    static final int LOG_OFFSET_OFFSET = RESERVED_OFFSET + 2;
-    static final int ENTRY_COUNT_OFFSET = LOG_OFFSET_OFFSET + 8;
+    /** Position of logOffset in the file (for messages naming where a file is wrong). */
+    public static final int LOG_OFFSET_OFFSET = RESERVED_OFFSET + 2;
+    static final int MAX_PRODUCER_ID_OFFSET = LOG_OFFSET_OFFSET + 8;
+    static final int ENTRY_COUNT_OFFSET = MAX_PRODUCER_ID_OFFSET + 8;
     static final int HEADER_SIZE = ENTRY_COUNT_OFFSET + 4;
+    /** Version 1: logOffset, then entryCount. */
+    static final int V1_ENTRY_COUNT_OFFSET = LOG_OFFSET_OFFSET + 8;
+    static final int V1_HEADER_SIZE = V1_ENTRY_COUNT_OFFSET + 4;
 
     static final int ENTRY_PRODUCER_ID_OFFSET = 0;
     static final int ENTRY_EPOCH_OFFSET = ENTRY_PRODUCER_ID_OFFSET + 8;
@@ -70,6 +89,8 @@ public final class ProducerSnapshotFile {
     private static final int MAX_ENTRY_SIZE = ENTRY_HEADER_SIZE + ProducerStateTable.RETAINED_BATCHES * BATCH_SIZE;
     private static final int WRITE_BUFFER_SIZE = 64 * 1024;
     private static final int OFFSET_DIGITS = 20;
+    /** Larger snapshots are refused unread: far beyond what any configured producer limit can produce. */
+    static final long MAX_FILE_SIZE = Integer.MAX_VALUE - 8;
 
     private ProducerSnapshotFile() {
     }
@@ -134,12 +155,18 @@ public final class ProducerSnapshotFile {
         }
     }
 
-    /** Writes {@code table} durably as the snapshot at {@code logOffset} in {@code dir}; returns its path. */
-    public static Path write(Path dir, long logOffset, ProducerStateTable table) throws IOException {
+    /**
+     * Writes {@code table} durably as the snapshot at {@code logOffset} in {@code dir}, streamed through a fixed
+     * buffer; returns its path.
+     *
+     * @param maxProducerId the highest producer id of the partition's batches below {@code logOffset}, or -1
+     */
+    public static Path write(Path dir, long logOffset, long maxProducerId, ProducerStateTable table)
+        throws IOException {
         Path target = path(dir, logOffset);
         DurableFiles.writeAtomically(target, channel -> {
             Writer writer = new Writer(channel);
-            writer.header(logOffset, table.size());
+            writer.header(logOffset, maxProducerId, table.size());
             try {
                 table.forEachOldestFirst(writer);
             } catch (UncheckedIOException e) {
@@ -151,60 +178,121 @@ public final class ProducerSnapshotFile {
     }
 
     /**
-     * Loads a snapshot into {@code into} (which should be empty) and returns the log offset it covers. Checks the
-     * whole file (size, magic, version, CRC, every entry's shape) before it changes {@code into}.
-     *
-     * @throws CorruptSnapshotException when the file cannot be trusted
+     * The bytes of the snapshot of {@code table} at {@code logOffset}, in memory (about 100 bytes per producer):
+     * what a roll takes under the partition lock, so that the file is written and fsync'd later, off that lock.
      */
-    public static long load(Path file, ProducerStateTable into) throws IOException {
+    public static ByteBuffer serialize(long logOffset, long maxProducerId, ProducerStateTable table) {
+        int size = HEADER_SIZE + CRC_SIZE + table.size() * MAX_ENTRY_SIZE;
+        ByteBuffer out = ByteBuffer.allocate(size);
+        Writer writer = new Writer(out);
+        writer.header(logOffset, maxProducerId, table.size());
+        table.forEachOldestFirst(writer);
+        try {
+            writer.finish();
+        } catch (IOException e) {
+            throw new IllegalStateException("in-memory snapshot write failed", e); // a heap buffer cannot fail
+        }
+        return out.flip();
+    }
+
+    /**
+     * Writes bytes made by {@link #serialize} as the snapshot at {@code logOffset} (temporary file, fsync, rename);
+     * returns its path. Like {@link DurableFiles#writeAndRename}, the caller fsyncs the directory.
+     */
+    public static Path writeBytes(Path dir, long logOffset, ByteBuffer bytes) throws IOException {
+        Path target = path(dir, logOffset);
+        DurableFiles.writeAndRename(target, channel -> DurableFiles.writeFully(channel, bytes.duplicate()));
+        return target;
+    }
+
+    /**
+     * Loads a snapshot file into {@code into} (which should be empty). Checks the whole file (size, CRC, magic,
+     * version, every entry's shape) before it changes {@code into}; see {@link #read}.
+     *
+     * @throws CorruptSnapshotException when the content cannot be trusted (the message names the file and why)
+     * @throws IOException              when the file cannot be read
+     */
+    public static Loaded load(Path file, ProducerStateTable into) throws IOException {
         ByteBuffer buf;
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = channel.size();
-            if (size < HEADER_SIZE + CRC_SIZE || size > Integer.MAX_VALUE - 8) {
-                throw new CorruptSnapshotException(file + ": bad size " + size);
+            if (size < V1_HEADER_SIZE + CRC_SIZE || size > MAX_FILE_SIZE) {
+                throw new CorruptSnapshotException(file, -1L, "size " + size + " is not that of a snapshot");
             }
             buf = ByteBuffer.allocate((int) size);
             while (buf.hasRemaining()) {
                 if (channel.read(buf, buf.position()) < 0) {
-                    throw new CorruptSnapshotException(file + ": shorter than announced");
+                    throw new CorruptSnapshotException(file, buf.position(), "shorter than its size when opened");
                 }
             }
         }
-        int end = buf.capacity() - CRC_SIZE;
+        return read(buf.flip(), file.toString(), into);
+    }
+
+    /**
+     * Parses a whole snapshot file's bytes ({@code bytes}' remaining bytes; its position is not moved) into
+     * {@code into}, which is changed only once every check passed: the CRC, magic, version (1 or 2), the header, and
+     * the shape of every entry (batch count 1..5, producer id in [0, maxProducerId], nothing after the last entry).
+     * The entry point for the loader and its fuzz target: for any bytes it returns or throws
+     * {@link CorruptSnapshotException}, nothing else.
+     *
+     * @param source names the bytes in messages (the file's path)
+     * @return the log offset the state covers and the partition's highest producer id (-1 none;
+     *         {@link #MAX_PRODUCER_ID_UNKNOWN} for a version 1 file)
+     */
+    public static Loaded read(ByteBuffer bytes, String source, ProducerStateTable into)
+        throws CorruptSnapshotException {
+        ByteBuffer buf = bytes.slice().order(ByteOrder.BIG_ENDIAN);
+        int size = buf.remaining();
+        if (size < V1_HEADER_SIZE + CRC_SIZE) {
+            throw new CorruptSnapshotException(source, -1L, "size " + size + " is smaller than a snapshot header");
+        }
+        int end = size - CRC_SIZE;
         CRC32C crc = new CRC32C();
-        crc.update(buf.array(), 0, end);
+        crc.update(buf.duplicate().limit(end));
         if ((int) crc.getValue() != buf.getInt(end)) {
-            throw new CorruptSnapshotException(file + ": CRC mismatch");
+            throw new CorruptSnapshotException(source, end, "CRC mismatch");
         }
         if (buf.getInt(MAGIC_OFFSET) != MAGIC) {
-            throw new CorruptSnapshotException(file + ": bad magic");
+            throw new CorruptSnapshotException(source, MAGIC_OFFSET, "bad magic");
         }
-        if (buf.getShort(VERSION_OFFSET) != VERSION) {
-            throw new CorruptSnapshotException(file + ": unknown version " + buf.getShort(VERSION_OFFSET));
+        short version = buf.getShort(VERSION_OFFSET);
+        if (version != VERSION && version != VERSION_1) {
+            throw new CorruptSnapshotException(source, VERSION_OFFSET, "unknown version " + version);
+        }
+        int headerSize = version == VERSION ? HEADER_SIZE : V1_HEADER_SIZE;
+        if (end < headerSize) {
+            throw new CorruptSnapshotException(source, -1L, "size " + size + " is smaller than a version "
+                + version + " header");
         }
         long logOffset = buf.getLong(LOG_OFFSET_OFFSET);
-        int entries = buf.getInt(ENTRY_COUNT_OFFSET);
-        if (logOffset < 0 || entries < 0) {
-            throw new CorruptSnapshotException(file + ": bad header");
+        long maxProducerId = version == VERSION ? buf.getLong(MAX_PRODUCER_ID_OFFSET) : MAX_PRODUCER_ID_UNKNOWN;
+        int entries = buf.getInt(version == VERSION ? ENTRY_COUNT_OFFSET : V1_ENTRY_COUNT_OFFSET);
+        if (logOffset < 0 || entries < 0 || (version == VERSION && maxProducerId < -1)) {
+            throw new CorruptSnapshotException(source, LOG_OFFSET_OFFSET, "bad header (logOffset " + logOffset
+                + ", maxProducerId " + maxProducerId + ", entryCount " + entries + ")");
         }
+        long idLimit = version == VERSION ? maxProducerId : Long.MAX_VALUE;
         // Check the shape of every entry before loading any, so a bad file leaves the table untouched.
-        int position = HEADER_SIZE;
+        int position = headerSize;
         for (int i = 0; i < entries; i++) {
             if (end - position < ENTRY_HEADER_SIZE) {
-                throw new CorruptSnapshotException(file + ": entry " + i + " truncated");
+                throw new CorruptSnapshotException(source, position, "entry " + i + " of " + entries + " truncated");
             }
             int batches = buf.get(position + ENTRY_BATCH_COUNT_OFFSET);
-            if (batches < 1 || batches > ProducerStateTable.RETAINED_BATCHES
-                || buf.getLong(position + ENTRY_PRODUCER_ID_OFFSET) < 0
-                || end - position - ENTRY_HEADER_SIZE < batches * BATCH_SIZE) {
-                throw new CorruptSnapshotException(file + ": entry " + i + " malformed");
+            long producerId = buf.getLong(position + ENTRY_PRODUCER_ID_OFFSET);
+            if (batches < 1 || batches > ProducerStateTable.RETAINED_BATCHES || producerId < 0
+                || producerId > idLimit || end - position - ENTRY_HEADER_SIZE < batches * BATCH_SIZE) {
+                throw new CorruptSnapshotException(source, position, "entry " + i + " malformed (producerId "
+                    + producerId + ", " + batches + " batches)");
             }
             position += ENTRY_HEADER_SIZE + batches * BATCH_SIZE;
         }
         if (position != end) {
-            throw new CorruptSnapshotException(file + ": " + (end - position) + " bytes after the last entry");
+            throw new CorruptSnapshotException(source, position, (end - position)
+                + " bytes after the last entry");
         }
-        position = HEADER_SIZE;
+        position = headerSize;
         for (int i = 0; i < entries; i++) {
             long producerId = buf.getLong(position + ENTRY_PRODUCER_ID_OFFSET);
             short epoch = buf.getShort(position + ENTRY_EPOCH_OFFSET);
@@ -218,21 +306,32 @@ public final class ProducerSnapshotFile {
                 position += BATCH_SIZE;
             }
         }
-        return logOffset;
+        return new Loaded(logOffset, maxProducerId);
     }
 
-    /** Streams entries into a channel through a fixed buffer, computing the CRC as it goes. */
+    /**
+     * Streams entries through a fixed buffer, computing the CRC as it goes: into a channel (files), or into one
+     * buffer large enough for everything ({@link #serialize}).
+     */
     private static final class Writer implements ProducerEntryVisitor {
         private final FileChannel channel;
-        private final ByteBuffer buffer = ByteBuffer.allocate(WRITE_BUFFER_SIZE);
+        private final ByteBuffer buffer;
         private final CRC32C crc = new CRC32C();
+        private int crcFrom;
 
         Writer(FileChannel channel) {
             this.channel = channel;
+            this.buffer = ByteBuffer.allocate(WRITE_BUFFER_SIZE);
         }
 
-        void header(long logOffset, int entries) {
-            buffer.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(logOffset).putInt(entries);
+        Writer(ByteBuffer whole) {
+            this.channel = null;
+            this.buffer = whole;
+        }
+
+        void header(long logOffset, long maxProducerId, int entries) {
+            buffer.putInt(MAGIC).putShort(VERSION).putShort((short) 0).putLong(logOffset).putLong(maxProducerId)
+                .putInt(entries);
         }
 
         @Override
@@ -254,13 +353,20 @@ public final class ProducerSnapshotFile {
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             }
-            buffer.putInt((int) crc.getValue()).flip();
-            DurableFiles.writeFully(channel, buffer);
+            buffer.putInt((int) crc.getValue());
+            if (channel != null) {
+                buffer.flip();
+                DurableFiles.writeFully(channel, buffer);
+            }
         }
 
         private void drain() {
+            crc.update(buffer.array(), crcFrom, buffer.position() - crcFrom);
+            if (channel == null) {
+                crcFrom = buffer.position(); // one buffer holds everything: nothing to write out
+                return;
+            }
             buffer.flip();
-            crc.update(buffer.array(), 0, buffer.limit());
             try {
                 DurableFiles.writeFully(channel, buffer);
             } catch (IOException e) {

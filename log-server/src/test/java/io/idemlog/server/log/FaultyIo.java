@@ -11,6 +11,8 @@ final class FaultyIo implements StorageIo {
     volatile int tearNextWriteAfter = -1;
     volatile boolean failForces;
     volatile Runnable beforeForce = () -> { };
+    /** Told of every successful fsync, with the file's size then (a power-loss model keeps what was fsync'd). */
+    volatile java.util.function.ObjLongConsumer<FileChannel> afterForce = (channel, size) -> { };
     volatile int forces;
 
     @Override
@@ -35,7 +37,9 @@ final class FaultyIo implements StorageIo {
         if (failForces) {
             throw new IOException("injected fsync failure");
         }
-        forces++;
+        long size = channel.size();
         DIRECT.force(channel);
+        forces++;
+        afterForce.accept(channel, size);
     }
 }

@@ -1,6 +1,7 @@
 package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.state.ProducerSnapshotFile;
 import org.agrona.concurrent.SystemEpochClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -9,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -20,6 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Durability: the high watermark and the acks=all callbacks move only after an fsync that covers them. */
@@ -155,7 +158,7 @@ class GroupCommitTest {
     }
 
     @Test
-    void theOldSegmentIsFsyncedAtTheRollBeforeAnyOffsetOfTheNewOneIsDurable() throws IOException {
+    void aRollRunsNoFsyncOnTheAppendingThreadAndTheHighWatermarkWaitsForItsSeal() throws IOException {
         log.close();
         TestConfig config = new TestConfig();
         config.segmentBytes = 300;
@@ -165,10 +168,58 @@ class GroupCommitTest {
         int forces = log.io.forces;
         log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1L, 100));
         assertEquals(2, p.segments().length);
-        assertEquals(forces + 1, log.io.forces, "the roll fsync'd the sealed segment");
-        assertEquals(0L, p.highWatermark(), "yet nothing counts as durable before the flusher ran");
-        log.store.flushOnce();
+        assertEquals(forces, log.io.forces, "the roll left every fsync to the storage thread");
+        assertTrue(Files.exists(LogFiles.pendingLogFile(log.partitionDir(), 2L)), "named pending until sealed");
+        assertEquals(1, p.pendingSeals());
+
+        // a group commit makes the new segment's bytes durable, but not the roll: the old segment's tail and the new
+        // file's directory entry are not yet, so the high watermark stops at the old segment's fsync'd end
+        log.store.commitOnce();
+        assertEquals(0L, p.highWatermark(), "nothing of the old segment was fsync'd before the roll");
+        List<ErrorCode> answers = new ArrayList<>();
+        p.whenDurable(3L, answers::add);
+        assertEquals(List.of(), answers);
+
+        // the seal: old segment fsync'd, index, snapshot, rename, directory fsync; then the watermark passes
+        log.io.beforeForce = () -> assertEquals(0L, p.highWatermark(), "the watermark moved before the seal");
+        log.store.sealOnce();
+        log.io.beforeForce = () -> { };
+        assertEquals(0, p.pendingSeals());
         assertEquals(4L, p.highWatermark());
+        assertEquals(List.of(ErrorCode.NONE), answers);
+        assertTrue(Files.exists(LogFiles.logFile(log.partitionDir(), 2L)));
+        assertTrue(Files.exists(LogFiles.indexFile(log.partitionDir(), 0L)));
+        assertTrue(Files.exists(ProducerSnapshotFile.path(log.partitionDir(), 2L)));
+    }
+
+    @Test
+    void aFailedSealTakesThePartitionOfflineAndFailsWhatWaitsOnIt() throws IOException {
+        log.close();
+        TestConfig config = new TestConfig();
+        config.segmentBytes = 300;
+        log = new LogFixture(dir.resolve("seal-fails"), config);
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1L, 100));
+        log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1L, 100));
+        List<ErrorCode> answers = new ArrayList<>();
+        p.whenDurable(3L, answers::add);
+        log.io.failForces = true;
+        log.store.sealOnce();
+        assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR), answers);
+        assertEquals(PartitionLog.State.OFFLINE, p.state());
+        assertEquals(1L, log.store.metrics().storageErrors.sum());
+        log.io.failForces = false;
+    }
+
+    @Test
+    void durabilityIsAdvancedOnlyByTheCommitLockHolder() {
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.plain(1, 1L));
+        DurabilityTracker tracker = new DurabilityTracker(0L, new java.util.concurrent.locks.ReentrantLock());
+        assertThrows(IllegalStateException.class, () -> tracker.advanceTo(1L));
+        assertThrows(IllegalStateException.class, tracker::fail);
+        log.store.flushOnce();
+        assertEquals(1L, p.highWatermark());
     }
 
     @Test
@@ -201,6 +252,7 @@ class GroupCommitTest {
         AppendResult failed = log.append(Batches.copy(second));
         assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, failed.error());
         assertEquals(2L, log.partition().logEndOffset());
+        log.store.flushOnce(); // the append woke the flusher, the commit-lock holder, to fail the waiters
         assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR), answers);
         assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, log.append(Batches.idempotent(1L, 0, 2, 2)).error());
 

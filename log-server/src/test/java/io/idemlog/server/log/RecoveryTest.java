@@ -308,12 +308,14 @@ class RecoveryTest {
         for (int i = 0; i < 3; i++) {
             log.appendOk(Batches.withValueSize(-1L, -1, -1, 2, 1000L, 100));
         }
+        log.store.flushOnce(); // the rolls' seals are durable: segment 0 is sealed
         log.store.abandon();
         Path sealed = LogFiles.logFile(log.partitionDir(), 0L);
         try (FileChannel ch = FileChannel.open(sealed, StandardOpenOption.WRITE)) {
             ch.truncate(ch.size() - 3);
         }
-        assertThrows(IOException.class, log::open);
+        IOException refused = assertThrows(IOException.class, log::open);
+        assertTrue(refused.getMessage().contains(sealed.toString()), refused.getMessage());
         log = null;
     }
 

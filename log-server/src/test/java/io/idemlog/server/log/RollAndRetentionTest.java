@@ -48,6 +48,7 @@ class RollAndRetentionTest {
         for (int i = 0; i < 10; i++) {
             log.appendOk(batch());
         }
+        log.store.sealOnce(); // the storage thread's part of the rolls
         LogSegment[] segments = log.partition().segments();
         assertTrue(segments.length >= 3, "segments: " + segments.length);
         for (int i = 0; i < segments.length; i++) {
@@ -230,6 +231,7 @@ class RollAndRetentionTest {
         for (int i = 0; i < 10; i++) {
             log.appendOk(batch());
         }
+        log.store.sealOnce();
         long[] snapshots = ProducerSnapshotFile.list(log.partitionDir());
         assertEquals(PartitionLog.SNAPSHOTS_TO_KEEP, snapshots.length);
         LogSegment[] segments = log.partition().segments();

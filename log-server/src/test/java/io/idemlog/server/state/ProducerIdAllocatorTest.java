@@ -63,6 +63,52 @@ class ProducerIdAllocatorTest {
     }
 
     @Test
+    void aDamagedFileIsRefusedNamingTheFileAndWhatIsWrong() throws IOException {
+        ProducerIdAllocator.open(dir, 1000).nextProducerId();
+        Path file = dir.resolve(ProducerIdAllocator.FILE_NAME);
+        byte[] good = Files.readAllBytes(file);
+        byte[] flipped = good.clone();
+        flipped[ProducerIdAllocator.RESERVED_END_OFFSET + 7] ^= 1;
+        Files.write(file, flipped);
+        CorruptFileException crc = assertThrows(CorruptFileException.class, () -> ProducerIdAllocator.open(dir, 1000));
+        assertTrue(crc.getMessage().startsWith(file.toString()) && crc.getMessage().contains("CRC mismatch"),
+            crc.getMessage());
+        Files.write(file, java.util.Arrays.copyOf(good, 7));
+        CorruptFileException size = assertThrows(CorruptFileException.class,
+            () -> ProducerIdAllocator.open(dir, 1000, 5L));
+        assertTrue(size.getMessage().contains("size 7, expected 20"), size.getMessage());
+        Files.write(file, "not an id file".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(assertThrows(CorruptFileException.class, () -> ProducerIdAllocator.open(dir, 1000))
+            .getMessage().contains("expected 20"));
+    }
+
+    @Test
+    void aMissingFileWithProducerIdsInTheLogsStartsAboveThemAndWritesTheFile() throws IOException {
+        ProducerIdAllocator ids = ProducerIdAllocator.open(dir, 1000, 123_456L);
+        long first = ids.nextProducerId();
+        assertTrue(first > 123_456L + ProducerIdAllocator.RECOVERY_MARGIN, "started at " + first);
+        assertEquals(0L, first % 1000, "on a block boundary");
+        // the recovered start is durable at once: a crash before any allocation keeps it
+        assertTrue(ProducerIdAllocator.readIfExists(dir) > first);
+    }
+
+    @Test
+    void aFileOlderThanTheLogsIsOverruledByTheLogs() throws IOException {
+        ProducerIdAllocator.open(dir, 1000).nextProducerId(); // the file says [0, 1000) may be used
+        long first = ProducerIdAllocator.open(dir, 1000, 50_000L).nextProducerId();
+        assertTrue(first > 50_000L, "started at " + first);
+        // and a file ahead of the logs is kept as it is
+        assertEquals(first + 1000, ProducerIdAllocator.open(dir, 1000, 50_000L).nextProducerId());
+    }
+
+    @Test
+    void anAbsurdProducerIdInTheLogsExhaustsTheSpaceInsteadOfWrappingOrFailingTheStart() throws IOException {
+        ProducerIdAllocator ids = ProducerIdAllocator.open(dir, 1000, Long.MAX_VALUE - 5);
+        IOException e = assertThrows(IOException.class, ids::nextProducerId);
+        assertTrue(e.getMessage().contains("exhausted"), e.getMessage());
+    }
+
+    @Test
     void concurrentCallersNeverGetTheSameId() throws Exception {
         ProducerIdAllocator ids = ProducerIdAllocator.open(dir, 100);
         Set<Long> seen = ConcurrentHashMap.newKeySet();
