@@ -5,6 +5,8 @@
 #   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka 4.1.1 broker, alternating rounds, ratios
 #   jmh/bench.sh faults [options]   duplicate injection: fault proxy + SIGKILL, duplicates and losses counted
 #   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv
+#   jmh/bench.sh consumer [options] the idempotent consumer: 3 member processes SIGKILLed, database cuts, control,
+#                                   records/s per store (io.idemlog.bench.consumer.ConsumerBench; --help)
 #   jmh/bench.sh --help             every option
 #
 # Output: docs/benchmarks/<tag>.txt (everything printed), <tag>-runs.csv / <tag>-summary.csv or <tag>-faults.csv,
@@ -14,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CP_FILE=jmh/target/e2e-classpath.txt
-if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.class ]; then
+if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.class ] \
+    || [ ! -f jmh/target/classes/io/idemlog/bench/consumer/ConsumerBench.class ]; then
     echo "bench: building the jmh module (./mvnw -q -B -pl jmh -am package -DskipTests)" >&2
     ./mvnw -q -B -pl jmh -am package -DskipTests
 fi
@@ -35,5 +38,10 @@ done
 
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
 # the history checker; the servers run in their own JVMs (--server-jvm).
+MAIN=io.idemlog.bench.e2e.Bench
+if [ "${1:-}" = "consumer" ]; then
+    MAIN=io.idemlog.bench.consumer.ConsumerBench
+    shift
+fi
 java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
-    -cp "$CP" io.idemlog.bench.e2e.Bench "$@"
+    -cp "$CP" "$MAIN" "$@"
