@@ -33,21 +33,30 @@ class AllocationTest {
                  // node, which is not what this test measures (seen on a loaded machine: 15.7 B/record)
                  .bufferMemory(512L << 20).build())) {
             int warmup = 200_000;
-            int measured = 200_000;
+            int rounds = 5;
+            int perRound = 40_000;
             for (int i = 0; i < warmup; i++) {
                 key[0] = (byte) i;
                 producer.send("t", i % 2 == 0 ? key : null, value, shared);
             }
             producer.flush();
-            long before = threads.getThreadAllocatedBytes(me);
-            for (int i = 0; i < measured; i++) {
-                key[0] = (byte) i;
-                producer.send("t", i % 2 == 0 ? key : null, value, shared);
+            // The least of several rounds: an object allocated per record shows in every round, while what a
+            // contended lock allocates for its wait queue (the I/O thread holds the partition's lock while it
+            // drains) comes and goes with the machine's load (seen: 1-3 B/record alone, 15 B on a loaded machine).
+            double perRecord = Double.MAX_VALUE;
+            for (int r = 0; r < rounds; r++) {
+                long before = threads.getThreadAllocatedBytes(me);
+                for (int i = 0; i < perRound; i++) {
+                    key[0] = (byte) i;
+                    producer.send("t", i % 2 == 0 ? key : null, value, shared);
+                }
+                long after = threads.getThreadAllocatedBytes(me);
+                perRecord = Math.min(perRecord, (after - before) / (double) perRound);
+                producer.flush();
             }
-            long after = threads.getThreadAllocatedBytes(me);
-            producer.flush();
-            double perRecord = (after - before) / (double) measured;
-            System.out.printf("send(): %.2f bytes allocated per record on the caller's thread%n", perRecord);
+            int measured = rounds * perRound;
+            System.out.printf("send(): %.2f bytes allocated per record on the caller's thread (least of %d rounds)%n",
+                perRecord, rounds);
             assertTrue(perRecord < 12, "an object per record would be >= 16 bytes; got " + perRecord);
             assertEquals(warmup + measured, acked.get());
         }
