@@ -59,6 +59,7 @@ final class ListOffsetsHandler implements ApiHandler {
                         rp.timestamp = found[1];
                     } catch (IOException e) {
                         rp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
+                        ctx.countError(ErrorCode.KAFKA_STORAGE_ERROR);
                         broker.metrics().storageErrors.increment();
                         long dropped = LOOKUP_FAILURES.tryAcquire();
                         if (dropped >= 0) {
