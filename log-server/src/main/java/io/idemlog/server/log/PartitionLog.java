@@ -333,7 +333,8 @@ final class PartitionLog implements Partition {
             default:
                 break;
         }
-        if (!batch.validateRecords(cursor)) {
+        // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
+        if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
             return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
         }
         return null;
