@@ -72,7 +72,7 @@ final class PartitionLoader {
                 int recoverFrom = firstPending < files.length ? Math.max(0, firstPending - 1) : files.length - 1;
                 for (int i = 0; i < recoverFrom; i++) {
                     LogSegment sealed = LogSegment.openSealed(dir, files[i].base(), scanner,
-                        config.indexIntervalBytes());
+                        config.indexIntervalBytes(), context.metrics());
                     segments.add(sealed);
                     if (sealed.nextOffset() != files[i + 1].base()) {
                         throw new CorruptFileException(sealed.path(), sealed.size(), "the sealed segment ends at "

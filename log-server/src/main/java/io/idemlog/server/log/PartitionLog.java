@@ -407,8 +407,16 @@ final class PartitionLog implements Partition {
             for (int i = floorSegment(current, fetchOffset); i < current.length; i++) {
                 LogSegment segment = current[i];
                 int position = segment.findBatch(fetchOffset, header);
+                if (position == LogSegment.DAMAGED) {
+                    return new ReadResult(ErrorCode.KAFKA_STORAGE_ERROR, null, 0L, 0, highWatermark, start);
+                }
                 if (position >= 0) {
-                    int size = segment.readableBytes(position, maxBytes, highWatermark, header);
+                    int size = segment.readableBytes(position, maxBytes, highWatermark, fetchOffset, header);
+                    if (size == LogSegment.DAMAGED) {
+                        // The batch holding fetchOffset is damaged (logged and counted by the segment): the
+                        // batches before it were served by earlier fetches, which stopped in front of it.
+                        return new ReadResult(ErrorCode.KAFKA_STORAGE_ERROR, null, 0L, 0, highWatermark, start);
+                    }
                     return new ReadResult(ErrorCode.NONE, segment.path(), position, size, highWatermark, start,
                         segment.channel());
                 }
