@@ -10,6 +10,8 @@ import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.metadata.TopicConfigDef;
+import io.idemlog.server.metrics.MetricsService;
+import io.idemlog.server.metrics.ServerMeters;
 import io.idemlog.server.network.NetworkServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,8 @@ public final class IdemlogServer implements AutoCloseable {
     private final String clusterId;
     private final int port;
     private final ScheduledExecutorService metricsLogger;
+    /** The metrics registry, its Prometheus endpoint and JMX (docs/OPERATIONS.md). */
+    private final MetricsService metricsService;
     /** Blocking file work handed off by request handlers (see {@link BrokerContext#blockingIo()}). */
     private final ExecutorService blockingIo;
     private boolean closed;
@@ -72,6 +76,7 @@ public final class IdemlogServer implements AutoCloseable {
         lock = l;
         LogStore opened = null;
         NetworkServer net = null;
+        MetricsService meters = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "idemlog-storage-io");
             t.setDaemon(true);
@@ -98,8 +103,15 @@ public final class IdemlogServer implements AutoCloseable {
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
                 config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs),
                 Handlers.create(broker));
+            NetworkServer n = net;
+            meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
+                config.metricsJmx, config.metricsJmxDomain),
+                new ServerMeters(metrics, net.metrics(), n::requestMemoryInUse, opened));
             port = net.start();
         } catch (IOException | InterruptedException | RuntimeException e) {
+            if (meters != null) {
+                meters.close();
+            }
             if (net != null) {
                 net.close();
             }
@@ -113,6 +125,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         logs = opened;
         network = net;
+        metricsService = meters;
         if (config.metricsLogIntervalMs > 0) {
             metricsLogger = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "idemlog-metrics");
@@ -195,6 +208,11 @@ public final class IdemlogServer implements AutoCloseable {
         return metrics;
     }
 
+    /** The metrics registry and its outputs (the endpoint's port, a scrape). */
+    public MetricsService metricsService() {
+        return metricsService;
+    }
+
     public String clusterId() {
         return clusterId;
     }
@@ -211,6 +229,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         try {
             network.close();
+            metricsService.close();
         } finally {
             try {
                 stopBlockingIo();

@@ -100,7 +100,15 @@ public final class ServerConfig {
             "Close connections idle for longer than this.")
         .define("metrics.log.interval.ms", LONG, "60000", 0, Long.MAX_VALUE,
             "Log the server's counters (requests, batches, duplicates, errors, producers kept and evicted) this "
-                + "often; 0 = never.");
+                + "often; 0 = never.")
+        .define("metrics.listener", STRING, "",
+            "The Prometheus text endpoint, http://host:port (served at /metrics; port 0 picks a free port). Empty = "
+                + "no endpoint (the default: an HTTP port nobody asked for is a surprise and an exposure; bind it to "
+                + "127.0.0.1 unless a scraper elsewhere needs it). docs/OPERATIONS.md lists every metric.")
+        .define("metrics.jmx.enable", BOOLEAN, "true",
+            "Register every metric as a JMX MBean (in-process only, reachable remotely only when the JVM's own "
+                + "com.sun.management.jmxremote options are set).")
+        .define("metrics.jmx.domain", STRING, "idemlog", "The JMX domain of the metrics' MBeans.");
 
     /** A parsed PLAINTEXT://host:port. */
     public record Endpoint(String host, int port) {
@@ -158,6 +166,12 @@ public final class ServerConfig {
     public final int maxQueuedRequestsPerConnection;
     public final long connectionsMaxIdleMs;
     public final long metricsLogIntervalMs;
+    /** metrics.listener's host, or null when there is no endpoint. */
+    public final String metricsHost;
+    /** metrics.listener's port (0: a free one). */
+    public final int metricsPort;
+    public final boolean metricsJmx;
+    public final String metricsJmxDomain;
     /**
      * log.flush.thread, as the storage's enum: who starts the group commit of an acks=all append.
      * {@link FlushDuty#CALLER} (log.flush.thread=network): the network thread, at the end of its read burst;
@@ -243,6 +257,24 @@ public final class ServerConfig {
         maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
         metricsLogIntervalMs = Long.parseLong(values.get("metrics.log.interval.ms"));
+        String metricsListener = values.get("metrics.listener").trim();
+        if (metricsListener.isEmpty()) {
+            metricsHost = null;
+            metricsPort = 0;
+        } else {
+            if (!metricsListener.startsWith("http://") || metricsListener.indexOf('/', 7) >= 0) {
+                throw new ConfigException("metrics.listener=" + metricsListener + ": must be http://host:port "
+                    + "(the path is always /metrics; no https)");
+            }
+            Endpoint e = Endpoint.parse("metrics.listener", "PLAINTEXT://" + metricsListener.substring(7));
+            metricsHost = e.host().isEmpty() ? "0.0.0.0" : e.host();
+            metricsPort = e.port();
+        }
+        metricsJmx = Boolean.parseBoolean(values.get("metrics.jmx.enable"));
+        metricsJmxDomain = values.get("metrics.jmx.domain").trim();
+        if (metricsJmx && metricsJmxDomain.isEmpty()) {
+            throw new ConfigException("metrics.jmx.domain must not be empty");
+        }
         String flushThread = values.get("log.flush.thread");
         acksAllFlush = switch (flushThread) {
             case "network" -> FlushDuty.CALLER;

@@ -36,6 +36,7 @@ final class ListOffsetsHandler implements ApiHandler {
                 Partition partition = broker.logs().partition(t.name, p.partitionIndex);
                 if (partition == null) {
                     rp.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
+                    ctx.countError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
                 } else if (p.timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
                     rp.offset = partition.highWatermark();
                 } else if (p.timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
@@ -46,6 +47,7 @@ final class ListOffsetsHandler implements ApiHandler {
                     rp.timestamp = found[1];
                 } else {
                     rp.errorCode = ErrorCode.INVALID_REQUEST.code;
+                    ctx.countError(ErrorCode.INVALID_REQUEST);
                 }
             }
         }

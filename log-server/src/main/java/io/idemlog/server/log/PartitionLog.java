@@ -521,9 +521,12 @@ final class PartitionLog implements Partition {
             lock.unlock();
         }
         boolean synced = false;
-        if (end > segment.flushedEnd()) {
+        long flushedBefore = segment.flushedEnd();
+        if (end > flushedBefore) {
             try {
+                long t0 = System.nanoTime();
                 segment.flush(context.io(), end);
+                context.metrics().commitFsynced(System.nanoTime() - t0, end - flushedBefore);
             } catch (IOException e) {
                 context.metrics().storageErrors.increment();
                 goOffline("fsync failed", e);
