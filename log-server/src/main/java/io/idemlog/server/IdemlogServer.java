@@ -147,17 +147,28 @@ public final class IdemlogServer implements AutoCloseable {
         Map<String, Long> m = metrics.snapshot();
         long producers = 0;
         long evictions = 0;
+        long dedupKeys = 0;
+        long dedupEvictions = 0;
         for (Map.Entry<String, Integer> t : logs.topics().entrySet()) {
+            long repeats = 0;
             for (int p = 0; p < t.getValue(); p++) {
                 Partition partition = logs.partition(t.getKey(), p);
                 if (partition != null) {
                     producers += partition.producerCount();
                     evictions += partition.producerEvictions();
+                    repeats += partition.dedupRepeats();
+                    dedupKeys += partition.dedupKeys();
+                    dedupEvictions += partition.dedupEvictions();
                 }
+            }
+            if (repeats > 0) {
+                m.put("dedup.records_dropped." + t.getKey(), repeats);
             }
         }
         m.put("producer_state.producers", producers);
         m.put("producer_state.evictions", evictions);
+        m.put("dedup.keys", dedupKeys);
+        m.put("dedup.evictions", dedupEvictions);
         m.putAll(network.counters());
         return m;
     }

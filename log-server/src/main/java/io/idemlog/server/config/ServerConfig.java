@@ -1,5 +1,6 @@
 package io.idemlog.server.config;
 
+import io.idemlog.server.log.DedupConfig;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
@@ -80,6 +81,17 @@ public final class ServerConfig {
                 + "producer_state.evictions) by a segmented LRU: producers that wrote one batch go first, so a storm "
                 + "of new producer ids cannot evict the 90 % most recently written producers that wrote at least two "
                 + "batches (docs/ARCHITECTURE.md, producer state).")
+        .define("log.dedup.header", STRING, "",
+            "De-duplication keys, broker default for topics without their own dedup.header: the record header "
+                + "whose value is a record's de-duplication key. A record whose key was stored in the same "
+                + "partition within log.dedup.window.ms is not stored again (its offset stays a hole); empty = off "
+                + "(docs/DEDUP.md).")
+        .define("log.dedup.window.ms", LONG, "120000", 1, Long.MAX_VALUE,
+            "How long (server append time) a stored de-duplication key keeps later records with it out; broker "
+                + "default of dedup.window.ms.")
+        .define("log.dedup.max.keys", INT, "1000000", 1, 1 << 29,
+            "De-duplication keys kept per partition (24 bytes each in the window, plus its index); beyond it the "
+                + "oldest is evicted before its window ends (counted). Broker default of dedup.max.keys.")
         .define("socket.request.max.bytes", INT, "104857600", 64, Integer.MAX_VALUE,
             "Largest request frame accepted; a larger one closes the connection.")
         .define("queued.max.request.bytes", LONG, "268435456", -1, Long.MAX_VALUE,
@@ -250,7 +262,9 @@ public final class ServerConfig {
             Long.parseLong(values.get("producer.id.expiration.check.interval.ms")),
             Integer.parseInt(values.get("producer.state.max.producers.per.partition")),
             Long.parseLong(values.get("log.segment.delete.delay.ms")),
-            Boolean.parseBoolean(values.get("log.preallocate")));
+            Boolean.parseBoolean(values.get("log.preallocate")),
+            new DedupConfig(values.get("log.dedup.header").trim(), Long.parseLong(values.get("log.dedup.window.ms")),
+                Integer.parseInt(values.get("log.dedup.max.keys"))));
         socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
         int threads = Integer.parseInt(values.get("num.network.threads"));
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));

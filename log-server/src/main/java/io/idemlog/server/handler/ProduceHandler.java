@@ -3,6 +3,7 @@ package io.idemlog.server.handler;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.RawTaggedFields;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
@@ -94,6 +95,15 @@ final class ProduceHandler implements ApiHandler {
                         }
                         pr.baseOffset = result.baseOffset();
                         pr.logStartOffset = partition.logStartOffset();
+                        if (result.repeats() != null) {
+                            metrics.recordsDeduplicated.add(result.repeatCount());
+                            if (ctx.version >= 9) {
+                                // Which records were repeats, and their originals: for the idemlog producer.
+                                pr.taggedFields = new RawTaggedFields();
+                                pr.taggedFields.add(ProduceResponse.REPEATS_TAG,
+                                    ProduceResponse.encodeRepeats(result.repeats()));
+                            }
+                        }
                         awaitPartition = partition;
                         awaitOffset = result.lastOffset();
                         flushAfterBurst = durability != null && !result.duplicate() && acksAllFlush == FlushDuty.CALLER;

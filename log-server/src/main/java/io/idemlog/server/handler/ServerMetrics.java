@@ -33,6 +33,8 @@ public final class ServerMetrics {
     public final LongAdder batchesAppended = new LongAdder();
     public final LongAdder duplicateBatches = new LongAdder();
     public final LongAdder bytesAppended = new LongAdder();
+    /** Records not stored because their de-duplication key was stored within the window (all topics). */
+    public final LongAdder recordsDeduplicated = new LongAdder();
     public final LongAdder fetchBytes = new LongAdder();
     public final LongAdder producerIdsAllocated = new LongAdder();
     /** Bugs caught at a boundary (a handler or hand-off that threw): logged, counted, the connection closed. */
@@ -123,6 +125,7 @@ public final class ServerMetrics {
         m.put("produce.batches_appended", batchesAppended.sum());
         m.put("produce.duplicate_batches", duplicateBatches.sum());
         m.put("produce.bytes_appended", bytesAppended.sum());
+        m.put("produce.records_deduplicated", recordsDeduplicated.sum());
         for (ErrorCode e : ErrorCode.values()) {
             long n = produceErrors(e);
             if (n > 0) {

@@ -395,11 +395,12 @@ final class LogSegment {
 
     /**
      * Why a whole batch read back from a segment cannot be part of the log, or null when it can: the batch header
-     * check every path runs ({@link RecordBatch#validate}: magic, CRC, record count), then the offset it must have.
+     * check every path runs ({@link RecordBatch#validateStored}: magic, CRC, record count, offset holes allowed),
+     * then the offset it must have.
      */
     static String invalidStoredBatch(RecordBatch batch, long expectedOffset) {
         int size = batch.sizeInBytes();
-        RecordBatch.Validation validation = batch.validate(size, Integer.MAX_VALUE);
+        RecordBatch.Validation validation = batch.validateStored(size, Integer.MAX_VALUE);
         if (validation != RecordBatch.Validation.VALID) {
             return batch.describe(validation, size, Integer.MAX_VALUE);
         }

@@ -78,4 +78,19 @@ public interface Partition {
 
     /** Producers evicted so far because the partition held {@link LogConfig#maxProducersPerPartition()}. */
     long producerEvictions();
+
+    /** Records not stored because their de-duplication key was stored within the window (since start). */
+    default long dedupRepeats() {
+        return 0L;
+    }
+
+    /** De-duplication keys the partition holds now. */
+    default int dedupKeys() {
+        return 0;
+    }
+
+    /** De-duplication keys evicted (still in the window) because the partition held dedup.max.keys. */
+    default long dedupEvictions() {
+        return 0L;
+    }
 }
