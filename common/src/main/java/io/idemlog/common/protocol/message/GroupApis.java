@@ -64,9 +64,19 @@ public final class GroupApis {
     public static final Api SYNC_GROUP = new Api("SYNC_GROUP", 14, 0, 5, 4,
         SyncGroupRequest::read, SyncGroupResponse::read);
 
+    public static final Api DESCRIBE_GROUPS = new Api("DESCRIBE_GROUPS", 15, 0, 6, 5,
+        DescribeGroupsRequest::read, DescribeGroupsResponse::read);
+    public static final Api LIST_GROUPS = new Api("LIST_GROUPS", 16, 0, 5, 3,
+        ListGroupsRequest::read, ListGroupsResponse::read);
+    public static final Api DELETE_GROUPS = new Api("DELETE_GROUPS", 42, 0, 2, 2,
+        DeleteGroupsRequest::read, DeleteGroupsResponse::read);
+    /** Never flexible: the first flexible version is past the last one. */
+    public static final Api OFFSET_DELETE = new Api("OFFSET_DELETE", 47, 0, 0, Short.MAX_VALUE,
+        OffsetDeleteRequest::read, OffsetDeleteResponse::read);
+
     /** Every API of this table, in api key order. */
     public static final List<Api> ALL = List.of(OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN_GROUP,
-        HEARTBEAT, LEAVE_GROUP, SYNC_GROUP);
+        HEARTBEAT, LEAVE_GROUP, SYNC_GROUP, DESCRIBE_GROUPS, LIST_GROUPS, DELETE_GROUPS, OFFSET_DELETE);
 
     private GroupApis() {
     }

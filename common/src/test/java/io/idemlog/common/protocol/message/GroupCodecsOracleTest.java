@@ -2,6 +2,10 @@ package io.idemlog.common.protocol.message;
 
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.WireWriter;
+import org.apache.kafka.common.message.DeleteGroupsRequestData;
+import org.apache.kafka.common.message.DeleteGroupsResponseData;
+import org.apache.kafka.common.message.DescribeGroupsRequestData;
+import org.apache.kafka.common.message.DescribeGroupsResponseData;
 import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.FindCoordinatorResponseData;
 import org.apache.kafka.common.message.HeartbeatRequestData;
@@ -10,8 +14,14 @@ import org.apache.kafka.common.message.JoinGroupRequestData;
 import org.apache.kafka.common.message.JoinGroupResponseData;
 import org.apache.kafka.common.message.LeaveGroupRequestData;
 import org.apache.kafka.common.message.LeaveGroupResponseData;
+import org.apache.kafka.common.message.ListGroupsRequestData;
+import org.apache.kafka.common.message.ListGroupsResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.ListOffsetsResponseData;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
 import org.apache.kafka.common.message.OffsetCommitResponseData;
+import org.apache.kafka.common.message.OffsetDeleteRequestData;
+import org.apache.kafka.common.message.OffsetDeleteResponseData;
 import org.apache.kafka.common.message.OffsetFetchRequestData;
 import org.apache.kafka.common.message.OffsetFetchResponseData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
@@ -547,5 +557,205 @@ class GroupCodecsOracleTest {
                 checkOurs(o, (short) v, e, OffsetFetchResponseData::new);
                 assertTrue(ours(o, (short) v).length > 0);
             }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> listGroups() {
+        return Stream.concat(
+            versions(GroupApis.LIST_GROUPS, new ListGroupsRequestData(), "request", v -> {
+                ListGroupsRequestData k = new ListGroupsRequestData();
+                if (v >= 4) {
+                    k.setStatesFilter(List.of("Stable", "Empty"));
+                }
+                if (v >= 5) {
+                    k.setTypesFilter(List.of("classic"));
+                }
+                check(k, (short) v, ListGroupsRequest::read, ListGroupsRequestData::new, m -> {
+                    assertEquals(v >= 4 ? List.of("Stable", "Empty") : List.of(), m.statesFilter);
+                    assertEquals(v >= 5 ? List.of("classic") : List.of(), m.typesFilter);
+                });
+            }),
+            versions(GroupApis.LIST_GROUPS, new ListGroupsResponseData(), "response", v -> {
+                ListGroupsResponseData k = new ListGroupsResponseData().setErrorCode((short) 15);
+                if (v >= 1) {
+                    k.setThrottleTimeMs(5);
+                }
+                ListGroupsResponseData.ListedGroup g = new ListGroupsResponseData.ListedGroup().setGroupId("g1")
+                    .setProtocolType("consumer");
+                if (v >= 4) {
+                    g.setGroupState("Stable");
+                }
+                if (v >= 5) {
+                    g.setGroupType("classic");
+                }
+                k.setGroups(List.of(g, new ListGroupsResponseData.ListedGroup().setGroupId("g2").setProtocolType("")));
+                check(k, (short) v, ListGroupsResponse::read, ListGroupsResponseData::new, m -> {
+                    assertEquals(15, m.errorCode);
+                    assertEquals("consumer", m.groups.get(0).protocolType);
+                    assertEquals(v >= 4 ? "Stable" : "", m.groups.get(0).groupState);
+                    assertEquals(v >= 5 ? "classic" : "", m.groups.get(0).groupType);
+                    assertEquals("g2", m.groups.get(1).groupId);
+                });
+            }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> describeGroups() {
+        return Stream.concat(
+            versions(GroupApis.DESCRIBE_GROUPS, new DescribeGroupsRequestData(), "request", v -> {
+                DescribeGroupsRequestData k = new DescribeGroupsRequestData().setGroups(List.of("g1", "g2"));
+                if (v >= 3) {
+                    k.setIncludeAuthorizedOperations(true);
+                }
+                check(k, (short) v, DescribeGroupsRequest::read, DescribeGroupsRequestData::new, m -> {
+                    assertEquals(List.of("g1", "g2"), m.groups);
+                    assertEquals(v >= 3, m.includeAuthorizedOperations);
+                });
+            }),
+            versions(GroupApis.DESCRIBE_GROUPS, new DescribeGroupsResponseData(), "response", v -> {
+                DescribeGroupsResponseData k = new DescribeGroupsResponseData();
+                if (v >= 1) {
+                    k.setThrottleTimeMs(5);
+                }
+                DescribeGroupsResponseData.DescribedGroupMember mm =
+                    new DescribeGroupsResponseData.DescribedGroupMember().setMemberId("m-1").setClientId("c-1")
+                        .setClientHost("/127.0.0.1").setMemberMetadata(META).setMemberAssignment(ASSIGN);
+                if (v >= 4) {
+                    mm.setGroupInstanceId("static-1");
+                }
+                DescribeGroupsResponseData.DescribedGroup g = new DescribeGroupsResponseData.DescribedGroup()
+                    .setGroupId("g1").setGroupState("Stable").setProtocolType("consumer").setProtocolData("range")
+                    .setMembers(List.of(mm));
+                DescribeGroupsResponseData.DescribedGroup dead = new DescribeGroupsResponseData.DescribedGroup()
+                    .setGroupId("g2").setGroupState("Dead").setProtocolType("").setProtocolData("");
+                if (v >= 3) {
+                    g.setAuthorizedOperations(0x0F00);
+                }
+                if (v >= 6) {
+                    dead.setErrorCode((short) 69).setErrorMessage("group g2 not found");
+                }
+                k.setGroups(List.of(g, dead));
+                check(k, (short) v, DescribeGroupsResponse::read, DescribeGroupsResponseData::new, m -> {
+                    DescribeGroupsResponse.Group a = m.groups.get(0);
+                    assertEquals("range", a.protocolData);
+                    assertEquals(v >= 3 ? 0x0F00 : Integer.MIN_VALUE, a.authorizedOperations);
+                    assertEquals(v >= 4 ? "static-1" : null, a.members.get(0).groupInstanceId);
+                    assertArrayEquals(ASSIGN, a.members.get(0).memberAssignment);
+                    assertEquals("/127.0.0.1", a.members.get(0).clientHost);
+                    assertEquals(v >= 6 ? "group g2 not found" : null, m.groups.get(1).errorMessage);
+                });
+            }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> deleteGroups() {
+        return Stream.concat(
+            versions(GroupApis.DELETE_GROUPS, new DeleteGroupsRequestData(), "request", v -> {
+                DeleteGroupsRequestData k = new DeleteGroupsRequestData().setGroupsNames(List.of("g1", "g2"));
+                check(k, (short) v, DeleteGroupsRequest::read, DeleteGroupsRequestData::new,
+                    m -> assertEquals(List.of("g1", "g2"), m.groupsNames));
+            }),
+            versions(GroupApis.DELETE_GROUPS, new DeleteGroupsResponseData(), "response", v -> {
+                DeleteGroupsResponseData.DeletableGroupResultCollection rs =
+                    new DeleteGroupsResponseData.DeletableGroupResultCollection();
+                rs.add(new DeleteGroupsResponseData.DeletableGroupResult().setGroupId("g1"));
+                rs.add(new DeleteGroupsResponseData.DeletableGroupResult().setGroupId("g2").setErrorCode((short) 68));
+                DeleteGroupsResponseData k = new DeleteGroupsResponseData().setThrottleTimeMs(5).setResults(rs);
+                check(k, (short) v, DeleteGroupsResponse::read, DeleteGroupsResponseData::new, m -> {
+                    assertEquals(5, m.throttleTimeMs);
+                    assertEquals(68, m.results.get(1).errorCode);
+                    assertEquals("g2", m.results.get(1).groupId);
+                });
+            }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> offsetDelete() {
+        return Stream.concat(
+            versions(GroupApis.OFFSET_DELETE, new OffsetDeleteRequestData(), "request", v -> {
+                OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection ts =
+                    new OffsetDeleteRequestData.OffsetDeleteRequestTopicCollection();
+                ts.add(new OffsetDeleteRequestData.OffsetDeleteRequestTopic().setName("orders").setPartitions(List.of(
+                    new OffsetDeleteRequestData.OffsetDeleteRequestPartition().setPartitionIndex(0),
+                    new OffsetDeleteRequestData.OffsetDeleteRequestPartition().setPartitionIndex(3))));
+                ts.add(new OffsetDeleteRequestData.OffsetDeleteRequestTopic().setName("audit"));
+                OffsetDeleteRequestData k = new OffsetDeleteRequestData().setGroupId("g1").setTopics(ts);
+                check(k, (short) v, OffsetDeleteRequest::read, OffsetDeleteRequestData::new, m -> {
+                    assertEquals("g1", m.groupId);
+                    assertArrayEquals(new int[] {0, 3}, m.topics.get(0).partitionIndexes);
+                    assertEquals(0, m.topics.get(1).partitionIndexes.length);
+                });
+            }),
+            versions(GroupApis.OFFSET_DELETE, new OffsetDeleteResponseData(), "response", v -> {
+                OffsetDeleteResponseData.OffsetDeleteResponsePartitionCollection ps =
+                    new OffsetDeleteResponseData.OffsetDeleteResponsePartitionCollection();
+                ps.add(new OffsetDeleteResponseData.OffsetDeleteResponsePartition().setPartitionIndex(0));
+                ps.add(new OffsetDeleteResponseData.OffsetDeleteResponsePartition().setPartitionIndex(3)
+                    .setErrorCode((short) 86));
+                OffsetDeleteResponseData.OffsetDeleteResponseTopicCollection ts =
+                    new OffsetDeleteResponseData.OffsetDeleteResponseTopicCollection();
+                ts.add(new OffsetDeleteResponseData.OffsetDeleteResponseTopic().setName("orders").setPartitions(ps));
+                OffsetDeleteResponseData k = new OffsetDeleteResponseData().setErrorCode((short) 69)
+                    .setThrottleTimeMs(5).setTopics(ts);
+                check(k, (short) v, OffsetDeleteResponse::read, OffsetDeleteResponseData::new, m -> {
+                    assertEquals(69, m.errorCode);
+                    assertEquals(5, m.throttleTimeMs);
+                    assertEquals(86, m.topics.get(0).partitions.get(1).errorCode);
+                });
+            }));
+    }
+
+    /** ListOffsets up to v10 (the codec's range; ApiKey advertises what the handler serves). */
+    @TestFactory
+    Stream<DynamicTest> listOffsetsUpToV10() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (short v = 1; v <= ListOffsetsRequest.MAX_VERSION; v++) {
+            short version = v;
+            tests.add(DynamicTest.dynamicTest("LIST_OFFSETS request v" + v, () -> {
+                ListOffsetsRequestData k = new ListOffsetsRequestData().setReplicaId(-1);
+                if (version >= 2) {
+                    k.setIsolationLevel((byte) 0);
+                }
+                List<ListOffsetsRequestData.ListOffsetsPartition> ps = new ArrayList<>();
+                long[] specs = {-1L, -2L, -3L, -4L, -5L, 1_700_000_000_000L};
+                for (int i = 0; i < specs.length; i++) {
+                    ListOffsetsRequestData.ListOffsetsPartition p = new ListOffsetsRequestData.ListOffsetsPartition()
+                        .setPartitionIndex(i).setTimestamp(specs[i]);
+                    if (version >= 4) {
+                        p.setCurrentLeaderEpoch(i);
+                    }
+                    ps.add(p);
+                }
+                k.setTopics(List.of(new ListOffsetsRequestData.ListOffsetsTopic().setName("orders").setPartitions(ps)));
+                if (version >= 10) {
+                    k.setTimeoutMs(30_000);
+                }
+                check(k, version, ListOffsetsRequest::read, ListOffsetsRequestData::new, m -> {
+                    assertEquals(ListOffsetsRequest.MAX_TIMESTAMP, m.topics.get(0).partitions.get(2).timestamp);
+                    assertEquals(ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP,
+                        m.topics.get(0).partitions.get(3).timestamp);
+                    assertEquals(ListOffsetsRequest.LATEST_TIERED_TIMESTAMP,
+                        m.topics.get(0).partitions.get(4).timestamp);
+                    assertEquals(version >= 10 ? 30_000 : 0, m.timeoutMs);
+                });
+            }));
+            tests.add(DynamicTest.dynamicTest("LIST_OFFSETS response v" + v, () -> {
+                ListOffsetsResponseData k = new ListOffsetsResponseData();
+                if (version >= 2) {
+                    k.setThrottleTimeMs(2);
+                }
+                ListOffsetsResponseData.ListOffsetsPartitionResponse p =
+                    new ListOffsetsResponseData.ListOffsetsPartitionResponse().setPartitionIndex(1)
+                        .setTimestamp(1_700_000_000_000L).setOffset(42L);
+                if (version >= 4) {
+                    p.setLeaderEpoch(3);
+                }
+                k.setTopics(List.of(new ListOffsetsResponseData.ListOffsetsTopicResponse().setName("orders")
+                    .setPartitions(List.of(p))));
+                check(k, version, ListOffsetsResponse::read, ListOffsetsResponseData::new,
+                    m -> assertEquals(42L, m.topics.get(0).partitions.get(0).offset));
+            }));
+        }
+        return tests.stream();
     }
 }

@@ -112,6 +112,34 @@ public final class GroupSamples {
                 m.requireStable = v >= 7;
                 yield m;
             }
+            case "LIST_GROUPS" -> {
+                ListGroupsRequest m = new ListGroupsRequest();
+                if (v >= 4) {
+                    m.statesFilter.addAll(List.of("Stable", "Empty"));
+                }
+                if (v >= 5) {
+                    m.typesFilter.add("classic");
+                }
+                yield m;
+            }
+            case "DESCRIBE_GROUPS" -> {
+                DescribeGroupsRequest m = new DescribeGroupsRequest();
+                m.groups.addAll(List.of("g1", "g2"));
+                m.includeAuthorizedOperations = v >= 3;
+                yield m;
+            }
+            case "DELETE_GROUPS" -> {
+                DeleteGroupsRequest m = new DeleteGroupsRequest();
+                m.groupsNames.addAll(List.of("g1", "g2"));
+                yield m;
+            }
+            case "OFFSET_DELETE" -> {
+                OffsetDeleteRequest m = new OffsetDeleteRequest();
+                m.groupId = "g1";
+                m.topics.add(new OffsetDeleteRequest.Topic("orders", 0, 3));
+                m.topics.add(new OffsetDeleteRequest.Topic("audit"));
+                yield m;
+            }
             default -> throw new IllegalArgumentException(api.name());
         };
     }
@@ -191,6 +219,58 @@ public final class GroupSamples {
                     g2.errorCode = 16;
                     m.addGroup(v, g2);
                 }
+                yield m;
+            }
+            case "LIST_GROUPS" -> {
+                ListGroupsResponse m = new ListGroupsResponse();
+                m.throttleTimeMs = v >= 1 ? 5 : 0;
+                m.errorCode = 0;
+                m.groups.add(new ListGroupsResponse.Group("g1", "consumer", v >= 4 ? "Stable" : "",
+                    v >= 5 ? "classic" : ""));
+                m.groups.add(new ListGroupsResponse.Group("g2", "", v >= 4 ? "Empty" : "", v >= 5 ? "classic" : ""));
+                yield m;
+            }
+            case "DESCRIBE_GROUPS" -> {
+                DescribeGroupsResponse m = new DescribeGroupsResponse();
+                m.throttleTimeMs = v >= 1 ? 5 : 0;
+                DescribeGroupsResponse.Group g = new DescribeGroupsResponse.Group();
+                g.groupId = "g1";
+                g.groupState = "Stable";
+                g.protocolType = "consumer";
+                g.protocolData = "range";
+                DescribeGroupsResponse.Member mm = new DescribeGroupsResponse.Member();
+                mm.memberId = "m-1";
+                mm.groupInstanceId = v >= 4 ? "static-1" : null;
+                mm.clientId = "consumer-g1-1";
+                mm.clientHost = "/127.0.0.1";
+                mm.memberMetadata = META;
+                mm.memberAssignment = new byte[] {0, 1};
+                g.members.add(mm);
+                g.authorizedOperations = v >= 3 ? 0x0F00 : DescribeGroupsResponse.AUTHORIZED_OPERATIONS_OMITTED;
+                m.groups.add(g);
+                DescribeGroupsResponse.Group dead = new DescribeGroupsResponse.Group();
+                dead.groupId = "g2";
+                dead.groupState = "Dead";
+                dead.errorCode = (short) (v >= 6 ? 69 : 0);
+                dead.errorMessage = v >= 6 ? "group g2 not found" : null;
+                m.groups.add(dead);
+                yield m;
+            }
+            case "DELETE_GROUPS" -> {
+                DeleteGroupsResponse m = new DeleteGroupsResponse();
+                m.throttleTimeMs = 5;
+                m.results.add(new DeleteGroupsResponse.Result("g1", (short) 0));
+                m.results.add(new DeleteGroupsResponse.Result("g2", (short) 68));
+                yield m;
+            }
+            case "OFFSET_DELETE" -> {
+                OffsetDeleteResponse m = new OffsetDeleteResponse();
+                m.errorCode = 0;
+                m.throttleTimeMs = 5;
+                OffsetDeleteResponse.Topic t = new OffsetDeleteResponse.Topic("orders");
+                t.partitions.add(new OffsetDeleteResponse.Partition(0, (short) 0));
+                t.partitions.add(new OffsetDeleteResponse.Partition(3, (short) 86));
+                m.topics.add(t);
                 yield m;
             }
             default -> throw new IllegalArgumentException(api.name());
