@@ -86,6 +86,11 @@ final class SegmentIndex {
         return (int) entries[2 * i];
     }
 
+    /** The maxTimestampBefore of entry {@code i} (below {@link #count()}). */
+    long maxTimestampBefore(int i) {
+        return entries[2 * i + 1];
+    }
+
     /** The last entry whose batch starts at or before {@code relativeOffset}; -1 when none does. */
     int floorEntry(long relativeOffset) {
         int n = count;
