@@ -333,7 +333,8 @@ final class PartitionLog implements Partition {
             default:
                 break;
         }
-        if (!batch.validateRecords(cursor)) {
+        // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
+        if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
             return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
         }
         return null;
@@ -546,20 +547,33 @@ final class PartitionLog implements Partition {
     }
 
     @Override
-    public long[] offsetForTimestamp(long timestamp) {
-        long highWatermark = durability.highWatermark();
+    public long[] offsetForTimestamp(long timestamp) throws IOException {
+        if (state.get() == State.OFFLINE) {
+            throw new IOException(this + " is offline: its storage failed");
+        }
+        LogSegment[] current = segments;
         try {
-            for (LogSegment segment : segments) {
-                if (segment.baseOffset >= highWatermark) {
-                    break;
-                }
-                long[] found = segment.findTimestamp(timestamp, highWatermark);
-                if (found != null) {
-                    return found;
-                }
-            }
+            return findTimestamp(current, timestamp);
         } catch (IOException e) {
-            LOG.warn("{}: timestamp lookup failed", this, e);
+            if (segments[0] == current[0]) {
+                throw e;
+            }
+            // Retention removed (and, after the delete delay, closed) a segment under our feet: the answer is in
+            // what is left.
+            return findTimestamp(segments, timestamp);
+        }
+    }
+
+    private long[] findTimestamp(LogSegment[] current, long timestamp) throws IOException {
+        long highWatermark = durability.highWatermark();
+        for (LogSegment segment : current) {
+            if (segment.baseOffset >= highWatermark) {
+                break;
+            }
+            long[] found = segment.findTimestamp(timestamp, highWatermark);
+            if (found != null) {
+                return found;
+            }
         }
         return NO_OFFSET.clone();
     }

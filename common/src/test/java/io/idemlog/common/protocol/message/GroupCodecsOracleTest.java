@@ -52,7 +52,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 4.1 also implements, a populated message serialised by kafka-clients' own generated class must decode with
  * idemlog's codec to the same field values and re-encode to the same bytes, and kafka-clients must read idemlog's
  * bytes back to the same message (both directions). Versions 4.1 dropped (OffsetCommit v0-v1, OffsetFetch v0) are
- * held to hand-built frames in {@link GroupCodecsRoundTripTest}.
+ * held to hand-built frames in {@link GroupCodecsRoundTripTest} and to kafka-clients 3.9 in {@link Kafka39OracleTest}.
  */
 class GroupCodecsOracleTest {
     private static final byte[] META = "subscription:orders".getBytes(StandardCharsets.UTF_8);
