@@ -67,6 +67,7 @@ record CommandLine(Path propertiesFile, Map<String, String> overrides, boolean h
         return """
             usage: java -jar idemlog-server.jar [server.properties] [--override key=value]... [--key=value]...
                    java -jar idemlog-server.jar --help | --version
+                   java -jar idemlog-server.jar verify DIR | dump DIR [--partition TOPIC-N] [--records]
             Without arguments the server runs on the embedded defaults (127.0.0.1:9092, data in ./idemlog-data).
             Flags override the file. Properties:
             """;

@@ -9,6 +9,8 @@ import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
+import io.idemlog.server.metrics.MetricsService;
+import io.idemlog.server.metrics.ServerMeters;
 import io.idemlog.server.network.NetworkServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +50,8 @@ public final class IdemlogServer implements AutoCloseable {
     private final String clusterId;
     private final int port;
     private final ScheduledExecutorService metricsLogger;
+    /** The metrics registry, its Prometheus endpoint and JMX (docs/OPERATIONS.md). */
+    private final MetricsService metricsService;
     /** Blocking file work handed off by request handlers (see {@link BrokerContext#blockingIo()}). */
     private final ExecutorService blockingIo;
     private boolean closed;
@@ -71,6 +75,7 @@ public final class IdemlogServer implements AutoCloseable {
         lock = l;
         LogStore opened = null;
         NetworkServer net = null;
+        MetricsService meters = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "idemlog-storage-io");
             t.setDaemon(true);
@@ -96,8 +101,15 @@ public final class IdemlogServer implements AutoCloseable {
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
                 config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs),
                 Handlers.create(broker));
+            NetworkServer n = net;
+            meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
+                config.metricsJmx, config.metricsJmxDomain),
+                new ServerMeters(metrics, net.metrics(), n::requestMemoryInUse, opened));
             port = net.start();
         } catch (IOException | InterruptedException | RuntimeException e) {
+            if (meters != null) {
+                meters.close();
+            }
             if (net != null) {
                 net.close();
             }
@@ -111,6 +123,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         logs = opened;
         network = net;
+        metricsService = meters;
         if (config.metricsLogIntervalMs > 0) {
             metricsLogger = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "idemlog-metrics");
@@ -132,17 +145,28 @@ public final class IdemlogServer implements AutoCloseable {
         Map<String, Long> m = metrics.snapshot();
         long producers = 0;
         long evictions = 0;
+        long dedupKeys = 0;
+        long dedupEvictions = 0;
         for (Map.Entry<String, Integer> t : logs.topics().entrySet()) {
+            long repeats = 0;
             for (int p = 0; p < t.getValue(); p++) {
                 Partition partition = logs.partition(t.getKey(), p);
                 if (partition != null) {
                     producers += partition.producerCount();
                     evictions += partition.producerEvictions();
+                    repeats += partition.dedupRepeats();
+                    dedupKeys += partition.dedupKeys();
+                    dedupEvictions += partition.dedupEvictions();
                 }
+            }
+            if (repeats > 0) {
+                m.put("dedup.records_dropped." + t.getKey(), repeats);
             }
         }
         m.put("producer_state.producers", producers);
         m.put("producer_state.evictions", evictions);
+        m.put("dedup.keys", dedupKeys);
+        m.put("dedup.evictions", dedupEvictions);
         m.putAll(network.counters());
         return m;
     }
@@ -193,6 +217,11 @@ public final class IdemlogServer implements AutoCloseable {
         return metrics;
     }
 
+    /** The metrics registry and its outputs (the endpoint's port, a scrape). */
+    public MetricsService metricsService() {
+        return metricsService;
+    }
+
     public String clusterId() {
         return clusterId;
     }
@@ -209,6 +238,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         try {
             network.close();
+            metricsService.close();
         } finally {
             try {
                 stopBlockingIo();

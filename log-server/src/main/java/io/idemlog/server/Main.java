@@ -2,6 +2,7 @@ package io.idemlog.server;
 
 import io.idemlog.server.config.ConfigException;
 import io.idemlog.server.config.ServerConfig;
+import io.idemlog.server.log.DataDirTool;
 import io.idemlog.server.log.LogManager;
 import org.agrona.concurrent.SystemEpochClock;
 import org.slf4j.Logger;
@@ -14,7 +15,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * {@code java -jar idemlog-server.jar [server.properties] [--override key=value]...}: starts the server and runs
  * until SIGTERM/SIGINT, which triggers a clean shutdown (producer-state snapshots written). Exit code 2 on a
- * configuration error, 1 on a start failure.
+ * configuration error, 1 on a start failure. {@code verify DIR} and {@code dump DIR ...} run the offline verifier
+ * instead ({@link DataDirTool}).
  */
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -23,6 +25,11 @@ public final class Main {
     }
 
     public static void main(String[] args) throws InterruptedException {
+        if (DataDirTool.isCommand(args)) {
+            // verify / dump: the offline check of a data directory (docs/STORAGE.md, "Offline verification")
+            System.exit(DataDirTool.run(args, System.out, System.err, Main::describeMeta));
+            return;
+        }
         CommandLine cli;
         ServerConfig config;
         try {
@@ -70,6 +77,13 @@ public final class Main {
         LOG.info("idemlog {} started: listening on {}:{}, data in {}", version(), config.listener.host(),
             server.port(), config.dataDir);
         stopped.await();
+    }
+
+    /** The verifier's check of meta.properties: the server's own reading of it. */
+    static String describeMeta(java.nio.file.Path file) throws IOException {
+        java.util.Properties p = MetaProperties.read(file);
+        return "cluster.id=" + p.getProperty("cluster.id") + " node.id=" + p.getProperty("node.id") + " version="
+            + p.getProperty("version");
     }
 
     private static String version() {

@@ -163,7 +163,7 @@ public final class LogReader implements AutoCloseable {
             int limit = buffer.limit();
             while (limit - index >= RecordBatch.HEADER_SIZE) {
                 batch.wrap(buffer, index);
-                RecordBatch.Validation validation = batch.validate(limit - index, Integer.MAX_VALUE);
+                RecordBatch.Validation validation = batch.validateStored(limit - index, Integer.MAX_VALUE);
                 if (validation == RecordBatch.Validation.TRUNCATED) {
                     return; // the incomplete batch that may end a fetch
                 }

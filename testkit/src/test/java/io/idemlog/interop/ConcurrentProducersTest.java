@@ -1,5 +1,6 @@
 package io.idemlog.interop;
 
+import io.idemlog.testkit.Await;
 import io.idemlog.testkit.HistoryChecker;
 import io.idemlog.testkit.HistoryReport;
 import io.idemlog.testkit.LogReader;
@@ -14,7 +15,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -95,11 +99,33 @@ class ConcurrentProducersTest {
             assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
             assertEquals(0, failed.get(), "no send failed");
             try (LogReader reader = new LogReader(server.address())) {
+                // An acks=1 send is answered before its record is durable, and a reader sees only durable records
+                // (the high watermark is the fsync'd end): wait, bounded, until every partition's end reaches what
+                // was sent, then read. A lost record still fails: the wait times out, or the count below is short.
+                long[] expected = new long[PARTITIONS];
+                for (int i = 0; i < RECORDS_EACH; i++) {
+                    expected[i % PARTITIONS] += PRODUCERS;
+                }
+                for (int p = 0; p < PARTITIONS; p++) {
+                    int partition = p;
+                    Await.until(() -> topic + "-" + partition + " to end at offset " + expected[partition]
+                            + " (it ends at " + latest(reader, topic, partition) + ")", Duration.ofSeconds(60),
+                        () -> latest(reader, topic, partition) >= expected[partition]);
+                }
                 assertEquals((long) PRODUCERS * RECORDS_EACH, reader.readAll(topic, checker::logged));
             }
             HistoryReport report = checker.check();
             assertTrue(report.isClean(), report.summary() + "\n" + server.logTail(3000));
             System.out.println("concurrent producers: " + report.summary());
+        }
+    }
+
+    /** The partition's end as a reader sees it (the high watermark). */
+    private static long latest(LogReader reader, String topic, int partition) {
+        try {
+            return reader.offsets(topic, partition).latest();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

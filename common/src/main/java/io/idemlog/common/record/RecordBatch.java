@@ -73,7 +73,10 @@ public final class RecordBatch {
         TOO_LARGE,
         BAD_MAGIC,
         BAD_CRC,
-        /** recordsCount < 1, or lastOffsetDelta != recordsCount - 1. */
+        /**
+         * recordsCount < 1, or lastOffsetDelta != recordsCount - 1 ({@link #validateStored}: recordsCount < 0 or
+         * above lastOffsetDelta + 1).
+         */
         BAD_COUNT,
         /** The records section does not parse as exactly recordsCount well-formed records. */
         BAD_RECORDS
@@ -228,6 +231,19 @@ public final class RecordBatch {
      * {@link #validateRecords}) nor at baseOffset (the caller knows which offset it expects).
      */
     public Validation validate(int available, int maxSize) {
+        return validate(available, maxSize, false);
+    }
+
+    /**
+     * {@link #validate} for a batch read back from a log, where records may have been removed leaving offset holes
+     * (idemlog's de-duplication keys, Kafka's compaction): the batch keeps its offset range (lastOffsetDelta) with
+     * any number of records from 0 to lastOffsetDelta + 1. Every other check is the same.
+     */
+    public Validation validateStored(int available, int maxSize) {
+        return validate(available, maxSize, true);
+    }
+
+    private Validation validate(int available, int maxSize, boolean holes) {
         if (available < HEADER_SIZE) {
             return Validation.TRUNCATED;
         }
@@ -248,7 +264,8 @@ public final class RecordBatch {
             return Validation.BAD_CRC;
         }
         int count = recordsCount();
-        if (count < 1 || lastOffsetDelta() != count - 1) {
+        if (holes ? count < 0 || lastOffsetDelta() < 0 || count - 1 > lastOffsetDelta()
+            : count < 1 || lastOffsetDelta() != count - 1) {
             return Validation.BAD_COUNT;
         }
         return Validation.VALID;

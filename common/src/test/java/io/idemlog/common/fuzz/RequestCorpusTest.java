@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Deterministic companion of {@link RequestDecoderFuzzTest}: every body of the committed corpus, whole, truncated at
- * every length and with seeded byte flips, decoded as EVERY version of EVERY API in {@link ApiKey} (an API added
- * to ApiKey is covered without touching this test). Each decode must end in a message or a ProtocolException.
+ * every length and with seeded byte flips, decoded as EVERY version of EVERY API in {@link RequestTargets#ALL}
+ * ({@link ApiKey} and the group codecs that precede their ApiKey constants; an API added to ApiKey is covered
+ * without touching this test). Each decode must end in a message or a ProtocolException.
  */
 class RequestCorpusTest {
     private static final long SEED = Long.getLong("idemlog.seed", 8L);
@@ -46,12 +47,12 @@ class RequestCorpusTest {
         Random random = new Random(SEED);
         int decodes = 0;
         for (byte[] body : bodies) {
-            for (ApiKey api : ApiKey.values()) {
-                for (short v = api.minVersion; v <= api.maxVersion; v++) {
+            for (RequestTargets.Target api : RequestTargets.ALL) {
+                for (short v = api.minVersion(); v <= api.maxVersion(); v++) {
                     try {
                         decodes += decodeVariants(api, v, body, random);
                     } catch (RuntimeException | AssertionError e) {
-                        throw new AssertionError(api + " v" + v + " (seed " + SEED + ")", e);
+                        throw new AssertionError(api.name() + " v" + v + " (seed " + SEED + ")", e);
                     }
                 }
             }
@@ -59,7 +60,7 @@ class RequestCorpusTest {
         assertTrue(decodes > 10_000, decodes + " decodes");
     }
 
-    private static int decodeVariants(ApiKey api, short version, byte[] body, Random random) {
+    private static int decodeVariants(RequestTargets.Target api, short version, byte[] body, Random random) {
         int n = 0;
         for (int cut = 0; cut <= body.length; cut += Math.max(1, body.length / 16)) {
             RequestDecoderFuzzTest.checkBody(api, version, new WireReader(ByteBuffer.wrap(body, 0, cut).slice()));

@@ -1,5 +1,6 @@
 package io.idemlog.server.config;
 
+import io.idemlog.server.log.DedupConfig;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
@@ -80,6 +81,17 @@ public final class ServerConfig {
                 + "producer_state.evictions) by a segmented LRU: producers that wrote one batch go first, so a storm "
                 + "of new producer ids cannot evict the 90 % most recently written producers that wrote at least two "
                 + "batches (docs/ARCHITECTURE.md, producer state).")
+        .define("log.dedup.header", STRING, "",
+            "De-duplication keys, broker default for topics without their own dedup.header: the record header "
+                + "whose value is a record's de-duplication key. A record whose key was stored in the same "
+                + "partition within log.dedup.window.ms is not stored again (its offset stays a hole); empty = off "
+                + "(docs/DEDUP.md).")
+        .define("log.dedup.window.ms", LONG, "120000", 1, Long.MAX_VALUE,
+            "How long (server append time) a stored de-duplication key keeps later records with it out; broker "
+                + "default of dedup.window.ms.")
+        .define("log.dedup.max.keys", INT, "1000000", 1, 1 << 29,
+            "De-duplication keys kept per partition (24 bytes each in the window, plus its index); beyond it the "
+                + "oldest is evicted before its window ends (counted). Broker default of dedup.max.keys.")
         .define("socket.request.max.bytes", INT, "104857600", 64, Integer.MAX_VALUE,
             "Largest request frame accepted; a larger one closes the connection.")
         .define("queued.max.request.bytes", LONG, "268435456", -1, Long.MAX_VALUE,
@@ -100,7 +112,15 @@ public final class ServerConfig {
             "Close connections idle for longer than this.")
         .define("metrics.log.interval.ms", LONG, "60000", 0, Long.MAX_VALUE,
             "Log the server's counters (requests, batches, duplicates, errors, producers kept and evicted) this "
-                + "often; 0 = never.");
+                + "often; 0 = never.")
+        .define("metrics.listener", STRING, "",
+            "The Prometheus text endpoint, http://host:port (served at /metrics; port 0 picks a free port). Empty = "
+                + "no endpoint (the default: an HTTP port nobody asked for is a surprise and an exposure; bind it to "
+                + "127.0.0.1 unless a scraper elsewhere needs it). docs/OPERATIONS.md lists every metric.")
+        .define("metrics.jmx.enable", BOOLEAN, "true",
+            "Register every metric as a JMX MBean (in-process only, reachable remotely only when the JVM's own "
+                + "com.sun.management.jmxremote options are set).")
+        .define("metrics.jmx.domain", STRING, "idemlog", "The JMX domain of the metrics' MBeans.");
 
     /** A parsed PLAINTEXT://host:port. */
     public record Endpoint(String host, int port) {
@@ -156,6 +176,12 @@ public final class ServerConfig {
     public final int maxQueuedRequestsPerConnection;
     public final long connectionsMaxIdleMs;
     public final long metricsLogIntervalMs;
+    /** metrics.listener's host, or null when there is no endpoint. */
+    public final String metricsHost;
+    /** metrics.listener's port (0: a free one). */
+    public final int metricsPort;
+    public final boolean metricsJmx;
+    public final String metricsJmxDomain;
     /**
      * log.flush.thread, as the storage's enum: who starts the group commit of an acks=all append.
      * {@link FlushDuty#CALLER} (log.flush.thread=network): the network thread, at the end of its read burst;
@@ -229,13 +255,33 @@ public final class ServerConfig {
             Long.parseLong(values.get("producer.id.expiration.check.interval.ms")),
             Integer.parseInt(values.get("producer.state.max.producers.per.partition")),
             Long.parseLong(values.get("log.segment.delete.delay.ms")),
-            Boolean.parseBoolean(values.get("log.preallocate")));
+            Boolean.parseBoolean(values.get("log.preallocate")),
+            new DedupConfig(values.get("log.dedup.header").trim(), Long.parseLong(values.get("log.dedup.window.ms")),
+                Integer.parseInt(values.get("log.dedup.max.keys"))));
         socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
         int threads = Integer.parseInt(values.get("num.network.threads"));
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
         metricsLogIntervalMs = Long.parseLong(values.get("metrics.log.interval.ms"));
+        String metricsListener = values.get("metrics.listener").trim();
+        if (metricsListener.isEmpty()) {
+            metricsHost = null;
+            metricsPort = 0;
+        } else {
+            if (!metricsListener.startsWith("http://") || metricsListener.indexOf('/', 7) >= 0) {
+                throw new ConfigException("metrics.listener=" + metricsListener + ": must be http://host:port "
+                    + "(the path is always /metrics; no https)");
+            }
+            Endpoint e = Endpoint.parse("metrics.listener", "PLAINTEXT://" + metricsListener.substring(7));
+            metricsHost = e.host().isEmpty() ? "0.0.0.0" : e.host();
+            metricsPort = e.port();
+        }
+        metricsJmx = Boolean.parseBoolean(values.get("metrics.jmx.enable"));
+        metricsJmxDomain = values.get("metrics.jmx.domain").trim();
+        if (metricsJmx && metricsJmxDomain.isEmpty()) {
+            throw new ConfigException("metrics.jmx.domain must not be empty");
+        }
         String flushThread = values.get("log.flush.thread");
         acksAllFlush = switch (flushThread) {
             case "network" -> FlushDuty.CALLER;

@@ -40,6 +40,7 @@ final class ApiVersionsHandler implements ApiHandler {
         if (ctx.version >= 3 && (!SOFTWARE.matcher(req.clientSoftwareName).matches()
             || !SOFTWARE.matcher(req.clientSoftwareVersion).matches())) {
             rsp.errorCode = ErrorCode.INVALID_REQUEST.code;
+            ctx.countError(ErrorCode.INVALID_REQUEST);
         }
         ctx.respond(rsp);
     }

@@ -41,6 +41,7 @@ final class FetchHandler implements ApiHandler {
             FetchResponse rsp = new FetchResponse();
             rsp.errorCode = req.sessionEpoch == FINAL_EPOCH ? ErrorCode.NONE.code
                 : ErrorCode.FETCH_SESSION_ID_NOT_FOUND.code;
+            ctx.countError(ErrorCode.forCode(rsp.errorCode));
             ctx.respond(rsp);
             return;
         }
@@ -127,7 +128,20 @@ final class FetchHandler implements ApiHandler {
             }
             unpark();
             broker.metrics().fetchBytes.add(bytes);
+            if (error) {
+                countErrors(rsp);
+            }
             ctx.respond(rsp);
+        }
+
+        /** Counts the answer's partition errors (only the read that is answered: a parked fetch reads again). */
+        private void countErrors(FetchResponse rsp) {
+            for (int t = 0; t < rsp.topics.size(); t++) {
+                List<FetchResponse.Partition> ps = rsp.topics.get(t).partitions;
+                for (int i = 0; i < ps.size(); i++) {
+                    ctx.countError(ErrorCode.forCode(ps.get(i).errorCode));
+                }
+            }
         }
 
         private void unpark() {

@@ -36,11 +36,16 @@ final class InitProducerIdHandler implements ApiHandler {
                 LogSafe.string(req.transactionalId), ctx.remoteAddress());
             InitProducerIdResponse rsp = new InitProducerIdResponse();
             rsp.errorCode = ErrorCode.INVALID_REQUEST.code;
+            ctx.countError(ErrorCode.INVALID_REQUEST);
             ctx.respond(rsp);
             return;
         }
         // Every 1000th id fsyncs a new block: never on the event loop.
-        broker.runBlocking(ctx, "producer id allocation", () -> ctx.respond(allocate()));
+        broker.runBlocking(ctx, "producer id allocation", () -> {
+            InitProducerIdResponse rsp = allocate();
+            ctx.countError(ErrorCode.forCode(rsp.errorCode));
+            ctx.respond(rsp);
+        });
     }
 
     private InitProducerIdResponse allocate() {

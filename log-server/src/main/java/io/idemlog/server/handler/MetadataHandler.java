@@ -62,6 +62,7 @@ final class MetadataHandler implements ApiHandler {
                 addPartitions(t, partitions);
             } else if (!TopicNames.isValid(name)) {
                 t.errorCode = ErrorCode.INVALID_TOPIC_EXCEPTION.code;
+                ctx.countError(ErrorCode.INVALID_TOPIC_EXCEPTION);
             } else if (config.autoCreateTopics && req.allowAutoTopicCreation) {
                 if (toCreate == null) {
                     toCreate = new ArrayList<>();
@@ -69,6 +70,7 @@ final class MetadataHandler implements ApiHandler {
                 toCreate.add(t);
             } else {
                 t.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
+                ctx.countError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             }
         }
         if (toCreate == null) {
@@ -119,6 +121,7 @@ final class MetadataHandler implements ApiHandler {
             }
             MetadataResponse.Topic t = topics.get(next++);
             t.errorCode = create(t);
+            ctx.countError(ErrorCode.forCode(t.errorCode));
             if (next < topics.size()) {
                 submitNext();
             } else {

@@ -3,6 +3,7 @@ package io.idemlog.server.handler;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.RawTaggedFields;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
@@ -73,19 +74,36 @@ final class ProduceHandler implements ApiHandler {
                     message = "null records";
                 } else {
                     ByteBuffer buf = records.buffer();
-                    AppendResult result = partition.append(buf, buf.position(), buf.remaining(),
+                    int length = buf.remaining();
+                    AppendResult result = partition.append(buf, buf.position(), length,
                         durability != null ? acksAllFlush : FlushDuty.FLUSHER);
                     error = result.error();
                     message = result.errorMessage();
-                    if (error == ErrorCode.NONE) {
+                    TopicProduceMetrics topic = metrics.topic(td.name);
+                    if (error != ErrorCode.NONE) {
+                        topic.count(TopicProduceMetrics.Outcome.of(error));
+                    } else {
                         if (result.duplicate()) {
                             metrics.duplicateBatches.increment();
+                            topic.count(TopicProduceMetrics.Outcome.DUPLICATE);
                         } else {
                             metrics.batchesAppended.increment();
-                            metrics.bytesAppended.add(buf.remaining());
+                            metrics.bytesAppended.add(length);
+                            topic.count(TopicProduceMetrics.Outcome.APPENDED);
+                            topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1);
+                            topic.bytesAppended.add(length);
                         }
                         pr.baseOffset = result.baseOffset();
                         pr.logStartOffset = partition.logStartOffset();
+                        if (result.repeats() != null) {
+                            metrics.recordsDeduplicated.add(result.repeatCount());
+                            if (ctx.version >= 9) {
+                                // Which records were repeats, and their originals: for the idemlog producer.
+                                pr.taggedFields = new RawTaggedFields();
+                                pr.taggedFields.add(ProduceResponse.REPEATS_TAG,
+                                    ProduceResponse.encodeRepeats(result.repeats()));
+                            }
+                        }
                         awaitPartition = partition;
                         awaitOffset = result.lastOffset();
                         flushAfterBurst = durability != null && !result.duplicate() && acksAllFlush == FlushDuty.CALLER;
@@ -94,6 +112,7 @@ final class ProduceHandler implements ApiHandler {
                 if (error != ErrorCode.NONE) {
                     anyError = true;
                     metrics.produceError(error);
+                    ctx.countError(error);
                     fail(pr, error, ctx.version >= 8 ? (message != null ? message : error.message) : null);
                 }
                 // Every field of pr is written above; from here on only the durability wait writes it (under its
@@ -195,6 +214,7 @@ final class ProduceHandler implements ApiHandler {
                 if (error != ErrorCode.NONE) {
                     fail(a.response, error, ctx.version >= 8 ? "the batch could not be made durable: "
                         + error.message : null);
+                    ctx.countError(error);
                 }
                 if (--outstanding > 0) {
                     return;
@@ -227,6 +247,7 @@ final class ProduceHandler implements ApiHandler {
                 // answered as a duplicate (with the original offset) once durable.
                 for (Await a : awaits) {
                     if (!a.done) {
+                        ctx.countError(ErrorCode.REQUEST_TIMED_OUT);
                         fail(a.response, ErrorCode.REQUEST_TIMED_OUT, ctx.version >= 8
                             ? "not durable within the request's timeout_ms" : null);
                     }

@@ -12,9 +12,26 @@ import io.idemlog.common.protocol.ErrorCode;
  * @param lastOffset   offset of the batch's last record (what must be durable before acks=all answers); -1 on error
  * @param duplicate    true when the batch repeats one of the producer's last 5 and nothing was appended
  * @param errorMessage detail for the client (Produce v8+ error_message), or null
+ * @param repeats      de-duplication keys: for each record of the batch that was not stored because it repeats a
+ *                     stored key, its offset delta and the offset of the original, as pairs
+ *                     {@code [delta0, original0, delta1, original1, ...]} in delta order; null when none
  */
 public record AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate,
-                           String errorMessage) {
+                           String errorMessage, long[] repeats) {
+
+    public AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate, String errorMessage) {
+        this(error, baseOffset, lastOffset, duplicate, errorMessage, null);
+    }
+
+    /** Appended, with {@code repeats} (see the component; may be null) dropped as repeats of stored keys. */
+    public static AppendResult appended(long baseOffset, long lastOffset, long[] repeats) {
+        return new AppendResult(ErrorCode.NONE, baseOffset, lastOffset, false, null, repeats);
+    }
+
+    /** Records of the batch dropped as repeats of stored de-duplication keys. */
+    public int repeatCount() {
+        return repeats == null ? 0 : repeats.length / 2;
+    }
 
     public static AppendResult appended(long baseOffset, long lastOffset) {
         return new AppendResult(ErrorCode.NONE, baseOffset, lastOffset, false, null);

@@ -22,6 +22,8 @@ package io.idemlog.server.log;
  * @param preallocate             zero-fill the active segment ahead of the write position, so that an fsync
  *                                overwrites allocated blocks instead of committing file-size and allocation
  *                                metadata too (about half the fsync latency measured here) (log.preallocate)
+ * @param dedup                   de-duplication keys for topics without their own setting (log.dedup.header,
+ *                                log.dedup.window.ms, log.dedup.max.keys); {@link DedupConfig#OFF} by default
  */
 public record LogConfig(
     long segmentBytes,
@@ -35,7 +37,29 @@ public record LogConfig(
     long producerIdExpirationCheckIntervalMs,
     int maxProducersPerPartition,
     long fileDeleteDelayMs,
-    boolean preallocate) {
+    boolean preallocate,
+    DedupConfig dedup) {
+
+    public LogConfig {
+        java.util.Objects.requireNonNull(dedup, "dedup");
+    }
+
+    /** Without de-duplication keys ({@link DedupConfig#OFF}). */
+    public LogConfig(long segmentBytes, long segmentMs, long retentionMs, long retentionBytes,
+                     long retentionCheckIntervalMs, int indexIntervalBytes, int maxBatchBytes,
+                     long producerIdExpirationMs, long producerIdExpirationCheckIntervalMs,
+                     int maxProducersPerPartition, long fileDeleteDelayMs, boolean preallocate) {
+        this(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs, indexIntervalBytes,
+            maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs, maxProducersPerPartition,
+            fileDeleteDelayMs, preallocate, DedupConfig.OFF);
+    }
+
+    /** This configuration with another broker default for de-duplication keys. */
+    public LogConfig withDedup(DedupConfig newDedup) {
+        return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
+            indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate, newDedup);
+    }
 
     /** Bytes written with zeros at a time when preallocating. */
     public static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;

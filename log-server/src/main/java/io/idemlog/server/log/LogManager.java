@@ -55,6 +55,8 @@ public final class LogManager implements LogStore {
     private final StorageMetrics metrics = new StorageMetrics();
     private final ScheduledExecutorService maintenance;
     private final ConcurrentHashMap<String, PartitionLog[]> topics = new ConcurrentHashMap<>();
+    /** Per-topic de-duplication settings overriding the broker default (config.dedup()). */
+    private final ConcurrentHashMap<String, DedupConfig> topicDedup = new ConcurrentHashMap<>();
     /** Maintenance thread only (and close(), after that thread stopped). */
     private final ArrayDeque<PendingDeletion> pendingDeletions = new ArrayDeque<>();
     private long nextRetentionMs;
@@ -92,8 +94,22 @@ public final class LogManager implements LogStore {
         return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND);
     }
 
+    /**
+     * {@link #open(Path, LogConfig, EpochClock, HighWatermarkListener)} with the topics' own de-duplication settings
+     * (topic name to setting), known before the partitions are recovered.
+     */
+    public static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
+                                  Map<String, DedupConfig> topicDedup) throws IOException {
+        return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND, topicDedup);
+    }
+
     static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
                            StorageIo io, Threads threads) throws IOException {
+        return open(dataDir, config, clock, listener, io, threads, Map.of());
+    }
+
+    static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
+                           StorageIo io, Threads threads, Map<String, DedupConfig> topicDedup) throws IOException {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(listener, "listener");
         validate(config);
@@ -110,6 +126,7 @@ public final class LogManager implements LogStore {
         // A damaged producer-ids file refuses to start: find out before loading every partition.
         ProducerIdAllocator.readIfExists(dataDir);
         LogManager manager = new LogManager(dataDir, config, clock, listener, io, threads);
+        manager.topicDedup.putAll(topicDedup);
         try {
             manager.loadTopics();
             // Above every producer id any partition holds, even if the file is missing or older than the logs.
@@ -192,7 +209,7 @@ public final class LogManager implements LogStore {
             Path dir = topicsDir.resolve(LogFiles.partitionDirName(topic, i));
             Files.createDirectories(dir);
             try {
-                partitions[i] = PartitionLoader.load(topic, i, dir, context);
+                partitions[i] = PartitionLoader.load(topic, i, dir, context, dedupConfig(topic));
             } catch (IOException | RuntimeException e) {
                 for (int j = 0; j < i; j++) {
                     partitions[j].abandon();
@@ -248,6 +265,33 @@ public final class LogManager implements LogStore {
         topics.put(topic, openPartitions(topic, partitions));
         LOG.info("created topic {} with {} partition(s)", topic, partitions);
         return partitions;
+    }
+
+    /** The de-duplication setting of a topic: its own, or the broker default. */
+    public DedupConfig dedupConfig(String topic) {
+        return topicDedup.getOrDefault(topic, config.dedup());
+    }
+
+    /**
+     * Gives a topic its own de-duplication setting (null: back to the broker default), applied at once to its
+     * partitions if it exists, and to it when it is created or loaded later. Not persisted here: the caller (the
+     * topic config registry) keeps it and hands it to {@link #open(Path, LogConfig, EpochClock,
+     * HighWatermarkListener, Map)} on the next start, so that the partition's key window is recovered under the
+     * same header.
+     */
+    public synchronized void dedupConfig(String topic, DedupConfig setting) {
+        if (setting == null) {
+            topicDedup.remove(topic);
+        } else {
+            topicDedup.put(topic, setting);
+        }
+        PartitionLog[] partitions = topics.get(topic);
+        if (partitions != null) {
+            DedupConfig effective = dedupConfig(topic);
+            for (PartitionLog p : partitions) {
+                p.dedup(effective);
+            }
+        }
     }
 
     @Override

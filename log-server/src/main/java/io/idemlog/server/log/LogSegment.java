@@ -39,7 +39,8 @@ final class LogSegment {
     final long baseOffset;
     private final Path dir;
     private final FileChannel channel;
-    private final SegmentIndex index;
+    /** Replaced (once, by {@link #rebuildIndex}) when an entry of a loaded index turns out not to hold its batch. */
+    private volatile SegmentIndex index;
     private volatile Path logPath;
     private volatile int size;
     private volatile long nextOffset;
@@ -67,6 +68,27 @@ final class LogSegment {
      * false for sealed segments opened from their index, which reads check chunk by chunk.
      */
     private volatile boolean verifiedWhole;
+    /**
+     * For a segment not verified whole: the byte range of it that reads have checked (framing, offsets, CRC), as one
+     * island that a sequential reader extends; and the first damaged position found (no byte at or after it is
+     * served). See {@link #checkServed}.
+     */
+    private volatile Verified verified;
+    private volatile int damagedAt = Integer.MAX_VALUE;
+    /** Counters for the damage found by reads; null for the segments this process wrote or scanned whole. */
+    private StorageMetrics metrics;
+    /** The index interval, to rebuild an index found wrong the way it was built. */
+    private int indexIntervalBytes = 4096;
+
+    /** A checked byte range [start, end) of the file whose batches hold offsets [.., nextOffset). */
+    private record Verified(int start, int end, long nextOffset) {
+    }
+
+    /** Returned by {@link #findBatch} and {@link #readableBytes} when the batch asked for is damaged. */
+    static final int DAMAGED = -2;
+
+    /** One scanner per reading thread, for the checks of sealed segments on read (a 1 MiB buffer, reused). */
+    private static final ThreadLocal<BatchScanner> READ_SCANNERS = ThreadLocal.withInitial(BatchScanner::new);
 
     private LogSegment(Path dir, long baseOffset, Path logPath, FileChannel channel, SegmentIndex index) {
         this.dir = dir;
@@ -76,6 +98,7 @@ final class LogSegment {
         this.logPath = logPath;
         this.nextOffset = baseOffset;
         this.flushedEnd = baseOffset;
+        this.verified = new Verified(0, 0, baseOffset);
     }
 
     /** Creates a new, empty segment file (which must not exist yet) under its final name. */
@@ -124,8 +147,8 @@ final class LogSegment {
      * @throws IOException also when the segment is damaged: sealed segments were fsync'd before the next one was
      *                     created, so damage here is not a torn write but lost data, which needs an operator
      */
-    static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes)
-        throws IOException {
+    static LogSegment openSealed(Path dir, long baseOffset, BatchScanner scanner, int indexIntervalBytes,
+                                 StorageMetrics metrics) throws IOException {
         Path logPath = LogFiles.logFile(dir, baseOffset);
         FileChannel channel = FileChannel.open(logPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
@@ -146,10 +169,15 @@ final class LogSegment {
             }
             if (index != null) {
                 LogSegment segment = new LogSegment(dir, baseOffset, logPath, channel, index);
+                segment.metrics = metrics;
+                segment.indexIntervalBytes = indexIntervalBytes;
                 ScanResult tail = segment.scanTail(scanner);
                 if (!tail.truncated()) {
                     segment.flushedEnd = segment.nextOffset;
                     return segment;
+                }
+                if (tail.problem().startsWith(LAST_ENTRY_WRONG)) {
+                    metrics.badIndexEntries.increment();
                 }
                 // The index looked plausible but does not lead to a clean end: do not trust it, rebuild it.
                 LOG.warn("rebuilding the index {}: from its last entry the log does not end cleanly ({} at byte {})",
@@ -329,9 +357,11 @@ final class LogSegment {
         int start = index.lastPosition();
         long expected = baseOffset;
         if (start > 0) {
+            int last = index.count() - 1;
             ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
-            if (!readHeader(start, (int) channel.size(), header)) {
-                return new ScanResult(start, channel.size(), "index points past the end");
+            if (!entryHolds(index, last, (int) channel.size(), header)) {
+                return new ScanResult(start, channel.size(), LAST_ENTRY_WRONG + " (entry " + last + " names offset "
+                    + (baseOffset + index.relativeOffset(last)) + " at byte " + start + ")");
             }
             expected = header.getLong(RecordBatch.BASE_OFFSET_OFFSET);
         }
@@ -339,13 +369,38 @@ final class LogSegment {
         return scan(scanner, start, expected, Integer.MAX_VALUE, false);
     }
 
+    private static final String LAST_ENTRY_WRONG = "the last index entry does not point at the batch it names";
+
+    /**
+     * Whether entry {@code i} of {@code idx} points at a batch header with the offset it names: a whole header below
+     * {@code limit}, magic 2, baseOffset = segment base + relativeOffset, a batchLength that fits below limit. Leaves
+     * that header in {@code header}. (One positional read, which the lookups using the entry make anyway.)
+     */
+    private boolean entryHolds(SegmentIndex idx, int i, int limit, ByteBuffer header) throws IOException {
+        int position = idx.position(i);
+        if (position < 0 || !readHeader(position, limit, header)) {
+            return false;
+        }
+        return header.get(RecordBatch.MAGIC_OFFSET) == RecordBatch.MAGIC
+            && header.getLong(RecordBatch.BASE_OFFSET_OFFSET) == baseOffset + idx.relativeOffset(i)
+            && plausibleLength(position, header, limit);
+    }
+
+    /** Whether the header's batchLength is at least a header and the batch ends at or below {@code limit}. */
+    private static boolean plausibleLength(int position, ByteBuffer header, int limit) {
+        int length = header.getInt(RecordBatch.LENGTH_OFFSET);
+        return length >= RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD
+            && (long) position + RecordBatch.LOG_OVERHEAD + length <= limit;
+    }
+
     /**
      * Why a whole batch read back from a segment cannot be part of the log, or null when it can: the batch header
-     * check every path runs ({@link RecordBatch#validate}: magic, CRC, record count), then the offset it must have.
+     * check every path runs ({@link RecordBatch#validateStored}: magic, CRC, record count, offset holes allowed),
+     * then the offset it must have.
      */
     static String invalidStoredBatch(RecordBatch batch, long expectedOffset) {
         int size = batch.sizeInBytes();
-        RecordBatch.Validation validation = batch.validate(size, Integer.MAX_VALUE);
+        RecordBatch.Validation validation = batch.validateStored(size, Integer.MAX_VALUE);
         if (validation != RecordBatch.Validation.VALID) {
             return batch.describe(validation, size, Integer.MAX_VALUE);
         }
@@ -436,76 +491,296 @@ final class LogSegment {
 
     /**
      * Position of the batch that holds {@code offset}: the index narrows it down, then batch headers are read
-     * forwards. -1 when no batch of this segment holds it.
+     * forwards. -1 when no batch of this segment holds it; {@link #DAMAGED} when the batch holding it cannot be
+     * found because the segment is damaged before it.
+     *
+     * <p>In a segment not verified whole (a sealed segment opened from its index file) the index entry used is
+     * checked first (it must point at a batch header with the offset it names: see {@link #entryHolds}); an entry
+     * that does not is a wrong index, which is then rebuilt from the log ({@link #rebuildIndex}) and the lookup
+     * repeated. The header walk from there stops at a header that is not one (magic, length): damage.
      */
     int findBatch(long offset, ByteBuffer header) throws IOException {
-        int limit = size;
-        int position = index.floorPosition(offset - baseOffset);
-        while (position < limit) {
-            if (!readHeader(position, limit, header)) {
-                return -1;
+        while (true) {
+            SegmentIndex idx = index;
+            boolean check = !verifiedWhole;
+            int limit = size;
+            int entry = idx.floorEntry(offset - baseOffset);
+            if (check && entry >= 0 && !entryHolds(idx, entry, limit, header)) {
+                rebuildIndex(idx, entry);
+                continue;
             }
-            long last = header.getLong(RecordBatch.BASE_OFFSET_OFFSET)
-                + header.getInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET);
-            if (last >= offset) {
-                return position;
+            int position = entry < 0 ? 0 : idx.position(entry);
+            while (position < limit) {
+                if (position >= damagedAt) {
+                    return DAMAGED;
+                }
+                if (!readHeader(position, limit, header)) {
+                    if (!check) {
+                        return -1;
+                    }
+                    markDamaged(position, (limit - position) + " bytes at the end, less than a batch header");
+                    return DAMAGED;
+                }
+                if (check && (header.get(RecordBatch.MAGIC_OFFSET) != RecordBatch.MAGIC
+                    || !plausibleLength(position, header, limit))) {
+                    markDamaged(position, "no batch header where the previous batch ends (magic "
+                        + header.get(RecordBatch.MAGIC_OFFSET) + ", batchLength "
+                        + header.getInt(RecordBatch.LENGTH_OFFSET) + ")");
+                    return DAMAGED;
+                }
+                long last = header.getLong(RecordBatch.BASE_OFFSET_OFFSET)
+                    + header.getInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET);
+                if (last >= offset) {
+                    return position;
+                }
+                position += RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
             }
-            position += RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            return -1;
         }
-        return -1;
     }
 
     /**
      * Bytes of whole batches from {@code startPosition} (a batch boundary whose batch starts below the high
-     * watermark): as many as fit in {@code maxBytes}, at least the first one, none that starts at or above
-     * {@code highWatermark}. The index lets the scan jump over the batches in between.
+     * watermark, holding {@code fetchOffset}): as many as fit in {@code maxBytes}, at least the first one, none that
+     * starts at or above {@code highWatermark}. The index lets the scan jump over the batches in between.
+     *
+     * <p>In a segment not verified whole, what is about to be served is checked first ({@link #checkServed}): the
+     * answer stops before the first damaged batch, and is {@link #DAMAGED} when that is the first one.
      */
-    int readableBytes(int startPosition, int maxBytes, long highWatermark, ByteBuffer header) throws IOException {
-        int limit = size;
-        long relativeLimit = highWatermark - baseOffset;
-        long maxPosition = (long) startPosition + Math.max(0, maxBytes);
-        int position;
-        int jump = index.lastBoundaryWithin(startPosition, maxPosition, relativeLimit);
-        if (jump > 0) {
-            position = jump;
+    int readableBytes(int startPosition, int maxBytes, long highWatermark, long fetchOffset, ByteBuffer header)
+        throws IOException {
+        while (true) {
+            SegmentIndex idx = index;
+            boolean check = !verifiedWhole;
+            int limit = size;
+            long relativeLimit = highWatermark - baseOffset;
+            long maxPosition = (long) startPosition + Math.max(0, maxBytes);
+            int position;
+            int jump = idx.lastEntryWithin(startPosition, maxPosition, relativeLimit);
+            if (check && jump >= 0 && !entryHolds(idx, jump, limit, header)) {
+                rebuildIndex(idx, jump);
+                continue;
+            }
+            if (jump >= 0) {
+                position = idx.position(jump);
+            } else {
+                if (!readHeader(startPosition, limit, header)) {
+                    return check ? checkServed(startPosition, 0, fetchOffset) : 0;
+                }
+                position = startPosition + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            }
+            while (position < limit) {
+                if (!readHeader(position, limit, header)
+                    || header.getLong(RecordBatch.BASE_OFFSET_OFFSET) >= highWatermark) {
+                    break;
+                }
+                long end = (long) position + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+                if (end > maxPosition || end > limit || end <= position) {
+                    break;
+                }
+                position = (int) end;
+            }
+            int bytes = Math.min(position, limit) - startPosition;
+            return check ? checkServed(startPosition, Math.max(0, bytes), fetchOffset) : bytes;
+        }
+    }
+
+    /**
+     * The read-side check of a segment not verified whole: of the bytes {@code [position, position + bytes)} that a
+     * fetch for {@code fetchOffset} is about to serve, how many are whole valid batches at the right offsets; the
+     * rest is not served. Checks what the checked island ({@link #verified}) does not cover yet: each batch's
+     * framing (batchLength within the range, magic 2), CRC and record count ({@link RecordBatch#validate}), and
+     * offsets (the first batch holds fetchOffset, or continues the island; each next one starts right after the
+     * previous one). Damage is logged once (file and byte position) and counted, and nothing at or after it is served
+     * again. A reader going forwards extends the island, so each byte is checked about once; a segment checked
+     * entirely becomes verified whole and costs nothing more.
+     *
+     * @return the bytes to serve, or {@link #DAMAGED} when the first batch is damaged
+     */
+    private int checkServed(int position, int bytes, long fetchOffset) throws IOException {
+        int damage = damagedAt;
+        if (position >= damage) {
+            return DAMAGED;
+        }
+        int end = (int) Math.min((long) position + bytes, damage);
+        Verified island = verified;
+        if (position >= island.start() && end <= island.end()) {
+            return end - position;
+        }
+        boolean extend = position >= island.start() && position <= island.end();
+        int from = extend ? island.end() : position;
+        long expected = extend ? island.nextOffset() : -1L;
+        BatchScanner scanner = READ_SCANNERS.get().open(channel, from, end);
+        int good = from;
+        String problem = null;
+        while (true) {
+            BatchScanner.Status status = scanner.next();
+            if (status == BatchScanner.Status.END) {
+                break;
+            }
+            if (status == BatchScanner.Status.TORN) {
+                problem = "the batch's length does not end at a batch boundary (byte " + end + ")";
+                break;
+            }
+            RecordBatch batch = scanner.batch();
+            if (expected < 0) {
+                // the first batch of a range read on its own: it must hold the offset asked for
+                problem = invalidStoredBatch(batch, batch.baseOffset());
+                if (problem == null && (batch.baseOffset() < baseOffset || batch.baseOffset() > fetchOffset
+                    || batch.lastOffset() < fetchOffset)) {
+                    problem = "batch of offsets " + batch.baseOffset() + "-" + batch.lastOffset() + " where offset "
+                        + fetchOffset + " was looked up";
+                }
+            } else {
+                problem = invalidStoredBatch(batch, expected);
+            }
+            if (problem != null) {
+                break;
+            }
+            expected = batch.lastOffset() + 1;
+            good = (int) scanner.position() + batch.sizeInBytes();
+        }
+        if (problem != null) {
+            markDamaged((int) scanner.position(), problem);
+        }
+        if (good > from) {
+            recordVerified(extend ? island : null, extend ? island.start() : position, good, expected);
+            if (metrics != null) {
+                metrics.chunksVerified.increment();
+                metrics.bytesVerified.add(good - from);
+            }
+        }
+        if (good <= position) {
+            return problem != null ? DAMAGED : 0;
+        }
+        return good - position;
+    }
+
+    /** Records a checked range: extends {@code was} if it is still the island, else makes a new island. */
+    private synchronized void recordVerified(Verified was, int start, int end, long nextOffset) {
+        Verified now = verified;
+        if (was != null && now != was) {
+            return; // another reader moved the island meanwhile; this range stays checked only for this read
+        }
+        verified = new Verified(start, end, nextOffset);
+        if (start == 0 && end >= size && nextOffset == this.nextOffset) {
+            verifiedWhole = true;
+        }
+    }
+
+    /** Notes damage at {@code position}: logged and counted once per position found, never served again. */
+    private synchronized void markDamaged(int position, String problem) {
+        if (position >= damagedAt) {
+            return;
+        }
+        damagedAt = position;
+        if (metrics != null) {
+            metrics.corruptBatchesRead.increment();
+        }
+        LOG.error("{}: damaged sealed segment at byte {} of {}: {}. Batches from there on are not served (fetches "
+            + "of those offsets answer KAFKA_STORAGE_ERROR); check the data directory with the verify command "
+            + "(docs/STORAGE.md)", logPath, position, size, problem);
+    }
+
+    /**
+     * Replaces an index whose entry {@code entry} turned out not to point at the batch it names, by one rebuilt
+     * from the log with the rule {@link #append} uses, checking every batch on the way (so that a clean segment is
+     * verified whole afterwards, and damage found is marked). Runs on the reading thread that found the entry, once
+     * per segment (other readers with the old index wait for it, then use the new one). The file is not rewritten:
+     * the next start finds the same entry wrong, and rebuilds again.
+     */
+    private synchronized void rebuildIndex(SegmentIndex seen, int entry) throws IOException {
+        if (index != seen) {
+            return;
+        }
+        LOG.warn("{}: entry {} names offset {} at byte {}, where no batch with that offset starts; rebuilding the "
+            + "index of this segment from the log", LogFiles.indexFile(dir, baseOffset), entry,
+            baseOffset + seen.relativeOffset(entry), seen.position(entry));
+        if (metrics != null) {
+            metrics.badIndexEntries.increment();
+        }
+        SegmentIndex rebuilt = new SegmentIndex();
+        int end = size;
+        BatchScanner scanner = new BatchScanner().open(channel, 0, end);
+        long expected = baseOffset;
+        long maxTs = -1L;
+        int sinceEntry = 0;
+        int position = 0;
+        String problem = null;
+        while (true) {
+            BatchScanner.Status status = scanner.next();
+            if (status == BatchScanner.Status.END) {
+                break;
+            }
+            if (status == BatchScanner.Status.TORN) {
+                problem = "incomplete batch";
+                break;
+            }
+            RecordBatch batch = scanner.batch();
+            problem = invalidStoredBatch(batch, expected);
+            if (problem != null) {
+                break;
+            }
+            if (sinceEntry >= indexIntervalBytes && position > 0) {
+                rebuilt.append((int) (batch.baseOffset() - baseOffset), position, maxTs);
+                sinceEntry = 0;
+            }
+            sinceEntry += batch.sizeInBytes();
+            maxTs = Math.max(maxTs, batch.maxTimestamp());
+            expected = batch.lastOffset() + 1;
+            position += batch.sizeInBytes();
+        }
+        index = rebuilt;
+        if (problem != null) {
+            markDamaged(position, problem);
         } else {
-            if (!readHeader(startPosition, limit, header)) {
-                return 0;
-            }
-            position = startPosition + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            verified = new Verified(0, end, expected);
+            verifiedWhole = true;
         }
-        while (position < limit) {
-            if (!readHeader(position, limit, header)
-                || header.getLong(RecordBatch.BASE_OFFSET_OFFSET) >= highWatermark) {
-                break;
-            }
-            long end = (long) position + RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
-            if (end > maxPosition || end > limit) {
-                break;
-            }
-            position = (int) end;
-        }
-        return position - startPosition;
     }
 
     /**
      * The first record at or after {@code timestamp} below {@code highWatermark}, as {offset, timestamp}; null when
-     * this segment has none.
+     * this segment has none. In a segment not verified whole the index entry used is checked (see
+     * {@link #findBatch}), and the walk stops at damage.
+     *
+     * @throws IOException also when the segment is damaged before the answer
      */
     long[] findTimestamp(long timestamp, long highWatermark) throws IOException {
         if (maxTimestamp < timestamp) {
             return null;
         }
-        int limit = size;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
-        int position = index.positionBeforeTimestamp(timestamp);
+        int position;
+        while (true) {
+            SegmentIndex idx = index;
+            int entry = idx.entryBeforeTimestamp(timestamp);
+            if (!verifiedWhole && entry >= 0 && !entryHolds(idx, entry, size, header)) {
+                rebuildIndex(idx, entry);
+                continue;
+            }
+            position = entry < 0 ? 0 : idx.position(entry);
+            break;
+        }
+        int limit = size;
         RecordReader reader = null;
-        while (position < limit && readHeader(position, limit, header)) {
+        while (position < limit) {
+            if (position >= damagedAt) {
+                throw new IOException(logPath + ": damaged at byte " + damagedAt);
+            }
+            if (!readHeader(position, limit, header)) {
+                break;
+            }
             long batchBase = header.getLong(RecordBatch.BASE_OFFSET_OFFSET);
             if (batchBase >= highWatermark) {
                 return null;
             }
             int batchSize = RecordBatch.LOG_OVERHEAD + header.getInt(RecordBatch.LENGTH_OFFSET);
+            if (!verifiedWhole && (header.get(RecordBatch.MAGIC_OFFSET) != RecordBatch.MAGIC
+                || !plausibleLength(position, header, limit))) {
+                markDamaged(position, "no batch header where the previous batch ends");
+                throw new IOException(logPath + ": damaged at byte " + position);
+            }
             long batchMax = header.getLong(RecordBatch.MAX_TIMESTAMP_OFFSET);
             if (batchMax >= timestamp) {
                 if ((header.getShort(RecordBatch.ATTRIBUTES_OFFSET) & RecordBatch.TIMESTAMP_TYPE_MASK) != 0) {

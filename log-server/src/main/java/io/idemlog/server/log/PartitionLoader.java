@@ -4,6 +4,8 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.CorruptSnapshotException;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.KeyWindow;
+import io.idemlog.server.state.KeyWindowFile;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
@@ -35,6 +37,11 @@ import java.util.List;
  * update as live appends, rejecting nothing (the log is the truth). Producers replayed get the recovery time as
  * their last write time: the batches carry the client's clock only, and restarting must not expire anyone
  * early.</li>
+ * <li>when the topic de-duplicates by key: the same for the key window: delete key snapshots above the log end,
+ * load the newest valid one taken with the current header name, and replay the keys of the records after it (with
+ * the recovery time as their append time, for the same reason: a replayed key's window never ends early). With no
+ * usable key snapshot the keys are replayed from the producer replay point only (the tail since the last snapshot),
+ * so restart time stays independent of the log's size.</li>
  * </ol>
  * Runs on the thread opening the store, before the partition is visible to anyone.
  */
@@ -49,6 +56,11 @@ final class PartitionLoader {
     }
 
     static PartitionLog load(String topic, int index, Path dir, LogContext context) throws IOException {
+        return load(topic, index, dir, context, context.config().dedup());
+    }
+
+    static PartitionLog load(String topic, int index, Path dir, LogContext context, DedupConfig dedup)
+        throws IOException {
         LogConfig config = context.config();
         long nowMs = context.clock().time();
         deleteLeftovers(dir);
@@ -72,7 +84,7 @@ final class PartitionLoader {
                 int recoverFrom = firstPending < files.length ? Math.max(0, firstPending - 1) : files.length - 1;
                 for (int i = 0; i < recoverFrom; i++) {
                     LogSegment sealed = LogSegment.openSealed(dir, files[i].base(), scanner,
-                        config.indexIntervalBytes());
+                        config.indexIntervalBytes(), context.metrics());
                     segments.add(sealed);
                     if (sealed.nextOffset() != files[i + 1].base()) {
                         throw new CorruptFileException(sealed.path(), sealed.size(), "the sealed segment ends at "
@@ -93,13 +105,29 @@ final class PartitionLoader {
             // below the snapshot too (once: the next snapshot records it).
             long scanFrom = snapshot.maxProducerId() == ProducerSnapshotFile.MAX_PRODUCER_ID_UNKNOWN ? logStart
                 : replayFrom;
-            Replayed replayed = replay(segments, scanFrom, replayFrom, producers, scanner, nowMs);
+            KeyWindow keys = null;
+            long keysFrom = Long.MAX_VALUE;
+            if (dedup.enabled()) {
+                keys = new KeyWindow(dedup.windowMs(), dedup.maxKeys());
+                long loaded = loadKeySnapshot(dir, last.nextOffset(), dedup.header(), keys);
+                keysFrom = Math.max(loaded >= 0 ? loaded : replayFrom, logStart);
+                scanFrom = Math.min(scanFrom, keysFrom);
+            } else {
+                // Stale key snapshots of an earlier setting would be wrong if de-duplication is turned on again.
+                for (long o : KeyWindowFile.list(dir)) {
+                    Files.deleteIfExists(KeyWindowFile.path(dir, o));
+                }
+            }
+            DedupFilter filter = keys == null ? null : new DedupFilter(dedup);
+            Replayed replayed = replay(segments, scanFrom, replayFrom, producers, scanner, nowMs, keysFrom, keys,
+                filter);
             long maxProducerId = Math.max(Math.max(snapshot.maxProducerId(), replayed.maxProducerId()),
                 maxEntryId(producers));
-            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}",
-                topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
-                maxProducerId);
-            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId);
+            LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}"
+                    + "{}", topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
+                maxProducerId, keys == null ? "" : ", " + keys.size() + " de-duplication keys (" + replayed.keys()
+                    + " replayed from offset " + keysFrom + ")");
+            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys);
         } catch (IOException | RuntimeException e) {
             for (LogSegment s : segments) {
                 try {
@@ -234,8 +262,36 @@ final class PartitionLoader {
         return new ProducerSnapshotFile.Loaded(0L, -1L);
     }
 
-    /** What a replay did: batches applied to the producer state, and the highest producer id seen. */
-    private record Replayed(int batches, long maxProducerId) {
+    /**
+     * Loads the newest usable key snapshot at or below {@code logEnd} taken with {@code header}; returns its offset,
+     * or -1 when there is none. Damaged ones are deleted; another header's are skipped.
+     */
+    private static long loadKeySnapshot(Path dir, long logEnd, String header, KeyWindow keys) throws IOException {
+        KeyWindowFile.deleteAbove(dir, logEnd);
+        long[] offsets = KeyWindowFile.list(dir);
+        for (int i = offsets.length - 1; i >= 0; i--) {
+            Path file = KeyWindowFile.path(dir, offsets[i]);
+            try {
+                KeyWindowFile.Loaded loaded = KeyWindowFile.load(file, header, keys);
+                if (loaded == null) {
+                    continue;
+                }
+                if (loaded.logOffset() != offsets[i]) {
+                    throw new CorruptSnapshotException(file, 8, "holds the keys at offset " + loaded.logOffset()
+                        + ", not the one its name says");
+                }
+                return loaded.logOffset();
+            } catch (CorruptSnapshotException e) {
+                LOG.warn("ignoring and deleting a damaged key window snapshot: {}", e.getMessage());
+                keys.clear();
+                Files.deleteIfExists(file);
+            }
+        }
+        return -1L;
+    }
+
+    /** What a replay did: batches applied to the producer state, the highest producer id seen, keys entered. */
+    private record Replayed(int batches, long maxProducerId, int keys) {
     }
 
     /**
@@ -243,8 +299,10 @@ final class PartitionLoader {
      * highest producer id of the batches at or after {@code scanFrom} (at most {@code from}).
      */
     private static Replayed replay(List<LogSegment> segments, long scanFrom, long from, ProducerStateTable producers,
-                                   BatchScanner scanner, long nowMs) throws IOException {
+                                   BatchScanner scanner, long nowMs, long keysFrom, KeyWindow keys,
+                                   DedupFilter filter) throws IOException {
         int replayed = 0;
+        int keysReplayed = 0;
         long maxProducerId = -1L;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
         for (LogSegment segment : segments) {
@@ -265,9 +323,12 @@ final class PartitionLoader {
                         batch.lastOffsetDelta(), batch.baseOffset(), nowMs);
                     replayed++;
                 }
+                if (keys != null && batch.baseOffset() >= keysFrom && batch.compression() == 0) {
+                    keysReplayed += filter.replay(batch, keys, nowMs);
+                }
             }
         }
-        return new Replayed(replayed, maxProducerId);
+        return new Replayed(replayed, maxProducerId, keysReplayed);
     }
 
     /** Highest producer id held by the table, or -1. */

@@ -4,6 +4,8 @@ import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.KeyWindow;
+import io.idemlog.server.state.KeyWindowFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SequenceOutcome;
@@ -71,7 +73,7 @@ final class PartitionLog implements Partition {
     }
 
     /** A roll whose seal the storage thread has yet to make durable. Guarded by the partition lock. */
-    private record PendingSeal(LogSegment segment, LogSegment next, ByteBuffer snapshot) {
+    private record PendingSeal(LogSegment segment, LogSegment next, ByteBuffer snapshot, ByteBuffer keySnapshot) {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
@@ -96,6 +98,11 @@ final class PartitionLog implements Partition {
     private final Varints.Cursor cursor = new Varints.Cursor();
     private final ArrayDeque<PendingSeal> pendingSeals = new ArrayDeque<>(2);
     private LogSegment active;
+    /** De-duplication keys: the topic's setting, and when it is on, the window with its filter and verifier. */
+    private DedupConfig dedup;
+    private KeyWindow keys;
+    private DedupFilter filter;
+    private LogKeyVerifier verifier;
 
     // Written under lock, read anywhere.
     private volatile LogSegment[] segments;
@@ -108,12 +115,21 @@ final class PartitionLog implements Partition {
      * evicted: recorded in every snapshot, so that the producer id allocator can start above it (LogManager).
      */
     private volatile long maxProducerId;
+    private volatile long repeatsDropped;
+    private volatile int dedupKeyCount;
+    private volatile long dedupEvictions;
 
     /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
 
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
                  ProducerStateTable producers, long maxProducerId) {
+        this(topic, index, dir, context, segments, producers, maxProducerId, DedupConfig.OFF, null);
+    }
+
+    /** @param keys the recovered key window when {@code dedup} is on (null: an empty one) */
+    PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
+                 ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
@@ -127,7 +143,64 @@ final class PartitionLog implements Partition {
         this.logEndOffset = active.nextOffset();
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
         this.durability = new DurabilityTracker(logEndOffset, flushLock);
+        this.dedup = DedupConfig.OFF;
+        applyDedup(dedup, keys);
         publishProducerStats();
+    }
+
+    /**
+     * Applies a (changed) de-duplication setting: off drops the window; a new header starts an empty one (keys of
+     * another header say nothing about this one); a new window length applies at once; a new key bound keeps the
+     * newest keys that fit.
+     */
+    void dedup(DedupConfig next) {
+        lock.lock();
+        try {
+            applyDedup(next, null);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    DedupConfig dedup() {
+        lock.lock();
+        try {
+            return dedup;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void applyDedup(DedupConfig next, KeyWindow recovered) {
+        DedupConfig was = dedup;
+        dedup = next;
+        if (!next.enabled()) {
+            keys = null;
+            filter = null;
+            verifier = null;
+        } else if (recovered != null) {
+            keys = recovered;
+            filter = new DedupFilter(next);
+            verifier = new LogKeyVerifier(this, next);
+        } else if (keys == null || !was.header().equals(next.header())) {
+            keys = new KeyWindow(next.windowMs(), next.maxKeys());
+            filter = new DedupFilter(next);
+            verifier = new LogKeyVerifier(this, next);
+        } else {
+            keys.windowMs(next.windowMs());
+            if (keys.maxKeys() != next.maxKeys()) {
+                KeyWindow resized = new KeyWindow(next.windowMs(), next.maxKeys());
+                keys.forEachOldestFirst(resized::add);
+                keys = resized;
+            }
+        }
+        publishDedupStats();
+    }
+
+    private void publishDedupStats() {
+        KeyWindow k = keys;
+        dedupKeyCount = k == null ? 0 : k.size();
+        dedupEvictions = k == null ? dedupEvictions : k.evictions();
     }
 
     @Override
@@ -179,11 +252,26 @@ final class PartitionLog implements Partition {
         long baseOffset = logEndOffset;
         int lastOffsetDelta = batch.lastOffsetDelta();
         long lastOffset = baseOffset + lastOffsetDelta;
+        int repeats = 0;
+        int writeLength = length;
+        if (keys != null) {
+            if (batch.compression() != 0) {
+                // Not yet: the records would have to be decompressed, filtered and compressed again (docs/DEDUP.md).
+                return AppendResult.error(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "topic " + topic
+                    + " de-duplicates by key; compressed batches are not supported there yet");
+            }
+            // After the producer-session rules (a same-session retry was answered above, as a classic duplicate):
+            // drop the records whose key is stored, keeping the batch's offset and sequence range.
+            repeats = filter.scan(batch, baseOffset, keys, nowMs, verifier);
+            if (repeats > 0) {
+                writeLength = filter.compact(batch);
+            }
+        }
         batch.baseOffset(baseOffset);
         batch.partitionLeaderEpoch(0);
         try {
-            maybeRoll(nowMs, length, lastOffset);
-            active.append(buffer, offset, length, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
+            maybeRoll(nowMs, writeLength, lastOffset);
+            active.append(buffer, offset, writeLength, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
                 config.indexIntervalBytes(), context.io());
         } catch (IOException e) {
             active.discardTail();
@@ -201,7 +289,25 @@ final class PartitionLog implements Partition {
         }
         logEndOffset = lastOffset + 1;
         publishProducerStats();
-        return AppendResult.appended(baseOffset, lastOffset);
+        long[] repeated = null;
+        if (keys != null) {
+            // Only now, with the batch written, do its keys enter the window.
+            filter.commit(keys, baseOffset, nowMs);
+            if (repeats > 0) {
+                repeated = new long[repeats * 2];
+                int k = 0;
+                for (int i = 0; i < filter.count(); i++) {
+                    long original = filter.original(i);
+                    if (original >= 0) {
+                        repeated[k++] = i;
+                        repeated[k++] = original;
+                    }
+                }
+                repeatsDropped += repeats;
+            }
+            publishDedupStats();
+        }
+        return AppendResult.appended(baseOffset, lastOffset, repeated);
     }
 
     /**
@@ -256,13 +362,14 @@ final class PartitionLog implements Partition {
         LogSegment old = active;
         long newBase = logEndOffset;
         ByteBuffer snapshot = ProducerSnapshotFile.serialize(newBase, maxProducerId, producers);
+        ByteBuffer keySnapshot = keys == null ? null : KeyWindowFile.serialize(newBase, dedup.header(), keys);
         LogSegment next = LogSegment.createAfterRoll(dir, newBase);
         LogSegment[] current = segments;
         LogSegment[] grown = Arrays.copyOf(current, current.length + 1);
         grown[current.length] = next;
         segments = grown;
         active = next;
-        pendingSeals.add(new PendingSeal(old, next, snapshot));
+        pendingSeals.add(new PendingSeal(old, next, snapshot, keySnapshot));
         context.sealer().schedule(this);
     }
 
@@ -315,6 +422,9 @@ final class PartitionLog implements Partition {
         old.syncForSeal(context.io());
         old.writeIndexFile();
         writeSnapshotBytes(seal.next().baseOffset, seal.snapshot());
+        if (seal.keySnapshot() != null) {
+            writeKeySnapshot(seal.next().baseOffset, seal.keySnapshot());
+        }
         seal.next().dropPendingName();
         DurableFiles.fsyncDirectory(dir);
     }
@@ -326,6 +436,16 @@ final class PartitionLog implements Partition {
             ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
         } catch (IOException e) {
             LOG.warn("{}: cannot write the producer state snapshot at offset {}", this, offset, e);
+        }
+    }
+
+    /** Like a producer snapshot, a key window snapshot only bounds replay: failing to write one is logged. */
+    private void writeKeySnapshot(long offset, ByteBuffer bytes) {
+        try {
+            KeyWindowFile.writeBytes(dir, offset, bytes);
+            KeyWindowFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot write the key window snapshot at offset {}", this, offset, e);
         }
     }
 
@@ -402,8 +522,16 @@ final class PartitionLog implements Partition {
             for (int i = floorSegment(current, fetchOffset); i < current.length; i++) {
                 LogSegment segment = current[i];
                 int position = segment.findBatch(fetchOffset, header);
+                if (position == LogSegment.DAMAGED) {
+                    return new ReadResult(ErrorCode.KAFKA_STORAGE_ERROR, null, 0L, 0, highWatermark, start);
+                }
                 if (position >= 0) {
-                    int size = segment.readableBytes(position, maxBytes, highWatermark, header);
+                    int size = segment.readableBytes(position, maxBytes, highWatermark, fetchOffset, header);
+                    if (size == LogSegment.DAMAGED) {
+                        // The batch holding fetchOffset is damaged (logged and counted by the segment): the
+                        // batches before it were served by earlier fetches, which stopped in front of it.
+                        return new ReadResult(ErrorCode.KAFKA_STORAGE_ERROR, null, 0L, 0, highWatermark, start);
+                    }
                     return new ReadResult(ErrorCode.NONE, segment.path(), position, size, highWatermark, start,
                         segment.channel());
                 }
@@ -418,20 +546,33 @@ final class PartitionLog implements Partition {
     }
 
     @Override
-    public long[] offsetForTimestamp(long timestamp) {
-        long highWatermark = durability.highWatermark();
+    public long[] offsetForTimestamp(long timestamp) throws IOException {
+        if (state.get() == State.OFFLINE) {
+            throw new IOException(this + " is offline: its storage failed");
+        }
+        LogSegment[] current = segments;
         try {
-            for (LogSegment segment : segments) {
-                if (segment.baseOffset >= highWatermark) {
-                    break;
-                }
-                long[] found = segment.findTimestamp(timestamp, highWatermark);
-                if (found != null) {
-                    return found;
-                }
-            }
+            return findTimestamp(current, timestamp);
         } catch (IOException e) {
-            LOG.warn("{}: timestamp lookup failed", this, e);
+            if (segments[0] == current[0]) {
+                throw e;
+            }
+            // Retention removed (and, after the delete delay, closed) a segment under our feet: the answer is in
+            // what is left.
+            return findTimestamp(segments, timestamp);
+        }
+    }
+
+    private long[] findTimestamp(LogSegment[] current, long timestamp) throws IOException {
+        long highWatermark = durability.highWatermark();
+        for (LogSegment segment : current) {
+            if (segment.baseOffset >= highWatermark) {
+                break;
+            }
+            long[] found = segment.findTimestamp(timestamp, highWatermark);
+            if (found != null) {
+                return found;
+            }
         }
         return NO_OFFSET.clone();
     }
@@ -461,6 +602,35 @@ final class PartitionLog implements Partition {
     @Override
     public long producerEvictions() {
         return producerEvictions;
+    }
+
+    @Override
+    public long dedupRepeats() {
+        return repeatsDropped;
+    }
+
+    @Override
+    public int dedupKeys() {
+        return dedupKeyCount;
+    }
+
+    @Override
+    public long dedupEvictions() {
+        return dedupEvictions;
+    }
+
+    /** The segment holding {@code offset}, or null when it is below the log start or at/after the end. */
+    LogSegment segmentFor(long offset) {
+        LogSegment[] current = segments;
+        if (offset < logStartOffset || offset >= logEndOffset) {
+            return null;
+        }
+        return current[floorSegment(current, offset)];
+    }
+
+    /** The key window (tests), or null when de-duplication is off. */
+    KeyWindow keyWindow() {
+        return keys;
     }
 
     /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
@@ -508,9 +678,12 @@ final class PartitionLog implements Partition {
             lock.unlock();
         }
         boolean synced = false;
-        if (end > segment.flushedEnd()) {
+        long flushedBefore = segment.flushedEnd();
+        if (end > flushedBefore) {
             try {
+                long t0 = System.nanoTime();
                 segment.flush(context.io(), end);
+                context.metrics().commitFsynced(System.nanoTime() - t0, end - flushedBefore);
             } catch (IOException e) {
                 context.metrics().storageErrors.increment();
                 goOffline("fsync failed", e);
@@ -652,6 +825,10 @@ final class PartitionLog implements Partition {
         try {
             int removed = producers.removeExpired(nowMs);
             publishProducerStats();
+            if (keys != null) {
+                keys.expire(nowMs);
+                publishDedupStats();
+            }
             return removed;
         } finally {
             lock.unlock();
@@ -682,7 +859,11 @@ final class PartitionLog implements Partition {
                         active.flush(context.io(), logEndOffset);
                         durableEnd = logEndOffset;
                         active.writeIndexFile();
-                        writeSnapshot(logEndOffset); // its directory fsync covers the index rename too
+                        if (keys != null) {
+                            writeKeySnapshot(logEndOffset, KeyWindowFile.serialize(logEndOffset, dedup.header(),
+                                keys));
+                        }
+                        writeSnapshot(logEndOffset); // its directory fsync covers the index and keys renames too
                     }
                 } finally {
                     for (LogSegment s : segments) {

@@ -76,8 +76,23 @@ final class SegmentIndex {
         return n == 0 ? 0 : (int) entries[2 * n - 2];
     }
 
-    /** Position of the last entry whose batch starts at or before {@code relativeOffset}; 0 when none does. */
-    int floorPosition(long relativeOffset) {
+    /** The relativeOffset of entry {@code i} (below {@link #count()}). */
+    int relativeOffset(int i) {
+        return (int) (entries[2 * i] >>> 32);
+    }
+
+    /** The position of entry {@code i} (below {@link #count()}). */
+    int position(int i) {
+        return (int) entries[2 * i];
+    }
+
+    /** The maxTimestampBefore of entry {@code i} (below {@link #count()}). */
+    long maxTimestampBefore(int i) {
+        return entries[2 * i + 1];
+    }
+
+    /** The last entry whose batch starts at or before {@code relativeOffset}; -1 when none does. */
+    int floorEntry(long relativeOffset) {
         int n = count;
         long[] e = entries;
         int lo = 0;
@@ -92,11 +107,17 @@ final class SegmentIndex {
                 hi = mid - 1;
             }
         }
-        return found < 0 ? 0 : (int) e[2 * found];
+        return found;
     }
 
-    /** Position of the last entry whose maxTimestampBefore is below {@code timestamp}; 0 when none. */
-    int positionBeforeTimestamp(long timestamp) {
+    /** Position of the last entry whose batch starts at or before {@code relativeOffset}; 0 when none does. */
+    int floorPosition(long relativeOffset) {
+        int found = floorEntry(relativeOffset);
+        return found < 0 ? 0 : position(found);
+    }
+
+    /** The last entry whose maxTimestampBefore is below {@code timestamp}; -1 when none. */
+    int entryBeforeTimestamp(long timestamp) {
         int n = count;
         long[] e = entries;
         int lo = 0;
@@ -111,15 +132,21 @@ final class SegmentIndex {
                 hi = mid - 1;
             }
         }
-        return found < 0 ? 0 : (int) e[2 * found];
+        return found;
+    }
+
+    /** Position of the last entry whose maxTimestampBefore is below {@code timestamp}; 0 when none. */
+    int positionBeforeTimestamp(long timestamp) {
+        int found = entryBeforeTimestamp(timestamp);
+        return found < 0 ? 0 : position(found);
     }
 
     /**
-     * The last batch boundary known to the index in {@code (startPosition, maxPosition]} whose batch starts below
-     * {@code relativeLimit}; -1 when there is none. Everything between startPosition and the returned position is
-     * whole batches below the limit: a read can jump there without looking at the batches in between.
+     * The last entry in {@code (startPosition, maxPosition]} whose batch starts below {@code relativeLimit}; -1 when
+     * there is none. Everything between startPosition and that entry's position is whole batches below the limit
+     * (when the entry is right): a read can jump there without looking at the batches in between.
      */
-    int lastBoundaryWithin(int startPosition, long maxPosition, long relativeLimit) {
+    int lastEntryWithin(int startPosition, long maxPosition, long relativeLimit) {
         int n = count;
         long[] e = entries;
         int lo = 0;
@@ -138,8 +165,7 @@ final class SegmentIndex {
         if (found < 0) {
             return -1;
         }
-        int position = (int) e[2 * found];
-        return position > startPosition ? position : -1;
+        return (int) e[2 * found] > startPosition ? found : -1;
     }
 
     /** Replaces the content of {@code channel} by this index. */
@@ -180,7 +206,8 @@ final class SegmentIndex {
      * Parses the entries of an index file ({@code bytes}' remaining bytes) of a segment of {@code segmentSize}
      * bytes, checking what the index alone can show: whole entries, relativeOffset and position strictly increasing,
      * positions inside the segment, maxTimestampBefore never decreasing. (Whether each entry really points at a
-     * batch with that offset takes the log: lookups check it, see {@link LogSegment}.) The entry point for the
+     * batch with that offset takes the log: a segment not verified whole checks each entry it uses, see
+     * {@link LogSegment}.) The entry point for the
      * loader and the fuzz target: for any bytes it returns or throws {@link CorruptFileException}, nothing else.
      */
     static SegmentIndex parse(ByteBuffer bytes, String source, int segmentSize) throws CorruptFileException {

@@ -75,6 +75,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
         int reserved = frame.readableBytes();
+        shared.metrics().bytesIn.add(reserved + 4L);
         try {
             if (channel.isActive()) {
                 handleFrame(frame);
@@ -122,13 +123,16 @@ final class Connection extends ChannelInboundHandlerAdapter {
         }
         pending.add(rc);
         updateReading();
+        shared.metrics().requests.request(api, header.apiVersion);
         try {
             handlers[api.id].handle(rc, reader);
         } catch (ProtocolException e) {
             shared.metrics().malformedRequests.increment();
+            shared.metrics().requests.failed(api, header.apiVersion, true);
             close("malformed " + api + " v" + header.apiVersion + " request: " + e.getMessage());
         } catch (RuntimeException e) {
             shared.metrics().handlerErrors.increment();
+            shared.metrics().requests.failed(api, header.apiVersion, false);
             if (shared.logLimiter().tryAcquire() >= 0) {
                 LOG.error("error handling {} from {}; closing the connection", header, remoteAddress(), e);
             }
@@ -176,6 +180,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         boolean wrote = false;
         while (!pending.isEmpty() && pending.peekFirst().isReady()) {
             RequestContext head = pending.pollFirst();
+            shared.metrics().requests.latency(head.api, System.nanoTime() - head.receivedNanos);
             WireWriter w = head.takeResponse();
             if (w != null && channel.isActive()) {
                 write(w);
@@ -196,6 +201,11 @@ final class Connection extends ChannelInboundHandlerAdapter {
 
     private void write(WireWriter w) {
         ByteBuffer own = w.bytes();
+        long out = own.remaining();
+        for (int i = 0; i < w.recordsAt().size(); i++) {
+            out += w.recordsAt().get(i).records().sizeInBytes();
+        }
+        shared.metrics().bytesOut.add(out);
         if (w.recordsAt().isEmpty()) {
             context.write(Unpooled.wrappedBuffer(own), context.voidPromise());
             return;
@@ -238,7 +248,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        shared.metrics().connectionsOpened.increment();
+        ctx.fireChannelActive();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        shared.metrics().connectionsClosed.increment();
         pending.clear();
         ctx.fireChannelInactive();
     }
@@ -258,6 +275,10 @@ final class Connection extends ChannelInboundHandlerAdapter {
             }
         }
         channel.close();
+    }
+
+    RequestMetrics requestMetrics() {
+        return shared.metrics().requests;
     }
 
     EventLoop eventLoop() {

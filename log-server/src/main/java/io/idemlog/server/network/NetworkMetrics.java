@@ -20,6 +20,16 @@ public final class NetworkMetrics {
     public final LongAdder handlerErrors = new LongAdder();
     /** Connections closed for being idle longer than connections.max.idle.ms. */
     public final LongAdder idleCloses = new LongAdder();
+    /** Connections accepted since the start. */
+    public final LongAdder connectionsOpened = new LongAdder();
+    /** Connections closed since the start (by either side); open = opened - closed. */
+    public final LongAdder connectionsClosed = new LongAdder();
+    /** Bytes of request frames read (size prefix included). */
+    public final LongAdder bytesIn = new LongAdder();
+    /** Bytes of responses written (size prefix and zero-copy file regions included). */
+    public final LongAdder bytesOut = new LongAdder();
+    /** Requests and errors by API and version, and the request latency hook. */
+    public final RequestMetrics requests = new RequestMetrics();
 
     /** Every counter by name, with the request memory in use. */
     public Map<String, Long> snapshot(RequestMemory memory) {
@@ -32,6 +42,10 @@ public final class NetworkMetrics {
         m.put("network.handler_errors", handlerErrors.sum());
         m.put("network.idle_closes", idleCloses.sum());
         m.put("network.request_bytes_in_use", memory.used());
+        m.put("network.connections_opened", connectionsOpened.sum());
+        m.put("network.connections_closed", connectionsClosed.sum());
+        m.put("network.bytes_in", bytesIn.sum());
+        m.put("network.bytes_out", bytesOut.sum());
         return m;
     }
 }

@@ -68,6 +68,16 @@ public final class NetworkServer implements AutoCloseable {
         return metrics.snapshot(memory);
     }
 
+    /** The network counters themselves (connections, bytes, requests and errors by API and version, refusals). */
+    public NetworkMetrics metrics() {
+        return metrics;
+    }
+
+    /** Bytes of request memory (queued.max.request.bytes) in use now. */
+    public long requestMemoryInUse() {
+        return memory.used();
+    }
+
     /** Binds and returns the bound port. */
     public int start() throws InterruptedException {
         boolean epoll = Epoll.isAvailable() && !"nio".equalsIgnoreCase(System.getProperty("idemlog.transport"));

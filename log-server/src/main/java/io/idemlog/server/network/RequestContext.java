@@ -1,6 +1,7 @@
 package io.idemlog.server.network;
 
 import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.RequestHeader;
 import io.idemlog.common.protocol.ResponseHeader;
 import io.idemlog.common.protocol.WireWriter;
@@ -52,6 +53,15 @@ public final class RequestContext {
         body.write(w, bodyVersion);
         w.putInt32At(0, w.totalSize() - 4);
         complete(w);
+    }
+
+    /**
+     * Counts an error code this request's answer carries (per partition, per topic or per request: once per place
+     * the code appears), in the requests-and-errors-by-API-and-version metrics. NONE is not counted; allocates
+     * nothing after the first error of the API and version.
+     */
+    public void countError(ErrorCode error) {
+        connection.requestMetrics().error(api, version, error);
     }
 
     /** The request gets no answer (Produce with acks=0); later answers on the connection are not held back. */

@@ -29,17 +29,32 @@ import static org.junit.jupiter.api.Assertions.fail;
  * is lost,
  * offsets are contiguous, every surviving batch is where it was, and each producer's retries of its unacknowledged
  * batches are answered as duplicates with their original offsets (if they survived) or appended again (if not) —
- * never both, never twice. A failure names its seed; rerun one with -Didemlog.seed=N.
+ * never both, never twice. A failure names its seed; rerun one with -Didemlog.seed=N; run more seeds with
+ * -Didemlog.seeds=N.
+ *
+ * <p>The simulated producers obey the client's in-flight bound, as every idempotent Kafka client does
+ * ({@code max.in.flight.requests.per.connection <= 5}, docs/CLIENT.md): a producer with {@value #MAX_IN_FLIGHT}
+ * batches not yet acknowledged sends no more until one is. The server's duplicate window is exactly that many batches
+ * per producer, so a retry of an older batch is out of the protocol (and answered OUT_OF_ORDER_SEQUENCE_NUMBER, as
+ * Kafka does). Since rolls seal asynchronously, a group commit may leave the high watermark below a roll whose seal
+ * is pending, so unacknowledged batches can pile up; without the bound the model sent a sixth one and then retried it
+ * after a crash (seed {@value #SIXTH_IN_FLIGHT_SEED}, kept as a regression test).
  */
 class CrashRecoverySimulationTest {
     private static final int SEEDS = 12;
     private static final int STEPS = 250;
     private static final int PRODUCERS = 3;
+    /** The client's bound on unacknowledged batches per partition, which is the server's duplicate window. */
+    private static final int MAX_IN_FLIGHT = 5;
+    /** Before the model had the in-flight bound, this seed sent a producer's sixth unacknowledged batch. */
+    private static final long SIXTH_IN_FLIGHT_SEED = 7348012488348L;
 
     @TempDir
     Path dir;
     /** Crashes that hit at least one roll whose seal had not completed (the simulation must exercise them). */
     private int crashesDuringSeals;
+    /** Sends that waited because the producer had {@link #MAX_IN_FLIGHT} batches unacknowledged. */
+    private int sendsAtTheInFlightBound;
 
     /** A batch the simulated client sent, and what the log said about it. */
     private static final class Sent {
@@ -60,7 +75,7 @@ class CrashRecoverySimulationTest {
     void producersNeverLoseAnAcknowledgedBatchNorDuplicateOneAcrossPowerLosses() throws IOException {
         String fixed = System.getProperty("idemlog.seed");
         long base = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
-        int seeds = fixed != null ? 1 : SEEDS;
+        int seeds = fixed != null ? 1 : Integer.getInteger("idemlog.seeds", SEEDS);
         for (int i = 0; i < seeds; i++) {
             long seed = base + i;
             try {
@@ -72,6 +87,69 @@ class CrashRecoverySimulationTest {
         if (fixed == null) {
             assertTrue(crashesDuringSeals > 0, "no crash hit an unfinished roll: the simulation proves too little");
         }
+        System.out.printf("%d seed(s) from %d: %d crashes during seals, %d sends waited at the in-flight bound%n",
+            seeds, base, crashesDuringSeals, sendsAtTheInFlightBound);
+    }
+
+    @Test
+    void theSeedThatSentASixthUnacknowledgedBatch() throws IOException {
+        simulate(SIXTH_IN_FLIGHT_SEED, dir.resolve("seed-" + SIXTH_IN_FLIGHT_SEED));
+        assertTrue(sendsAtTheInFlightBound > 0, "this seed reaches the in-flight bound");
+    }
+
+    /**
+     * The case the seed above found, pinned down: a group commit that leaves the high watermark below a roll whose
+     * seal is pending, five batches of one producer unacknowledged across that roll, a crash: each retry is a
+     * duplicate with its original offset. A sixth batch back is outside the window (OUT_OF_ORDER_SEQUENCE_NUMBER),
+     * which is why a producer never has more than five in flight.
+     */
+    @Test
+    void fiveBatchesUnacknowledgedBehindAPendingSealAreDuplicatesAfterACrash() throws IOException {
+        TestConfig config = new TestConfig();
+        config.segmentBytes = 1500; // about eight of these batches: one roll, five batches after it
+        try (LogFixture log = new LogFixture(dir.resolve("window"), config)) {
+            List<byte[]> sent = new ArrayList<>();
+            List<Long> offsets = new ArrayList<>();
+            int afterRoll = 0;
+            for (int sequence = 0; afterRoll < 5; sequence++) {
+                assertTrue(sequence < 100, "no roll after 100 batches");
+                ByteBuffer batch = Batches.withValueSize(7L, 0, sequence, 1, 1000L + sequence, 100);
+                sent.add(Batches.bytes(batch));
+                offsets.add(log.appendOk(batch).baseOffset());
+                if (log.partition().pendingSeals() == 0) {
+                    log.store.commitOnce(); // acknowledged: no roll yet
+                } else {
+                    afterRoll++; // the roll's seal is pending: unacknowledged
+                }
+            }
+            log.store.commitOnce(); // fsyncs the new segment, but the high watermark waits for the seal
+            PartitionLog p = log.partition();
+            assertEquals(1, p.pendingSeals());
+            assertTrue(p.highWatermark() == p.logEndOffset() - 5,
+                "the high watermark " + p.highWatermark() + " waits below the roll (log end " + p.logEndOffset() + ")");
+
+            log.crashAndReopen();
+            assertEquals(offsets.get(offsets.size() - 1) + 1, log.partition().logEndOffset(), "nothing was lost");
+            AppendResult sixthBack = log.append(Batches.direct(sent.get(sent.size() - 6)));
+            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, sixthBack.error(),
+                "a sixth batch back is outside the window");
+            for (int i = sent.size() - 5; i < sent.size(); i++) {
+                AppendResult r = log.append(Batches.direct(sent.get(i)));
+                assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+                assertTrue(r.duplicate(), "retry of batch " + i + " is a duplicate");
+                assertEquals(offsets.get(i), r.baseOffset(), "answered with its original offset");
+            }
+        }
+    }
+
+    private static int unacknowledged(List<Sent> sent) {
+        int n = 0;
+        for (Sent s : sent) {
+            if (!s.acknowledged) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private void simulate(long seed, Path dataDir) throws IOException {
@@ -100,6 +178,10 @@ class CrashRecoverySimulationTest {
                     int records = 1 + random.nextInt(3);
                     ByteBuffer batch = Batches.withValueSize(p, 0, nextSequence[p], records, 1000L + step,
                         5 + random.nextInt(60));
+                    if (unacknowledged(byProducer.get(p)) >= MAX_IN_FLIGHT) {
+                        sendsAtTheInFlightBound++; // the client waits for an acknowledgement first
+                        continue;
+                    }
                     Sent sent = new Sent(p, nextSequence[p], Batches.bytes(batch));
                     AppendResult r = log.appendOk(batch);
                     assertEquals(log.partition().logEndOffset() - records, r.baseOffset());
@@ -210,11 +292,12 @@ class CrashRecoverySimulationTest {
         }
         assertEquals(survivors, readBack(p, logModel), "the log holds exactly the surviving prefix");
 
-        // each producer retries, in order, what it has no acknowledgement for
+        // each producer retries, in order, what it has no acknowledgement for (at most MAX_IN_FLIGHT batches)
         List<Sent> lost = new ArrayList<>(logModel.subList(survivors.size(), logModel.size()));
         logModel.retainAll(survivors);
         for (int producer = 0; producer < byProducer.size(); producer++) {
             List<Sent> mine = byProducer.get(producer);
+            assertTrue(unacknowledged(mine) <= MAX_IN_FLIGHT, "the model kept the client's in-flight bound");
             for (Sent s : mine) {
                 if (s.acknowledged) {
                     continue;

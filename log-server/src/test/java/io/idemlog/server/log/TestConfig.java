@@ -15,10 +15,12 @@ final class TestConfig {
     long fileDeleteDelayMs = 0L;
     /** Off by default: most storage tests reason about the exact file length. See PreallocationTest. */
     boolean preallocate = false;
+    /** De-duplication keys: off unless a test sets them (DedupAppendTest). */
+    DedupConfig dedup = DedupConfig.OFF;
 
     LogConfig build() {
         return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
             indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
-            maxProducersPerPartition, fileDeleteDelayMs, preallocate);
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate, dedup);
     }
 }

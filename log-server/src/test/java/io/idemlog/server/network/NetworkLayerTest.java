@@ -390,6 +390,24 @@ class NetworkLayerTest {
     }
 
     @Test
+    void shouldAnswerKafkaStorageErrorWhenATimestampLookupCannotReadTheLog() throws IOException {
+        try (WireClient c = client()) {
+            store.fake("t1", 0).timestampLookupFailure = new IOException("injected: segment unreadable");
+            ListOffsetsRequest req = new ListOffsetsRequest();
+            ListOffsetsRequest.Topic t = new ListOffsetsRequest.Topic("t1");
+            t.partitions.add(new ListOffsetsRequest.Partition(0, 1000L));
+            t.partitions.add(new ListOffsetsRequest.Partition(1, 1000L));
+            req.topics.add(t);
+            ListOffsetsResponse rsp = c.call(ApiKey.LIST_OFFSETS, (short) 6, req);
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code, rsp.topics.get(0).partitions.get(0).errorCode,
+                "not 'no such offset'");
+            assertEquals(0, rsp.topics.get(0).partitions.get(1).errorCode, "the other partition is answered");
+            assertEquals(-1L, rsp.topics.get(0).partitions.get(1).offset);
+            assertEquals(1L, server.counters().get("errors.storage"));
+        }
+    }
+
+    @Test
     void shouldLongPollAFetchUntilMaxWaitWithoutBusyLooping() throws IOException {
         try (WireClient c = client()) {
             FetchRequest req = new FetchRequest();

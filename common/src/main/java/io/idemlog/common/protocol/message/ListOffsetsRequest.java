@@ -9,12 +9,25 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * ListOffsets request v1-v6. A partition's timestamp is either a time (first offset whose record timestamp is at
- * or after it) or one of the special values {@link #LATEST_TIMESTAMP} and {@link #EARLIEST_TIMESTAMP}.
+ * ListOffsets request v1-v10 (flexible from v6). A partition's timestamp is either a time (first offset whose record
+ * timestamp is at or after it) or one of the special values {@link #LATEST_TIMESTAMP}, {@link #EARLIEST_TIMESTAMP},
+ * and, from the version that introduced each (a client sends it only to a broker that offers that version):
+ * {@link #MAX_TIMESTAMP} (v7, KIP-734), {@link #EARLIEST_LOCAL_TIMESTAMP} (v8, KIP-405) and
+ * {@link #LATEST_TIERED_TIMESTAMP} (v9, KIP-1005). v10 adds {@link #timeoutMs} (KIP-1075: how long a broker may wait
+ * for tiered storage). The codec reads and writes up to {@link #MAX_VERSION}; which versions are advertised is
+ * {@link ApiKey#LIST_OFFSETS}'s business.
  */
 public final class ListOffsetsRequest implements Message {
     public static final long LATEST_TIMESTAMP = -1L;
     public static final long EARLIEST_TIMESTAMP = -2L;
+    /** v7+: the offset of the record with the largest timestamp (and that timestamp). */
+    public static final long MAX_TIMESTAMP = -3L;
+    /** v8+: the first offset still in local storage (= the log start offset without tiered storage). */
+    public static final long EARLIEST_LOCAL_TIMESTAMP = -4L;
+    /** v9+: the last offset already in tiered storage. */
+    public static final long LATEST_TIERED_TIMESTAMP = -5L;
+    /** The newest version this codec implements. */
+    public static final short MAX_VERSION = 10;
 
     /** One partition to look up. */
     public static final class Partition {
@@ -49,6 +62,8 @@ public final class ListOffsetsRequest implements Message {
     public int replicaId = -1;
     public byte isolationLevel;
     public final List<Topic> topics = new ArrayList<>();
+    /** v10+. */
+    public int timeoutMs;
     public RawTaggedFields taggedFields;
 
     @Override
@@ -81,6 +96,9 @@ public final class ListOffsetsRequest implements Message {
             t.taggedFields = r.readTaggedFieldsIf(flex);
             m.topics.add(t);
         }
+        if (version >= 10) {
+            m.timeoutMs = r.readInt32();
+        }
         m.taggedFields = r.readTaggedFieldsIf(flex);
         return m;
     }
@@ -105,6 +123,9 @@ public final class ListOffsetsRequest implements Message {
                 w.writeTaggedFieldsIf(flex, p.taggedFields);
             }
             w.writeTaggedFieldsIf(flex, t.taggedFields);
+        }
+        if (version >= 10) {
+            w.writeInt32(timeoutMs);
         }
         w.writeTaggedFieldsIf(flex, taggedFields);
     }

@@ -8,7 +8,10 @@ import io.idemlog.common.protocol.WireWriter;
 import java.util.ArrayList;
 import java.util.List;
 
-/** ListOffsets response v1-v6: per partition an error, a timestamp and an offset (-1/-1 when none matches). */
+/**
+ * ListOffsets response v1-v10 (flexible from v6; v7-v10 add no fields, only the request's timestamp specs and
+ * timeout): per partition an error, a timestamp and an offset (-1/-1 when none matches).
+ */
 public final class ListOffsetsResponse implements Message {
     /** One partition's answer. */
     public static final class Partition {

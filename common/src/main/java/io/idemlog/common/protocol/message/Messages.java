@@ -3,7 +3,10 @@ package io.idemlog.common.protocol.message;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.WireReader;
 
-/** Dispatch from an {@link ApiKey} to the body codec of its request or response. */
+/**
+ * Dispatch from an {@link ApiKey} to the body codec of its request or response; the group APIs through
+ * {@link GroupApis}, by id.
+ */
 public final class Messages {
     private Messages() {
     }
@@ -16,6 +19,7 @@ public final class Messages {
             case METADATA -> MetadataRequest.read(reader, version);
             case API_VERSIONS -> ApiVersionsRequest.read(reader, version);
             case INIT_PRODUCER_ID -> InitProducerIdRequest.read(reader, version);
+            default -> GroupApis.require(api).request().read(reader, version);
         };
     }
 
@@ -27,6 +31,7 @@ public final class Messages {
             case METADATA -> MetadataResponse.read(reader, version);
             case API_VERSIONS -> ApiVersionsResponse.read(reader, version);
             case INIT_PRODUCER_ID -> InitProducerIdResponse.read(reader, version);
+            default -> GroupApis.require(api).response().read(reader, version);
         };
     }
 }

@@ -12,6 +12,72 @@ import java.util.List;
  * Produce response v3-v9. v5 adds log_start_offset, v8 adds record_errors and error_message, v9 is flexible.
  */
 public final class ProduceResponse implements Message {
+    /**
+     * idemlog's tagged field of a partition response (flexible versions, v9+; other clients skip unknown tags):
+     * the records of the batch that were not stored because their de-duplication key was stored within the window.
+     * Value: unsigned varint count, then per record, in offset order: unsigned varint offset delta in the batch,
+     * int64 offset of the original record. See docs/PROTOCOL.md.
+     */
+    public static final int REPEATS_TAG = 0x4944;
+
+    /** The tagged field value for {@code pairs} = {@code [delta0, original0, delta1, original1, ...]}. */
+    public static byte[] encodeRepeats(long[] pairs) {
+        int n = pairs.length / 2;
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(5 + n * (5 + 8));
+        putUnsignedVarint(out, n);
+        for (int i = 0; i < n; i++) {
+            putUnsignedVarint(out, (int) pairs[2 * i]);
+            out.putLong(pairs[2 * i + 1]);
+        }
+        return java.util.Arrays.copyOf(out.array(), out.position());
+    }
+
+    /**
+     * Decodes {@link #REPEATS_TAG}'s value into {@code [delta0, original0, ...]}.
+     *
+     * @throws io.idemlog.common.protocol.ProtocolException when the bytes are not such a value
+     */
+    public static long[] decodeRepeats(byte[] data) {
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(data);
+        try {
+            int n = getUnsignedVarint(in);
+            if (n < 0 || n > data.length) {
+                throw new io.idemlog.common.protocol.ProtocolException("bad repeat count " + n);
+            }
+            long[] pairs = new long[n * 2];
+            for (int i = 0; i < n; i++) {
+                pairs[2 * i] = getUnsignedVarint(in);
+                pairs[2 * i + 1] = in.getLong();
+            }
+            if (in.hasRemaining()) {
+                throw new io.idemlog.common.protocol.ProtocolException(in.remaining() + " bytes after the repeats");
+            }
+            return pairs;
+        } catch (java.nio.BufferUnderflowException e) {
+            throw new io.idemlog.common.protocol.ProtocolException("repeats field truncated");
+        }
+    }
+
+    private static void putUnsignedVarint(java.nio.ByteBuffer out, int v) {
+        while ((v & ~0x7F) != 0) {
+            out.put((byte) ((v & 0x7F) | 0x80));
+            v >>>= 7;
+        }
+        out.put((byte) v);
+    }
+
+    private static int getUnsignedVarint(java.nio.ByteBuffer in) {
+        int value = 0;
+        for (int shift = 0; shift < 35; shift += 7) {
+            byte b = in.get();
+            value |= (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                return value;
+            }
+        }
+        throw new io.idemlog.common.protocol.ProtocolException("varint too long");
+    }
+
     /** A record-level error (v8+): which record of the batch, and why. */
     public static final class RecordError {
         public int batchIndex;
