@@ -26,6 +26,14 @@ public enum ErrorCode {
     TOPIC_AUTHORIZATION_FAILED(29, false, "Topic authorization failed."),
     CLUSTER_AUTHORIZATION_FAILED(31, false, "Cluster authorization failed."),
     UNSUPPORTED_VERSION(35, false, "The version of API is not supported."),
+    TOPIC_ALREADY_EXISTS(36, false, "Topic with this name already exists."),
+    INVALID_PARTITIONS(37, false, "Number of partitions is below 1."),
+    INVALID_REPLICATION_FACTOR(38, false, "Replication factor is below 1 or larger than the number of available "
+        + "brokers."),
+    INVALID_REPLICA_ASSIGNMENT(39, false, "Replica assignment is invalid."),
+    INVALID_CONFIG(40, false, "Configuration is invalid."),
+    POLICY_VIOLATION(44, false, "Request parameters do not satisfy the configured policy."),
+    TOPIC_DELETION_DISABLED(73, false, "Topic deletion is disabled."),
     INVALID_REQUEST(42, false, "This most likely occurs because of a request being malformed by the client library "
         + "or the message was sent to an incompatible server."),
     OUT_OF_ORDER_SEQUENCE_NUMBER(45, false, "The server received an out of order sequence number."),
