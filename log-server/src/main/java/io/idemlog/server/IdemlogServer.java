@@ -9,6 +9,7 @@ import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
+import io.idemlog.server.metadata.TopicConfigDef;
 import io.idemlog.server.metrics.MetricsService;
 import io.idemlog.server.metrics.ServerMeters;
 import io.idemlog.server.network.NetworkServer;
@@ -89,6 +90,7 @@ public final class IdemlogServer implements AutoCloseable {
             opened = opener.open(config.dataDir, config.log, fetchWaits);
             LOG.info("storage opened in {} ms: {} topics", (System.nanoTime() - t0) / 1_000_000,
                 opened.topics().size());
+            opened.setBrokerDefaults(TopicConfigDef.BrokerDefaults.of(config));
             for (Map.Entry<String, Integer> e : config.createTopics.entrySet()) {
                 int n = opened.createTopic(e.getKey(), e.getValue());
                 if (n != e.getValue()) {

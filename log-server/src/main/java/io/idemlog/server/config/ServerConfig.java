@@ -161,6 +161,8 @@ public final class ServerConfig {
     }
 
     private final Map<String, String> values;
+    /** The property names the operator set (file or flags), as given. */
+    private final java.util.Set<String> explicitlySet;
     public final Endpoint listener;
     public final Endpoint advertisedListener;
     public final Path dataDir;
@@ -193,6 +195,11 @@ public final class ServerConfig {
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
+        java.util.Set<String> set = new java.util.TreeSet<>();
+        for (String k : raw.keySet()) {
+            set.add(k.trim());
+        }
+        explicitlySet = java.util.Collections.unmodifiableSet(set);
         listener = Endpoint.parse("listeners", values.get("listeners"));
         String advertised = values.get("advertised.listeners");
         if (advertised != null) {
@@ -354,6 +361,16 @@ public final class ServerConfig {
     /** The effective raw value of a property (default applied), or null. */
     public String get(String name) {
         return values.get(name);
+    }
+
+    /** Whether the operator set this property (in the file or a flag), rather than leaving its default. */
+    public boolean isExplicitlySet(String name) {
+        return explicitlySet.contains(name);
+    }
+
+    /** Every property's effective raw value (defaults filled in; properties without a value are absent). */
+    public Map<String, String> values() {
+        return java.util.Collections.unmodifiableMap(values);
     }
 
     /** Every property with its default and meaning, one per paragraph (for --help and the docs). */

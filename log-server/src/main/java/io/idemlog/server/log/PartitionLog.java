@@ -84,7 +84,11 @@ final class PartitionLog implements Partition {
     private final String topic;
     private final int index;
     private final Path dir;
-    private final LogConfig config;
+    /**
+     * The partition's storage settings: the broker's, with its topic's configs applied (segment size and age,
+     * retention, largest batch). Replaced as a whole by {@link #reconfigure} when the topic's configs change.
+     */
+    private volatile LogConfig config;
     private final LogContext context;
     private final ReentrantLock lock = new ReentrantLock();
     /** The commit lock: its holder alone fsyncs for durability, seals, and advances or fails {@link #durability}. */
@@ -217,10 +221,11 @@ final class PartitionLog implements Partition {
     public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
         RecordBatch batch = new RecordBatch(buffer, offset);
-        ErrorCode headerError = ProduceBatchCheck.check(batch, length, config.maxBatchBytes());
+        int maxBatchBytes = config.maxBatchBytes();
+        ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
         if (headerError != ErrorCode.NONE) {
             return AppendResult.error(headerError,
-                ProduceBatchCheck.describe(headerError, batch, length, config.maxBatchBytes()));
+                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes));
         }
         AppendResult result;
         lock.lock();
@@ -333,7 +338,8 @@ final class PartitionLog implements Partition {
             default:
                 break;
         }
-        if (!batch.validateRecords(cursor)) {
+        // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
+        if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
             return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
         }
         return null;
@@ -783,6 +789,7 @@ final class PartitionLog implements Partition {
      * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
+        LogConfig config = this.config;
         if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
             return List.of();
         }
@@ -842,7 +849,50 @@ final class PartitionLog implements Partition {
         }
     }
 
+    /** Applies new storage settings (a topic config change): the next append, roll and retention run use them. */
+    void reconfigure(LogConfig newConfig) {
+        config = newConfig;
+    }
+
+    LogConfig config() {
+        return config;
+    }
+
     // ---- life cycle ----
+
+    /**
+     * The topic is being deleted: nothing more is appended, sealed or made durable (waiting callbacks fail with
+     * KAFKA_STORAGE_ERROR), but the segment files stay open so that fetches already holding a file region finish
+     * reading valid bytes; {@link #closeFiles} closes them after the delete delay. Takes both locks, so a group
+     * commit or seal in progress finishes first and none starts after: once this returns, no thread touches the
+     * partition's directory, which the caller may then rename.
+     */
+    void retire() {
+        flushLock.lock();
+        try {
+            lock.lock();
+            try {
+                moveTo(State.CLOSED);
+                pendingSeals.clear();
+            } finally {
+                lock.unlock();
+            }
+            durability.fail();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** Closes the segment files of a retired partition. */
+    void closeFiles() {
+        for (LogSegment s : segments) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                LOG.warn("{}: cannot close {}", this, s, e);
+            }
+        }
+    }
 
     /**
      * Clean close: finish the pending seals, fsync, write the active segment's index and a producer snapshot at the
