@@ -845,6 +845,9 @@ final class PartitionLog implements Partition {
     /** Applies new storage settings (a topic config change): the next append, roll and retention run use them. */
     void reconfigure(LogConfig newConfig) {
         config = newConfig;
+        if (!newConfig.dedup().equals(dedup())) {
+            dedup(newConfig.dedup());
+        }
     }
 
     LogConfig config() {
