@@ -14,7 +14,11 @@ public enum ApiKey {
     LIST_OFFSETS(2, 1, 6, 6),
     METADATA(3, 0, 9, 9),
     API_VERSIONS(18, 0, 3, 3),
-    INIT_PRODUCER_ID(22, 0, 2, 2);
+    INIT_PRODUCER_ID(22, 0, 2, 2),
+    // Topic admin (issue 10): the versions kafka-clients 3.9/4.x and librdkafka 2.x send.
+    CREATE_TOPICS(19, 2, 7, 5),
+    DELETE_TOPICS(20, 1, 6, 4),
+    DESCRIBE_CONFIGS(32, 1, 4, 4);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api
