@@ -83,8 +83,6 @@ public final class LogManager implements LogStore {
     private volatile TopicConfigDef.BrokerDefaults brokerDefaults;
     private volatile TopicLifecycleListener lifecycle = TopicLifecycleListener.NONE;
     private final ConcurrentLinkedQueue<PendingTopicDeletion> topicDeletions = new ConcurrentLinkedQueue<>();
-    /** Per-topic de-duplication settings overriding the broker default (config.dedup()). */
-    private final ConcurrentHashMap<String, DedupConfig> topicDedup = new ConcurrentHashMap<>();
     /** Maintenance thread only (and close(), after that thread stopped). */
     private final ArrayDeque<PendingDeletion> pendingDeletions = new ArrayDeque<>();
     private long nextRetentionMs;
@@ -124,22 +122,8 @@ public final class LogManager implements LogStore {
         return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND);
     }
 
-    /**
-     * {@link #open(Path, LogConfig, EpochClock, HighWatermarkListener)} with the topics' own de-duplication settings
-     * (topic name to setting), known before the partitions are recovered.
-     */
-    public static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                                  Map<String, DedupConfig> topicDedup) throws IOException {
-        return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND, topicDedup);
-    }
-
     static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
                            StorageIo io, Threads threads) throws IOException {
-        return open(dataDir, config, clock, listener, io, threads, Map.of());
-    }
-
-    static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                           StorageIo io, Threads threads, Map<String, DedupConfig> topicDedup) throws IOException {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(listener, "listener");
         validate(config);
@@ -156,7 +140,6 @@ public final class LogManager implements LogStore {
         // A damaged producer-ids file refuses to start: find out before loading every partition.
         ProducerIdAllocator.readIfExists(dataDir);
         LogManager manager = new LogManager(dataDir, config, clock, listener, io, threads);
-        manager.topicDedup.putAll(topicDedup);
         try {
             manager.metadata = MetadataStore.open(dataDir);
             manager.loadTopics();
@@ -324,7 +307,7 @@ public final class LogManager implements LogStore {
             Path dir = topicsDir.resolve(LogFiles.partitionDirName(topic, i));
             Files.createDirectories(dir);
             try {
-                partitions[i - from] = PartitionLoader.load(topic, i, dir, context, dedupConfig(topic));
+                partitions[i - from] = PartitionLoader.load(topic, i, dir, context, partitionConfig.dedup());
                 partitions[i - from].reconfigure(partitionConfig);
             } catch (IOException | RuntimeException e) {
                 for (int j = 0; j < i - from; j++) {
@@ -606,31 +589,13 @@ public final class LogManager implements LogStore {
         }
     }
 
-    /** The de-duplication setting of a topic: its own, or the broker default. */
-    public DedupConfig dedupConfig(String topic) {
-        return topicDedup.getOrDefault(topic, config.dedup());
-    }
-
     /**
-     * Gives a topic its own de-duplication setting (null: back to the broker default), applied at once to its
-     * partitions if it exists, and to it when it is created or loaded later. Not persisted here: the caller (the
-     * topic config registry) keeps it and hands it to {@link #open(Path, LogConfig, EpochClock,
-     * HighWatermarkListener, Map)} on the next start, so that the partition's key window is recovered under the
-     * same header.
+     * The de-duplication setting a topic's partitions apply now (its dedup.* topic configs, else the broker's
+     * log.dedup.*), or null when the topic does not exist.
      */
-    public synchronized void dedupConfig(String topic, DedupConfig setting) {
-        if (setting == null) {
-            topicDedup.remove(topic);
-        } else {
-            topicDedup.put(topic, setting);
-        }
+    public DedupConfig dedupConfig(String topic) {
         PartitionLog[] partitions = topics.get(topic);
-        if (partitions != null) {
-            DedupConfig effective = dedupConfig(topic);
-            for (PartitionLog p : partitions) {
-                p.dedup(effective);
-            }
-        }
+        return partitions == null || partitions.length == 0 ? null : partitions[0].dedup();
     }
 
     @Override

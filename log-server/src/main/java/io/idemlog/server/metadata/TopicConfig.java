@@ -77,7 +77,20 @@ public final class TopicConfig {
             longValue("retention.bytes"), base.retentionCheckIntervalMs(), base.indexIntervalBytes(),
             (int) longValue("max.message.bytes"), base.producerIdExpirationMs(),
             base.producerIdExpirationCheckIntervalMs(), base.maxProducersPerPartition(), base.fileDeleteDelayMs(),
-            base.preallocate());
+            base.preallocate(), dedup(base.dedup()));
+    }
+
+    /**
+     * De-duplication keys: each dedup.* the topic sets replaces the broker's (log.dedup.*, which {@code base}
+     * already holds as parsed and validated by the server configuration).
+     */
+    private io.idemlog.server.log.DedupConfig dedup(io.idemlog.server.log.DedupConfig base) {
+        String header = overrides.get("dedup.header");
+        String window = overrides.get("dedup.window.ms");
+        String maxKeys = overrides.get("dedup.max.keys");
+        return new io.idemlog.server.log.DedupConfig(header != null ? header.trim() : base.header(),
+            window != null ? Long.parseLong(window.trim()) : base.windowMs(),
+            maxKeys != null ? Integer.parseInt(maxKeys.trim()) : base.maxKeys());
     }
 
     @Override

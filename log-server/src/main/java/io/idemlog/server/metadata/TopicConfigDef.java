@@ -257,7 +257,17 @@ public final class TopicConfigDef {
                     + "waits for the fsync whatever this is."))
             .define(Key.of("cleanup.policy", Type.LIST, "log.cleanup.policy", "delete",
                 "delete only: segments are removed by retention. compact is refused until compaction exists.")
-                .withCheck(TopicConfigDef::checkCleanupPolicy));
+                .withCheck(TopicConfigDef::checkCleanupPolicy))
+            // de-duplication keys (issue 11, docs/DEDUP.md)
+            .define(Key.of("dedup.header", Type.STRING, "log.dedup.header", "",
+                "idemlog: the record header whose value is a record's de-duplication key; a record whose key was "
+                    + "stored in the partition within dedup.window.ms is not stored again (its offset stays a "
+                    + "hole). Empty = off."))
+            .define(Key.ranged("dedup.window.ms", Type.LONG, "log.dedup.window.ms", "120000", 1, Long.MAX_VALUE,
+                "idemlog: how long (server append time) a stored de-duplication key keeps later records with it "
+                    + "out."))
+            .define(Key.ranged("dedup.max.keys", Type.INT, "log.dedup.max.keys", "1000000", 1, 1 << 29,
+                "idemlog: de-duplication keys kept per partition; beyond it the oldest is evicted (counted)."));
     }
 
     private static String checkCleanupPolicy(String v) {
