@@ -66,6 +66,8 @@ public final class ProducerConfig {
     public static final String SOCKET_CONNECTION_SETUP_TIMEOUT_MS = "socket.connection.setup.timeout.ms";
     public static final String SEND_BUFFER_BYTES = "send.buffer.bytes";
     public static final String RECEIVE_BUFFER_BYTES = "receive.buffer.bytes";
+    /** idemlog only: a stable producer identity (docs/DEDUP.md "Stable producer identity"). */
+    public static final String PRODUCER_NAME = "producer.name";
 
     /** The most requests in flight per connection idempotence allows: the server remembers the last 5 batches. */
     public static final int MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5;
@@ -145,7 +147,13 @@ public final class ProducerConfig {
         new Option(METADATA_MAX_AGE_MS, Long.class, 300_000L,
             "Metadata is refreshed at least this often, even without errors, in ms."),
         new Option(MAX_REQUEST_SIZE, Integer.class, 1024 * 1024,
-            "Largest Produce request, in bytes; a larger record is rejected by send() at once."));
+            "Largest Produce request, in bytes; a larger record is rejected by send() at once."),
+        new Option(PRODUCER_NAME, String.class, "",
+            "idemlog only: a stable identity. Every producer started with this name gets the same producer id and "
+                + "an epoch above any an earlier instance used, so starting one fences (INVALID_PRODUCER_EPOCH) "
+                + "the older instance of the same name, without transactions. Empty: a new producer id each time. "
+                + "Needs an idemlog server and enable.idempotence=true: against a server that does not echo the name "
+                + "(Apache Kafka) the producer fails at its first InitProducerId instead of running unfenced."));
 
     private static final Map<String, Option> BY_NAME;
 
@@ -253,6 +261,7 @@ public final class ProducerConfig {
     private final long connectionSetupTimeoutMs;
     private final int sendBufferBytes;
     private final int receiveBufferBytes;
+    private final String producerName;
     /** Ignored kafka-clients properties given, with why each is ignored (one warning each at build). */
     private final Map<String, String> ignored;
 
@@ -278,6 +287,14 @@ public final class ProducerConfig {
         connectionSetupTimeoutMs = (Long) values.get(SOCKET_CONNECTION_SETUP_TIMEOUT_MS);
         sendBufferBytes = (Integer) values.get(SEND_BUFFER_BYTES);
         receiveBufferBytes = (Integer) values.get(RECEIVE_BUFFER_BYTES);
+        producerName = ((String) values.get(PRODUCER_NAME)).trim();
+        if (!producerName.isEmpty() && !(Boolean) values.get(ENABLE_IDEMPOTENCE)) {
+            throw new ConfigException(PRODUCER_NAME + " needs " + ENABLE_IDEMPOTENCE + "=true (the identity is a "
+                + "producer id and epoch)");
+        }
+        if (producerName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1024) {
+            throw new ConfigException(PRODUCER_NAME + " is at most 1024 bytes (UTF-8)");
+        }
         Map<String, String> why = new TreeMap<>();
         for (Map.Entry<String, Object> e : ignoredValues.entrySet()) {
             String name = e.getKey();
@@ -539,6 +556,11 @@ public final class ProducerConfig {
     }
 
     /** SO_RCVBUF, or -1 for the OS default. */
+    /** The stable producer name, or "" for none. */
+    public String producerName() {
+        return producerName;
+    }
+
     public int receiveBufferBytes() {
         return receiveBufferBytes;
     }
@@ -672,6 +694,11 @@ public final class ProducerConfig {
 
         public Builder reconnectBackoffMaxMs(long ms) {
             return set(RECONNECT_BACKOFF_MAX_MS, ms);
+        }
+
+        /** {@value ProducerConfig#PRODUCER_NAME}: a stable identity that fences older instances of the same name. */
+        public Builder producerName(String name) {
+            return set(PRODUCER_NAME, name);
         }
 
         /** Validates every option and the rules between them; throws {@link ConfigException} naming the option. */
