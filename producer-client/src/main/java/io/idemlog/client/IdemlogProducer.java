@@ -67,7 +67,7 @@ public final class IdemlogProducer implements AutoCloseable {
         metrics.bind(pool);
         int maxUnacked = config.maxInFlightRequestsPerConnection();
         this.accumulator = new Accumulator(config.batchSize(), config.lingerMs(), config.deliveryTimeoutMs(), pool,
-            config.idempotence(), maxUnacked);
+            config.idempotence(), maxUnacked, config.compression(), config.compressionLevel());
         this.metadata = new Metadata(Metadata.bootstrapNodes(config.bootstrapServers()), config.metadataMaxAgeMs(),
             config.retryBackoffMs());
         this.io = new IoLoop("idemlog-producer-io-" + config.clientId(), System::currentTimeMillis,

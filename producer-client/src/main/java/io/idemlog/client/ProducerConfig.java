@@ -1,5 +1,7 @@
 package io.idemlog.client;
 
+import io.idemlog.common.record.Compression;
+import io.idemlog.common.record.RecordsCompressor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +70,10 @@ public final class ProducerConfig {
     public static final String RECEIVE_BUFFER_BYTES = "receive.buffer.bytes";
     /** idemlog only: a stable producer identity (docs/DEDUP.md "Stable producer identity"). */
     public static final String PRODUCER_NAME = "producer.name";
+    public static final String COMPRESSION_TYPE = "compression.type";
+    public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
+    public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
+    public static final String COMPRESSION_ZSTD_LEVEL = "compression.zstd.level";
 
     /** The most requests in flight per connection idempotence allows: the server remembers the last 5 batches. */
     public static final int MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5;
@@ -153,14 +159,24 @@ public final class ProducerConfig {
                 + "an epoch above any an earlier instance used, so starting one fences (INVALID_PRODUCER_EPOCH) "
                 + "the older instance of the same name, without transactions. Empty: a new producer id each time. "
                 + "Needs an idemlog server and enable.idempotence=true: against a server that does not echo the name "
-                + "(Apache Kafka) the producer fails at its first InitProducerId instead of running unfenced."));
+                + "(Apache Kafka) the producer fails at its first InitProducerId instead of running unfenced."),
+        new Option(COMPRESSION_TYPE, String.class, "none",
+            "none, gzip, snappy, lz4 or zstd: the codec of every batch, compressed when the batch is closed, as "
+                + "kafka-clients writes it (any Kafka broker or consumer reads it). batch.size counts the "
+                + "uncompressed records (kafka-clients counts its estimate of the compressed size). A batch that "
+                + "does not shrink to fit its buffer is sent uncompressed."),
+        new Option(COMPRESSION_GZIP_LEVEL, Integer.class, RecordsCompressor.GZIP_DEFAULT_LEVEL,
+            "gzip level: 1-9, or -1 for zlib's default (6), as in kafka-clients."),
+        new Option(COMPRESSION_LZ4_LEVEL, Integer.class, RecordsCompressor.LZ4_DEFAULT_LEVEL,
+            "lz4 level: 1-17 (LZ4HC, as kafka-clients uses it), default 9."),
+        new Option(COMPRESSION_ZSTD_LEVEL, Integer.class, RecordsCompressor.ZSTD_DEFAULT_LEVEL,
+            "zstd level: -131072 to 22, default 3, as in kafka-clients."));
 
     private static final Map<String, Option> BY_NAME;
 
     /**
      * The kafka-clients 4.x producer properties that have no meaning here, with the reason each is ignored (the
-     * build's warning). Accepted with any value, except {@code security.protocol} (PLAINTEXT only) and
-     * {@code compression.type} (none is honoured: batches are sent uncompressed; another codec is warned about).
+     * build's warning). Accepted with any value, except {@code security.protocol} (PLAINTEXT only).
      * ProducerConfigKafkaNamesTest holds this table plus {@link #OPTIONS} to kafka-clients' configNames().
      */
     public static final Map<String, String> KAFKA_IGNORED;
@@ -173,10 +189,6 @@ public final class ProducerConfig {
         m.put("transactional.id", "transactions are not supported (the producer is idempotent only)");
         m.put("transaction.timeout.ms", "transactions are not supported");
         m.put("transaction.two.phase.commit.enable", "transactions are not supported");
-        m.put("compression.type", "this producer does not compress yet: batches are sent uncompressed");
-        m.put("compression.gzip.level", "this producer does not compress yet");
-        m.put("compression.lz4.level", "this producer does not compress yet");
-        m.put("compression.zstd.level", "this producer does not compress yet");
         m.put("partitioner.class", "the partitioner is Kafka's default (murmur2 of the key) and is not pluggable");
         m.put("partitioner.adaptive.partitioning.enable", "keyless records go to partitions in turn, not by load");
         m.put("partitioner.availability.timeout.ms", "keyless records go to partitions in turn, not by load");
@@ -262,6 +274,8 @@ public final class ProducerConfig {
     private final int sendBufferBytes;
     private final int receiveBufferBytes;
     private final String producerName;
+    private final Compression compression;
+    private final int compressionLevel;
     /** Ignored kafka-clients properties given, with why each is ignored (one warning each at build). */
     private final Map<String, String> ignored;
 
@@ -295,6 +309,18 @@ public final class ProducerConfig {
         if (producerName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1024) {
             throw new ConfigException(PRODUCER_NAME + " is at most 1024 bytes (UTF-8)");
         }
+        String codec = (String) values.get(COMPRESSION_TYPE);
+        compression = Compression.forName(codec);
+        if (compression == null) {
+            throw new ConfigException(COMPRESSION_TYPE + " must be none, gzip, snappy, lz4 or zstd, got '" + codec
+                + "'");
+        }
+        compressionLevel = switch (compression) {
+            case GZIP -> level(values, COMPRESSION_GZIP_LEVEL, 1, 9, -1);
+            case LZ4 -> level(values, COMPRESSION_LZ4_LEVEL, 1, 17, 1);
+            case ZSTD -> level(values, COMPRESSION_ZSTD_LEVEL, -131072, 22, 3);
+            default -> 0;
+        };
         Map<String, String> why = new TreeMap<>();
         for (Map.Entry<String, Object> e : ignoredValues.entrySet()) {
             String name = e.getKey();
@@ -305,10 +331,6 @@ public final class ProducerConfig {
                         + "PLAINTEXT only (ignoring it would send in clear what was meant to be protected)");
                 }
                 continue; // PLAINTEXT: what this producer does
-            }
-            if (name.equals("compression.type") && value != null
-                && "none".equalsIgnoreCase(value.toString().trim())) {
-                continue; // none: what this producer does
             }
             why.put(name, ignoredReason(name));
         }
@@ -330,6 +352,15 @@ public final class ProducerConfig {
         for (Map.Entry<String, String> e : ignored.entrySet()) {
             LOG.warn("producer property '{}' is accepted and ignored: {}", e.getKey(), e.getValue());
         }
+    }
+
+    private static int level(Map<String, Object> values, String name, int min, int max, int alsoAllowed) {
+        int level = (Integer) values.get(name);
+        if ((level < min || level > max) && level != alsoAllowed) {
+            throw new ConfigException(name + " must be in [" + min + ", " + max + "]"
+                + (alsoAllowed < min ? " or " + alsoAllowed : "") + ", got " + level);
+        }
+        return level;
     }
 
     private void validate() {
@@ -565,6 +596,16 @@ public final class ProducerConfig {
         return receiveBufferBytes;
     }
 
+    /** The codec batches are compressed with ({@code compression.type}). */
+    public Compression compression() {
+        return compression;
+    }
+
+    /** The level of {@link #compression()} (its {@code compression.*.level}); 0 for none and snappy. */
+    public int compressionLevel() {
+        return compressionLevel;
+    }
+
     /** The kafka-clients properties given that this producer ignores, with why (each was warned about once). */
     public Map<String, String> ignoredProperties() {
         return ignored;
@@ -582,7 +623,9 @@ public final class ProducerConfig {
             + ", " + RECONNECT_BACKOFF_MS + "=" + reconnectBackoffMs + ", " + RECONNECT_BACKOFF_MAX_MS + "="
             + reconnectBackoffMaxMs + ", " + SOCKET_CONNECTION_SETUP_TIMEOUT_MS + "=" + connectionSetupTimeoutMs
             + ", " + SEND_BUFFER_BYTES + "=" + sendBufferBytes + ", " + RECEIVE_BUFFER_BYTES + "="
-            + receiveBufferBytes + (ignored.isEmpty() ? "" : ", ignored=" + ignored.keySet()) + ")";
+            + receiveBufferBytes + ", " + COMPRESSION_TYPE + "=" + compression.kafkaName
+            + (compression == Compression.NONE || compression == Compression.SNAPPY ? "" : "@" + compressionLevel)
+            + (ignored.isEmpty() ? "" : ", ignored=" + ignored.keySet()) + ")";
     }
 
     /** Collects option values; {@link #build()} converts and validates them all at once. */
@@ -638,6 +681,11 @@ public final class ProducerConfig {
 
         public Builder acks(Acks acks) {
             return set(ACKS, acksName(acks));
+        }
+
+        /** none, gzip, snappy, lz4 or zstd ({@code compression.type}). */
+        public Builder compressionType(String codec) {
+            return set(COMPRESSION_TYPE, codec);
         }
 
         public Builder lingerMs(long ms) {

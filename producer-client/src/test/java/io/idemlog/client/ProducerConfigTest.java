@@ -1,5 +1,6 @@
 package io.idemlog.client;
 
+import io.idemlog.common.record.Compression;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -123,9 +124,31 @@ class ProducerConfigTest {
         assertEquals(java.util.Set.of("key.serializer", "ssl.truststore.location"), c.ignoredProperties().keySet());
         assertTrue(c.ignoredProperties().get("key.serializer").contains("byte[]"));
         assertTrue(c.ignoredProperties().get("ssl.truststore.location").contains("PLAINTEXT only"));
-        assertTrue(base().set("compression.type", "lz4").build().ignoredProperties().get("compression.type")
-            .contains("uncompressed"));
         assertRejected("security.protocol=SSL is not supported", () -> base().set("security.protocol", "SSL").build());
+    }
+
+    @Test
+    void shouldHonourCompressionTypeAndLevelsAsKafkaClientsNamesThem() {
+        assertEquals(Compression.NONE, base().build().compression());
+        ProducerConfig lz4 = base().set("compression.type", "lz4").build();
+        assertEquals(Compression.LZ4, lz4.compression());
+        assertEquals(9, lz4.compressionLevel());
+        assertTrue(lz4.ignoredProperties().isEmpty());
+        assertEquals(Compression.ZSTD, base().compressionType("ZSTD").build().compression());
+        assertEquals(3, base().compressionType("zstd").build().compressionLevel());
+        assertEquals(19, base().compressionType("zstd").set("compression.zstd.level", "19").build()
+            .compressionLevel());
+        assertEquals(-1, base().compressionType("gzip").build().compressionLevel());
+        assertEquals(1, base().compressionType("gzip").set("compression.gzip.level", 1).build().compressionLevel());
+        assertEquals(Compression.SNAPPY, base().compressionType("snappy").build().compression());
+        assertRejected("compression.type must be none, gzip, snappy, lz4 or zstd, got 'brotli'",
+            () -> base().compressionType("brotli").build());
+        assertRejected("compression.gzip.level must be in [1, 9] or -1, got 10",
+            () -> base().compressionType("gzip").set("compression.gzip.level", 10).build());
+        assertRejected("compression.lz4.level must be in [1, 17], got 18",
+            () -> base().compressionType("lz4").set("compression.lz4.level", 18).build());
+        assertRejected("compression.zstd.level must be in [-131072, 22], got 23",
+            () -> base().compressionType("zstd").set("compression.zstd.level", 23).build());
     }
 
     @Test

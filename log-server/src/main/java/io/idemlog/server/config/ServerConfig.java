@@ -1,6 +1,7 @@
 package io.idemlog.server.config;
 
 import io.idemlog.server.log.DedupConfig;
+import io.idemlog.server.group.GroupConfig;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
@@ -110,6 +111,25 @@ public final class ServerConfig {
                 + "reading from it.")
         .define("connections.max.idle.ms", LONG, "600000", 1, Long.MAX_VALUE,
             "Close connections idle for longer than this.")
+        .define("group.min.session.timeout.ms", INT, "6000", 1, Integer.MAX_VALUE,
+            "Smallest session.timeout.ms a group member may ask for (smaller: INVALID_SESSION_TIMEOUT).")
+        .define("group.max.session.timeout.ms", INT, "1800000", 1, Integer.MAX_VALUE,
+            "Largest session.timeout.ms a group member may ask for.")
+        .define("group.initial.rebalance.delay.ms", INT, "3000", 0, Integer.MAX_VALUE,
+            "How long the first rebalance of an empty group waits for more members (each new member extends it, up "
+                + "to the rebalance timeout).")
+        .define("group.max.size", INT, String.valueOf(Integer.MAX_VALUE), 1, Integer.MAX_VALUE,
+            "Members per consumer group (more: GROUP_MAX_SIZE_REACHED).")
+        .define("offsets.retention.minutes", INT, "10080", 1, Integer.MAX_VALUE,
+            "Committed offsets of a group are removed this long after the group became empty (a group that only "
+                + "commits, without members: after the commit).")
+        .define("offsets.retention.check.interval.ms", LONG, "600000", 1, Long.MAX_VALUE,
+            "How often expired committed offsets are looked for.")
+        .define("offset.metadata.max.bytes", INT, "4096", 0, Integer.MAX_VALUE,
+            "Longest commit metadata string (UTF-8 bytes; longer: OFFSET_METADATA_TOO_LARGE).")
+        .define("offsets.compact.bytes", LONG, "16777216", 1, Long.MAX_VALUE,
+            "The committed-offsets log is rewritten as one snapshot once it is larger than this and than the last "
+                + "snapshot (idemlog; bounds what a restart reads).")
         .define("metrics.log.interval.ms", LONG, "60000", 0, Long.MAX_VALUE,
             "Log the server's counters (requests, batches, duplicates, errors, producers kept and evicted) this "
                 + "often; 0 = never.")
@@ -192,6 +212,10 @@ public final class ServerConfig {
     public final FlushDuty acksAllFlush;
     public final long maxRequestBytes;
     public final long requestReadTimeoutMs;
+    /** The group coordinator's settings (group.*, offsets.*, offset.metadata.max.bytes). */
+    public final GroupConfig groups;
+    /** offsets.compact.bytes. */
+    public final long offsetsCompactBytes;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
@@ -302,6 +326,18 @@ public final class ServerConfig {
                 + ": a request of the largest accepted size could never be read");
         }
         requestReadTimeoutMs = Long.parseLong(values.get("socket.request.read.timeout.ms"));
+        groups = new GroupConfig(Integer.parseInt(values.get("group.min.session.timeout.ms")),
+            Integer.parseInt(values.get("group.max.session.timeout.ms")),
+            Integer.parseInt(values.get("group.initial.rebalance.delay.ms")),
+            Integer.parseInt(values.get("group.max.size")),
+            Integer.parseInt(values.get("offsets.retention.minutes")) * 60_000L,
+            Long.parseLong(values.get("offsets.retention.check.interval.ms")),
+            Integer.parseInt(values.get("offset.metadata.max.bytes")));
+        if (groups.minSessionTimeoutMs() > groups.maxSessionTimeoutMs()) {
+            throw new ConfigException("group.min.session.timeout.ms=" + groups.minSessionTimeoutMs()
+                + " is above group.max.session.timeout.ms=" + groups.maxSessionTimeoutMs());
+        }
+        offsetsCompactBytes = Long.parseLong(values.get("offsets.compact.bytes"));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {

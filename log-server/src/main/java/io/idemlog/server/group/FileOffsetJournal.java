@@ -284,7 +284,12 @@ public final class FileOffsetJournal implements OffsetJournal {
         List<DurableAction> run = new ArrayList<>(waiting);
         waiting.clear();
         for (DurableAction a : run) {
-            a.run(!failed);
+            try {
+                a.run(!failed);
+            } catch (RuntimeException e) {
+                // one broken answer must not keep the others waiting
+                LOG.error("an offsets answer failed", e);
+            }
         }
     }
 

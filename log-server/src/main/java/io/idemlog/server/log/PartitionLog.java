@@ -746,6 +746,12 @@ final class PartitionLog implements Partition {
         if (flushLock.tryLock()) {
             try {
                 flushLocked();
+            } catch (RuntimeException e) {
+                // Not an I/O error (flushLocked handles those): a bug, or an Error's wrapper from the file system
+                // layer. As in the flusher's round: counted, the partition offline, its waiters failed, rather than
+                // an exception in the request thread's burst and waiters left pending.
+                context.metrics().flusherFailures.increment();
+                failCommit(e);
             } finally {
                 flushLock.unlock();
             }
@@ -756,7 +762,8 @@ final class PartitionLog implements Partition {
     }
 
     /**
-     * The flusher thread's answer to an unexpected exception in this partition's commit (a bug, or an Error from
+     * The flusher thread's (and {@link #flushNow}'s) answer to an unexpected exception in this partition's commit or
+     * seal (a bug, or an Error from
      * the file system layer): the partition goes offline and its waiting callbacks fail with KAFKA_STORAGE_ERROR,
      * rather than waiting forever.
      */
