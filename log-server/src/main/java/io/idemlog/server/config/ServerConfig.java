@@ -399,6 +399,23 @@ public final class ServerConfig {
         return values.get(name);
     }
 
+    /** The type of a server property (string, int, long, boolean, list), or null when there is no such property. */
+    public static String typeOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.type().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The meaning of a server property, or null when there is no such property. */
+    public static String docOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.doc();
+    }
+
+    /** Every server property name, in definition order. */
+    public static java.util.Set<String> propertyNames() {
+        return DEF.keys().keySet();
+    }
+
     /** Whether the operator set this property (in the file or a flag), rather than leaving its default. */
     public boolean isExplicitlySet(String name) {
         return explicitlySet.contains(name);

@@ -23,6 +23,9 @@ public final class Handlers {
         handlers[ApiKey.PRODUCE.id] = new ProduceHandler(broker);
         handlers[ApiKey.LIST_OFFSETS.id] = new ListOffsetsHandler(broker);
         handlers[ApiKey.FETCH.id] = new FetchHandler(broker);
+        handlers[ApiKey.CREATE_TOPICS.id] = new CreateTopicsHandler(broker);
+        handlers[ApiKey.DELETE_TOPICS.id] = new DeleteTopicsHandler(broker);
+        handlers[ApiKey.DESCRIBE_CONFIGS.id] = new DescribeConfigsHandler(broker);
         GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {
