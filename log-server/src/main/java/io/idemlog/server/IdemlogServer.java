@@ -1,6 +1,8 @@
 package io.idemlog.server;
 
 import io.idemlog.server.config.ServerConfig;
+import io.idemlog.server.group.FileOffsetJournal;
+import io.idemlog.server.group.GroupCoordinatorService;
 import io.idemlog.server.handler.BrokerContext;
 import io.idemlog.server.handler.FetchWaits;
 import io.idemlog.server.handler.Handlers;
@@ -9,9 +11,12 @@ import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.TopicLifecycleListener;
+import io.idemlog.server.metadata.TopicConfigDef;
 import io.idemlog.server.metrics.MetricsService;
 import io.idemlog.server.metrics.ServerMeters;
 import io.idemlog.server.network.NetworkServer;
+import org.agrona.concurrent.SystemEpochClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,6 +51,8 @@ public final class IdemlogServer implements AutoCloseable {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final LogStore logs;
+    /** The group coordinator's thread and committed offsets (closed after the network, before storage). */
+    private final GroupCoordinatorService groupCoordinator;
     private final NetworkServer network;
     private final ServerMetrics metrics;
     private final String clusterId;
@@ -74,6 +82,7 @@ public final class IdemlogServer implements AutoCloseable {
         }
         lock = l;
         LogStore opened = null;
+        GroupCoordinatorService coordinator = null;
         NetworkServer net = null;
         MetricsService meters = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
@@ -89,6 +98,7 @@ public final class IdemlogServer implements AutoCloseable {
             opened = opener.open(config.dataDir, config.log, fetchWaits);
             LOG.info("storage opened in {} ms: {} topics", (System.nanoTime() - t0) / 1_000_000,
                 opened.topics().size());
+            opened.setBrokerDefaults(TopicConfigDef.BrokerDefaults.of(config));
             for (Map.Entry<String, Integer> e : config.createTopics.entrySet()) {
                 int n = opened.createTopic(e.getKey(), e.getValue());
                 if (n != e.getValue()) {
@@ -96,11 +106,23 @@ public final class IdemlogServer implements AutoCloseable {
                         e.getValue());
                 }
             }
+            LogStore store = opened;
+            coordinator = new GroupCoordinatorService(config.groups, SystemEpochClock.INSTANCE,
+                new FileOffsetJournal(config.dataDir, config.offsetsCompactBytes),
+                tp -> store.partition(tp.topic(), tp.partition()) != null).start();
+            GroupCoordinatorService groups = coordinator;
+            opened.setTopicLifecycleListener(new TopicLifecycleListener() {
+                @Override
+                public void onTopicDeleted(String topic, UUID topicId, int partitions) {
+                    // the topic's committed offsets go too (durably: the coordinator journals the deletions)
+                    groups.submit(c -> c.onTopicsDeleted(Set.of(topic)));
+                }
+            });
             BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
                 config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs),
-                Handlers.create(broker));
+                Handlers.create(broker, coordinator));
             NetworkServer n = net;
             meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
                 config.metricsJmx, config.metricsJmxDomain),
@@ -114,6 +136,9 @@ public final class IdemlogServer implements AutoCloseable {
                 net.close();
             }
             stopBlockingIo();
+            if (coordinator != null) {
+                coordinator.close();
+            }
             if (opened != null) {
                 opened.close();
             }
@@ -122,6 +147,7 @@ public final class IdemlogServer implements AutoCloseable {
             throw e;
         }
         logs = opened;
+        groupCoordinator = coordinator;
         network = net;
         metricsService = meters;
         if (config.metricsLogIntervalMs > 0) {
@@ -242,6 +268,7 @@ public final class IdemlogServer implements AutoCloseable {
         } finally {
             try {
                 stopBlockingIo();
+                groupCoordinator.close();
                 logs.close();
             } finally {
                 lock.release();

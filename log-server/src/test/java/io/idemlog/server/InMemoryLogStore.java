@@ -132,6 +132,8 @@ public final class InMemoryLogStore implements LogStore {
         public volatile DurabilityMode durabilityMode = DurabilityMode.CONTROLLED;
         /** When set, {@link #flushNow()} makes everything appended durable (as the real partition's does). */
         public volatile boolean durableOnFlush;
+        /** When set, {@link #offsetForTimestamp} throws it (a segment that cannot be read). */
+        public volatile IOException timestampLookupFailure;
         /** Calls of {@link #flushNow()} so far. */
         public final AtomicLong flushNowCalls = new AtomicLong();
 
@@ -249,7 +251,10 @@ public final class InMemoryLogStore implements LogStore {
         }
 
         @Override
-        public long[] offsetForTimestamp(long timestamp) {
+        public long[] offsetForTimestamp(long timestamp) throws IOException {
+            if (timestampLookupFailure != null) {
+                throw timestampLookupFailure;
+            }
             return new long[] {-1, -1};
         }
 

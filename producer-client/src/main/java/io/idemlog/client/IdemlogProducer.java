@@ -67,15 +67,15 @@ public final class IdemlogProducer implements AutoCloseable {
         metrics.bind(pool);
         int maxUnacked = config.maxInFlightRequestsPerConnection();
         this.accumulator = new Accumulator(config.batchSize(), config.lingerMs(), config.deliveryTimeoutMs(), pool,
-            config.idempotence(), maxUnacked);
+            config.idempotence(), maxUnacked, config.compression(), config.compressionLevel());
         this.metadata = new Metadata(Metadata.bootstrapNodes(config.bootstrapServers()), config.metadataMaxAgeMs(),
             config.retryBackoffMs());
         this.io = new IoLoop("idemlog-producer-io-" + config.clientId(), System::currentTimeMillis,
             metrics::internalError);
         this.wakeup = io::wakeup;
-        int connectTimeout = (int) Math.min(config.requestTimeoutMs(), 10_000);
-        this.transport = new NettyTransport(io.loop(), io.bootstrap(), config.clientId(), config.retryBackoffMs(),
-            connectTimeout, System::currentTimeMillis, wakeup);
+        this.transport = new NettyTransport(io.loop(), io.bootstrap(), config.clientId(),
+            config.reconnectBackoffMs(), config.reconnectBackoffMaxMs(), (int) Math.min(config.requestTimeoutMs(), config.connectionSetupTimeoutMs()),
+            config.sendBufferBytes(), config.receiveBufferBytes(), System::currentTimeMillis, wakeup);
         this.sender = new Sender(config, accumulator, metadata, transport, metrics);
         io.start(sender);
     }

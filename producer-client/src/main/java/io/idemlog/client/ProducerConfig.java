@@ -1,13 +1,22 @@
 package io.idemlog.client;
 
+import io.idemlog.common.record.Compression;
+import io.idemlog.common.record.RecordsCompressor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -25,12 +34,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ProducerConfig same = ProducerConfig.fromProperties(props);   // same names as kafka-clients
  * }</pre>
  *
- * <p>Rejected at build time, with a message that names the property: unknown property names, values of the wrong
- * type or out of range, {@code enable.idempotence=true} with {@code acks} other than {@code all},
- * {@code max.in.flight.requests.per.connection > 5} with idempotence, and
+ * <p>Every kafka-clients 4.x producer property is accepted: those with a meaning here are honoured ({@link #OPTIONS});
+ * the others ({@link #KAFKA_IGNORED}) are accepted, each with one warning at build time naming it and why it is
+ * ignored, and listed by {@link #ignoredProperties()}. As in kafka-clients, when {@code enable.idempotence} is not set
+ * explicitly, {@code acks} other than {@code all}, {@code retries=0} or more than 5 requests in flight turn
+ * idempotence off (with a warning) instead of failing.
+ *
+ * <p>Rejected at build time, with a message that names the property: names that are neither ours nor Kafka's,
+ * values of the wrong type or out of range, an explicit {@code enable.idempotence=true} with {@code acks} other than
+ * {@code all}, {@code retries=0} or {@code max.in.flight.requests.per.connection > 5}, a {@code security.protocol}
+ * other than PLAINTEXT (ignoring it would send in clear what was meant to be encrypted), and
  * {@code delivery.timeout.ms < linger.ms + request.timeout.ms}.
  */
 public final class ProducerConfig {
+    private static final Logger LOG = LoggerFactory.getLogger(ProducerConfig.class);
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String CLIENT_ID = "client.id";
     public static final String ACKS = "acks";
@@ -45,6 +62,16 @@ public final class ProducerConfig {
     public static final String ENABLE_IDEMPOTENCE = "enable.idempotence";
     public static final String METADATA_MAX_AGE_MS = "metadata.max.age.ms";
     public static final String MAX_REQUEST_SIZE = "max.request.size";
+    public static final String RETRIES = "retries";
+    public static final String RECONNECT_BACKOFF_MS = "reconnect.backoff.ms";
+    public static final String RECONNECT_BACKOFF_MAX_MS = "reconnect.backoff.max.ms";
+    public static final String SOCKET_CONNECTION_SETUP_TIMEOUT_MS = "socket.connection.setup.timeout.ms";
+    public static final String SEND_BUFFER_BYTES = "send.buffer.bytes";
+    public static final String RECEIVE_BUFFER_BYTES = "receive.buffer.bytes";
+    public static final String COMPRESSION_TYPE = "compression.type";
+    public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
+    public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
+    public static final String COMPRESSION_ZSTD_LEVEL = "compression.zstd.level";
 
     /** The most requests in flight per connection idempotence allows: the server remembers the last 5 batches. */
     public static final int MAX_IN_FLIGHT_FOR_IDEMPOTENCE = 5;
@@ -96,7 +123,26 @@ public final class ProducerConfig {
             "How long the producer waits for the answer to a request before it closes the connection and "
                 + "retries, in ms. Also sent as the Produce request's timeout."),
         new Option(RETRY_BACKOFF_MS, Long.class, 100L,
-            "Pause before a failed batch, metadata request or connection attempt is retried, in ms."),
+            "Pause before a failed batch or metadata request is retried, in ms."),
+        new Option(RETRIES, Integer.class, Integer.MAX_VALUE,
+            "How many times a failed batch is sent again before it fails (ProduceFailedException naming retries); "
+                + "delivery.timeout.ms bounds the retries too. Must be > 0 with enable.idempotence=true; 0 with "
+                + "idempotence not set explicitly turns idempotence off, as in kafka-clients."),
+        new Option(RECONNECT_BACKOFF_MS, Long.class, 50L,
+            "Pause before reconnecting to a server whose connection was lost or could not be made, in ms; doubled "
+                + "after each attempt that fails before the connection is ready, up to reconnect.backoff.max.ms."),
+        new Option(RECONNECT_BACKOFF_MAX_MS, Long.class, 1000L,
+            "Upper bound of the reconnect backoff, in ms (raised to reconnect.backoff.ms if lower, as in "
+                + "kafka-clients)."),
+        new Option(SOCKET_CONNECTION_SETUP_TIMEOUT_MS, Long.class, 10_000L,
+            "How long setting a connection up (TCP connect, then the ApiVersions exchange) may take before it is "
+                + "abandoned and retried after the reconnect backoff, in ms; request.timeout.ms bounds it too."),
+        new Option(SEND_BUFFER_BYTES, Integer.class, -1,
+            "The socket send buffer (SO_SNDBUF), in bytes; -1: the operating system's default (auto-tuned on "
+                + "Linux; kafka-clients' default is 131072)."),
+        new Option(RECEIVE_BUFFER_BYTES, Integer.class, -1,
+            "The socket receive buffer (SO_RCVBUF), in bytes; -1: the operating system's default (kafka-clients' "
+                + "default is 32768)."),
         new Option(MAX_IN_FLIGHT, Integer.class, 5,
             "Most requests sent and not yet answered on one connection. At most 5 with idempotence."),
         new Option(ENABLE_IDEMPOTENCE, Boolean.class, true,
@@ -105,16 +151,90 @@ public final class ProducerConfig {
         new Option(METADATA_MAX_AGE_MS, Long.class, 300_000L,
             "Metadata is refreshed at least this often, even without errors, in ms."),
         new Option(MAX_REQUEST_SIZE, Integer.class, 1024 * 1024,
-            "Largest Produce request, in bytes; a larger record is rejected by send() at once."));
+            "Largest Produce request, in bytes; a larger record is rejected by send() at once."),
+        new Option(COMPRESSION_TYPE, String.class, "none",
+            "none, gzip, snappy, lz4 or zstd: the codec of every batch, compressed when the batch is closed, as "
+                + "kafka-clients writes it (any Kafka broker or consumer reads it). batch.size counts the "
+                + "uncompressed records (kafka-clients counts its estimate of the compressed size). A batch that "
+                + "does not shrink to fit its buffer is sent uncompressed."),
+        new Option(COMPRESSION_GZIP_LEVEL, Integer.class, RecordsCompressor.GZIP_DEFAULT_LEVEL,
+            "gzip level: 1-9, or -1 for zlib's default (6), as in kafka-clients."),
+        new Option(COMPRESSION_LZ4_LEVEL, Integer.class, RecordsCompressor.LZ4_DEFAULT_LEVEL,
+            "lz4 level: 1-17 (LZ4HC, as kafka-clients uses it), default 9."),
+        new Option(COMPRESSION_ZSTD_LEVEL, Integer.class, RecordsCompressor.ZSTD_DEFAULT_LEVEL,
+            "zstd level: -131072 to 22, default 3, as in kafka-clients."));
 
     private static final Map<String, Option> BY_NAME;
-    private static final Map<String, String> KNOWN_KAFKA_ONLY = Map.of(
-        "key.serializer", "this producer takes byte[] keys and values; serialize before send()",
-        "value.serializer", "this producer takes byte[] keys and values; serialize before send()",
-        "transactional.id", "transactions are not supported",
-        "compression.type", "compression is not supported yet",
-        "retries", "retries are bounded by delivery.timeout.ms only",
-        "partitioner.class", "the partitioner is Kafka's default (murmur2 of the key) and is not pluggable");
+
+    /**
+     * The kafka-clients 4.x producer properties that have no meaning here, with the reason each is ignored (the
+     * build's warning). Accepted with any value, except {@code security.protocol} (PLAINTEXT only).
+     * ProducerConfigKafkaNamesTest holds this table plus {@link #OPTIONS} to kafka-clients' configNames().
+     */
+    public static final Map<String, String> KAFKA_IGNORED;
+
+    static {
+        Map<String, String> m = new TreeMap<>();
+        String serde = "this producer takes byte[] keys and values; serialize before send()";
+        m.put("key.serializer", serde);
+        m.put("value.serializer", serde);
+        m.put("transactional.id", "transactions are not supported (the producer is idempotent only)");
+        m.put("transaction.timeout.ms", "transactions are not supported");
+        m.put("transaction.two.phase.commit.enable", "transactions are not supported");
+        m.put("partitioner.class", "the partitioner is Kafka's default (murmur2 of the key) and is not pluggable");
+        m.put("partitioner.adaptive.partitioning.enable", "keyless records go to partitions in turn, not by load");
+        m.put("partitioner.availability.timeout.ms", "keyless records go to partitions in turn, not by load");
+        m.put("partitioner.ignore.keys", "a record with a key always goes to the key's partition");
+        m.put("interceptor.classes", "producer interceptors are not supported");
+        m.put("metric.reporters", "metrics are read through metrics() or a Micrometer MeterRegistry "
+            + "(IdemlogProducerMetrics, docs/CLIENT.md)");
+        m.put("metrics.num.samples", "metrics are counters and gauges, not sampled");
+        m.put("metrics.recording.level", "metrics are counters and gauges, always recorded");
+        m.put("metrics.sample.window.ms", "metrics are counters and gauges, not sampled");
+        m.put("enable.metrics.push", "client metrics are not pushed to the server (KIP-714)");
+        m.put("client.dns.lookup", "a host name is resolved by the JVM at each connect (use_all_dns_ips-like)");
+        m.put("connections.max.idle.ms", "connections stay open while the producer lives");
+        m.put("metadata.max.idle.ms", "the metadata of every topic sent to is kept while the producer lives");
+        m.put("metadata.recovery.strategy", "the bootstrap servers are always retried when no broker answers");
+        m.put("metadata.recovery.rebootstrap.trigger.ms",
+            "the bootstrap servers are always retried when no broker answers");
+        m.put("retry.backoff.max.ms", "the retry backoff is constant (retry.backoff.ms), not exponential");
+        m.put("socket.connection.setup.timeout.max.ms",
+            "the connect timeout is constant (socket.connection.setup.timeout.ms)");
+        m.put("security.protocol", "only PLAINTEXT is supported");
+        m.put("security.providers", "TLS and SASL are not supported (PLAINTEXT only)");
+        for (String name : List.of("sasl.client.callback.handler.class", "sasl.jaas.config", "sasl.kerberos.kinit.cmd",
+            "sasl.kerberos.min.time.before.relogin", "sasl.kerberos.service.name", "sasl.kerberos.ticket.renew.jitter",
+            "sasl.kerberos.ticket.renew.window.factor", "sasl.login.callback.handler.class", "sasl.login.class",
+            "sasl.login.connect.timeout.ms", "sasl.login.read.timeout.ms", "sasl.login.refresh.buffer.seconds",
+            "sasl.login.refresh.min.period.seconds", "sasl.login.refresh.window.factor",
+            "sasl.login.refresh.window.jitter", "sasl.login.retry.backoff.max.ms", "sasl.login.retry.backoff.ms",
+            "sasl.mechanism")) {
+            m.put(name, "SASL is not supported (PLAINTEXT only)");
+        }
+        m.put("ssl.cipher.suites", "TLS is not supported (PLAINTEXT only)");
+        KAFKA_IGNORED = Collections.unmodifiableMap(m);
+    }
+
+    /** Families of kafka-clients properties ignored as a whole (SASL OAuth, TLS), by name prefix. */
+    private static final Map<String, String> KAFKA_IGNORED_PREFIXES = Map.of(
+        "sasl.oauthbearer.", "SASL is not supported (PLAINTEXT only)",
+        "sasl.", "SASL is not supported (PLAINTEXT only)",
+        "ssl.", "TLS is not supported (PLAINTEXT only)");
+
+    /** Why a kafka-clients property is ignored here, or null when it is not one we ignore. */
+    static String ignoredReason(String name) {
+        String reason = KAFKA_IGNORED.get(name);
+        if (reason != null) {
+            return reason;
+        }
+        for (String prefix : List.of("sasl.oauthbearer.", "sasl.", "ssl.")) {
+            if (name.startsWith(prefix)) {
+                return KAFKA_IGNORED_PREFIXES.get(prefix);
+            }
+        }
+        return null;
+    }
     private static final AtomicInteger CLIENT_IDS = new AtomicInteger();
 
     static {
@@ -139,8 +259,18 @@ public final class ProducerConfig {
     private final boolean idempotence;
     private final long metadataMaxAgeMs;
     private final int maxRequestSize;
+    private final int retries;
+    private final long reconnectBackoffMs;
+    private final long reconnectBackoffMaxMs;
+    private final long connectionSetupTimeoutMs;
+    private final int sendBufferBytes;
+    private final int receiveBufferBytes;
+    private final Compression compression;
+    private final int compressionLevel;
+    /** Ignored kafka-clients properties given, with why each is ignored (one warning each at build). */
+    private final Map<String, String> ignored;
 
-    private ProducerConfig(Map<String, Object> values) {
+    private ProducerConfig(Map<String, Object> values, Set<String> explicit, Map<String, Object> ignoredValues) {
         bootstrapServers = parseServers((String) values.get(BOOTSTRAP_SERVERS));
         String id = (String) values.get(CLIENT_ID);
         clientId = id.isEmpty() ? "idemlog-producer-" + CLIENT_IDS.incrementAndGet() : id;
@@ -153,10 +283,67 @@ public final class ProducerConfig {
         requestTimeoutMs = (Long) values.get(REQUEST_TIMEOUT_MS);
         retryBackoffMs = (Long) values.get(RETRY_BACKOFF_MS);
         maxInFlight = (Integer) values.get(MAX_IN_FLIGHT);
-        idempotence = (Boolean) values.get(ENABLE_IDEMPOTENCE);
         metadataMaxAgeMs = (Long) values.get(METADATA_MAX_AGE_MS);
         maxRequestSize = (Integer) values.get(MAX_REQUEST_SIZE);
+        retries = (Integer) values.get(RETRIES);
+        reconnectBackoffMs = (Long) values.get(RECONNECT_BACKOFF_MS);
+        long maxBackoff = (Long) values.get(RECONNECT_BACKOFF_MAX_MS);
+        reconnectBackoffMaxMs = Math.max(maxBackoff, reconnectBackoffMs);
+        connectionSetupTimeoutMs = (Long) values.get(SOCKET_CONNECTION_SETUP_TIMEOUT_MS);
+        sendBufferBytes = (Integer) values.get(SEND_BUFFER_BYTES);
+        receiveBufferBytes = (Integer) values.get(RECEIVE_BUFFER_BYTES);
+        String codec = (String) values.get(COMPRESSION_TYPE);
+        compression = Compression.forName(codec);
+        if (compression == null) {
+            throw new ConfigException(COMPRESSION_TYPE + " must be none, gzip, snappy, lz4 or zstd, got '" + codec
+                + "'");
+        }
+        compressionLevel = switch (compression) {
+            case GZIP -> level(values, COMPRESSION_GZIP_LEVEL, 1, 9, -1);
+            case LZ4 -> level(values, COMPRESSION_LZ4_LEVEL, 1, 17, 1);
+            case ZSTD -> level(values, COMPRESSION_ZSTD_LEVEL, -131072, 22, 3);
+            default -> 0;
+        };
+        Map<String, String> why = new TreeMap<>();
+        for (Map.Entry<String, Object> e : ignoredValues.entrySet()) {
+            String name = e.getKey();
+            Object value = e.getValue();
+            if (name.equals("security.protocol")) {
+                if (value != null && !"PLAINTEXT".equalsIgnoreCase(value.toString().trim())) {
+                    throw new ConfigException("security.protocol=" + value + " is not supported: idemlog speaks "
+                        + "PLAINTEXT only (ignoring it would send in clear what was meant to be protected)");
+                }
+                continue; // PLAINTEXT: what this producer does
+            }
+            why.put(name, ignoredReason(name));
+        }
+        ignored = Collections.unmodifiableMap(why);
+        boolean idem = (Boolean) values.get(ENABLE_IDEMPOTENCE);
+        if (idem && !explicit.contains(ENABLE_IDEMPOTENCE)) {
+            String conflict = acks != Acks.ALL ? ACKS + "=" + acksName(acks)
+                : retries == 0 ? RETRIES + "=0"
+                : maxInFlight > MAX_IN_FLIGHT_FOR_IDEMPOTENCE ? MAX_IN_FLIGHT + "=" + maxInFlight : null;
+            if (conflict != null) {
+                // kafka-clients 3.2+: idempotence is on by default unless a conflicting setting turns it off
+                LOG.warn("idempotence is off: {} conflicts with it and {} was not set (set {}=true to make this "
+                    + "an error instead)", conflict, ENABLE_IDEMPOTENCE, ENABLE_IDEMPOTENCE);
+                idem = false;
+            }
+        }
+        idempotence = idem;
         validate();
+        for (Map.Entry<String, String> e : ignored.entrySet()) {
+            LOG.warn("producer property '{}' is accepted and ignored: {}", e.getKey(), e.getValue());
+        }
+    }
+
+    private static int level(Map<String, Object> values, String name, int min, int max, int alsoAllowed) {
+        int level = (Integer) values.get(name);
+        if ((level < min || level > max) && level != alsoAllowed) {
+            throw new ConfigException(name + " must be in [" + min + ", " + max + "]"
+                + (alsoAllowed < min ? " or " + alsoAllowed : "") + ", got " + level);
+        }
+        return level;
     }
 
     private void validate() {
@@ -167,6 +354,22 @@ public final class ProducerConfig {
         positive(DELIVERY_TIMEOUT_MS, deliveryTimeoutMs);
         positive(METADATA_MAX_AGE_MS, metadataMaxAgeMs);
         positive(MAX_IN_FLIGHT, maxInFlight);
+        nonNegative(RETRIES, retries);
+        nonNegative(RECONNECT_BACKOFF_MS, reconnectBackoffMs);
+        nonNegative(RECONNECT_BACKOFF_MAX_MS, reconnectBackoffMaxMs);
+        positive(SOCKET_CONNECTION_SETUP_TIMEOUT_MS, connectionSetupTimeoutMs);
+        if (connectionSetupTimeoutMs > Integer.MAX_VALUE) {
+            throw new ConfigException(SOCKET_CONNECTION_SETUP_TIMEOUT_MS + " must fit in an int, got "
+                + connectionSetupTimeoutMs);
+        }
+        if (sendBufferBytes < -1 || receiveBufferBytes < -1) {
+            throw new ConfigException((sendBufferBytes < -1 ? SEND_BUFFER_BYTES : RECEIVE_BUFFER_BYTES)
+                + " must be -1 (the OS default) or >= 0");
+        }
+        if (idempotence && retries == 0) {
+            throw new ConfigException(ENABLE_IDEMPOTENCE + "=true requires " + RETRIES + " > 0 (a lost answer must "
+                + "be retried for the server to deduplicate it), got " + RETRIES + "=0");
+        }
         // A batch needs room for its 61-byte header and at least one small record.
         if (batchSize < 128) {
             throw new ConfigException(BATCH_SIZE + " must be at least 128 bytes, got " + batchSize);
@@ -343,6 +546,49 @@ public final class ProducerConfig {
         return maxRequestSize;
     }
 
+    /** retries: sends of a failed batch after its first, before it fails. */
+    public int retries() {
+        return retries;
+    }
+
+    public long reconnectBackoffMs() {
+        return reconnectBackoffMs;
+    }
+
+    /** reconnect.backoff.max.ms, at least {@link #reconnectBackoffMs()}. */
+    public long reconnectBackoffMaxMs() {
+        return reconnectBackoffMaxMs;
+    }
+
+    public long connectionSetupTimeoutMs() {
+        return connectionSetupTimeoutMs;
+    }
+
+    /** SO_SNDBUF, or -1 for the OS default. */
+    public int sendBufferBytes() {
+        return sendBufferBytes;
+    }
+
+    /** SO_RCVBUF, or -1 for the OS default. */
+    public int receiveBufferBytes() {
+        return receiveBufferBytes;
+    }
+
+    /** The codec batches are compressed with ({@code compression.type}). */
+    public Compression compression() {
+        return compression;
+    }
+
+    /** The level of {@link #compression()} (its {@code compression.*.level}); 0 for none and snappy. */
+    public int compressionLevel() {
+        return compressionLevel;
+    }
+
+    /** The kafka-clients properties given that this producer ignores, with why (each was warned about once). */
+    public Map<String, String> ignoredProperties() {
+        return ignored;
+    }
+
     @Override
     public String toString() {
         return "ProducerConfig(" + BOOTSTRAP_SERVERS + "=" + String.join(",", bootstrapServers) + ", " + CLIENT_ID
@@ -351,12 +597,20 @@ public final class ProducerConfig {
             + maxBlockMs + ", " + DELIVERY_TIMEOUT_MS + "=" + deliveryTimeoutMs + ", " + REQUEST_TIMEOUT_MS + "="
             + requestTimeoutMs + ", " + RETRY_BACKOFF_MS + "=" + retryBackoffMs + ", " + MAX_IN_FLIGHT + "="
             + maxInFlight + ", " + ENABLE_IDEMPOTENCE + "=" + idempotence + ", " + METADATA_MAX_AGE_MS + "="
-            + metadataMaxAgeMs + ", " + MAX_REQUEST_SIZE + "=" + maxRequestSize + ")";
+            + metadataMaxAgeMs + ", " + MAX_REQUEST_SIZE + "=" + maxRequestSize + ", " + RETRIES + "=" + retries
+            + ", " + RECONNECT_BACKOFF_MS + "=" + reconnectBackoffMs + ", " + RECONNECT_BACKOFF_MAX_MS + "="
+            + reconnectBackoffMaxMs + ", " + SOCKET_CONNECTION_SETUP_TIMEOUT_MS + "=" + connectionSetupTimeoutMs
+            + ", " + SEND_BUFFER_BYTES + "=" + sendBufferBytes + ", " + RECEIVE_BUFFER_BYTES + "="
+            + receiveBufferBytes + ", " + COMPRESSION_TYPE + "=" + compression.kafkaName
+            + (compression == Compression.NONE || compression == Compression.SNAPPY ? "" : "@" + compressionLevel)
+            + (ignored.isEmpty() ? "" : ", ignored=" + ignored.keySet()) + ")";
     }
 
     /** Collects option values; {@link #build()} converts and validates them all at once. */
     public static final class Builder {
         private final Map<String, Object> values = new LinkedHashMap<>();
+        private final Set<String> explicit = new HashSet<>();
+        private final Map<String, Object> ignoredValues = new LinkedHashMap<>();
 
         private Builder() {
             for (Option o : OPTIONS) {
@@ -368,18 +622,30 @@ public final class ProducerConfig {
 
         /**
          * Sets an option by its Kafka name. The value may be a string (as in a properties file) or a value of
-         * the option's type. Unknown names are rejected here, with a hint for Kafka options this producer does
-         * not have.
+         * the option's type (a kafka-clients List for bootstrap.servers too). A kafka-clients property this
+         * producer ignores is accepted with any value and warned about at {@link #build()}; names that are
+         * neither are rejected here.
          */
         public Builder set(String name, Object value) {
             Objects.requireNonNull(name, "name");
             Option option = BY_NAME.get(name);
             if (option == null) {
-                String hint = KNOWN_KAFKA_ONLY.get(name);
-                throw new ConfigException("unknown property '" + name + "'"
-                    + (hint != null ? ": " + hint : "; known properties: " + String.join(", ", BY_NAME.keySet())));
+                if (ignoredReason(name) != null) {
+                    ignoredValues.put(name, value);
+                    return this;
+                }
+                throw new ConfigException("unknown property '" + name + "'; known properties: "
+                    + String.join(", ", BY_NAME.keySet()) + ", and kafka-clients' producer properties");
+            }
+            if (value instanceof Collection<?> list && option.type() == String.class) {
+                StringBuilder sb = new StringBuilder();
+                for (Object o : list) {
+                    sb.append(sb.length() == 0 ? "" : ",").append(o);
+                }
+                value = sb.toString();
             }
             values.put(name, convert(option, value));
+            explicit.add(name);
             return this;
         }
 
@@ -393,6 +659,11 @@ public final class ProducerConfig {
 
         public Builder acks(Acks acks) {
             return set(ACKS, acksName(acks));
+        }
+
+        /** none, gzip, snappy, lz4 or zstd ({@code compression.type}). */
+        public Builder compressionType(String codec) {
+            return set(COMPRESSION_TYPE, codec);
         }
 
         public Builder lingerMs(long ms) {
@@ -439,9 +710,21 @@ public final class ProducerConfig {
             return set(MAX_REQUEST_SIZE, bytes);
         }
 
+        public Builder retries(int retries) {
+            return set(RETRIES, retries);
+        }
+
+        public Builder reconnectBackoffMs(long ms) {
+            return set(RECONNECT_BACKOFF_MS, ms);
+        }
+
+        public Builder reconnectBackoffMaxMs(long ms) {
+            return set(RECONNECT_BACKOFF_MAX_MS, ms);
+        }
+
         /** Validates every option and the rules between them; throws {@link ConfigException} naming the option. */
         public ProducerConfig build() {
-            return new ProducerConfig(values);
+            return new ProducerConfig(values, explicit, ignoredValues);
         }
 
         private static Object convert(Option option, Object value) {

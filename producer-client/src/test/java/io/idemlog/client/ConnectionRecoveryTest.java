@@ -30,7 +30,7 @@ class ConnectionRecoveryTest {
      * Connections to the partition leader closed by the peer as soon as accepted (a restarting server, a proxy) put
      * the node in reconnect backoff; the producer must retry when it ends, by itself: the metadata is fresh and
      * nothing is in flight, so nothing else would wake it. (Connection 0 is the bootstrap connection, which fetches
-     * the metadata; 1-3 are the leader's first attempts, with backoffs of 100, 200 and 400 ms.)
+     * the metadata; 1-3 are the leader's first attempts, with reconnect.backoff.ms=50 doubling: 50, 100 and 200 ms.)
      */
     @Test
     void connectionsClosedAtOnceAreRetriedAfterTheirBackoff() throws Exception {

@@ -14,7 +14,25 @@ public enum ApiKey {
     LIST_OFFSETS(2, 1, 6, 6),
     METADATA(3, 0, 9, 9),
     API_VERSIONS(18, 0, 3, 3),
-    INIT_PRODUCER_ID(22, 0, 2, 2);
+    INIT_PRODUCER_ID(22, 0, 2, 2),
+    // the consumer-group APIs (issue 9), appended in GroupApis.ALL order (fuzz seeds index values()); ranges as
+    // GroupApis, see docs/PROTOCOL.md
+    OFFSET_COMMIT(8, 0, 9, 8),
+    OFFSET_FETCH(9, 0, 9, 6),
+    FIND_COORDINATOR(10, 0, 6, 3),
+    JOIN_GROUP(11, 0, 9, 6),
+    HEARTBEAT(12, 0, 4, 4),
+    LEAVE_GROUP(13, 0, 5, 4),
+    SYNC_GROUP(14, 0, 5, 4),
+    DESCRIBE_GROUPS(15, 0, 6, 5),
+    LIST_GROUPS(16, 0, 5, 3),
+    DELETE_GROUPS(42, 0, 2, 2),
+    OFFSET_DELETE(47, 0, 0, Short.MAX_VALUE),
+    // Topic admin (issue 10), appended after the group APIs (fuzz seeds index values()): the versions that
+    // kafka-clients 3.9/4.x and librdkafka 2.x send.
+    CREATE_TOPICS(19, 2, 7, 5),
+    DELETE_TOPICS(20, 1, 6, 4),
+    DESCRIBE_CONFIGS(32, 1, 4, 4);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

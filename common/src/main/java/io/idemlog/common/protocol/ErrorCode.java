@@ -26,6 +26,14 @@ public enum ErrorCode {
     TOPIC_AUTHORIZATION_FAILED(29, false, "Topic authorization failed."),
     CLUSTER_AUTHORIZATION_FAILED(31, false, "Cluster authorization failed."),
     UNSUPPORTED_VERSION(35, false, "The version of API is not supported."),
+    TOPIC_ALREADY_EXISTS(36, false, "Topic with this name already exists."),
+    INVALID_PARTITIONS(37, false, "Number of partitions is below 1."),
+    INVALID_REPLICATION_FACTOR(38, false, "Replication factor is below 1 or larger than the number of available "
+        + "brokers."),
+    INVALID_REPLICA_ASSIGNMENT(39, false, "Replica assignment is invalid."),
+    INVALID_CONFIG(40, false, "Configuration is invalid."),
+    POLICY_VIOLATION(44, false, "Request parameters do not satisfy the configured policy."),
+    TOPIC_DELETION_DISABLED(73, false, "Topic deletion is disabled."),
     INVALID_REQUEST(42, false, "This most likely occurs because of a request being malformed by the client library "
         + "or the message was sent to an incompatible server."),
     OUT_OF_ORDER_SEQUENCE_NUMBER(45, false, "The server received an out of order sequence number."),
@@ -51,6 +59,26 @@ public enum ErrorCode {
     TRANSACTIONAL_ID_AUTHORIZATION_FAILED(53, false, "Transactional Id authorization failed."),
     FENCED_LEADER_EPOCH(74, true, true, "The leader epoch in the request is older than the epoch on the broker."),
     UNKNOWN_LEADER_EPOCH(75, true, "The leader epoch in the request is newer than the epoch on the broker."),
+    OFFSET_METADATA_TOO_LARGE(12, false, "The metadata field of the offset request was too large."),
+    ILLEGAL_GENERATION(22, false, "Specified group generation id is not valid."),
+    INCONSISTENT_GROUP_PROTOCOL(23, false, "The group member's supported protocols are incompatible with those of "
+        + "existing members or first group member tried to join with empty protocol type or empty protocol list."),
+    INVALID_GROUP_ID(24, false, "The configured groupId is invalid."),
+    UNKNOWN_MEMBER_ID(25, false, "The coordinator is not aware of this member."),
+    INVALID_SESSION_TIMEOUT(26, false, "The session timeout is not within the range allowed by the broker (as "
+        + "configured by group.min.session.timeout.ms and group.max.session.timeout.ms)."),
+    REBALANCE_IN_PROGRESS(27, false, "The group is rebalancing, so a rejoin is needed."),
+    INVALID_COMMIT_OFFSET_SIZE(28, false, "The committing offset data size is not valid."),
+    GROUP_AUTHORIZATION_FAILED(30, false, "Group authorization failed."),
+    NON_EMPTY_GROUP(68, false, "The group is not empty."),
+    GROUP_ID_NOT_FOUND(69, false, "The group id does not exist."),
+    MEMBER_ID_REQUIRED(79, false, "The group member needs to have a valid member id before actually entering a "
+        + "consumer group."),
+    GROUP_MAX_SIZE_REACHED(81, false, "The consumer group has reached its max size."),
+    FENCED_INSTANCE_ID(82, false, "The broker rejected this static consumer since another consumer with the same "
+        + "group.instance.id has registered with a different member.id."),
+    GROUP_SUBSCRIBED_TO_TOPIC(86, false, "The consumer group is actively subscribed to the topic"),
+    UNSTABLE_OFFSET_COMMIT(88, true, "There are unstable offsets that need to be cleared."),
     UNKNOWN_TOPIC_ID(100, true, true, "This server does not host this topic ID.");
 
     private static final ErrorCode[] BY_CODE = new ErrorCode[128];

@@ -1,6 +1,7 @@
 package io.idemlog.server.config;
 
 import io.idemlog.server.log.DedupConfig;
+import io.idemlog.server.group.GroupConfig;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
@@ -110,6 +111,25 @@ public final class ServerConfig {
                 + "reading from it.")
         .define("connections.max.idle.ms", LONG, "600000", 1, Long.MAX_VALUE,
             "Close connections idle for longer than this.")
+        .define("group.min.session.timeout.ms", INT, "6000", 1, Integer.MAX_VALUE,
+            "Smallest session.timeout.ms a group member may ask for (smaller: INVALID_SESSION_TIMEOUT).")
+        .define("group.max.session.timeout.ms", INT, "1800000", 1, Integer.MAX_VALUE,
+            "Largest session.timeout.ms a group member may ask for.")
+        .define("group.initial.rebalance.delay.ms", INT, "3000", 0, Integer.MAX_VALUE,
+            "How long the first rebalance of an empty group waits for more members (each new member extends it, up "
+                + "to the rebalance timeout).")
+        .define("group.max.size", INT, String.valueOf(Integer.MAX_VALUE), 1, Integer.MAX_VALUE,
+            "Members per consumer group (more: GROUP_MAX_SIZE_REACHED).")
+        .define("offsets.retention.minutes", INT, "10080", 1, Integer.MAX_VALUE,
+            "Committed offsets of a group are removed this long after the group became empty (a group that only "
+                + "commits, without members: after the commit).")
+        .define("offsets.retention.check.interval.ms", LONG, "600000", 1, Long.MAX_VALUE,
+            "How often expired committed offsets are looked for.")
+        .define("offset.metadata.max.bytes", INT, "4096", 0, Integer.MAX_VALUE,
+            "Longest commit metadata string (UTF-8 bytes; longer: OFFSET_METADATA_TOO_LARGE).")
+        .define("offsets.compact.bytes", LONG, "16777216", 1, Long.MAX_VALUE,
+            "The committed-offsets log is rewritten as one snapshot once it is larger than this and than the last "
+                + "snapshot (idemlog; bounds what a restart reads).")
         .define("metrics.log.interval.ms", LONG, "60000", 0, Long.MAX_VALUE,
             "Log the server's counters (requests, batches, duplicates, errors, producers kept and evicted) this "
                 + "often; 0 = never.")
@@ -161,6 +181,8 @@ public final class ServerConfig {
     }
 
     private final Map<String, String> values;
+    /** The property names the operator set (file or flags), as given. */
+    private final java.util.Set<String> explicitlySet;
     public final Endpoint listener;
     public final Endpoint advertisedListener;
     public final Path dataDir;
@@ -190,9 +212,18 @@ public final class ServerConfig {
     public final FlushDuty acksAllFlush;
     public final long maxRequestBytes;
     public final long requestReadTimeoutMs;
+    /** The group coordinator's settings (group.*, offsets.*, offset.metadata.max.bytes). */
+    public final GroupConfig groups;
+    /** offsets.compact.bytes. */
+    public final long offsetsCompactBytes;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
+        java.util.Set<String> set = new java.util.TreeSet<>();
+        for (String k : raw.keySet()) {
+            set.add(k.trim());
+        }
+        explicitlySet = java.util.Collections.unmodifiableSet(set);
         listener = Endpoint.parse("listeners", values.get("listeners"));
         String advertised = values.get("advertised.listeners");
         if (advertised != null) {
@@ -295,6 +326,18 @@ public final class ServerConfig {
                 + ": a request of the largest accepted size could never be read");
         }
         requestReadTimeoutMs = Long.parseLong(values.get("socket.request.read.timeout.ms"));
+        groups = new GroupConfig(Integer.parseInt(values.get("group.min.session.timeout.ms")),
+            Integer.parseInt(values.get("group.max.session.timeout.ms")),
+            Integer.parseInt(values.get("group.initial.rebalance.delay.ms")),
+            Integer.parseInt(values.get("group.max.size")),
+            Integer.parseInt(values.get("offsets.retention.minutes")) * 60_000L,
+            Long.parseLong(values.get("offsets.retention.check.interval.ms")),
+            Integer.parseInt(values.get("offset.metadata.max.bytes")));
+        if (groups.minSessionTimeoutMs() > groups.maxSessionTimeoutMs()) {
+            throw new ConfigException("group.min.session.timeout.ms=" + groups.minSessionTimeoutMs()
+                + " is above group.max.session.timeout.ms=" + groups.maxSessionTimeoutMs());
+        }
+        offsetsCompactBytes = Long.parseLong(values.get("offsets.compact.bytes"));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {
@@ -354,6 +397,33 @@ public final class ServerConfig {
     /** The effective raw value of a property (default applied), or null. */
     public String get(String name) {
         return values.get(name);
+    }
+
+    /** The type of a server property (string, int, long, boolean, list), or null when there is no such property. */
+    public static String typeOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.type().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The meaning of a server property, or null when there is no such property. */
+    public static String docOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.doc();
+    }
+
+    /** Every server property name, in definition order. */
+    public static java.util.Set<String> propertyNames() {
+        return DEF.keys().keySet();
+    }
+
+    /** Whether the operator set this property (in the file or a flag), rather than leaving its default. */
+    public boolean isExplicitlySet(String name) {
+        return explicitlySet.contains(name);
+    }
+
+    /** Every property's effective raw value (defaults filled in; properties without a value are absent). */
+    public Map<String, String> values() {
+        return java.util.Collections.unmodifiableMap(values);
     }
 
     /** Every property with its default and meaning, one per paragraph (for --help and the docs). */

@@ -27,9 +27,19 @@ final class ApiVersionsHandler implements ApiHandler {
     static ApiVersionsResponse supported() {
         ApiVersionsResponse rsp = new ApiVersionsResponse();
         for (ApiKey api : ApiKey.values()) {
-            rsp.apiKeys.add(new ApiVersionsResponse.ApiVersion(api.id, api.minVersion, api.maxVersion));
+            rsp.apiKeys.add(new ApiVersionsResponse.ApiVersion(api.id, advertisedMinVersion(api), api.maxVersion));
         }
         return rsp;
+    }
+
+    /**
+     * The lowest version advertised: the one served, except for Produce, advertised from v0 although v0-v2 are
+     * not served (a v0-v2 request is refused as any unsupported version is). Kafka 4.x does the same (KAFKA-18659):
+     * librdkafka turns on its gzip/snappy/lz4 support only for a broker whose Produce range includes v0..v2, and
+     * without it sends such batches uncompressed without a word. CompressionInteropTest compares with Kafka.
+     */
+    static short advertisedMinVersion(ApiKey api) {
+        return api == ApiKey.PRODUCE ? 0 : api.minVersion;
     }
 
     @Override

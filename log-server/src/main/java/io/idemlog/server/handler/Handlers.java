@@ -1,6 +1,7 @@
 package io.idemlog.server.handler;
 
 import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.server.group.GroupCoordinatorService;
 import io.idemlog.server.network.ApiHandler;
 
 /** The registry: one handler per api key, indexed by the key's wire id. */
@@ -8,7 +9,13 @@ public final class Handlers {
     private Handlers() {
     }
 
+    /** The handlers without a group coordinator: the group APIs answer COORDINATOR_NOT_AVAILABLE (tests). */
     public static ApiHandler[] create(BrokerContext broker) {
+        return create(broker, null);
+    }
+
+    /** The handlers, the group APIs served by {@code groups}. */
+    public static ApiHandler[] create(BrokerContext broker, GroupCoordinatorService groups) {
         ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
         handlers[ApiKey.API_VERSIONS.id] = new ApiVersionsHandler(broker.metrics());
         handlers[ApiKey.METADATA.id] = new MetadataHandler(broker);
@@ -16,6 +23,10 @@ public final class Handlers {
         handlers[ApiKey.PRODUCE.id] = new ProduceHandler(broker);
         handlers[ApiKey.LIST_OFFSETS.id] = new ListOffsetsHandler(broker);
         handlers[ApiKey.FETCH.id] = new FetchHandler(broker);
+        handlers[ApiKey.CREATE_TOPICS.id] = new CreateTopicsHandler(broker);
+        handlers[ApiKey.DELETE_TOPICS.id] = new DeleteTopicsHandler(broker);
+        handlers[ApiKey.DESCRIBE_CONFIGS.id] = new DescribeConfigsHandler(broker);
+        GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {
                 throw new IllegalStateException("no handler for " + api);

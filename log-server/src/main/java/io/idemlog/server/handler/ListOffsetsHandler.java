@@ -7,14 +7,25 @@ import io.idemlog.common.protocol.message.ListOffsetsRequest;
 import io.idemlog.common.protocol.message.ListOffsetsResponse;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
+import io.idemlog.server.network.LogLimiter;
 import io.idemlog.server.network.RequestContext;
+import org.agrona.concurrent.SystemNanoClock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
 
 /**
  * ListOffsets: -1 latest (the high watermark: the durable end), -2 earliest (the log start), a time t >= 0 the
  * first offset whose record timestamp is >= t (or offset -1, timestamp -1 when none). Other negative values are
- * the newer special timestamps of versions idemlog does not advertise: INVALID_REQUEST.
+ * the newer special timestamps of versions idemlog does not advertise: INVALID_REQUEST. A timestamp lookup that
+ * cannot read the log (an offline partition, an I/O error) answers KAFKA_STORAGE_ERROR for that partition, counted in
+ * errors.storage and logged (rate-limited), never "no such offset".
  */
 final class ListOffsetsHandler implements ApiHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(ListOffsetsHandler.class);
+    /** A client can repeat a lookup on a broken disk as often as it likes: at most 1 line/s after a burst of 10. */
+    private static final LogLimiter LOOKUP_FAILURES = new LogLimiter(1.0, 10, SystemNanoClock.INSTANCE);
     private final BrokerContext broker;
 
     ListOffsetsHandler(BrokerContext broker) {
@@ -42,9 +53,20 @@ final class ListOffsetsHandler implements ApiHandler {
                 } else if (p.timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
                     rp.offset = partition.logStartOffset();
                 } else if (p.timestamp >= 0) {
-                    long[] found = partition.offsetForTimestamp(p.timestamp);
-                    rp.offset = found[0];
-                    rp.timestamp = found[1];
+                    try {
+                        long[] found = partition.offsetForTimestamp(p.timestamp);
+                        rp.offset = found[0];
+                        rp.timestamp = found[1];
+                    } catch (IOException e) {
+                        rp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
+                        ctx.countError(ErrorCode.KAFKA_STORAGE_ERROR);
+                        broker.metrics().storageErrors.increment();
+                        long dropped = LOOKUP_FAILURES.tryAcquire();
+                        if (dropped >= 0) {
+                            LOG.warn("{}: ListOffsets for timestamp {} failed: {}{}", partition, p.timestamp, e,
+                                LogLimiter.suffix(dropped));
+                        }
+                    }
                 } else {
                     rp.errorCode = ErrorCode.INVALID_REQUEST.code;
                     ctx.countError(ErrorCode.INVALID_REQUEST);

@@ -90,13 +90,15 @@ final class ProduceHandler implements ApiHandler {
                             metrics.batchesAppended.increment();
                             metrics.bytesAppended.add(length);
                             topic.count(TopicProduceMetrics.Outcome.APPENDED);
-                            topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1);
+                            topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1
+                                - result.repeatCount());
                             topic.bytesAppended.add(length);
                         }
                         pr.baseOffset = result.baseOffset();
                         pr.logStartOffset = partition.logStartOffset();
                         if (result.repeats() != null) {
                             metrics.recordsDeduplicated.add(result.repeatCount());
+                            topic.recordsDeduplicated.add(result.repeatCount());
                             if (ctx.version >= 9) {
                                 // Which records were repeats, and their originals: for the idemlog producer.
                                 pr.taggedFields = new RawTaggedFields();

@@ -52,6 +52,8 @@ public final class TopicProduceMetrics {
     private final LongAdder[] batches = new LongAdder[OUTCOMES.length];
     /** Records appended (duplicates not counted). */
     public final LongAdder recordsAppended = new LongAdder();
+    /** Records not stored because their de-duplication key was stored within the window (docs/DEDUP.md). */
+    public final LongAdder recordsDeduplicated = new LongAdder();
     /** Bytes of batches appended (duplicates not counted). */
     public final LongAdder bytesAppended = new LongAdder();
 

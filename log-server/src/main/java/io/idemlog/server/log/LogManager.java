@@ -1,5 +1,12 @@
 package io.idemlog.server.log;
 
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.metadata.AdminException;
+import io.idemlog.server.metadata.MetadataRecord;
+import io.idemlog.server.metadata.MetadataStore;
+import io.idemlog.server.metadata.TopicConfig;
+import io.idemlog.server.metadata.TopicConfigDef;
+import io.idemlog.server.metadata.TopicsImage;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.ProducerIdAllocator;
 import org.agrona.concurrent.EpochClock;
@@ -17,7 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +53,17 @@ public final class LogManager implements LogStore {
     private record PendingDeletion(LogSegment segment, long deleteAtMs) {
     }
 
+    /** The partitions of a deleted topic, their directories already renamed, to close and delete at a time. */
+    private record PendingTopicDeletion(String topic, PartitionLog[] partitions, Path[] dirs, long deleteAtMs) {
+    }
+
+    /** A topic's id and effective configuration (replaced as a whole on change). */
+    private record TopicMeta(UUID id, TopicConfig config) {
+    }
+
+    /** Suffix of a deleted partition's directory until its files are removed. */
+    static final String DELETE_DIR_SUFFIX = "-delete";
+
     private final Path topicsDir;
     private final LogConfig config;
     private final EpochClock clock;
@@ -55,8 +75,14 @@ public final class LogManager implements LogStore {
     private final StorageMetrics metrics = new StorageMetrics();
     private final ScheduledExecutorService maintenance;
     private final ConcurrentHashMap<String, PartitionLog[]> topics = new ConcurrentHashMap<>();
-    /** Per-topic de-duplication settings overriding the broker default (config.dedup()). */
-    private final ConcurrentHashMap<String, DedupConfig> topicDedup = new ConcurrentHashMap<>();
+    /** Id and effective config of every topic in {@link #topics}; written under this object's lock. */
+    private final ConcurrentHashMap<String, TopicMeta> topicMeta = new ConcurrentHashMap<>();
+    /** The durable topic metadata (ids, partition counts, configs): written before the directories change. */
+    private MetadataStore metadata;
+    private final TopicConfigDef configDef;
+    private volatile TopicConfigDef.BrokerDefaults brokerDefaults;
+    private volatile TopicLifecycleListener lifecycle = TopicLifecycleListener.NONE;
+    private final ConcurrentLinkedQueue<PendingTopicDeletion> topicDeletions = new ConcurrentLinkedQueue<>();
     /** Maintenance thread only (and close(), after that thread stopped). */
     private final ArrayDeque<PendingDeletion> pendingDeletions = new ArrayDeque<>();
     private long nextRetentionMs;
@@ -67,6 +93,8 @@ public final class LogManager implements LogStore {
                        StorageIo io, Threads threads) {
         this.topicsDir = dataDir.resolve(LogFiles.TOPICS_DIR);
         this.config = config;
+        this.configDef = TopicConfigDef.STANDARD;
+        this.brokerDefaults = TopicConfigDef.BrokerDefaults.of(config, Map.of(), java.util.Set.of());
         this.clock = clock;
         this.flusher = new GroupCommitFlusher(metrics);
         this.sealer = new SegmentSealer();
@@ -94,22 +122,8 @@ public final class LogManager implements LogStore {
         return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND);
     }
 
-    /**
-     * {@link #open(Path, LogConfig, EpochClock, HighWatermarkListener)} with the topics' own de-duplication settings
-     * (topic name to setting), known before the partitions are recovered.
-     */
-    public static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                                  Map<String, DedupConfig> topicDedup) throws IOException {
-        return open(dataDir, config, clock, listener, StorageIo.DIRECT, Threads.BACKGROUND, topicDedup);
-    }
-
     static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
                            StorageIo io, Threads threads) throws IOException {
-        return open(dataDir, config, clock, listener, io, threads, Map.of());
-    }
-
-    static LogManager open(Path dataDir, LogConfig config, EpochClock clock, HighWatermarkListener listener,
-                           StorageIo io, Threads threads, Map<String, DedupConfig> topicDedup) throws IOException {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(listener, "listener");
         validate(config);
@@ -126,8 +140,8 @@ public final class LogManager implements LogStore {
         // A damaged producer-ids file refuses to start: find out before loading every partition.
         ProducerIdAllocator.readIfExists(dataDir);
         LogManager manager = new LogManager(dataDir, config, clock, listener, io, threads);
-        manager.topicDedup.putAll(topicDedup);
         try {
+            manager.metadata = MetadataStore.open(dataDir);
             manager.loadTopics();
             // Above every producer id any partition holds, even if the file is missing or older than the logs.
             long maxProducerId = -1L;
@@ -170,11 +184,22 @@ public final class LogManager implements LogStore {
         }
     }
 
+    /**
+     * Opens every topic the metadata knows, creating partition directories a crash left out (the metadata record
+     * is written before the directories). Directories of a deletion that a crash interrupted are removed. A data
+     * directory from before topic metadata existed has its topics adopted (new ids, no overrides); after that a
+     * partition directory the metadata does not know can only be left over from a deletion, and is removed.
+     */
     private void loadTopics() throws IOException {
         Map<String, Integer> found = new TreeMap<>();
+        List<Path> leftovers = new java.util.ArrayList<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(topicsDir)) {
             for (Path dir : dirs) {
                 String name = dir.getFileName().toString();
+                if (name.endsWith(DELETE_DIR_SUFFIX) && Files.isDirectory(dir)) {
+                    leftovers.add(dir);
+                    continue;
+                }
                 int dash = name.lastIndexOf('-');
                 int partition = dash > 0 ? parsePartition(name.substring(dash + 1)) : -1;
                 String topic = dash > 0 ? name.substring(0, dash) : name;
@@ -186,8 +211,79 @@ public final class LogManager implements LogStore {
             }
         }
         for (Map.Entry<String, Integer> e : found.entrySet()) {
-            // A crash in the middle of createTopic may have left some partitions out: create them now.
-            topics.put(e.getKey(), openPartitions(e.getKey(), e.getValue()));
+            TopicsImage.Topic known = metadata.topic(e.getKey());
+            if (known == null && metadata.isNew()) {
+                metadata.append(new MetadataRecord.TopicCreated(e.getKey(), newTopicId(), e.getValue(), Map.of()));
+                LOG.info("topic {} ({} partitions) found on disk without metadata: adopted", e.getKey(), e.getValue());
+            } else if (known == null || e.getValue() > known.partitions()) {
+                int from = known == null ? 0 : known.partitions();
+                for (int i = from; i < e.getValue(); i++) {
+                    Path dir = topicsDir.resolve(LogFiles.partitionDirName(e.getKey(), i));
+                    if (Files.isDirectory(dir)) {
+                        LOG.warn("{}: left over from a deleted topic (the topic metadata does not have it); removing "
+                            + "it", dir);
+                        Path moved = dir.resolveSibling(dir.getFileName() + "." + System.nanoTime() + DELETE_DIR_SUFFIX);
+                        Files.move(dir, moved, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        leftovers.add(moved);
+                    }
+                }
+            }
+        }
+        if (!leftovers.isEmpty()) {
+            DurableFiles.fsyncDirectory(topicsDir);
+            for (Path dir : leftovers) {
+                LOG.info("removing {} (a deleted topic's partition)", dir);
+                deleteRecursively(dir);
+            }
+        }
+        for (TopicsImage.Topic t : metadata.topics().values()) {
+            TopicConfig tc = new TopicConfig(configDef, t.configs(), brokerDefaults);
+            List<String> unknown = t.configs().keySet().stream().filter(k -> configDef.key(k) == null).toList();
+            if (!unknown.isEmpty()) {
+                LOG.warn("topic {} has configs this server does not define (kept, not applied): {}", t.name(), unknown);
+            }
+            topics.put(t.name(), openPartitions(t.name(), 0, t.partitions(), effective(tc)));
+            topicMeta.put(t.name(), new TopicMeta(t.id(), tc));
+        }
+    }
+
+    private LogConfig effective(TopicConfig tc) {
+        try {
+            LogConfig c = tc.applyTo(config);
+            validate(c);
+            return c;
+        } catch (RuntimeException e) {
+            LOG.warn("topic configs {} do not apply ({}); using the broker's", tc, e.getMessage());
+            return config;
+        }
+    }
+
+    /** A random topic id as Kafka makes them: not the reserved zero/one ids, no leading '-' in its base64. */
+    private static UUID newTopicId() {
+        while (true) {
+            UUID id = UUID.randomUUID();
+            if ((id.getMostSignificantBits() == 0 && id.getLeastSignificantBits() <= 1)
+                || uuidBase64(id).startsWith("-")) {
+                continue;
+            }
+            return id;
+        }
+    }
+
+    /** Kafka's text form of a topic id: URL-safe base64 of the 16 bytes, no padding. */
+    public static String uuidBase64(UUID id) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(id.getMostSignificantBits())
+            .putLong(id.getLeastSignificantBits());
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    }
+
+    static void deleteRecursively(Path dir) {
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}", dir, e);
         }
     }
 
@@ -203,15 +299,18 @@ public final class LogManager implements LogStore {
         return Integer.parseInt(s);
     }
 
-    private PartitionLog[] openPartitions(String topic, int count) throws IOException {
-        PartitionLog[] partitions = new PartitionLog[count];
-        for (int i = 0; i < count; i++) {
+    /** Opens (creating when missing) partitions {@code [from, to)} of a topic with these storage settings. */
+    private PartitionLog[] openPartitions(String topic, int from, int to, LogConfig partitionConfig)
+        throws IOException {
+        PartitionLog[] partitions = new PartitionLog[to - from];
+        for (int i = from; i < to; i++) {
             Path dir = topicsDir.resolve(LogFiles.partitionDirName(topic, i));
             Files.createDirectories(dir);
             try {
-                partitions[i] = PartitionLoader.load(topic, i, dir, context, dedupConfig(topic));
+                partitions[i - from] = PartitionLoader.load(topic, i, dir, context, partitionConfig.dedup());
+                partitions[i - from].reconfigure(partitionConfig);
             } catch (IOException | RuntimeException e) {
-                for (int j = 0; j < i; j++) {
+                for (int j = 0; j < i - from; j++) {
                     partitions[j].abandon();
                 }
                 throw e;
@@ -247,51 +346,256 @@ public final class LogManager implements LogStore {
      *                                  the partition count is not in [1, 100000]
      */
     @Override
-    public synchronized int createTopic(String topic, int partitions) throws IOException {
-        if (!LogFiles.isValidTopicName(topic)) {
-            throw new IllegalArgumentException("invalid topic name: " + topic);
+    public int createTopic(String topic, int partitions) throws IOException {
+        try {
+            createTopic(topic, partitions, Map.of(), false);
+            return partitions;
+        } catch (AdminException e) {
+            if (e.error() == ErrorCode.TOPIC_ALREADY_EXISTS) {
+                int n = partitionCount(topic);
+                if (n >= 0) {
+                    return n;
+                }
+            }
+            throw new IllegalArgumentException(e.getMessage());
         }
-        if (partitions < 1 || partitions > MAX_PARTITIONS) {
-            throw new IllegalArgumentException("partition count must be in [1, " + MAX_PARTITIONS + "]: "
-                + partitions);
-        }
-        if (closed) {
-            throw new IOException("the log store is closed");
-        }
-        PartitionLog[] existing = topics.get(topic);
-        if (existing != null) {
-            return existing.length;
-        }
-        topics.put(topic, openPartitions(topic, partitions));
-        LOG.info("created topic {} with {} partition(s)", topic, partitions);
-        return partitions;
     }
 
-    /** The de-duplication setting of a topic: its own, or the broker default. */
-    public DedupConfig dedupConfig(String topic) {
-        return topicDedup.getOrDefault(topic, config.dedup());
+    @Override
+    public UUID createTopic(String topic, int partitions, Map<String, String> configs, boolean validateOnly)
+        throws IOException, AdminException {
+        UUID id;
+        synchronized (this) {
+            if (!LogFiles.isValidTopicName(topic)) {
+                throw new AdminException(ErrorCode.INVALID_TOPIC_EXCEPTION, "invalid topic name '" + topic
+                    + "': 1-249 characters of a-z A-Z 0-9 . _ -, not '.' or '..'");
+            }
+            if (partitions < 1 || partitions > MAX_PARTITIONS) {
+                throw new AdminException(ErrorCode.INVALID_PARTITIONS, "partition count must be in [1, "
+                    + MAX_PARTITIONS + "]: " + partitions);
+            }
+            if (closed) {
+                throw new IOException("the log store is closed");
+            }
+            if (topics.containsKey(topic)) {
+                throw new AdminException(ErrorCode.TOPIC_ALREADY_EXISTS, "Topic '" + topic + "' already exists.");
+            }
+            TopicConfig tc = checkConfigs(configs);
+            LogConfig partitionConfig = effectiveOrRefuse(tc);
+            if (validateOnly) {
+                return null;
+            }
+            id = newTopicId();
+            metadata.append(new MetadataRecord.TopicCreated(topic, id, partitions, configs));
+            topics.put(topic, openPartitions(topic, 0, partitions, partitionConfig));
+            topicMeta.put(topic, new TopicMeta(id, tc));
+            LOG.info("created topic {} (id {}) with {} partition(s), configs {}", topic, uuidBase64(id), partitions,
+                tc);
+        }
+        fire(l -> l.onTopicCreated(topic, id, partitions));
+        return id;
+    }
+
+    private TopicConfig checkConfigs(Map<String, String> configs) throws AdminException {
+        List<String> problems = configDef.problems(configs);
+        if (!problems.isEmpty()) {
+            throw new AdminException(ErrorCode.INVALID_CONFIG, String.join("; ", problems));
+        }
+        return new TopicConfig(configDef, configs, brokerDefaults);
+    }
+
+    private LogConfig effectiveOrRefuse(TopicConfig tc) throws AdminException {
+        try {
+            LogConfig c = tc.applyTo(config);
+            validate(c);
+            return c;
+        } catch (IllegalArgumentException e) {
+            throw new AdminException(ErrorCode.INVALID_CONFIG, "the topic configs do not fit together: "
+                + e.getMessage());
+        }
+    }
+
+    @Override
+    public void deleteTopic(String topic) throws IOException, AdminException {
+        UUID id;
+        int count;
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("the log store is closed");
+            }
+            PartitionLog[] parts = topics.get(topic);
+            TopicMeta meta = topicMeta.get(topic);
+            if (parts == null || meta == null) {
+                throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host topic '"
+                    + topic + "'.");
+            }
+            id = meta.id();
+            count = parts.length;
+            // The decision first: after a crash from here on, start-up removes whatever directories are left.
+            metadata.append(new MetadataRecord.TopicDeleted(id));
+            topics.remove(topic);
+            topicMeta.remove(topic);
+            Path[] moved = new Path[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                parts[i].retire();
+                Path dir = parts[i].dir();
+                moved[i] = dir.resolveSibling(dir.getFileName() + "." + uuidHex(id) + DELETE_DIR_SUFFIX);
+                try {
+                    Files.move(dir, moved[i], java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    LOG.error("cannot rename {} for deletion; it is removed at the next start", dir, e);
+                    moved[i] = null;
+                }
+            }
+            try {
+                DurableFiles.fsyncDirectory(topicsDir);
+            } catch (IOException e) {
+                LOG.warn("cannot fsync {} after deleting topic {}", topicsDir, topic, e);
+            }
+            topicDeletions.add(new PendingTopicDeletion(topic, parts, moved,
+                clock.time() + config.fileDeleteDelayMs()));
+            LOG.info("deleted topic {} (id {}, {} partition(s)); its files go in {} ms", topic, uuidBase64(id),
+                count, config.fileDeleteDelayMs());
+        }
+        fire(l -> l.onTopicDeleted(topic, id, count));
+    }
+
+    private static String uuidHex(UUID id) {
+        return String.format("%016x%016x", id.getMostSignificantBits(), id.getLeastSignificantBits());
+    }
+
+    @Override
+    public void createPartitions(String topic, int totalCount, boolean validateOnly)
+        throws IOException, AdminException {
+        UUID id;
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("the log store is closed");
+            }
+            PartitionLog[] parts = topics.get(topic);
+            TopicMeta meta = topicMeta.get(topic);
+            if (parts == null || meta == null) {
+                throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host topic '"
+                    + topic + "'.");
+            }
+            if (totalCount <= parts.length) {
+                throw new AdminException(ErrorCode.INVALID_PARTITIONS, "Topic currently has " + parts.length
+                    + " partitions, which is higher than or equal to the requested " + totalCount + ".");
+            }
+            if (totalCount > MAX_PARTITIONS) {
+                throw new AdminException(ErrorCode.INVALID_PARTITIONS, "partition count must be at most "
+                    + MAX_PARTITIONS + ": " + totalCount);
+            }
+            if (validateOnly) {
+                return;
+            }
+            id = meta.id();
+            metadata.append(new MetadataRecord.PartitionsAdded(id, totalCount));
+            PartitionLog[] added = openPartitions(topic, parts.length, totalCount, effective(meta.config()));
+            PartitionLog[] grown = Arrays.copyOf(parts, totalCount);
+            System.arraycopy(added, 0, grown, parts.length, added.length);
+            topics.put(topic, grown);
+            LOG.info("topic {} now has {} partitions (was {})", topic, totalCount, parts.length);
+        }
+        fire(l -> l.onPartitionsAdded(topic, id, totalCount));
+    }
+
+    @Override
+    public void alterTopicConfig(String topic, Map<String, String> overrides, boolean validateOnly)
+        throws IOException, AdminException {
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("the log store is closed");
+            }
+            PartitionLog[] parts = topics.get(topic);
+            TopicMeta meta = topicMeta.get(topic);
+            if (parts == null || meta == null) {
+                throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host topic '"
+                    + topic + "'.");
+            }
+            TopicConfig tc = checkConfigs(overrides);
+            LogConfig partitionConfig = effectiveOrRefuse(tc);
+            if (validateOnly) {
+                return;
+            }
+            metadata.append(new MetadataRecord.ConfigsReplaced(meta.id(), overrides));
+            topicMeta.put(topic, new TopicMeta(meta.id(), tc));
+            for (PartitionLog p : parts) {
+                p.reconfigure(partitionConfig);
+            }
+            LOG.info("topic {} configs are now {}", topic, tc);
+        }
+    }
+
+    @Override
+    public UUID topicId(String topic) {
+        TopicMeta m = topicMeta.get(topic);
+        return m == null ? null : m.id();
+    }
+
+    @Override
+    public String topicName(UUID id) {
+        for (Map.Entry<String, TopicMeta> e : topicMeta.entrySet()) {
+            if (e.getValue().id().equals(id)) {
+                return e.getKey();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public TopicConfig topicConfig(String topic) {
+        TopicMeta m = topicMeta.get(topic);
+        return m == null ? null : m.config();
+    }
+
+    @Override
+    public TopicConfig newTopicConfig(Map<String, String> overrides) {
+        return new TopicConfig(configDef, overrides, brokerDefaults);
+    }
+
+    @Override
+    public TopicConfigDef topicConfigDef() {
+        return configDef;
     }
 
     /**
-     * Gives a topic its own de-duplication setting (null: back to the broker default), applied at once to its
-     * partitions if it exists, and to it when it is created or loaded later. Not persisted here: the caller (the
-     * topic config registry) keeps it and hands it to {@link #open(Path, LogConfig, EpochClock,
-     * HighWatermarkListener, Map)} on the next start, so that the partition's key window is recovered under the
-     * same header.
+     * Replaces the broker side of the topic config defaults (the server calls this once after opening, with its
+     * configuration's values and which of them the operator set), and re-applies every topic's effective config.
      */
-    public synchronized void dedupConfig(String topic, DedupConfig setting) {
-        if (setting == null) {
-            topicDedup.remove(topic);
-        } else {
-            topicDedup.put(topic, setting);
-        }
-        PartitionLog[] partitions = topics.get(topic);
-        if (partitions != null) {
-            DedupConfig effective = dedupConfig(topic);
-            for (PartitionLog p : partitions) {
-                p.dedup(effective);
+    @Override
+    public synchronized void setBrokerDefaults(TopicConfigDef.BrokerDefaults defaults) {
+        brokerDefaults = Objects.requireNonNull(defaults, "defaults");
+        for (Map.Entry<String, TopicMeta> e : topicMeta.entrySet()) {
+            TopicConfig tc = new TopicConfig(configDef, e.getValue().config().overrides(), defaults);
+            e.setValue(new TopicMeta(e.getValue().id(), tc));
+            LogConfig c = effective(tc);
+            for (PartitionLog p : topics.getOrDefault(e.getKey(), new PartitionLog[0])) {
+                p.reconfigure(c);
             }
         }
+    }
+
+    @Override
+    public void setTopicLifecycleListener(TopicLifecycleListener listener) {
+        lifecycle = listener == null ? TopicLifecycleListener.NONE : listener;
+    }
+
+    private void fire(java.util.function.Consumer<TopicLifecycleListener> event) {
+        try {
+            event.accept(lifecycle);
+        } catch (RuntimeException e) {
+            LOG.error("topic lifecycle listener failed", e);
+        }
+    }
+
+    /**
+     * The de-duplication setting a topic's partitions apply now (its dedup.* topic configs, else the broker's
+     * log.dedup.*), or null when the topic does not exist.
+     */
+    public DedupConfig dedupConfig(String topic) {
+        PartitionLog[] partitions = topics.get(topic);
+        return partitions == null || partitions.length == 0 ? null : partitions[0].dedup();
     }
 
     @Override
@@ -347,6 +651,21 @@ public final class LogManager implements LogStore {
         while (!pendingDeletions.isEmpty() && pendingDeletions.peek().deleteAtMs() <= now) {
             deleteFiles(pendingDeletions.poll().segment());
         }
+        PendingTopicDeletion t;
+        while ((t = topicDeletions.peek()) != null && t.deleteAtMs() <= now) {
+            topicDeletions.poll();
+            removeTopicFiles(t);
+        }
+    }
+
+    private static void removeTopicFiles(PendingTopicDeletion t) {
+        for (int i = 0; i < t.partitions().length; i++) {
+            t.partitions()[i].closeFiles();
+            if (t.dirs()[i] != null) {
+                deleteRecursively(t.dirs()[i]);
+            }
+        }
+        LOG.info("removed the files of deleted topic {}", t.topic());
     }
 
     private void runMaintenanceSafely() {
@@ -401,6 +720,13 @@ public final class LogManager implements LogStore {
         while (!pendingDeletions.isEmpty()) {
             deleteFiles(pendingDeletions.poll().segment());
         }
+        PendingTopicDeletion t;
+        while ((t = topicDeletions.poll()) != null) {
+            removeTopicFiles(t);
+        }
+        if (metadata != null) {
+            metadata.close();
+        }
         if (failure != null) {
             throw failure;
         }
@@ -426,6 +752,19 @@ public final class LogManager implements LogStore {
             }
         }
         pendingDeletions.clear();
+        PendingTopicDeletion t;
+        while ((t = topicDeletions.poll()) != null) {
+            for (PartitionLog p : t.partitions()) {
+                p.closeFiles();
+            }
+        }
+        if (metadata != null) {
+            try {
+                metadata.close();
+            } catch (IOException e) {
+                // as a crash would
+            }
+        }
     }
 
     private void stopThreads() {

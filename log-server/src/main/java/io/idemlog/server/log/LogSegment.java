@@ -880,6 +880,11 @@ final class LogSegment {
         }
     }
 
+    /** Whether every batch of the file has been checked (see the field); reads of other segments check. */
+    boolean verifiedWhole() {
+        return verifiedWhole;
+    }
+
     SegmentIndex index() {
         return index;
     }

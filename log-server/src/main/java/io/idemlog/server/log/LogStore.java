@@ -1,7 +1,12 @@
 package io.idemlog.server.log;
 
+import io.idemlog.server.metadata.AdminException;
+import io.idemlog.server.metadata.TopicConfig;
+import io.idemlog.server.metadata.TopicConfigDef;
+
 import java.io.IOException;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * Every partition of the server, its topics, and producer id allocation: what the request handlers need from
@@ -22,6 +27,83 @@ public interface LogStore extends AutoCloseable {
      * Returns the partition count of the topic as it now is (the existing count if it already existed).
      */
     int createTopic(String topic, int partitions) throws IOException;
+
+    /**
+     * Creates a topic with its topic-level config overrides, durably (the metadata record is fsync'd before the
+     * directories are made). With {@code validateOnly} only checks, and returns null.
+     *
+     * @return the new topic's id
+     * @throws AdminException INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, TOPIC_ALREADY_EXISTS, INVALID_CONFIG
+     */
+    default UUID createTopic(String topic, int partitions, Map<String, String> configs, boolean validateOnly)
+        throws IOException, AdminException {
+        throw new UnsupportedOperationException("topic admin is not supported by this store");
+    }
+
+    /**
+     * Deletes a topic: durably decided, gone from lookups at once, producer state dropped, appends in flight answered
+     * KAFKA_STORAGE_ERROR, files removed after log.segment.delete.delay.ms (fetches in flight finish reading them).
+     * Fires {@link TopicLifecycleListener#onTopicDeleted}.
+     *
+     * @throws AdminException UNKNOWN_TOPIC_OR_PARTITION
+     */
+    default void deleteTopic(String topic) throws IOException, AdminException {
+        throw new UnsupportedOperationException("topic admin is not supported by this store");
+    }
+
+    /**
+     * Grows a topic to {@code totalCount} partitions.
+     *
+     * @throws AdminException UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS (not more than now)
+     */
+    default void createPartitions(String topic, int totalCount, boolean validateOnly)
+        throws IOException, AdminException {
+        throw new UnsupportedOperationException("topic admin is not supported by this store");
+    }
+
+    /**
+     * Replaces a topic's config overrides by {@code overrides} (the caller merges incremental changes) and applies
+     * them to its partitions.
+     *
+     * @throws AdminException UNKNOWN_TOPIC_OR_PARTITION, INVALID_CONFIG
+     */
+    default void alterTopicConfig(String topic, Map<String, String> overrides, boolean validateOnly)
+        throws IOException, AdminException {
+        throw new UnsupportedOperationException("topic admin is not supported by this store");
+    }
+
+    /** The topic's id, or null when it does not exist (or the store keeps no ids). */
+    default UUID topicId(String topic) {
+        return null;
+    }
+
+    /** The name of the topic with this id, or null. */
+    default String topicName(UUID id) {
+        return null;
+    }
+
+    /** The topic's effective configuration, or null when it does not exist. */
+    default TopicConfig topicConfig(String topic) {
+        return null;
+    }
+
+    /** What a topic with these overrides would have as its effective configuration (not validated). */
+    default TopicConfig newTopicConfig(Map<String, String> overrides) {
+        return new TopicConfig(topicConfigDef(), overrides, TopicConfigDef.BrokerDefaults.NONE);
+    }
+
+    /** The table of topic config keys this store validates against. */
+    default TopicConfigDef topicConfigDef() {
+        return TopicConfigDef.STANDARD;
+    }
+
+    /** Sets the broker side of the topic config defaults (see {@link TopicConfigDef.BrokerDefaults}). */
+    default void setBrokerDefaults(TopicConfigDef.BrokerDefaults defaults) {
+    }
+
+    /** Who to tell when topics are created, grown or deleted (one listener; null = nobody). */
+    default void setTopicLifecycleListener(TopicLifecycleListener listener) {
+    }
 
     /**
      * A producer id never handed out before, also across crashes: ids are reserved in blocks whose high-water

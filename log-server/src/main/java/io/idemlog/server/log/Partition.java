@@ -1,5 +1,7 @@
 package io.idemlog.server.log;
 
+import java.io.IOException;
+
 import java.nio.ByteBuffer;
 
 /**
@@ -70,8 +72,11 @@ public interface Partition {
     /**
      * The first offset whose record timestamp is at or after {@code timestamp}, with that record's timestamp; or
      * {@code {-1, -1}} when there is none below the high watermark. Returned as {offset, timestamp}.
+     *
+     * @throws IOException when the partition is offline or a segment cannot be read: "no such offset" would be a
+     *                     false answer (a consumer seeking by time would skip to the end)
      */
-    long[] offsetForTimestamp(long timestamp);
+    long[] offsetForTimestamp(long timestamp) throws IOException;
 
     /** Producers whose state this partition keeps. */
     int producerCount();

@@ -314,8 +314,17 @@ final class PartitionLoader {
                 continue;
             }
             scanner.open(segment.channel(), start, segment.size());
+            boolean check = !segment.verifiedWhole();
             while (scanner.next() == BatchScanner.Status.BATCH) {
                 RecordBatch batch = scanner.batch();
+                String damage = check ? LogSegment.invalidStoredBatch(batch, batch.baseOffset()) : null;
+                if (damage != null) {
+                    // A sealed segment opened from its index is checked by reads, not at open; its producer fields
+                    // are not replayed past damage (they may be the damaged bytes). Reads will report it.
+                    LOG.warn("{}: not replaying producer state from byte {} of {} on: {}", segment.path().getParent()
+                        .getFileName(), scanner.position(), segment.path().getFileName(), damage);
+                    break;
+                }
                 long producerId = batch.producerId();
                 maxProducerId = Math.max(maxProducerId, producerId);
                 if (batch.baseOffset() >= from && producerId >= 0) {

@@ -84,7 +84,11 @@ final class PartitionLog implements Partition {
     private final String topic;
     private final int index;
     private final Path dir;
-    private final LogConfig config;
+    /**
+     * The partition's storage settings: the broker's, with its topic's configs applied (segment size and age,
+     * retention, largest batch). Replaced as a whole by {@link #reconfigure} when the topic's configs change.
+     */
+    private volatile LogConfig config;
     private final LogContext context;
     private final ReentrantLock lock = new ReentrantLock();
     /** The commit lock: its holder alone fsyncs for durability, seals, and advances or fails {@link #durability}. */
@@ -217,10 +221,11 @@ final class PartitionLog implements Partition {
     public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
         RecordBatch batch = new RecordBatch(buffer, offset);
-        ErrorCode headerError = ProduceBatchCheck.check(batch, length, config.maxBatchBytes());
+        int maxBatchBytes = config.maxBatchBytes();
+        ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
         if (headerError != ErrorCode.NONE) {
             return AppendResult.error(headerError,
-                ProduceBatchCheck.describe(headerError, batch, length, config.maxBatchBytes()));
+                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes));
         }
         AppendResult result;
         lock.lock();
@@ -333,7 +338,8 @@ final class PartitionLog implements Partition {
             default:
                 break;
         }
-        if (!batch.validateRecords(cursor)) {
+        // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
+        if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
             return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
         }
         return null;
@@ -546,20 +552,33 @@ final class PartitionLog implements Partition {
     }
 
     @Override
-    public long[] offsetForTimestamp(long timestamp) {
-        long highWatermark = durability.highWatermark();
+    public long[] offsetForTimestamp(long timestamp) throws IOException {
+        if (state.get() == State.OFFLINE) {
+            throw new IOException(this + " is offline: its storage failed");
+        }
+        LogSegment[] current = segments;
         try {
-            for (LogSegment segment : segments) {
-                if (segment.baseOffset >= highWatermark) {
-                    break;
-                }
-                long[] found = segment.findTimestamp(timestamp, highWatermark);
-                if (found != null) {
-                    return found;
-                }
-            }
+            return findTimestamp(current, timestamp);
         } catch (IOException e) {
-            LOG.warn("{}: timestamp lookup failed", this, e);
+            if (segments[0] == current[0]) {
+                throw e;
+            }
+            // Retention removed (and, after the delete delay, closed) a segment under our feet: the answer is in
+            // what is left.
+            return findTimestamp(segments, timestamp);
+        }
+    }
+
+    private long[] findTimestamp(LogSegment[] current, long timestamp) throws IOException {
+        long highWatermark = durability.highWatermark();
+        for (LogSegment segment : current) {
+            if (segment.baseOffset >= highWatermark) {
+                break;
+            }
+            long[] found = segment.findTimestamp(timestamp, highWatermark);
+            if (found != null) {
+                return found;
+            }
         }
         return NO_OFFSET.clone();
     }
@@ -727,6 +746,12 @@ final class PartitionLog implements Partition {
         if (flushLock.tryLock()) {
             try {
                 flushLocked();
+            } catch (RuntimeException e) {
+                // Not an I/O error (flushLocked handles those): a bug, or an Error's wrapper from the file system
+                // layer. As in the flusher's round: counted, the partition offline, its waiters failed, rather than
+                // an exception in the request thread's burst and waiters left pending.
+                context.metrics().flusherFailures.increment();
+                failCommit(e);
             } finally {
                 flushLock.unlock();
             }
@@ -737,7 +762,8 @@ final class PartitionLog implements Partition {
     }
 
     /**
-     * The flusher thread's answer to an unexpected exception in this partition's commit (a bug, or an Error from
+     * The flusher thread's (and {@link #flushNow}'s) answer to an unexpected exception in this partition's commit or
+     * seal (a bug, or an Error from
      * the file system layer): the partition goes offline and its waiting callbacks fail with KAFKA_STORAGE_ERROR,
      * rather than waiting forever.
      */
@@ -763,6 +789,7 @@ final class PartitionLog implements Partition {
      * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
+        LogConfig config = this.config;
         if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
             return List.of();
         }
@@ -822,7 +849,53 @@ final class PartitionLog implements Partition {
         }
     }
 
+    /** Applies new storage settings (a topic config change): the next append, roll and retention run use them. */
+    void reconfigure(LogConfig newConfig) {
+        config = newConfig;
+        if (!newConfig.dedup().equals(dedup())) {
+            dedup(newConfig.dedup());
+        }
+    }
+
+    LogConfig config() {
+        return config;
+    }
+
     // ---- life cycle ----
+
+    /**
+     * The topic is being deleted: nothing more is appended, sealed or made durable (waiting callbacks fail with
+     * KAFKA_STORAGE_ERROR), but the segment files stay open so that fetches already holding a file region finish
+     * reading valid bytes; {@link #closeFiles} closes them after the delete delay. Takes both locks, so a group
+     * commit or seal in progress finishes first and none starts after: once this returns, no thread touches the
+     * partition's directory, which the caller may then rename.
+     */
+    void retire() {
+        flushLock.lock();
+        try {
+            lock.lock();
+            try {
+                moveTo(State.CLOSED);
+                pendingSeals.clear();
+            } finally {
+                lock.unlock();
+            }
+            durability.fail();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** Closes the segment files of a retired partition. */
+    void closeFiles() {
+        for (LogSegment s : segments) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                LOG.warn("{}: cannot close {}", this, s, e);
+            }
+        }
+    }
 
     /**
      * Clean close: finish the pending seals, fsync, write the active segment's index and a producer snapshot at the

@@ -1,6 +1,8 @@
 package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.record.CompressedRecords;
+import io.idemlog.common.record.Compression;
 import io.idemlog.common.record.RecordBatch;
 
 /**
@@ -9,6 +11,9 @@ import io.idemlog.common.record.RecordBatch;
  * lock, and it will run unchanged as part of a replicated state machine's apply step.
  */
 final class ProduceBatchCheck {
+    /** One inner-records validator per thread that appends (its buffers are reused batch after batch). */
+    private static final ThreadLocal<CompressedRecords> INNER = ThreadLocal.withInitial(CompressedRecords::new);
+
     private ProduceBatchCheck() {
     }
 
@@ -22,12 +27,17 @@ final class ProduceBatchCheck {
      * <li>magic other than 2 -> INVALID_RECORD;</li>
      * <li>CRC mismatch -> CORRUPT_MESSAGE;</li>
      * <li>lastOffsetDelta != recordsCount - 1 (or no record) -> INVALID_RECORD;</li>
-     * <li>compressed -> UNSUPPORTED_COMPRESSION_TYPE;</li>
-     * <li>transactional or control batch -> INVALID_RECORD (idemlog has no transactions).</li>
+     * <li>codec id 5-7 -> UNSUPPORTED_COMPRESSION_TYPE;</li>
+     * <li>transactional or control batch -> INVALID_RECORD (idemlog has no transactions);</li>
+     * <li>compressed (gzip, snappy, lz4, zstd): the inner records, by streaming decompression
+     * ({@link CompressedRecords}): malformed stream or records -> CORRUPT_MESSAGE; more than
+     * {@link #maxInnerBytes} after decompression -> MESSAGE_TOO_LARGE.</li>
      * </ol>
      * The header checks are {@link RecordBatch#validate}'s (the one header check of the code base, also run by
-     * recovery, reads and the verifier); this maps its answers to Kafka's error codes. The records themselves are
-     * checked later, after the producer state check, so that a duplicate costs no per-record work.
+     * recovery, reads and the verifier); this maps its answers to Kafka's error codes. The records of an
+     * uncompressed batch are checked later, after the producer state check, so that a duplicate costs no
+     * per-record work; those of a compressed batch are checked here, outside the partition lock, because
+     * decompression costs far more than the walk and must not hold up the partition's other producers.
      */
     static ErrorCode check(RecordBatch batch, int length, int maxBatchBytes) {
         if (length >= RecordBatch.HEADER_SIZE) {
@@ -47,13 +57,35 @@ final class ProduceBatchCheck {
             default: // TRUNCATED, BAD_LENGTH, BAD_CRC (BAD_RECORDS is not a header check)
                 return ErrorCode.CORRUPT_MESSAGE;
         }
-        if (batch.compression() != 0) {
+        if (Compression.forId(batch.compression()) == null) {
             return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
         }
         if (batch.isTransactional() || batch.isControl()) {
             return ErrorCode.INVALID_RECORD;
         }
+        if (batch.compression() != 0) {
+            switch (INNER.get().validate(batch, maxInnerBytes(maxBatchBytes))) {
+                case VALID:
+                    break;
+                case TOO_LARGE:
+                    return ErrorCode.MESSAGE_TOO_LARGE;
+                case UNSUPPORTED:
+                    return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+                default:
+                    return ErrorCode.CORRUPT_MESSAGE;
+            }
+        }
         return ErrorCode.NONE;
+    }
+
+    /**
+     * The most bytes a compressed batch may decompress to: 16 times the largest batch accepted (about 16 MiB by
+     * default). Kafka's producers size a compressed batch by its compressed size, so text-like data decompresses to
+     * a few times its batch size; the bound caps what a "zip bomb" costs in CPU. A batch over it is answered
+     * MESSAGE_TOO_LARGE, which makes kafka-clients split the batch and retry.
+     */
+    static long maxInnerBytes(int maxBatchBytes) {
+        return Math.min(16L * maxBatchBytes, Integer.MAX_VALUE);
     }
 
     /** A human-readable reason for {@code error} (Produce v8+ error_message). */
@@ -66,9 +98,14 @@ final class ProduceBatchCheck {
         if (validation != RecordBatch.Validation.VALID) {
             return batch.describe(validation, length, maxBatchBytes);
         }
+        if (batch.compression() != 0 && Compression.forId(batch.compression()) != null
+            && !batch.isTransactional() && !batch.isControl() && error != ErrorCode.NONE) {
+            // Asked right after check() on the same thread: the inner validator still holds its answer.
+            return "compressed batch refused: " + INNER.get().reason();
+        }
         switch (error) {
             case UNSUPPORTED_COMPRESSION_TYPE:
-                return "compression type " + batch.compression() + " is not supported";
+                return "compression type " + batch.compression() + " is not supported (0-4 are defined)";
             case INVALID_RECORD:
                 return "transactional and control batches are not supported";
             default:

@@ -23,7 +23,10 @@ public final class StorageMetrics {
     public final LongAdder storageErrors = new LongAdder();
     /** Partitions taken offline by a storage failure since the start. */
     public final LongAdder partitionsOffline = new LongAdder();
-    /** Unexpected exceptions in a group-commit round (the partition is then taken offline). */
+    /**
+     * Unexpected exceptions in a group commit, the flusher's round or a request thread's flushNow (the partition is
+     * then taken offline).
+     */
     public final LongAdder flusherFailures = new LongAdder();
     /** Rolls whose seal (fsyncs, index, snapshot) the storage thread completed. */
     public final LongAdder segmentsSealed = new LongAdder();

@@ -3,7 +3,10 @@ package io.idemlog.server.metrics;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.Clock;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.jmx.JmxConfig;
 import io.micrometer.jmx.JmxMeterRegistry;
@@ -72,6 +75,15 @@ public final class MetricsService implements AutoCloseable {
                     return domain;
                 }
             }, Clock.SYSTEM);
+            // JMX shows each histogram bucket as an MBean of its own: keep the timers' own statistics (count,
+            // rates, mean, max, percentiles of the Dropwizard timer) and leave the buckets to Prometheus
+            jmx.config().meterFilter(new MeterFilter() {
+                @Override
+                public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                    return DistributionStatisticConfig.builder().serviceLevelObjectives(new double[0]).build()
+                        .merge(config);
+                }
+            });
             registry.add(jmx);
         } else {
             jmx = null;

@@ -124,6 +124,15 @@ public final class ServerMeters implements MeterBinder {
             .description("Producers evicted by producer.state.max.producers.per.partition, summed over partitions")
             .register(registry);
 
+        // de-duplication keys
+        Gauge.builder("idemlog.dedup.keys", this, m -> m.dedupState(false))
+            .description("De-duplication keys held in the partitions' windows, summed over all partitions")
+            .strongReference(true).register(registry);
+        FunctionCounter.builder("idemlog.dedup.evictions", this, m -> m.dedupState(true))
+            .description("De-duplication keys evicted before their window ended (dedup.max.keys), summed over "
+                + "partitions")
+            .register(registry);
+
         // storage
         StorageMetrics storage = logs.metrics();
         Timer fsync = Timer.builder("idemlog.storage.fsync")
@@ -200,6 +209,19 @@ public final class ServerMeters implements MeterBinder {
         return sum;
     }
 
+    private double dedupState(boolean evictions) {
+        long sum = 0;
+        for (Map.Entry<String, Integer> t : logs.topics().entrySet()) {
+            for (int p = 0; p < t.getValue(); p++) {
+                Partition partition = logs.partition(t.getKey(), p);
+                if (partition != null) {
+                    sum += evictions ? partition.dedupEvictions() : partition.dedupKeys();
+                }
+            }
+        }
+        return sum;
+    }
+
     /**
      * Registers the meters whose label values appeared since the last call (API versions and error codes seen,
      * topics produced to, counters added through {@link ServerMetrics#counter}) and removes those of topics
@@ -251,6 +273,11 @@ public final class ServerMeters implements MeterBinder {
                 }
                 meters.add(FunctionCounter.builder("idemlog.produce.records", t.recordsAppended, LongAdder::sum)
                     .description("Records appended, by topic (duplicates not counted)")
+                    .tags("topic", t.topic).register(registry));
+                meters.add(FunctionCounter.builder("idemlog.dedup.records.dropped", t.recordsDeduplicated,
+                        LongAdder::sum)
+                    .description("Records not stored because their de-duplication key was stored within the "
+                        + "window, by topic (docs/DEDUP.md)")
                     .tags("topic", t.topic).register(registry));
                 meters.add(FunctionCounter.builder("idemlog.produce.bytes", t.bytesAppended, LongAdder::sum)
                     .description("Bytes of batches appended, by topic").baseUnit("bytes")

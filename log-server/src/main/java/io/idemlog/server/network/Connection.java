@@ -157,7 +157,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
             try {
                 burstActions.get(i).run();
             } catch (RuntimeException e) {
-                LOG.error("deferred work failed on the connection from {}", remoteAddress(), e);
+                // A handler's bug, found late: as for one thrown by the handler itself, counted, logged (rate
+                // limited) and the connection closed, so that the client retries instead of waiting for an answer
+                // that the failed work may never give.
+                shared.metrics().handlerErrors.increment();
+                if (shared.logLimiter().tryAcquire() >= 0) {
+                    LOG.error("deferred work failed on the connection from {}; closing it", remoteAddress(), e);
+                }
+                close("internal error in deferred work");
             }
         }
         burstKeys.clear();

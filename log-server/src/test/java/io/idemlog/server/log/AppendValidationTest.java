@@ -1,6 +1,7 @@
 package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.record.Compression;
 import io.idemlog.common.record.RecordBatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,6 +63,8 @@ class AppendValidationTest {
     }
 
     private int nextSequence = 2;
+    private static final Compression[] CODECS = {Compression.GZIP, Compression.SNAPPY, Compression.LZ4,
+        Compression.ZSTD};
 
     private static byte[] valid() {
         return Batches.bytes(Batches.idempotent(7L, 0, 2, 3));
@@ -179,11 +182,55 @@ class AppendValidationTest {
     }
 
     @Test
-    void aCompressedBatchIsAnUnsupportedCompressionType() throws IOException {
-        for (short codec = 1; codec <= 4; codec++) {
+    void anUndefinedCodecIdIsAnUnsupportedCompressionType() throws IOException {
+        for (short codec = 5; codec <= 7; codec++) {
             short attributes = codec;
             assertRejected(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
                 validWith(b -> b.putShort(RecordBatch.ATTRIBUTES_OFFSET, attributes)));
+        }
+    }
+
+    @Test
+    void aBatchMarkedCompressedWhoseRecordsAreNotCompressedIsACorruptMessage() throws IOException {
+        for (short codec = 1; codec <= 4; codec++) {
+            short attributes = codec;
+            assertRejected(ErrorCode.CORRUPT_MESSAGE,
+                validWith(b -> b.putShort(RecordBatch.ATTRIBUTES_OFFSET, attributes)));
+        }
+    }
+
+    private static ByteBuffer template() {
+        return Batches.withValueSize(7L, 0, 2, 3, 1_000L, 40);
+    }
+
+    @Test
+    void aTruncatedCompressedStreamIsACorruptMessage() throws IOException {
+        for (Compression codec : CODECS) {
+            byte[] z = Batches.compress(codec, Batches.inner(template()));
+            assertRejected(ErrorCode.CORRUPT_MESSAGE,
+                Batches.bytes(Batches.withPayload(template(), codec.id, 3, Arrays.copyOf(z, z.length - 3))));
+        }
+    }
+
+    @Test
+    void compressedRecordsThatDoNotMatchTheHeaderCountAreACorruptMessage() throws IOException {
+        for (Compression codec : CODECS) {
+            byte[] z = Batches.compress(codec, Batches.inner(template()));
+            assertRejected(ErrorCode.CORRUPT_MESSAGE, Batches.bytes(Batches.withPayload(template(), codec.id, 4, z)));
+            assertRejected(ErrorCode.CORRUPT_MESSAGE, Batches.bytes(Batches.withPayload(template(), codec.id, 2, z)));
+        }
+    }
+
+    @Test
+    void aCompressedBatchOverTheInnerLimitIsMessageTooLarge() throws IOException {
+        // maxBatchBytes 2048 here: at most 16 x 2048 = 32 KiB after decompression; 35 records of 1,000 bytes (mostly zeros)
+        ByteBuffer big = Batches.withValueSize(7L, 0, 2, 35, 1_000L, 1_000);
+        // snappy compresses at most ~20:1, so a snappy batch under 2 KiB cannot reach 32 KiB: its inner limit is
+        // tested in CompressedRecordsTest
+        for (Compression codec : new Compression[] {Compression.GZIP, Compression.LZ4, Compression.ZSTD}) {
+            byte[] z = Batches.compress(codec, Batches.inner(big));
+            assertTrue(z.length < 2048 - RecordBatch.HEADER_SIZE, codec + ": " + z.length);
+            assertRejected(ErrorCode.MESSAGE_TOO_LARGE, Batches.bytes(Batches.withPayload(big, codec.id, 35, z)));
         }
     }
 

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -285,6 +286,37 @@ class DedupAppendTest {
             assertEquals(4, log.partition().dedupKeys());
             AppendResult again = log.appendOk(batch(4, 0, 0, "d", "e", "a"));
             assertArrayEquals(new long[] {0, 4, 2, 0}, again.repeats());
+        }
+    }
+
+    @Test
+    void perTopicConfigsAtCreateTopicsAndAlterOverrideTheBrokerDefaultAndSurviveARestart() throws Exception {
+        try (LogFixture log = new LogFixture(dir, new TestConfig())) {
+            log.store.createTopic("orders", 1, Map.of("dedup.header", HEADER, "dedup.window.ms", "5000"), false);
+            PartitionLog orders = log.store.partitionLog("orders", 0);
+            assertEquals(new DedupConfig(HEADER, 5000, DedupConfig.DEFAULT_MAX_KEYS), orders.dedup());
+            assertEquals(DedupConfig.OFF, log.partition().dedup(), "the broker default (off) elsewhere");
+            orders.append(batch(-1, -1, -1, "a", "b"), 0, batch(-1, -1, -1, "a", "b").limit());
+            log.reopen();
+            orders = log.store.partitionLog("orders", 0);
+            assertEquals(HEADER, orders.dedup().header(), "the topic config is kept across a restart");
+            assertEquals(2, orders.dedupKeys(), "and its window is recovered");
+            ByteBuffer again = batch(-1, -1, -1, "a");
+            assertEquals(1, orders.append(again, 0, again.limit()).repeatCount());
+            log.store.alterTopicConfig("orders", Map.of(), false);
+            assertEquals(DedupConfig.OFF, log.store.partitionLog("orders", 0).dedup(), "altered back to off");
+            ByteBuffer stored = batch(-1, -1, -1, "a");
+            assertNull(orders.append(stored, 0, stored.limit()).repeats());
+        }
+    }
+
+    @Test
+    void aBadTopicConfigIsRefusedWithInvalidConfig() throws Exception {
+        try (LogFixture log = new LogFixture(dir, new TestConfig())) {
+            io.idemlog.server.metadata.AdminException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.idemlog.server.metadata.AdminException.class,
+                () -> log.store.createTopic("bad", 1, Map.of("dedup.window.ms", "0"), false));
+            assertEquals(ErrorCode.INVALID_CONFIG, e.error());
         }
     }
 }

@@ -126,6 +126,25 @@ class GroupCommitTest {
         assertEquals(0, log.store.flushOnce(), "the flusher finds nothing left to do");
     }
 
+    /** Before: the exception went up into the network thread's read burst and the waiter was left pending. */
+    @Test
+    void aBugInARequestThreadsFlushFailsTheWaitersAndTakesThePartitionOffline() {
+        PartitionLog p = log.partition();
+        ByteBuffer b = Batches.plain(2, 1L);
+        assertEquals(ErrorCode.NONE, p.append(b, 0, b.limit(), FlushDuty.CALLER).error());
+        List<ErrorCode> answers = new ArrayList<>();
+        p.whenDurable(1L, answers::add);
+        log.io.beforeForce = () -> {
+            throw new IllegalStateException("injected bug");
+        };
+        p.flushNow();
+        log.io.beforeForce = () -> { };
+        assertEquals(List.of(ErrorCode.KAFKA_STORAGE_ERROR), answers);
+        assertEquals(PartitionLog.State.OFFLINE, p.state());
+        assertEquals(1L, log.store.metrics().flusherFailures.sum());
+        assertEquals(ErrorCode.KAFKA_STORAGE_ERROR, log.append(Batches.plain(1, 1L)).error());
+    }
+
     @Test
     void anAppendWhoseThreadNeverFlushesIsStillMadeDurableByTheFlusher() {
         PartitionLog p = log.partition();

@@ -117,6 +117,18 @@ class SealedSegmentDamageTest {
     }
 
     @Test
+    void aDamagedProducerIdInASealedSegmentIsNotReplayedIntoTheProducerState() throws IOException {
+        long[] damaged = batchInTheMiddle();
+        flip(segment0(), damaged[0] + RecordBatch.PRODUCER_ID_OFFSET + 7); // covered by the CRC
+        for (long o : io.idemlog.server.state.ProducerSnapshotFile.list(log.partitionDir())) {
+            Files.delete(io.idemlog.server.state.ProducerSnapshotFile.path(log.partitionDir(), o)); // replay it all
+        }
+        log.open();
+        assertEquals(1, log.partition().producerCount(), "producer 7 read as 6 through the flipped bit is not replayed");
+        assertConsumerStopsAt(damaged[1]);
+    }
+
+    @Test
     void aCleanSealedSegmentIsCheckedOnceThenServedWithoutChecks() throws IOException {
         log.open();
         readLikeAConsumer(segment1Base);

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** offsetForTimestamp: the first offset whose record timestamp is at or after t, below the high watermark. */
 class TimestampLookupTest {
@@ -58,7 +60,7 @@ class TimestampLookupTest {
     }
 
     @Test
-    void findsTheFirstRecordAtOrAfterTheTimestampEvenInsideABatch() {
+    void findsTheFirstRecordAtOrAfterTheTimestampEvenInsideABatch() throws IOException {
         append(100, 110, 120);
         append(130, 140);
         log.store.flushOnce();
@@ -72,7 +74,7 @@ class TimestampLookupTest {
     }
 
     @Test
-    void recordsAboveTheHighWatermarkAreNotFound() {
+    void recordsAboveTheHighWatermarkAreNotFound() throws IOException {
         append(100, 110);
         log.store.flushOnce();
         append(200, 210);
@@ -82,7 +84,7 @@ class TimestampLookupTest {
     }
 
     @Test
-    void randomTimestampsAcrossSegmentsAgreeWithANaiveScan() {
+    void randomTimestampsAcrossSegmentsAgreeWithANaiveScan() throws IOException {
         Random random = new Random(11L);
         long base = 1_000_000L;
         for (int b = 0; b < 150; b++) {
@@ -103,7 +105,7 @@ class TimestampLookupTest {
     }
 
     @Test
-    void aLogAppendTimeBatchAnswersWithItsFirstOffset() {
+    void aLogAppendTimeBatchAnswersWithItsFirstOffset() throws IOException {
         ByteBuffer buf = ByteBuffer.allocateDirect(4096);
         RecordBatchBuilder builder = new RecordBatchBuilder().init(buf, 0, buf.capacity());
         builder.tryAppend(100L, null, new byte[4], null);
@@ -116,5 +118,29 @@ class TimestampLookupTest {
         log.appendOk(buf);
         log.store.flushOnce();
         assertArrayEquals(new long[] {0L, 500L}, log.partition().offsetForTimestamp(300L));
+    }
+
+    /** Before: the IOException was logged and the answer was "no record at or after t" (a seek by time to the end). */
+    @Test
+    void aSegmentThatCannotBeReadIsAnErrorNotNoSuchOffset() throws IOException {
+        append(100, 110, 120);
+        log.store.flushOnce();
+        PartitionLog p = log.partition();
+        assertArrayEquals(new long[] {1L, 110L}, p.offsetForTimestamp(105L));
+        p.segments()[0].close(); // reads of its file now fail (ClosedChannelException)
+        assertThrows(IOException.class, () -> p.offsetForTimestamp(105L));
+        log.store.abandon(); // a clean close would fsync the closed file
+    }
+
+    @Test
+    void anOfflinePartitionIsAnError() throws IOException {
+        append(100, 110);
+        log.store.flushOnce();
+        log.io.failForces = true;
+        append(200);
+        log.store.flushOnce(); // the fsync fails: the partition goes offline
+        PartitionLog p = log.partition();
+        assertEquals(PartitionLog.State.OFFLINE, p.state());
+        assertThrows(IOException.class, () -> p.offsetForTimestamp(105L));
     }
 }

@@ -219,6 +219,7 @@ class MetricsEndpointTest {
         assertTrue(names.stream().anyMatch(n -> n.toString().contains("idemlogTestWidgetCreations")),
             names.toString());
         assertTrue(names.stream().anyMatch(n -> n.toString().contains("idemlogStorageFsync")), names.toString());
+        assertTrue(names.stream().noneMatch(n -> n.toString().contains("Histogram")), "no bucket MBeans: " + names);
         server.close();
         assertTrue(mbeans.queryNames(new ObjectName(domain + ":*"), null).isEmpty(), "MBeans left after close");
         server = null;

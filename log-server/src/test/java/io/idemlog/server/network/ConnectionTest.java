@@ -115,6 +115,24 @@ class ConnectionTest {
         assertEquals(0, memory.used());
     }
 
+    /** Before: logged only (no counter) and the connection stayed open with the request unanswered. */
+    @Test
+    void shouldCloseOnABugInWorkDeferredToTheEndOfTheReadBurstAndCountIt() {
+        ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, MAX_QUEUED, memory, metrics,
+            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
+        ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
+        handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> ctx.afterReadBurst(this, () -> {
+            throw new IllegalStateException("a bug");
+        });
+        FrameDecoder frames = new FrameDecoder(shared);
+        channel = new EmbeddedChannel(frames, new Connection(handlers, shared, frames));
+        channel.writeInbound(request(1));
+        assertFalse(channel.isOpen());
+        assertEquals(1, metrics.handlerErrors.sum());
+        assertNull(channel.readOutbound());
+        assertEquals(0, memory.used());
+    }
+
     @Test
     void shouldCloseOnAHandlerBugAndCountIt() {
         ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, MAX_QUEUED, memory, metrics,

@@ -120,18 +120,63 @@ class NetworkLayerTest {
                 assertEquals(ApiKey.values().length, rsp.apiKeys.size());
                 for (ApiKey api : ApiKey.values()) {
                     ApiVersionsResponse.ApiVersion av = rsp.find(api.id);
-                    assertEquals(api.minVersion, av.minVersion);
+                    // Produce is advertised from v0 (served from v3), as Kafka 4.x does: librdkafka's feature
+                    // detection needs it to compress (ApiVersionsHandler.advertisedMinVersion)
+                    assertEquals(api == ApiKey.PRODUCE ? 0 : api.minVersion, av.minVersion, api.name());
                     assertEquals(api.maxVersion, av.maxVersion);
                 }
             }
         }
     }
 
+    /**
+     * The captured v3 table (recorded when Produce was advertised from v3) with Produce's min version 0, as it is
+     * advertised now: correlation id (4), error code (2), array length (1), then Produce's key (2) and min (2).
+     */
+    private static byte[] produceFromV0(byte[] table) {
+        ByteBuffer b = ByteBuffer.wrap(table);
+        assertEquals(ApiKey.PRODUCE.id, b.getShort(7));
+        assertEquals(3, b.getShort(9));
+        b.putShort(9, (short) 0);
+        return withApisAddedSince(table);
+    }
+
+    /**
+     * The captured v3 table with the entries of the APIs added since the capture (ApiKey constants it does not
+     * list, in ApiKey order) inserted after its last entry, as the server lists them: the captured bytes stay
+     * byte for byte, only the compact array count grows.
+     */
+    private static byte[] withApisAddedSince(byte[] table) {
+        int n = table[6] - 1;
+        assertTrue(n > 0 && n < 120, "one-byte compact array count");
+        Set<Short> captured = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            captured.add(ByteBuffer.wrap(table).getShort(7 + i * 7));
+        }
+        java.io.ByteArrayOutputStream added = new java.io.ByteArrayOutputStream();
+        int count = n;
+        for (ApiKey api : ApiKey.values()) {
+            if (!captured.contains(api.id)) {
+                ByteBuffer e = ByteBuffer.allocate(7).putShort(api.id).putShort(api.minVersion)
+                    .putShort(api.maxVersion).put((byte) 0);
+                added.writeBytes(e.array());
+                count++;
+            }
+        }
+        int at = 7 + n * 7;
+        byte[] out = new byte[table.length + added.size()];
+        System.arraycopy(table, 0, out, 0, at);
+        System.arraycopy(added.toByteArray(), 0, out, at, added.size());
+        System.arraycopy(table, at, out, at + added.size(), table.length - at);
+        out[6] = (byte) (count + 1);
+        return out;
+    }
+
     @Test
     void shouldAnswerTheCapturedV3RequestWithTheVersionSetBTableByteForByte() throws IOException {
         try (WireClient c = client()) {
             c.sendFrame(capture("firstflex/req-k18-v3-1.bin"));
-            assertArrayEquals(capture("firstflex/rsp-rewritten-k18-v3-1.bin"), c.receiveFrame());
+            assertArrayEquals(produceFromV0(capture("firstflex/rsp-rewritten-k18-v3-1.bin")), c.receiveFrame());
         }
     }
 
@@ -144,7 +189,7 @@ class NetworkLayerTest {
             assertArrayEquals(capture("firstflex/rsp-local-k18-v5-2.bin"), c.receiveFrame());
             // then the client retries at v3 on the same connection
             c.sendFrame(capture("firstflex/req-k18-v3-1.bin"));
-            assertArrayEquals(capture("firstflex/rsp-rewritten-k18-v3-1.bin"), c.receiveFrame());
+            assertArrayEquals(produceFromV0(capture("firstflex/rsp-rewritten-k18-v3-1.bin")), c.receiveFrame());
         }
     }
 
@@ -386,6 +431,24 @@ class NetworkLayerTest {
             assertEquals(3L, rsp.topics.get(0).partitions.get(0).offset);
             assertEquals(0L, rsp.topics.get(0).partitions.get(1).offset);
             assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code, rsp.topics.get(0).partitions.get(2).errorCode);
+        }
+    }
+
+    @Test
+    void shouldAnswerKafkaStorageErrorWhenATimestampLookupCannotReadTheLog() throws IOException {
+        try (WireClient c = client()) {
+            store.fake("t1", 0).timestampLookupFailure = new IOException("injected: segment unreadable");
+            ListOffsetsRequest req = new ListOffsetsRequest();
+            ListOffsetsRequest.Topic t = new ListOffsetsRequest.Topic("t1");
+            t.partitions.add(new ListOffsetsRequest.Partition(0, 1000L));
+            t.partitions.add(new ListOffsetsRequest.Partition(1, 1000L));
+            req.topics.add(t);
+            ListOffsetsResponse rsp = c.call(ApiKey.LIST_OFFSETS, (short) 6, req);
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code, rsp.topics.get(0).partitions.get(0).errorCode,
+                "not 'no such offset'");
+            assertEquals(0, rsp.topics.get(0).partitions.get(1).errorCode, "the other partition is answered");
+            assertEquals(-1L, rsp.topics.get(0).partitions.get(1).offset);
+            assertEquals(1L, server.counters().get("errors.storage"));
         }
     }
 

@@ -2,6 +2,7 @@ package io.idemlog.client.internal;
 
 import io.idemlog.client.ProducerClosedException;
 import io.idemlog.common.record.Header;
+import io.idemlog.common.record.Compression;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.RecordBatchBuilder;
 
@@ -37,6 +38,8 @@ public final class Accumulator {
     }
 
     private final int batchSize;
+    private final Compression compression;
+    private final int compressionLevel;
     private final long lingerMs;
     private final long deliveryTimeoutMs;
     private final BufferPool pool;
@@ -54,6 +57,17 @@ public final class Accumulator {
 
     public Accumulator(int batchSize, long lingerMs, long deliveryTimeoutMs, BufferPool pool, boolean idempotent,
                        int maxUnacked) {
+        this(batchSize, lingerMs, deliveryTimeoutMs, pool, idempotent, maxUnacked, Compression.NONE, 0);
+    }
+
+    /**
+     * With {@code compression}: every batch is compressed with it (at {@code compressionLevel}) when it is sealed,
+     * in its own pool buffer (RecordsCompressor): the memory a batch holds stays the buffer it was given.
+     */
+    public Accumulator(int batchSize, long lingerMs, long deliveryTimeoutMs, BufferPool pool, boolean idempotent,
+                       int maxUnacked, Compression compression, int compressionLevel) {
+        this.compression = compression;
+        this.compressionLevel = compressionLevel;
         this.batchSize = batchSize;
         this.lingerMs = lingerMs;
         this.deliveryTimeoutMs = deliveryTimeoutMs;
@@ -167,7 +181,7 @@ public final class Accumulator {
                     if (open.tryAppend(q.builder, timestamp, key, value, headers, completion)) {
                         return AppendResult.APPENDED;
                     }
-                    open.seal(q.builder);
+                    open.seal(q.builder, compression, compressionLevel);
                 }
                 ProducerBatch batch = new ProducerBatch(q, buffer, nowMs, deliveryTimeoutMs,
                     slots(size, key, value, headers));
@@ -242,7 +256,7 @@ public final class Accumulator {
         synchronized (q) {
             ProducerBatch head = q.batches.pollFirst();
             if (head != null && !head.isSealed()) {
-                head.seal(q.builder);
+                head.seal(q.builder, compression, compressionLevel);
             }
             return head;
         }
@@ -256,7 +270,7 @@ public final class Accumulator {
             while ((head = q.batches.peekFirst()) != null && head.deadlineMs <= nowMs) {
                 q.batches.pollFirst();
                 if (!head.isSealed()) {
-                    head.seal(q.builder);
+                    head.seal(q.builder, compression, compressionLevel);
                 }
                 if (expired == null) {
                     expired = new ArrayList<>(2);
@@ -286,7 +300,7 @@ public final class Accumulator {
                 ProducerBatch b;
                 while ((b = q.batches.pollFirst()) != null) {
                     if (!b.isSealed()) {
-                        b.seal(q.builder);
+                        b.seal(q.builder, compression, compressionLevel);
                     }
                     drained.add(b);
                 }

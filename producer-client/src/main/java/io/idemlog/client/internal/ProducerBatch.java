@@ -4,9 +4,11 @@ import io.idemlog.client.Callback;
 import io.idemlog.client.ProducerException;
 import io.idemlog.client.RecordMetadata;
 import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.record.Compression;
 import io.idemlog.common.record.Header;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.RecordBatchBuilder;
+import io.idemlog.common.record.RecordsCompressor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,9 +84,25 @@ public final class ProducerBatch {
 
     /** Writes the header and CRC; the batch is immutable from here on (but for the producer stamp). */
     void seal(RecordBatchBuilder builder) {
+        seal(builder, Compression.NONE, 0);
+    }
+
+    /**
+     * Writes the header and CRC, compressing the records in place first when {@code compression} is not NONE (the
+     * batch stays in its pool buffer; a batch that would not shrink to fit it stays uncompressed). Runs on the
+     * thread that seals (an application thread whose record did not fit, or the I/O thread draining), under the
+     * partition queue's lock, as kafka-clients compresses under its deque's lock.
+     */
+    void seal(RecordBatchBuilder builder, Compression compression, int level) {
         sizeInBytes = builder.close();
+        if (compression != Compression.NONE && recordCount > 0) {
+            sizeInBytes = COMPRESSORS.get().compressInPlace(buffer, sizeInBytes, compression, level);
+        }
         records = new MemoryRecords(buffer.duplicate().position(0).limit(sizeInBytes).slice());
     }
+
+    /** One compressor (scratch buffer, codec contexts) per thread that seals batches. */
+    private static final ThreadLocal<RecordsCompressor> COMPRESSORS = ThreadLocal.withInitial(RecordsCompressor::new);
 
     boolean isSealed() {
         return records != null;

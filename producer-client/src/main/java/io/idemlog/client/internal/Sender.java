@@ -77,6 +77,8 @@ public final class Sender implements Transport.Listener {
     private final ProducerConfig.Acks acks;
     private final int requestTimeoutMs;
     private final long retryBackoffMs;
+    /** retries: sends of a batch after its first before it fails. */
+    private final int retries;
     private final int maxInFlight;
     private final int maxRequestSize;
     private final Int2ObjectHashMap<NodeState> nodes = new Int2ObjectHashMap<>();
@@ -98,6 +100,7 @@ public final class Sender implements Transport.Listener {
         this.acks = config.acks();
         this.requestTimeoutMs = (int) config.requestTimeoutMs();
         this.retryBackoffMs = config.retryBackoffMs();
+        this.retries = config.retries();
         this.maxInFlight = config.maxInFlightRequestsPerConnection();
         this.maxRequestSize = config.maxRequestSize();
     }
@@ -667,7 +670,10 @@ public final class Sender implements Transport.Listener {
         return sb.append(']').toString();
     }
 
-    /** A failed attempt: the batch goes back in sequence order for a retry, unless its time is up. */
+    /**
+     * A failed attempt: the batch goes back in sequence order for a retry, unless its time is up or it has been
+     * retried {@code retries} times.
+     */
     private void retryOrDie(ProducerBatch b, long nowMs, short code) {
         PartitionProducerState s = b.queue.state;
         if (b.expired) {
@@ -680,6 +686,12 @@ public final class Sender implements Transport.Listener {
                 + b.topic() + "-" + b.partition() + ": " + ProducerConfig.DELIVERY_TIMEOUT_MS + " passed after "
                 + b.attempts + " attempt(s), the last " + (code < 0 ? "without an answer" : "answered error " + code)
                 + "; the records may or may not be in the log", true));
+        } else if (b.attempts > retries) {
+            s.onDead(b);
+            finishFailed(b, new ProduceFailedException("Giving up on " + b.recordCount() + " record(s) for "
+                + b.topic() + "-" + b.partition() + " after " + b.attempts + " attempt(s) (" + ProducerConfig.RETRIES
+                + "=" + retries + "), the last " + (code < 0 ? "without an answer" : "answered error " + code)
+                + "; the records may or may not be in the log", code, true));
         } else {
             s.onRetriableFailure(b, nowMs + retryBackoffMs);
         }

@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -466,6 +467,45 @@ class SenderTest {
         step(0);
         assertEquals(4, f.get().offset());
         assertEquals(0, transport.sent(ApiKey.INIT_PRODUCER_ID).size());
+    }
+
+    @Test
+    void shouldFailABatchAfterRetriesRetriesNamingTheProperty() throws Exception {
+        // retries=2: three sends, each answered REQUEST_TIMED_OUT (retriable), then the batch fails, long before
+        // delivery.timeout.ms (5 s; 30 ms pass here)
+        start(config().retries(2));
+        CompletableFuture<RecordMetadata> f = append(0);
+        step(0);
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            assertEquals(attempt, produces().size());
+            assertFalse(f.isDone(), "failed after " + attempt + " attempt(s)");
+            transport.respond(NODE, answer(0, 7, -1)); // REQUEST_TIMED_OUT
+            step(0);
+            step(10);
+        }
+        assertEquals(3, produces().size(), "no fourth send");
+        ExecutionException e = assertThrows(ExecutionException.class, f::get);
+        ProduceFailedException cause = assertInstanceOf(ProduceFailedException.class, e.getCause());
+        assertTrue(cause.getMessage().contains("retries=2"), cause.getMessage());
+        assertEquals(7, cause.errorCode());
+    }
+
+    @Test
+    void shouldKeepRetryingWithTheDefaultRetries() throws Exception {
+        // the control: the same answers with retries unset go on being retried (delivery.timeout.ms decides)
+        start(config());
+        CompletableFuture<RecordMetadata> f = append(0);
+        step(0);
+        for (int attempt = 1; attempt <= 6; attempt++) {
+            transport.respond(NODE, answer(0, 7, -1));
+            step(0);
+            step(10);
+        }
+        assertEquals(7, produces().size());
+        assertFalse(f.isDone());
+        transport.respond(NODE, answer(0, 0, 9));
+        step(0);
+        assertEquals(9, f.get().offset());
     }
 
     @Test

@@ -92,6 +92,8 @@ final class PartitionStateMachine extends BaseStateMachine {
     private final List<Segment> sealed = new ArrayList<>();
     private Segment active;
     private volatile long logEndOffset;
+    /** The largest producer id applied (the v2 producer snapshot records it: the allocator must start above it). */
+    private long maxProducerId = -1;
     private volatile long appliedBatches;
     private volatile long duplicates;
     private volatile long rejected;
@@ -244,7 +246,7 @@ final class PartitionStateMachine extends BaseStateMachine {
                 sealed.add(new Segment(baseOf(e.getKey()), p, ch, e.getValue()));
                 keep.add(e.getKey());
             }
-            ProducerSnapshotFile.load(dir.resolve(manifest.producerSnapshot), producers);
+            maxProducerId = ProducerSnapshotFile.load(dir.resolve(manifest.producerSnapshot), producers).maxProducerId();
             logEndOffset = manifest.logEndOffset;
             appliedBatches = manifest.batches;
             setLastAppliedTermIndex(TermIndex.valueOf(manifest.term, manifest.index));
@@ -390,6 +392,7 @@ final class PartitionStateMachine extends BaseStateMachine {
                 break;
         }
         producers.update(producerId, epoch, baseSequence, lastOffsetDelta, baseOffset, leaderTimeMs);
+        maxProducerId = Math.max(maxProducerId, producerId);
         logEndOffset = lastOffset + 1;
         appliedBatches = appliedBatches + 1;
         return EntryLayout.reply(EntryLayout.APPENDED, (short) 0, baseOffset, lastOffset);
@@ -555,7 +558,7 @@ final class PartitionStateMachine extends BaseStateMachine {
             sealed.add(s);
             active = openSegment(dir, logEndOffset);
         }
-        String producerFile = ProducerSnapshotFile.write(dir, logEndOffset, producers).getFileName().toString();
+        String producerFile = ProducerSnapshotFile.write(dir, logEndOffset, maxProducerId, producers).getFileName().toString();
         Manifest m = new Manifest(Manifest.name(applied), applied.getTerm(), applied.getIndex(), logEndOffset,
             appliedBatches, producerFile);
         for (Segment x : sealed) {

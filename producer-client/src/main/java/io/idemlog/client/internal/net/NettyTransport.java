@@ -54,7 +54,6 @@ public final class NettyTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
     /** Largest answer accepted; a Produce or Metadata answer is far smaller. */
     private static final int MAX_RESPONSE_SIZE = 100 * 1024 * 1024;
-    private static final long MAX_RECONNECT_BACKOFF_MS = 1000;
 
     private enum State { DISCONNECTED, CONNECTING, NEGOTIATING, READY }
 
@@ -83,6 +82,7 @@ public final class NettyTransport implements Transport {
     private final String clientId;
     private final String softwareVersion;
     private final long reconnectBackoffMs;
+    private final long reconnectBackoffMaxMs;
     private final int setupTimeoutMs;
     private final LongSupplier clock;
     private final Runnable wakeup;
@@ -97,9 +97,22 @@ public final class NettyTransport implements Transport {
      */
     public NettyTransport(EventLoop loop, Bootstrap bootstrap, String clientId, long reconnectBackoffMs,
                           int connectTimeoutMs, LongSupplier clock, Runnable wakeup) {
+        this(loop, bootstrap, clientId, reconnectBackoffMs, 1000, connectTimeoutMs, -1, -1, clock, wakeup);
+    }
+
+    /**
+     * @param reconnectBackoffMs    reconnect.backoff.ms: the pause before reconnecting (at least 1 ms here)
+     * @param reconnectBackoffMaxMs reconnect.backoff.max.ms: the bound of its doubling after failed attempts
+     * @param sendBuffer            SO_SNDBUF, or -1 for the OS default
+     * @param receiveBuffer         SO_RCVBUF, or -1 for the OS default
+     */
+    public NettyTransport(EventLoop loop, Bootstrap bootstrap, String clientId, long reconnectBackoffMs,
+                          long reconnectBackoffMaxMs, int connectTimeoutMs, int sendBuffer, int receiveBuffer,
+                          LongSupplier clock, Runnable wakeup) {
         this.loop = loop;
         this.clientId = clientId;
         this.reconnectBackoffMs = Math.max(1, reconnectBackoffMs);
+        this.reconnectBackoffMaxMs = Math.max(this.reconnectBackoffMs, reconnectBackoffMaxMs);
         this.setupTimeoutMs = connectTimeoutMs;
         this.clock = clock;
         this.wakeup = wakeup;
@@ -110,6 +123,12 @@ public final class NettyTransport implements Transport {
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_KEEPALIVE, true)
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
+        if (sendBuffer >= 0) {
+            this.bootstrap.option(ChannelOption.SO_SNDBUF, sendBuffer);
+        }
+        if (receiveBuffer >= 0) {
+            this.bootstrap.option(ChannelOption.SO_RCVBUF, receiveBuffer);
+        }
     }
 
     @Override
@@ -242,7 +261,7 @@ public final class NettyTransport implements Transport {
         c.state = State.DISCONNECTED;
         c.versions = null;
         c.pending.clear();
-        c.backoffUntilMs = clock.getAsLong() + reconnectBackoffMs;
+        c.backoffUntilMs = saturatedAdd(clock.getAsLong(), reconnectBackoffMs);
         wakeAt(c.backoffUntilMs);
         if (ch != null) {
             ch.close();
@@ -291,8 +310,7 @@ public final class NettyTransport implements Transport {
         c.versions = null;
         c.pending.clear();
         c.failures = wasReady ? 0 : c.failures + 1;
-        long backoff = Math.min(MAX_RECONNECT_BACKOFF_MS, reconnectBackoffMs << Math.min(10, c.failures));
-        c.backoffUntilMs = clock.getAsLong() + (wasReady ? reconnectBackoffMs : backoff);
+        c.backoffUntilMs = saturatedAdd(clock.getAsLong(), wasReady ? reconnectBackoffMs : backoff(c.failures));
         wakeAt(c.backoffUntilMs);
         LOG.debug("{}: {}", c.node, reason);
         events.addLast(new Event(c.node.id(), -1, null, reason));
@@ -304,6 +322,30 @@ public final class NettyTransport implements Transport {
      * be retried only if something else woke the sender (an answer, a metadata retry, a linger timer): with fresh
      * metadata and nothing in flight, nothing does, and the node's batches would wait for delivery.timeout.ms.
      */
+    /**
+     * reconnect.backoff.ms doubled for each failed attempt after the first, up to reconnect.backoff.max.ms (as
+     * kafka-clients, without its jitter).
+     */
+    private long backoff(int failures) {
+        return backoff(reconnectBackoffMs, reconnectBackoffMaxMs, failures);
+    }
+
+    static long backoff(long baseMs, long maxMs, int failures) {
+        long b = baseMs;
+        for (int i = 1; i < failures; i++) {
+            if (b > maxMs / 2) {
+                return maxMs;
+            }
+            b <<= 1;
+        }
+        return Math.min(b, maxMs);
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE : r;
+    }
+
     private void wakeAt(long atMs) {
         long delay = atMs - clock.getAsLong();
         loop.schedule(wakeup, Math.max(1, delay), TimeUnit.MILLISECONDS);

@@ -1,0 +1,392 @@
+package io.idemlog.server.group;
+
+import io.idemlog.server.state.DurableFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
+
+/**
+ * The committed offsets on disk, under {@code <data dir>/group-offsets/}: an append-only record log
+ * ({@code offsets-<generation>.log}) of puts and deletes keyed by (group, topic, partition), plus one snapshot
+ * ({@code offsets.snapshot}) of every live offset as of the end of a generation's log. Compaction by snapshot: once
+ * the active log has grown past {@code max(compactBytes, snapshot size)}, the live offsets are written as a new
+ * snapshot (temp file, fsync, atomic rename, directory fsync), a new log generation is started and the old one
+ * deleted; so a restart reads at most about twice the live state, however long the commit history.
+ *
+ * <p>Record: {@code int32 length, int32 crc32c(payload), payload}; payload: {@code int8 type (1 put, 2 delete),
+ * string group, string topic, int32 partition} and for a put {@code int64 offset, int32 leader epoch, string
+ * metadata, int64 commit timestamp, int64 expire timestamp}; strings are {@code int32 length + UTF-8}. Snapshot:
+ * {@code int32 magic, int16 version, int64 generation, int32 count, count put payloads (each length-prefixed),
+ * int32 crc32c of all before}. A torn record at the end of the last log (a crash during its write: never
+ * acknowledged, since answers wait for the fsync) is cut off on open; damage anywhere else refuses to start.
+ *
+ * <p>Appends are buffered and written with one write + one fdatasync per {@link #sync()}: the group commit of the
+ * coordinator thread. After an I/O error the journal is failed: every later {@link #whenDurable} says false.
+ * Not thread-safe: the coordinator thread only.
+ */
+public final class FileOffsetJournal implements OffsetJournal {
+    private static final Logger LOG = LoggerFactory.getLogger(FileOffsetJournal.class);
+    public static final String DIR = "group-offsets";
+    static final String SNAPSHOT = "offsets.snapshot";
+    private static final int SNAPSHOT_MAGIC = 0x1D3C0FF5;
+    private static final short SNAPSHOT_VERSION = 1;
+    private static final byte PUT = 1;
+    private static final byte DELETE = 2;
+    private static final int MAX_RECORD = 1 << 20;
+
+    private final Path dir;
+    private final long compactBytes;
+    private FileChannel log;
+    private long generation;
+    private long logBytes;
+    private long snapshotBytes;
+    private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
+    private final List<DurableAction> waiting = new ArrayList<>();
+    private boolean failed;
+    private long syncs;
+    private long compactions;
+
+    /**
+     * @param compactBytes the active log is compacted into a snapshot once it is larger than this and than the last
+     *                     snapshot
+     */
+    public FileOffsetJournal(Path dataDir, long compactBytes) {
+        this.dir = dataDir.resolve(DIR);
+        this.compactBytes = compactBytes;
+    }
+
+    @Override
+    public Map<String, Map<TopicPartition, OffsetValue>> load() throws IOException {
+        Map<String, Map<TopicPartition, OffsetValue>> state = new TreeMap<>();
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            DurableFiles.fsyncDirectory(dir.getParent());
+        }
+        long snapshotGeneration = 0;
+        Path snapshot = dir.resolve(SNAPSHOT);
+        if (Files.exists(snapshot)) {
+            snapshotGeneration = readSnapshot(snapshot, state);
+            snapshotBytes = Files.size(snapshot);
+        }
+        TreeMap<Long, Path> logs = new TreeMap<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "offsets-*.log")) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                logs.put(Long.parseLong(name.substring("offsets-".length(), name.length() - ".log".length())), f);
+            }
+        } catch (NumberFormatException e) {
+            throw new IOException("unexpected file name in " + dir + ": " + e.getMessage(), e);
+        }
+        for (Map.Entry<Long, Path> e : logs.entrySet()) {
+            if (e.getKey() <= snapshotGeneration) {
+                Files.delete(e.getValue()); // already in the snapshot: a compaction stopped before deleting it
+            }
+        }
+        NavigableMap<Long, Path> live = logs.tailMap(snapshotGeneration, false);
+        long last = live.isEmpty() ? snapshotGeneration + 1 : live.lastKey();
+        for (Map.Entry<Long, Path> e : live.entrySet()) {
+            replay(e.getValue(), state, e.getKey() == last);
+        }
+        generation = last;
+        Path active = logPath(generation);
+        boolean created = !Files.exists(active);
+        log = FileChannel.open(active, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+        logBytes = log.size();
+        log.position(logBytes);
+        if (created) {
+            DurableFiles.fsyncDirectory(dir);
+        }
+        return state;
+    }
+
+    private Path logPath(long gen) {
+        return dir.resolve(String.format("offsets-%020d.log", gen));
+    }
+
+    private static long readSnapshot(Path file, Map<String, Map<TopicPartition, OffsetValue>> state)
+        throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
+        if (b.remaining() < 22) {
+            throw new IOException("offsets snapshot " + file + " is truncated");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.limit() - 4);
+        if ((int) crc.getValue() != b.getInt(b.limit() - 4)) {
+            throw new IOException("offsets snapshot " + file + " is damaged (checksum)");
+        }
+        if (b.getInt() != SNAPSHOT_MAGIC || b.getShort() != SNAPSHOT_VERSION) {
+            throw new IOException("offsets snapshot " + file + ": unknown format");
+        }
+        long gen = b.getLong();
+        int count = b.getInt();
+        for (int i = 0; i < count; i++) {
+            int len = b.getInt();
+            ByteBuffer payload = b.slice(b.position(), len);
+            b.position(b.position() + len);
+            apply(payload, state);
+        }
+        return gen;
+    }
+
+    private void replay(Path file, Map<String, Map<TopicPartition, OffsetValue>> state, boolean isLast)
+        throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
+        CRC32C crc = new CRC32C();
+        while (b.remaining() > 0) {
+            int start = b.position();
+            boolean ok = b.remaining() >= 8;
+            int len = ok ? b.getInt(start) : -1;
+            ok = ok && len > 0 && len <= MAX_RECORD && b.remaining() >= 8 + len;
+            if (ok) {
+                crc.reset();
+                crc.update(b.array(), start + 8, len);
+                ok = (int) crc.getValue() == b.getInt(start + 4);
+            }
+            if (!ok) {
+                if (!isLast) {
+                    throw new IOException("offsets log " + file + " is damaged at byte " + start);
+                }
+                LOG.warn("offsets log {}: cutting a torn record at byte {} ({} bytes; never acknowledged)", file,
+                    start, b.limit() - start);
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    ch.truncate(start);
+                    ch.force(true);
+                }
+                return;
+            }
+            apply(b.slice(start + 8, len), state);
+            b.position(start + 8 + len);
+        }
+    }
+
+    /** The deterministic apply: a put replaces, a delete removes. */
+    private static void apply(ByteBuffer p, Map<String, Map<TopicPartition, OffsetValue>> state) {
+        byte type = p.get();
+        String group = readString(p);
+        TopicPartition tp = new TopicPartition(readString(p), p.getInt());
+        if (type == PUT) {
+            OffsetValue v = new OffsetValue(p.getLong(), p.getInt(), readString(p), p.getLong(), p.getLong());
+            state.computeIfAbsent(group, g -> new TreeMap<>()).put(tp, v);
+        } else {
+            Map<TopicPartition, OffsetValue> offsets = state.get(group);
+            if (offsets != null) {
+                offsets.remove(tp);
+                if (offsets.isEmpty()) {
+                    state.remove(group);
+                }
+            }
+        }
+    }
+
+    private static String readString(ByteBuffer p) {
+        int len = p.getInt();
+        byte[] bytes = new byte[len];
+        p.get(bytes);
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void put(String group, TopicPartition tp, OffsetValue v) {
+        byte[] g = utf8(group);
+        byte[] t = utf8(tp.topic());
+        byte[] m = utf8(v.metadata());
+        int len = 1 + 4 + g.length + 4 + t.length + 4 + 8 + 4 + 4 + m.length + 8 + 8;
+        ByteBuffer b = room(8 + len);
+        int start = b.position();
+        b.putInt(len).putInt(0).put(PUT).putInt(g.length).put(g).putInt(t.length).put(t).putInt(tp.partition())
+            .putLong(v.offset()).putInt(v.leaderEpoch()).putInt(m.length).put(m).putLong(v.commitTimestamp())
+            .putLong(v.expireTimestamp());
+        seal(b, start, len);
+    }
+
+    @Override
+    public void delete(String group, TopicPartition tp) {
+        byte[] g = utf8(group);
+        byte[] t = utf8(tp.topic());
+        int len = 1 + 4 + g.length + 4 + t.length + 4;
+        ByteBuffer b = room(8 + len);
+        int start = b.position();
+        b.putInt(len).putInt(0).put(DELETE).putInt(g.length).put(g).putInt(t.length).put(t).putInt(tp.partition());
+        seal(b, start, len);
+    }
+
+    private ByteBuffer room(int bytes) {
+        if (pending.remaining() < bytes) {
+            ByteBuffer bigger = ByteBuffer.allocate(Math.max(pending.capacity() * 2, pending.position() + bytes));
+            pending.flip();
+            bigger.put(pending);
+            pending = bigger;
+        }
+        return pending;
+    }
+
+    private static void seal(ByteBuffer b, int start, int len) {
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), start + 8, len);
+        b.putInt(start + 4, (int) crc.getValue());
+    }
+
+    @Override
+    public void whenDurable(DurableAction action) {
+        if (failed) {
+            action.run(false);
+        } else if (pending.position() == 0 && waiting.isEmpty()) {
+            action.run(true);
+        } else {
+            waiting.add(action);
+        }
+    }
+
+    @Override
+    public boolean hasPending() {
+        return pending.position() > 0 || !waiting.isEmpty();
+    }
+
+    @Override
+    public void sync() {
+        if (!failed && pending.position() > 0) {
+            try {
+                pending.flip();
+                int bytes = pending.remaining();
+                while (pending.hasRemaining()) {
+                    log.write(pending);
+                }
+                log.force(false);
+                logBytes += bytes;
+                syncs++;
+            } catch (IOException | RuntimeException e) {
+                failed = true;
+                LOG.error("cannot write the committed offsets to {}: the group coordinator stops accepting commits",
+                    dir, e);
+            } finally {
+                pending.clear();
+            }
+        }
+        List<DurableAction> run = new ArrayList<>(waiting);
+        waiting.clear();
+        for (DurableAction a : run) {
+            try {
+                a.run(!failed);
+            } catch (RuntimeException e) {
+                // one broken answer must not keep the others waiting
+                LOG.error("an offsets answer failed", e);
+            }
+        }
+    }
+
+    /** Whether an I/O error stopped the journal. */
+    public boolean failed() {
+        return failed;
+    }
+
+    public long syncs() {
+        return syncs;
+    }
+
+    public long compactions() {
+        return compactions;
+    }
+
+    /** Bytes of the active log (what a restart replays after the snapshot). */
+    public long logBytes() {
+        return logBytes;
+    }
+
+    @Override
+    public boolean wantsCompaction() {
+        return !failed && !hasPending() && logBytes > Math.max(compactBytes, snapshotBytes);
+    }
+
+    @Override
+    public void compact(Map<String, Map<TopicPartition, OffsetValue>> state) {
+        try {
+            writeSnapshot(state);
+        } catch (IOException e) {
+            // the old log and snapshot are still whole: carry on with them, try again later
+            LOG.warn("offsets compaction failed (the log keeps growing until it succeeds)", e);
+            snapshotBytes = logBytes; // next attempt once the log has doubled, not at every loop
+
+        }
+    }
+
+    private void writeSnapshot(Map<String, Map<TopicPartition, OffsetValue>> state) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1024);
+        int count = 0;
+        b.putInt(SNAPSHOT_MAGIC).putShort(SNAPSHOT_VERSION).putLong(generation).putInt(0);
+        for (Map.Entry<String, Map<TopicPartition, OffsetValue>> g : state.entrySet()) {
+            for (Map.Entry<TopicPartition, OffsetValue> e : g.getValue().entrySet()) {
+                ByteBuffer saved = pending;
+                pending = ByteBuffer.allocate(256);
+                put(g.getKey(), e.getKey(), e.getValue());
+                ByteBuffer rec = pending;
+                pending = saved;
+                rec.flip();
+                int len = rec.getInt(0);
+                if (b.remaining() < 4 + len + 4) {
+                    ByteBuffer bigger = ByteBuffer.allocate(Math.max(b.capacity() * 2, b.position() + len + 8));
+                    b.flip();
+                    bigger.put(b);
+                    b = bigger;
+                }
+                b.putInt(len).put(rec.array(), 8, len);
+                count++;
+            }
+        }
+        b.putInt(14, count);
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.position());
+        b.putInt((int) crc.getValue());
+        b.flip();
+        Path tmp = dir.resolve(SNAPSHOT + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        Files.move(tmp, dir.resolve(SNAPSHOT), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        DurableFiles.fsyncDirectory(dir);
+        snapshotBytes = b.limit();
+        long oldGeneration = generation;
+        FileChannel next = FileChannel.open(logPath(oldGeneration + 1), StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE, StandardOpenOption.READ, StandardOpenOption.TRUNCATE_EXISTING);
+        DurableFiles.fsyncDirectory(dir);
+        log.close();
+        log = next;
+        generation = oldGeneration + 1;
+        logBytes = 0;
+        Files.deleteIfExists(logPath(oldGeneration));
+        DurableFiles.fsyncDirectory(dir);
+        compactions++;
+        LOG.info("offsets compacted: snapshot of {} offsets ({} bytes), log generation {}", count, snapshotBytes,
+            generation);
+    }
+
+    @Override
+    public void close() throws IOException {
+        sync();
+        if (log != null) {
+            log.close();
+        }
+    }
+}
