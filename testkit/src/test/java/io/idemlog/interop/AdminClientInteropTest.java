@@ -24,8 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Kafka's AdminClient, 3.9.x and 4.x, against an idemlog server in its own JVM (the {@link AdminDriver} in a child
  * JVM with one kafka-clients version): topics created with partitions and configs, refusals with Kafka's
  * exceptions (compaction, an existing topic, replication factor 3), validate-only creating nothing, the configs
- * described with their sources, then checked on the server: the topic's segment.bytes rolled its segments; a
- * deletion removes its directories (and with them the producer state) and the topic from the listing.
+ * described with their sources, then checked on the server: the topic's segment.bytes rolled its segments;
+ * IncrementalAlterConfigs retention.ms=1 makes retention remove them (the hour before had kept them); the topic grows
+ * to 5 partitions; a deletion removes its directories (and with them the producer state) and the topic from the
+ * listing.
  */
 class AdminClientInteropTest {
     @TempDir
@@ -72,7 +74,7 @@ class AdminClientInteropTest {
         String prefix = "adm" + major;
         try (ServerProcess server = ServerProcess.builder(dir.resolve("server"))
             .override("log.segment.delete.delay.ms", "0")
-            .override("log.retention.check.interval.ms", "120000")
+            .override("log.retention.check.interval.ms", "1000")
             .override("log.preallocate", "false")
             .logFile(dir.resolve("server.log"))
             .start()) {
@@ -89,7 +91,7 @@ class AdminClientInteropTest {
             assertEquals("1024 DYNAMIC_TOPIC_CONFIG 2", f.get("config segment.bytes"));
             assertEquals("604800000 DEFAULT_CONFIG 1", f.get("config segment.ms"));
             assertEquals("delete DEFAULT_CONFIG 1", f.get("config cleanup.policy"));
-            assertEquals("120000 STATIC_BROKER_CONFIG true", f.get("broker log.retention.check.interval.ms"));
+            assertEquals("1000 STATIC_BROKER_CONFIG true", f.get("broker log.retention.check.interval.ms"));
             assertEquals("UnknownTopicOrPartitionException", f.get("missing"));
             assertEquals("30", f.get("produced"));
 
@@ -99,6 +101,26 @@ class AdminClientInteropTest {
             assertTrue(files(p0, ".log") >= 5, "segments in " + p0 + ": " + files(p0, ".log"));
             assertTrue(Files.isDirectory(topics.resolve(prefix + "-a-2")));
             assertEquals(-1, files(topics.resolve(prefix + "-v-0"), ".log"));
+
+            long segmentsBefore = files(p0, ".log");
+            Map<String, String> alt = run(server, major, prefix, "alter");
+            assertEquals("InvalidConfigurationException", alt.get("alter-compact"));
+            assertEquals("UnknownTopicOrPartitionException", alt.get("alter-unknown"));
+            assertEquals("1 DYNAMIC_TOPIC_CONFIG", alt.get("config retention.ms"));
+            assertEquals("1024 DYNAMIC_TOPIC_CONFIG", alt.get("config segment.bytes"), "SET kept the other override");
+            assertEquals("InvalidPartitionsException", alt.get("grow-smaller"));
+            assertEquals("5", alt.get("partitions"));
+            assertTrue(Files.isDirectory(topics.resolve(prefix + "-a-4")));
+            // Retention by the new value: the maintenance thread (every second here) removes every segment but the
+            // active one; with the old value (one hour) it had kept them all.
+            Await.until(() -> "retention.ms=1 applied to " + p0 + " (had " + segmentsBefore + " segments)",
+                Duration.ofSeconds(30), () -> {
+                    try {
+                        return files(p0, ".log") == 1;
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
 
             Map<String, String> d = run(server, major, prefix, "delete");
             assertEquals("false", d.get("listed-after-delete"));

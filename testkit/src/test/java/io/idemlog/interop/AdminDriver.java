@@ -2,6 +2,8 @@ package io.idemlog.interop;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
@@ -32,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Mode {@code setup}: create (3 partitions + configs, a refused compact topic, a duplicate, replication factor 3,
  * a validate-only), list, describe, configs (topic, broker, missing topic), produce 30 records of 1000 bytes. Mode
- * {@code delete}: delete the topic, list, delete again. Two runs, so that the test looks at the server's files in
+ * {@code alter}: retention.ms=1 and a DELETE by IncrementalAlterConfigs, compaction and an unknown topic refused,
+ * the configs described again, grown to 5 partitions (then 4 refused). Mode {@code delete}: delete the topic, list,
+ * delete again. Two runs, so that the test looks at the server's files in
  * between. Arguments: bootstrap prefix out-file mode
  */
 public final class AdminDriver {
@@ -51,6 +55,33 @@ public final class AdminDriver {
             p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "20000");
             p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
             try (Admin admin = Admin.create(p)) {
+                if (args[3].equals("alter")) {
+                    ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, a);
+                    admin.incrementalAlterConfigs(Map.of(res, List.of(
+                        new AlterConfigOp(new ConfigEntry("retention.ms", "1"), AlterConfigOp.OpType.SET),
+                        new AlterConfigOp(new ConfigEntry("max.message.bytes", ""), AlterConfigOp.OpType.DELETE))))
+                        .all().get(30, TimeUnit.SECONDS);
+                    out.println("altered " + a);
+                    out.println("alter-compact " + error(() -> admin.incrementalAlterConfigs(Map.of(res, List.of(
+                        new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET))))
+                        .all().get(30, TimeUnit.SECONDS)));
+                    out.println("alter-unknown " + error(() -> admin.incrementalAlterConfigs(Map.of(
+                        new ConfigResource(ConfigResource.Type.TOPIC, prefix + "-missing"), List.of(
+                        new AlterConfigOp(new ConfigEntry("retention.ms", "5"), AlterConfigOp.OpType.SET))))
+                        .all().get(30, TimeUnit.SECONDS)));
+                    Config c = admin.describeConfigs(List.of(res)).all().get(30, TimeUnit.SECONDS).get(res);
+                    out.println("config retention.ms " + c.get("retention.ms").value() + " "
+                        + c.get("retention.ms").source());
+                    out.println("config segment.bytes " + c.get("segment.bytes").value() + " "
+                        + c.get("segment.bytes").source());
+                    admin.createPartitions(Map.of(a, NewPartitions.increaseTo(5))).all().get(30, TimeUnit.SECONDS);
+                    out.println("grow-smaller " + error(() -> admin.createPartitions(Map.of(a,
+                        NewPartitions.increaseTo(4))).all().get(30, TimeUnit.SECONDS)));
+                    TopicDescription d = admin.describeTopics(List.of(a)).allTopicNames().get(30, TimeUnit.SECONDS)
+                        .get(a);
+                    out.println("partitions " + d.partitions().size());
+                    return;
+                }
                 if (args[3].equals("delete")) {
                     admin.deleteTopics(List.of(a)).all().get(30, TimeUnit.SECONDS);
                     out.println("deleted " + a);

@@ -4,7 +4,13 @@ import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.WireWriter;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.AlterConfigsRequestData;
+import org.apache.kafka.common.message.AlterConfigsResponseData;
+import org.apache.kafka.common.message.CreatePartitionsRequestData;
+import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
@@ -210,6 +216,79 @@ class AdminCodecsOracleTest {
                 DescribeConfigsResponseData::new);
             assertEquals(2, m.results.get(0).configs.get(0).synonyms.size());
             assertEquals("Topic 'x' does not exist.", m.results.get(1).errorMessage);
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> createPartitions() {
+        return Stream.concat(each(ApiKey.CREATE_PARTITIONS, "request", v -> () -> {
+            CreatePartitionsRequestData k = new CreatePartitionsRequestData().setTimeoutMs(5000).setValidateOnly(true);
+            k.topics().add(new CreatePartitionsRequestData.CreatePartitionsTopic().setName("a").setCount(5)
+                .setAssignments(null));
+            k.topics().add(new CreatePartitionsRequestData.CreatePartitionsTopic().setName("b").setCount(2)
+                .setAssignments(new ArrayList<>(List.of(new CreatePartitionsRequestData.CreatePartitionsAssignment()
+                    .setBrokerIds(List.of(1))))));
+            CreatePartitionsRequest m = roundTrip(k, (short) v, CreatePartitionsRequest::read,
+                CreatePartitionsRequestData::new);
+            assertEquals(null, m.topics.get(0).assignments);
+            assertEquals(5, m.topics.get(0).count);
+            assertArrayEquals(new int[] {1}, m.topics.get(1).assignments.get(0));
+        }), each(ApiKey.CREATE_PARTITIONS, "response", v -> () -> {
+            CreatePartitionsResponseData k = new CreatePartitionsResponseData().setThrottleTimeMs(0);
+            k.results().add(new CreatePartitionsResponseData.CreatePartitionsTopicResult().setName("a")
+                .setErrorCode((short) 37).setErrorMessage("Topic currently has 3 partitions"));
+            k.results().add(new CreatePartitionsResponseData.CreatePartitionsTopicResult().setName("b")
+                .setErrorCode((short) 0).setErrorMessage(null));
+            CreatePartitionsResponse m = roundTrip(k, (short) v, CreatePartitionsResponse::read,
+                CreatePartitionsResponseData::new);
+            assertEquals(37, m.results.get(0).errorCode);
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> alterConfigs() {
+        return Stream.concat(each(ApiKey.ALTER_CONFIGS, "request", v -> () -> {
+            AlterConfigsRequestData k = new AlterConfigsRequestData().setValidateOnly(false);
+            AlterConfigsRequestData.AlterConfigsResource r = new AlterConfigsRequestData.AlterConfigsResource()
+                .setResourceType((byte) 2).setResourceName("t");
+            r.configs().add(new AlterConfigsRequestData.AlterableConfig().setName("retention.ms").setValue("9"));
+            r.configs().add(new AlterConfigsRequestData.AlterableConfig().setName("x").setValue(null));
+            k.resources().add(r);
+            AlterConfigsRequest m = roundTrip(k, (short) v, AlterConfigsRequest::readAlter,
+                AlterConfigsRequestData::new);
+            assertEquals("9", m.resources.get(0).configs.get(0).value);
+        }), each(ApiKey.ALTER_CONFIGS, "response", v -> () -> {
+            AlterConfigsResponseData k = new AlterConfigsResponseData().setThrottleTimeMs(0);
+            k.responses().add(new AlterConfigsResponseData.AlterConfigsResourceResponse().setErrorCode((short) 40)
+                .setErrorMessage("bad").setResourceType((byte) 2).setResourceName("t"));
+            AlterConfigsResponse m = roundTrip(k, (short) v, AlterConfigsResponse::readAlter,
+                AlterConfigsResponseData::new);
+            assertEquals("bad", m.responses.get(0).errorMessage);
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> incrementalAlterConfigs() {
+        return Stream.concat(each(ApiKey.INCREMENTAL_ALTER_CONFIGS, "request", v -> () -> {
+            IncrementalAlterConfigsRequestData k = new IncrementalAlterConfigsRequestData().setValidateOnly(true);
+            IncrementalAlterConfigsRequestData.AlterConfigsResource r = new IncrementalAlterConfigsRequestData
+                .AlterConfigsResource().setResourceType((byte) 2).setResourceName("t");
+            r.configs().add(new IncrementalAlterConfigsRequestData.AlterableConfig().setName("retention.ms")
+                .setConfigOperation((byte) 0).setValue("9"));
+            r.configs().add(new IncrementalAlterConfigsRequestData.AlterableConfig().setName("segment.ms")
+                .setConfigOperation((byte) 1).setValue(null));
+            k.resources().add(r);
+            AlterConfigsRequest m = roundTrip(k, (short) v, AlterConfigsRequest::readIncremental,
+                IncrementalAlterConfigsRequestData::new);
+            assertEquals(AlterConfigsRequest.DELETE, m.resources.get(0).configs.get(1).operation);
+            assertEquals(true, m.validateOnly);
+        }), each(ApiKey.INCREMENTAL_ALTER_CONFIGS, "response", v -> () -> {
+            IncrementalAlterConfigsResponseData k = new IncrementalAlterConfigsResponseData().setThrottleTimeMs(0);
+            k.responses().add(new IncrementalAlterConfigsResponseData.AlterConfigsResourceResponse()
+                .setErrorCode((short) 0).setErrorMessage(null).setResourceType((byte) 2).setResourceName("t"));
+            AlterConfigsResponse m = roundTrip(k, (short) v, AlterConfigsResponse::readIncremental,
+                IncrementalAlterConfigsResponseData::new);
+            assertEquals("t", m.responses.get(0).resourceName);
         }));
     }
 }
