@@ -168,7 +168,7 @@ public final class ProducerConfig {
         new Option(COMPRESSION_GZIP_LEVEL, Integer.class, RecordsCompressor.GZIP_DEFAULT_LEVEL,
             "gzip level: 1-9, or -1 for zlib's default (6), as in kafka-clients."),
         new Option(COMPRESSION_LZ4_LEVEL, Integer.class, RecordsCompressor.LZ4_DEFAULT_LEVEL,
-            "lz4 level: 1-17 (LZ4HC, as kafka-clients uses it), default 9."),
+            "lz4 level: 1-17, default 9; as in kafka-clients, 9 uses the fast LZ4 compressor, any other level LZ4HC."),
         new Option(COMPRESSION_ZSTD_LEVEL, Integer.class, RecordsCompressor.ZSTD_DEFAULT_LEVEL,
             "zstd level: -131072 to 22, default 3, as in kafka-clients."));
 

@@ -72,7 +72,9 @@ public final class ServerConfig {
                 + "dedicated flusher thread, while the network threads go on reading and appending (disk and CPU "
                 + "overlap; one more thread hand-off per answer).")
         .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
-            "Largest record batch accepted from a producer (bytes, batch header included).")
+            "Largest record batch accepted from a producer (bytes, batch header included). A compressed batch may "
+                + "decompress to at most 16 times this (checked while validating it; more is MESSAGE_TOO_LARGE: "
+                + "docs/PROTOCOL.md, Compression).")
         .define("producer.id.expiration.ms", INT, "86400000", 1, Integer.MAX_VALUE,
             "Drop a producer's idempotence state after this long without a write (server clock).")
         .define("producer.id.expiration.check.interval.ms", INT, "600000", 1, Integer.MAX_VALUE,
