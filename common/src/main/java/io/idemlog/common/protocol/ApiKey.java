@@ -27,7 +27,15 @@ public enum ApiKey {
     DESCRIBE_GROUPS(15, 0, 6, 5),
     LIST_GROUPS(16, 0, 5, 3),
     DELETE_GROUPS(42, 0, 2, 2),
-    OFFSET_DELETE(47, 0, 0, Short.MAX_VALUE);
+    OFFSET_DELETE(47, 0, 0, Short.MAX_VALUE),
+    // Topic admin (issue 10), appended after the group APIs (fuzz seeds index values()): the versions that
+    // kafka-clients 3.9/4.x and librdkafka 2.x send.
+    CREATE_TOPICS(19, 2, 7, 5),
+    DELETE_TOPICS(20, 1, 6, 4),
+    DESCRIBE_CONFIGS(32, 1, 4, 4),
+    CREATE_PARTITIONS(37, 0, 3, 2),
+    ALTER_CONFIGS(33, 0, 2, 2),
+    INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

@@ -138,7 +138,38 @@ class NetworkLayerTest {
         assertEquals(ApiKey.PRODUCE.id, b.getShort(7));
         assertEquals(3, b.getShort(9));
         b.putShort(9, (short) 0);
-        return table;
+        return withApisAddedSince(table);
+    }
+
+    /**
+     * The captured v3 table with the entries of the APIs added since the capture (ApiKey constants it does not
+     * list, in ApiKey order) inserted after its last entry, as the server lists them: the captured bytes stay
+     * byte for byte, only the compact array count grows.
+     */
+    private static byte[] withApisAddedSince(byte[] table) {
+        int n = table[6] - 1;
+        assertTrue(n > 0 && n < 120, "one-byte compact array count");
+        Set<Short> captured = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            captured.add(ByteBuffer.wrap(table).getShort(7 + i * 7));
+        }
+        java.io.ByteArrayOutputStream added = new java.io.ByteArrayOutputStream();
+        int count = n;
+        for (ApiKey api : ApiKey.values()) {
+            if (!captured.contains(api.id)) {
+                ByteBuffer e = ByteBuffer.allocate(7).putShort(api.id).putShort(api.minVersion)
+                    .putShort(api.maxVersion).put((byte) 0);
+                added.writeBytes(e.array());
+                count++;
+            }
+        }
+        int at = 7 + n * 7;
+        byte[] out = new byte[table.length + added.size()];
+        System.arraycopy(table, 0, out, 0, at);
+        System.arraycopy(added.toByteArray(), 0, out, at, added.size());
+        System.arraycopy(table, at, out, at + added.size(), table.length - at);
+        out[6] = (byte) (count + 1);
+        return out;
     }
 
     @Test
