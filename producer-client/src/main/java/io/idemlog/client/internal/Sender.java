@@ -655,7 +655,7 @@ public final class Sender implements Transport.Listener {
         switch (ProduceErrors.classify(code)) {
             case SUCCESS -> {
                 s.onAcked(b);
-                finishSucceeded(b, p.baseOffset, p.logAppendTimeMs);
+                finishSucceeded(b, p.baseOffset, p.logAppendTimeMs, repeats(p));
             }
             case DUPLICATE -> {
                 s.onAcked(b);
@@ -738,9 +738,27 @@ public final class Sender implements Transport.Listener {
         }
     }
 
+    /** The server's de-duplication repeats of a partition answer (docs/PROTOCOL.md), or null; never throws. */
+    private static long[] repeats(ProduceResponse.PartitionResponse p) {
+        byte[] raw = p.taggedFields == null ? null : p.taggedFields.get(ProduceResponse.REPEATS_TAG);
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return ProduceResponse.decodeRepeats(raw);
+        } catch (RuntimeException e) {
+            LOG.warn("ignoring a malformed de-duplication repeats field ({} bytes)", raw.length);
+            return null;
+        }
+    }
+
     private void finishSucceeded(ProducerBatch b, long baseOffset, long logAppendTimeMs) {
+        finishSucceeded(b, baseOffset, logAppendTimeMs, null);
+    }
+
+    private void finishSucceeded(ProducerBatch b, long baseOffset, long logAppendTimeMs, long[] repeats) {
         if (!b.expired) {
-            b.complete(baseOffset, logAppendTimeMs);
+            b.complete(baseOffset, logAppendTimeMs, repeats);
             metrics.recordsSent(b.recordCount());
         }
         accumulator.deallocate(b);
