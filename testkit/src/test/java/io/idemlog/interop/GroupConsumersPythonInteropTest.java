@@ -71,6 +71,7 @@ class GroupConsumersPythonInteropTest {
                  .port(serverPort)
                  .override("advertised.listeners", "PLAINTEXT://127.0.0.1:" + proxy.port())
                  .override("create.topics", topic + ":" + PARTITIONS)
+                 .override("group.initial.rebalance.delay.ms", "0") // one member per group: no need to wait
                  .logFile(dir.resolve("server.log"))
                  .start()) {
             String bootstrap = "127.0.0.1:" + proxy.port();

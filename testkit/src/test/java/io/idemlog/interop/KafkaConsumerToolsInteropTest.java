@@ -76,6 +76,7 @@ class KafkaConsumerToolsInteropTest {
     void consoleConsumerWithAndWithoutGroupReadsEverythingAndConsumerGroupsManagesTheGroup() throws Exception {
         try (ServerProcess server = ServerProcess.builder(dir.resolve("data"))
             .override("create.topics", TOPIC + ":" + PARTITIONS)
+            .override("group.initial.rebalance.delay.ms", "0") // one member per group: no need to wait
             .logFile(dir.resolve("server.log"))
             .start()) {
             String bootstrap = server.bootstrap();
