@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing of idemlog's decoders and loaders with Jazzer (libFuzzer for the JVM).
 #
 #   tools/fuzz.sh TARGET                fuzz one target for 10 minutes (the @FuzzTest maxDuration of each target)
-#   tools/fuzz.sh all                   every target, one after the other (70 minutes)
+#   tools/fuzz.sh all                   every target, one after the other (80 minutes)
 #   tools/fuzz.sh list                  the targets
 #
 # The normal build (./mvnw verify) runs each target's committed corpus as regression tests, without fuzzing.
@@ -22,8 +22,9 @@ declare -A TARGETS=(
     [snapshotLoad]="log-server io.idemlog.server.state.SnapshotLoadFuzzTest#load"
     [damagedIndex]="log-server io.idemlog.server.log.DataDirFuzzTest#damagedIndex"
     [damagedSnapshot]="log-server io.idemlog.server.log.DataDirFuzzTest#damagedSnapshot"
+    [damagedSegment]="log-server io.idemlog.server.log.DataDirFuzzTest#damagedSegment"
 )
-ORDER=(requestFrame requestBody recordBatch append snapshotLoad damagedIndex damagedSnapshot)
+ORDER=(requestFrame requestBody recordBatch append snapshotLoad damagedIndex damagedSnapshot damagedSegment)
 
 target="${1:-}"
 # Jazzer takes the duration from the annotation only (no system property overrides it): to fuzz longer or shorter,

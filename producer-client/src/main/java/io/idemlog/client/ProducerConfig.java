@@ -68,6 +68,8 @@ public final class ProducerConfig {
     public static final String SOCKET_CONNECTION_SETUP_TIMEOUT_MS = "socket.connection.setup.timeout.ms";
     public static final String SEND_BUFFER_BYTES = "send.buffer.bytes";
     public static final String RECEIVE_BUFFER_BYTES = "receive.buffer.bytes";
+    /** idemlog only: a stable producer identity (docs/DEDUP.md "Stable producer identity"). */
+    public static final String PRODUCER_NAME = "producer.name";
     public static final String COMPRESSION_TYPE = "compression.type";
     public static final String COMPRESSION_GZIP_LEVEL = "compression.gzip.level";
     public static final String COMPRESSION_LZ4_LEVEL = "compression.lz4.level";
@@ -152,6 +154,12 @@ public final class ProducerConfig {
             "Metadata is refreshed at least this often, even without errors, in ms."),
         new Option(MAX_REQUEST_SIZE, Integer.class, 1024 * 1024,
             "Largest Produce request, in bytes; a larger record is rejected by send() at once."),
+        new Option(PRODUCER_NAME, String.class, "",
+            "idemlog only: a stable identity. Every producer started with this name gets the same producer id and "
+                + "an epoch above any an earlier instance used, so starting one fences (INVALID_PRODUCER_EPOCH) "
+                + "the older instance of the same name, without transactions. Empty: a new producer id each time. "
+                + "Needs an idemlog server and enable.idempotence=true: against a server that does not echo the name "
+                + "(Apache Kafka) the producer fails at its first InitProducerId instead of running unfenced."),
         new Option(COMPRESSION_TYPE, String.class, "none",
             "none, gzip, snappy, lz4 or zstd: the codec of every batch, compressed when the batch is closed, as "
                 + "kafka-clients writes it (any Kafka broker or consumer reads it). batch.size counts the "
@@ -160,7 +168,7 @@ public final class ProducerConfig {
         new Option(COMPRESSION_GZIP_LEVEL, Integer.class, RecordsCompressor.GZIP_DEFAULT_LEVEL,
             "gzip level: 1-9, or -1 for zlib's default (6), as in kafka-clients."),
         new Option(COMPRESSION_LZ4_LEVEL, Integer.class, RecordsCompressor.LZ4_DEFAULT_LEVEL,
-            "lz4 level: 1-17 (LZ4HC, as kafka-clients uses it), default 9."),
+            "lz4 level: 1-17, default 9; as in kafka-clients, 9 uses the fast LZ4 compressor, any other level LZ4HC."),
         new Option(COMPRESSION_ZSTD_LEVEL, Integer.class, RecordsCompressor.ZSTD_DEFAULT_LEVEL,
             "zstd level: -131072 to 22, default 3, as in kafka-clients."));
 
@@ -265,6 +273,7 @@ public final class ProducerConfig {
     private final long connectionSetupTimeoutMs;
     private final int sendBufferBytes;
     private final int receiveBufferBytes;
+    private final String producerName;
     private final Compression compression;
     private final int compressionLevel;
     /** Ignored kafka-clients properties given, with why each is ignored (one warning each at build). */
@@ -292,6 +301,14 @@ public final class ProducerConfig {
         connectionSetupTimeoutMs = (Long) values.get(SOCKET_CONNECTION_SETUP_TIMEOUT_MS);
         sendBufferBytes = (Integer) values.get(SEND_BUFFER_BYTES);
         receiveBufferBytes = (Integer) values.get(RECEIVE_BUFFER_BYTES);
+        producerName = ((String) values.get(PRODUCER_NAME)).trim();
+        if (!producerName.isEmpty() && !(Boolean) values.get(ENABLE_IDEMPOTENCE)) {
+            throw new ConfigException(PRODUCER_NAME + " needs " + ENABLE_IDEMPOTENCE + "=true (the identity is a "
+                + "producer id and epoch)");
+        }
+        if (producerName.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 1024) {
+            throw new ConfigException(PRODUCER_NAME + " is at most 1024 bytes (UTF-8)");
+        }
         String codec = (String) values.get(COMPRESSION_TYPE);
         compression = Compression.forName(codec);
         if (compression == null) {
@@ -570,6 +587,11 @@ public final class ProducerConfig {
     }
 
     /** SO_RCVBUF, or -1 for the OS default. */
+    /** The stable producer name, or "" for none. */
+    public String producerName() {
+        return producerName;
+    }
+
     public int receiveBufferBytes() {
         return receiveBufferBytes;
     }
@@ -720,6 +742,11 @@ public final class ProducerConfig {
 
         public Builder reconnectBackoffMaxMs(long ms) {
             return set(RECONNECT_BACKOFF_MAX_MS, ms);
+        }
+
+        /** {@value ProducerConfig#PRODUCER_NAME}: a stable identity that fences older instances of the same name. */
+        public Builder producerName(String name) {
+            return set(PRODUCER_NAME, name);
         }
 
         /** Validates every option and the rules between them; throws {@link ConfigException} naming the option. */

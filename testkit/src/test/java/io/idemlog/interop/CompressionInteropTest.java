@@ -75,7 +75,7 @@ class CompressionInteropTest {
         return Stream.of(CODECS).map(c -> prefix + c.kafkaName + ":1").collect(Collectors.joining(","));
     }
 
-    private static List<String> values(String label, int n) {
+    static List<String> values(String label, int n) {
         List<String> values = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             values.add("{\"seq\":" + i + ",\"src\":\"" + label + "\",\"user\":\"user-" + (i % 101)
@@ -87,7 +87,11 @@ class CompressionInteropTest {
 
     /** The codec ids of the batches in a partition's segment files, in log order. */
     static List<Integer> storedCodecs(Path dataDir, String topic) throws IOException {
-        Path partitionDir = dataDir.resolve("topics").resolve(topic + "-0");
+        return segmentCodecs(dataDir.resolve("topics").resolve(topic + "-0"));
+    }
+
+    /** The codec ids of the batches in the {@code .log} files of a partition directory (idemlog's or Kafka's). */
+    public static List<Integer> segmentCodecs(Path partitionDir) throws IOException {
         List<Path> segments;
         try (Stream<Path> files = Files.list(partitionDir)) {
             segments = files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
@@ -116,7 +120,7 @@ class CompressionInteropTest {
         return codecs;
     }
 
-    private static void assertAllStoredAs(int codec, List<Integer> codecs, String what) {
+    static void assertAllStoredAs(int codec, List<Integer> codecs, String what) {
         assertFalse(codecs.isEmpty(), what + ": no batch stored");
         for (int c : codecs) {
             assertEquals(codec, c, what + ": stored codecs " + codecs);
@@ -156,7 +160,7 @@ class CompressionInteropTest {
         }
     }
 
-    private static List<String> consume(String bootstrap, String topic, int expected) {
+    static List<String> consume(String bootstrap, String topic, int expected) {
         Properties cp = new Properties();
         cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

@@ -1,5 +1,7 @@
 package io.idemlog.interop;
 
+import io.idemlog.client.IdemlogProducer;
+import io.idemlog.client.RecordMetadata;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.message.ProduceRequest;
@@ -233,6 +235,46 @@ class DedupInteropTest {
             sendWithKafkaProducer(control, 0, 100);
             sendWithKafkaProducer(control, 50, 150);
             assertEquals(200, count(control), "without de-duplication the re-sent 50 are stored twice");
+        }
+    }
+
+    private static List<RecordMetadata> sendWithIdemlogProducer(ServerProcess server, int from, int to)
+        throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", server.bootstrap());
+        p.put("linger.ms", "5");
+        List<java.util.concurrent.CompletableFuture<RecordMetadata>> futures = new ArrayList<>();
+        try (IdemlogProducer producer = IdemlogProducer.create(p)) {
+            for (int i = from; i < to; i++) {
+                futures.add(producer.send(TOPIC, 0, null, ("event-" + i).getBytes(StandardCharsets.UTF_8),
+                    new Header[] {new Header(HEADER, ("id-" + i).getBytes(StandardCharsets.UTF_8))}));
+            }
+            producer.flush();
+            List<RecordMetadata> out = new ArrayList<>();
+            for (var f : futures) {
+                out.add(f.get(30, TimeUnit.SECONDS));
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void theIdemlogProducerReportsEachRepeatWithTheOffsetOfItsOriginal() throws Exception {
+        try (ServerProcess server = server("idl", true)) {
+            List<RecordMetadata> first = sendWithIdemlogProducer(server, 0, 100);
+            List<RecordMetadata> second = sendWithIdemlogProducer(server, 50, 150);
+            for (int i = 0; i < 100; i++) {
+                assertEquals(-1L, first.get(i).originalOffset(), "stored: " + first.get(i));
+            }
+            for (int i = 0; i < 50; i++) {
+                RecordMetadata md = second.get(i);
+                assertTrue(md.isRepeat(), "id-" + (50 + i) + " repeats: " + md);
+                assertEquals(first.get(50 + i).offset(), md.originalOffset(), "the original's offset");
+            }
+            for (int i = 50; i < 100; i++) {
+                assertEquals(-1L, second.get(i).originalOffset(), "id-" + (50 + i) + " is new");
+            }
+            assertEquals(150, count(server));
         }
     }
 }

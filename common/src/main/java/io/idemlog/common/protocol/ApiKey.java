@@ -12,7 +12,7 @@ public enum ApiKey {
     PRODUCE(0, 3, 9, 9),
     FETCH(1, 4, 12, 12),
     LIST_OFFSETS(2, 1, 10, 6),
-    METADATA(3, 0, 9, 9),
+    METADATA(3, 0, 12, 9),
     API_VERSIONS(18, 0, 3, 3),
     INIT_PRODUCER_ID(22, 0, 2, 2),
     // the consumer-group APIs (issue 9), appended in GroupApis.ALL order (fuzz seeds index values()); ranges as
@@ -27,7 +27,15 @@ public enum ApiKey {
     DESCRIBE_GROUPS(15, 0, 6, 5),
     LIST_GROUPS(16, 0, 5, 3),
     DELETE_GROUPS(42, 0, 2, 2),
-    OFFSET_DELETE(47, 0, 0, Short.MAX_VALUE);
+    OFFSET_DELETE(47, 0, 0, Short.MAX_VALUE),
+    // Topic admin (issue 10), appended after the group APIs (fuzz seeds index values()): the versions that
+    // kafka-clients 3.9/4.x and librdkafka 2.x send.
+    CREATE_TOPICS(19, 2, 7, 5),
+    DELETE_TOPICS(20, 1, 6, 4),
+    DESCRIBE_CONFIGS(32, 1, 4, 4),
+    CREATE_PARTITIONS(37, 0, 3, 2),
+    ALTER_CONFIGS(33, 0, 2, 2),
+    INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

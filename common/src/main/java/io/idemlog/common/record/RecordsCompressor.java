@@ -23,7 +23,8 @@ import java.util.zip.Deflater;
  * an incompressible block is stored raw), zstd as one frame with its content size (zstd-jni).
  *
  * <p>Levels as kafka-clients' {@code compression.gzip.level} (-1 = zlib's default, or 1-9),
- * {@code compression.lz4.level} (1-17, LZ4HC as Kafka uses it; default 9) and {@code compression.zstd.level}
+ * {@code compression.lz4.level} (1-17; the default 9 means the fast LZ4 compressor and any other level LZ4HC at that
+ * level, exactly as kafka-clients 4.x decides) and {@code compression.zstd.level}
  * (default 3).
  *
  * <p>Not thread-safe: one per thread that closes batches. Holds one direct scratch buffer, grown to the largest
@@ -174,7 +175,9 @@ public final class RecordsCompressor {
 
     private int lz4(int level, ByteBuffer src, int off, int len, ByteBuffer out) {
         if (lz4 == null || lz4Level != level) {
-            lz4 = LZ4Factory.fastestInstance().highCompressor(level);
+            // as kafka-clients (Lz4BlockOutputStream): the default level is the fast compressor, any other LZ4HC
+            lz4 = level == LZ4_DEFAULT_LEVEL ? LZ4Factory.fastestInstance().fastCompressor()
+                : LZ4Factory.fastestInstance().highCompressor(level);
             lz4Level = level;
         }
         out.clear();

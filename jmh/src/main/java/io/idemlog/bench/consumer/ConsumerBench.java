@@ -61,8 +61,8 @@ import java.util.concurrent.locks.LockSupport;
  * member processes ({@link ConsumerMember}) into PostgreSQL (an {@code orders} row and a {@code balance} increment per
  * record, not idempotent) through a {@link TcpProxy}, while a random member is SIGKILLed (and restarted) every
  * {@code --kill-interval-ms} until at least {@code --kills} kills, and the proxy cuts every database connection
- * {@code --cuts} times (then refuses connections for {@code --cut-down-ms}). On Kafka the members form one consumer
- * group; idemlog has no consumer groups yet, so there each member is assigned a fixed third of the partitions.
+ * {@code --cuts} times (then refuses connections for {@code --cut-down-ms}). The members form one consumer group, on
+ * Kafka and on idemlog alike (a static assignment remains for a server without consumer groups).
  * Result: rows, distinct orders and the balance against what was produced; exactly once means rows == distinct ==
  * unique records and the balance exact. Exit code 3 if the transactional mode was not exact, 4 if a control showed no
  * duplicate effect (its faults proved nothing).
@@ -602,7 +602,7 @@ public final class ConsumerBench {
                     }
 
                     public boolean hasGroups() {
-                        return false; // FindCoordinator/JoinGroup are not on main yet (issue 9)
+                        return true; // the classic group coordinator (issue 9)
                     }
 
                     public String describe() {

@@ -62,6 +62,8 @@ public final class Bench {
                   --latency-records 500000 (fixed-rate pairs; --latency-clients none to skip)
                   --idem-cost-clients kafka,idemlog --idem-cost-partitions 1,8 (idemlog, idempotence on vs off;
                   none to skip)
+                  --compression-clients idemlog,kafka --compression-codecs lz4,zstd --compression-partitions 1
+                  (text-like values, compression.type none vs each codec, both against idemlog; default none)
           faults: --records 2000000 --partitions 8 --batch-size 16384 --rates 0,0.001,0.01,0.05 --kill true
                   --control true (idempotence off too) --direct true (a run without the proxy too)
                   --warmup-run true (one discarded fault-free run first)
@@ -86,6 +88,9 @@ public final class Bench {
         long latRecords = o.longValue("latency-records", 500_000);
         List<ClientKind> costClients = none(o.list("idem-cost-clients", peer ? "kafka,idemlog" : "none"));
         List<Integer> costPartitions = o.ints("idem-cost-partitions", "1,8");
+        List<ClientKind> compClients = none(o.list("compression-clients", "none"));
+        List<String> codecs = o.list("compression-codecs", "lz4,zstd");
+        List<Integer> compPartitions = o.ints("compression-partitions", "1");
         String partitioner = o.str("partitioner", "sticky");
         Path outDir = Path.of(o.str("out", "docs/benchmarks"));
         String tag = o.str("tag", mode + "-" + LocalDate.now(ZoneOffset.UTC));
@@ -130,6 +135,15 @@ public final class Bench {
                 Workload on = base.withClient(c).withPartitions(p).withIdempotence(true);
                 specs.add(new Spec("idem-cost " + c.label + "/p" + p, "idemlog idempotence on", false, on,
                     "idemlog idempotence off", false, on.withIdempotence(false)));
+            }
+        }
+        for (int p : compPartitions) {
+            for (ClientKind c : compClients) {
+                Workload none = base.withClient(c).withPartitions(p).withCompression("none", true);
+                for (String codec : codecs) {
+                    specs.add(new Spec("compression " + c.label + "/p" + p + "/" + codec, "idemlog none", false,
+                        none, "idemlog " + codec, false, none.withCompression(codec, true)));
+                }
             }
         }
         Map<String, Integer> idemlogTopics = new LinkedHashMap<>();

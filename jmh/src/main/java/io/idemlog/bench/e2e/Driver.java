@@ -112,6 +112,7 @@ final class Driver {
         p.put("enable.idempotence", String.valueOf(w.idempotence()));
         p.put("linger.ms", String.valueOf(w.lingerMs()));
         p.put("batch.size", String.valueOf(w.batchSize()));
+        p.put("compression.type", w.compression());
         if (w.client() == ClientKind.IDEMLOG) {
             IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p));
             return new Client() {
@@ -173,8 +174,7 @@ final class Driver {
         if (w.records() > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("at most " + (Integer.MAX_VALUE - 8) + " records per run");
         }
-        byte[] value = new byte[w.size()];
-        new Random(42).nextBytes(value);
+        byte[][] value = values(w);
         String what = target.name() + " " + w.key();
         try (Client client = client(target, w)) {
             if (w.warmup() > 0) {
@@ -217,15 +217,49 @@ final class Driver {
     }
 
     /** Sends every record of {@code w}; returns the start time (the first scheduled time in fixed-rate mode). */
-    private long send(Client client, String topic, Workload w, byte[] value, Acks acks) {
+    /**
+     * The values a run sends, record i sending {@code values[i % values.length]}: one random (incompressible) value,
+     * or 4,096 distinct text-like values (JSON-ish events with varying ids, users, paths and words) of exactly
+     * {@code w.size()} bytes, for compression runs.
+     */
+    static byte[][] values(Workload w) {
+        Random random = new Random(42);
+        if (!w.text()) {
+            byte[] v = new byte[w.size()];
+            random.nextBytes(v);
+            return new byte[][] {v};
+        }
+        String[] words = {"alpha", "page_view", "click", "checkout", "search", "catalog", "item", "user", "session",
+            "mobile", "desktop", "en-US", "de-DE", "referrer", "campaign", "price", "currency", "EUR", "USD"};
+        byte[][] values = new byte[4096][];
+        for (int i = 0; i < values.length; i++) {
+            StringBuilder sb = new StringBuilder();
+            sb.append("{\"id\":").append(1_000_000 + random.nextInt(9_000_000)).append(",\"user\":\"u")
+                .append(random.nextInt(50_000)).append("\",\"event\":\"").append(words[random.nextInt(5) + 1])
+                .append("\",\"path\":\"/").append(words[random.nextInt(words.length)]).append('/')
+                .append(random.nextInt(1000)).append("\",\"ts\":").append(1_700_000_000_000L + random.nextInt(1 << 30));
+            while (sb.length() < w.size()) {
+                sb.append(",\"").append(words[random.nextInt(words.length)]).append("\":\"")
+                    .append(words[random.nextInt(words.length)]).append(random.nextInt(100)).append('"');
+            }
+            sb.setLength(w.size());
+            values[i] = sb.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        return values;
+    }
+
+    private long send(Client client, String topic, Workload w, byte[][] values, Acks acks) {
         int n = (int) w.records();
         int partitions = w.partitions();
+        if (w.text() && w.client().kcat()) {
+            throw new IllegalArgumentException("compression comparisons run the in-JVM producers only");
+        }
         boolean roundRobin = partitioner.equals("roundrobin");
         long start = System.nanoTime();
         if (!w.fixedRate()) {
             for (int i = 0; i < n; i++) {
                 acks.t[i] = System.nanoTime();
-                client.send(topic, roundRobin ? i % partitions : -1, value, i, acks);
+                client.send(topic, roundRobin ? i % partitions : -1, values[i % values.length], i, acks);
             }
             return start;
         }
@@ -237,7 +271,7 @@ final class Driver {
                 LockSupport.parkNanos(scheduled - now); // never spin: the server needs the other core
             }
             acks.t[i] = scheduled;
-            client.send(topic, roundRobin ? i % partitions : -1, value, i, acks);
+            client.send(topic, roundRobin ? i % partitions : -1, values[i % values.length], i, acks);
         }
         return start;
     }

@@ -9,7 +9,19 @@ import java.util.Locale;
  * latency is measured from each record's scheduled time (so a stalled producer shows as latency, not as a pause).
  */
 record Workload(ClientKind client, int partitions, long records, int size, String acks, boolean idempotence,
-                int lingerMs, int batchSize, long rate, long warmup) {
+                int lingerMs, int batchSize, long rate, long warmup, String compression, boolean text) {
+
+    /** The original ten fields: no compression, random (incompressible) values. */
+    Workload(ClientKind client, int partitions, long records, int size, String acks, boolean idempotence,
+             int lingerMs, int batchSize, long rate, long warmup) {
+        this(client, partitions, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup, "none", false);
+    }
+
+    /** With this producer compression.type and text-like values (4,096 distinct JSON-like lines, {@link #size} B). */
+    Workload withCompression(String codec, boolean textValues) {
+        return new Workload(client, partitions, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup,
+            codec, textValues);
+    }
 
     boolean fixedRate() {
         return rate > 0;
@@ -20,30 +32,36 @@ record Workload(ClientKind client, int partitions, long records, int size, Strin
     }
 
     Workload withClient(ClientKind c) {
-        return new Workload(c, partitions, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup);
+        return new Workload(c, partitions, records, size, acks, idempotence, lingerMs, batchSize, rate,
+            warmup, compression, text);
     }
 
     Workload withPartitions(int p) {
-        return new Workload(client, p, records, size, acks, idempotence, lingerMs, batchSize, rate, warmup);
+        return new Workload(client, p, records, size, acks, idempotence, lingerMs, batchSize, rate,
+            warmup, compression, text);
     }
 
     Workload withIdempotence(boolean on) {
-        return new Workload(client, partitions, records, size, acks, on, lingerMs, batchSize, rate, warmup);
+        return new Workload(client, partitions, records, size, acks, on, lingerMs, batchSize, rate,
+            warmup, compression, text);
     }
 
     Workload withRate(long r, long n) {
-        return new Workload(client, partitions, n, size, acks, idempotence, lingerMs, batchSize, r, warmup);
+        return new Workload(client, partitions, n, size, acks, idempotence, lingerMs, batchSize, r,
+            warmup, compression, text);
     }
 
     String describe() {
-        return String.format(Locale.ROOT, "%s p=%d %,d x %d B acks=%s idempotence=%s linger.ms=%d batch.size=%s %s",
+        return String.format(Locale.ROOT, "%s p=%d %,d x %d B acks=%s idempotence=%s linger.ms=%d batch.size=%s %s%s",
             client.label, partitions, records, size, acks, idempotence ? "on" : "off", lingerMs,
-            client == ClientKind.KCAT_DEFAULT_BATCH ? "default" : String.valueOf(batchSize), mode());
+            client == ClientKind.KCAT_DEFAULT_BATCH ? "default" : String.valueOf(batchSize), mode(),
+            (text ? " text values" : "") + (compression.equals("none") ? "" : " compression=" + compression));
     }
 
     /** A short key: client, partitions, idempotence, mode. */
     String key() {
         return client.label + "/p" + partitions + "/idem-" + (idempotence ? "on" : "off")
-            + (fixedRate() ? "/rate-" + rate : "/max");
+            + (fixedRate() ? "/rate-" + rate : "/max") + (text ? "/text" : "")
+            + (compression.equals("none") ? "" : "/" + compression);
     }
 }

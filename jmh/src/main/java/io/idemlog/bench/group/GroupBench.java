@@ -244,8 +244,9 @@ public final class GroupBench {
                     }
                     awaitAgreement(members, System.nanoTime(), -1);
                     AtomicInteger replaced = new AtomicInteger();
+                    int seed = r;
                     Thread churn = new Thread(() -> {
-                        Random rnd = new Random(r);
+                        Random rnd = new Random(seed);
                         int next = 20;
                         try {
                             while (!Thread.currentThread().isInterrupted()) {

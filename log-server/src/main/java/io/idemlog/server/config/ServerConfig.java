@@ -72,7 +72,9 @@ public final class ServerConfig {
                 + "dedicated flusher thread, while the network threads go on reading and appending (disk and CPU "
                 + "overlap; one more thread hand-off per answer).")
         .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
-            "Largest record batch accepted from a producer (bytes, batch header included).")
+            "Largest record batch accepted from a producer (bytes, batch header included). A compressed batch may "
+                + "decompress to at most 16 times this (checked while validating it; more is MESSAGE_TOO_LARGE: "
+                + "docs/PROTOCOL.md, Compression).")
         .define("producer.id.expiration.ms", INT, "86400000", 1, Integer.MAX_VALUE,
             "Drop a producer's idempotence state after this long without a write (server clock).")
         .define("producer.id.expiration.check.interval.ms", INT, "600000", 1, Integer.MAX_VALUE,
@@ -397,6 +399,23 @@ public final class ServerConfig {
     /** The effective raw value of a property (default applied), or null. */
     public String get(String name) {
         return values.get(name);
+    }
+
+    /** The type of a server property (string, int, long, boolean, list), or null when there is no such property. */
+    public static String typeOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.type().name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The meaning of a server property, or null when there is no such property. */
+    public static String docOf(String name) {
+        ConfigDef.Key k = DEF.keys().get(name);
+        return k == null ? null : k.doc();
+    }
+
+    /** Every server property name, in definition order. */
+    public static java.util.Set<String> propertyNames() {
+        return DEF.keys().keySet();
     }
 
     /** Whether the operator set this property (in the file or a flag), rather than leaving its default. */

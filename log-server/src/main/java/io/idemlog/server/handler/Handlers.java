@@ -23,6 +23,12 @@ public final class Handlers {
         handlers[ApiKey.PRODUCE.id] = new ProduceHandler(broker);
         handlers[ApiKey.LIST_OFFSETS.id] = new ListOffsetsHandler(broker);
         handlers[ApiKey.FETCH.id] = new FetchHandler(broker);
+        handlers[ApiKey.CREATE_TOPICS.id] = new CreateTopicsHandler(broker);
+        handlers[ApiKey.DELETE_TOPICS.id] = new DeleteTopicsHandler(broker);
+        handlers[ApiKey.DESCRIBE_CONFIGS.id] = new DescribeConfigsHandler(broker);
+        handlers[ApiKey.CREATE_PARTITIONS.id] = new CreatePartitionsHandler(broker);
+        handlers[ApiKey.ALTER_CONFIGS.id] = new AlterConfigsHandler(broker, false);
+        handlers[ApiKey.INCREMENTAL_ALTER_CONFIGS.id] = new AlterConfigsHandler(broker, true);
         GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {

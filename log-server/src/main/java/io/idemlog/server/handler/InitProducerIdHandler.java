@@ -11,7 +11,11 @@ import io.idemlog.server.network.RequestContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.idemlog.common.protocol.RawTaggedFields;
+import io.idemlog.server.state.ProducerIdentities;
+
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 
 /**
  * InitProducerId without a transactional id: a producer id never handed out before (persisted in blocks), epoch 0.
@@ -40,12 +44,42 @@ final class InitProducerIdHandler implements ApiHandler {
             ctx.respond(rsp);
             return;
         }
-        // Every 1000th id fsyncs a new block: never on the event loop.
+        String name = ctx.version >= 2 ? req.producerName() : null;
+        // Every 1000th id fsyncs a new block, every named init fsyncs its identity: never on the event loop.
         broker.runBlocking(ctx, "producer id allocation", () -> {
-            InitProducerIdResponse rsp = allocate();
+            InitProducerIdResponse rsp = name == null ? allocate() : named(name);
             ctx.countError(ErrorCode.forCode(rsp.errorCode));
             ctx.respond(rsp);
         });
+    }
+
+    /**
+     * A named producer: the same id at an epoch above any its earlier incarnations used (they are fenced), and the
+     * name echoed in the response's tagged field, which tells the client the server understood it. A store that
+     * keeps no identities answers like an unnamed init, without the echo (the client then fails clearly).
+     */
+    private InitProducerIdResponse named(String name) {
+        InitProducerIdResponse rsp = new InitProducerIdResponse();
+        try {
+            ProducerIdentities.Identity id = broker.logs().initNamedProducer(name);
+            if (id == null) {
+                return allocate();
+            }
+            rsp.producerId = id.producerId();
+            rsp.producerEpoch = id.epoch();
+            rsp.taggedFields = new RawTaggedFields();
+            rsp.taggedFields.add(InitProducerIdRequest.PRODUCER_NAME_TAG, name.getBytes(StandardCharsets.UTF_8));
+            broker.metrics().producerIdsAllocated.increment();
+            LOG.info("named producer '{}': producer id {} epoch {}", LogSafe.string(name), id.producerId(),
+                id.epoch());
+        } catch (IllegalArgumentException e) {
+            rsp.errorCode = ErrorCode.INVALID_REQUEST.code;
+        } catch (IOException e) {
+            broker.metrics().storageErrors.increment();
+            LOG.error("cannot persist a producer identity", e);
+            rsp.errorCode = ErrorCode.KAFKA_STORAGE_ERROR.code;
+        }
+        return rsp;
     }
 
     private InitProducerIdResponse allocate() {

@@ -4,6 +4,7 @@ import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.RawTaggedFields;
+import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
@@ -72,6 +73,11 @@ final class ProduceHandler implements ApiHandler {
                 } else if (!(pd.records instanceof MemoryRecords records)) {
                     error = ErrorCode.INVALID_RECORD;
                     message = "null records";
+                } else if (fenced(records.buffer())) {
+                    error = ErrorCode.INVALID_PRODUCER_EPOCH;
+                    message = "producer " + records.buffer().getLong(records.buffer().position()
+                        + RecordBatch.PRODUCER_ID_OFFSET) + " is a named producer with a newer incarnation: this one "
+                        + "is fenced";
                 } else {
                     ByteBuffer buf = records.buffer();
                     int length = buf.remaining();
@@ -139,6 +145,24 @@ final class ProduceHandler implements ApiHandler {
         } else {
             ctx.respond(rsp);
         }
+    }
+
+    /**
+     * Whether the batch comes from a fenced incarnation of a named producer (docs/DEDUP.md, stable producer identity):
+     * its epoch is below the one the producer's latest InitProducerId handed out. A short or unnamed batch is left to
+     * the storage's checks. No allocation.
+     */
+    private boolean fenced(ByteBuffer buf) {
+        int p = buf.position();
+        if (buf.remaining() < RecordBatch.HEADER_SIZE) {
+            return false;
+        }
+        long producerId = buf.getLong(p + RecordBatch.PRODUCER_ID_OFFSET);
+        if (producerId < 0) {
+            return false;
+        }
+        long current = broker.logs().namedProducerEpoch(producerId);
+        return current >= 0 && buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET) < current;
     }
 
     /** Writes an error outcome into a partition response (the message only for Produce v8+, else null). */

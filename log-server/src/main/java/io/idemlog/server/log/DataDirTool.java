@@ -37,7 +37,7 @@ import java.util.TreeMap;
  *
  * <p>Exit codes: 0 nothing wrong (notes, such as the zeros preallocated after the last batch of a crashed server, are
  * not damage), 1 damage found (each problem is a line starting with {@code DAMAGE}, naming the file and byte
- * position), 2 usage error (bad arguments, not a data directory).
+ * position), 2 usage error (bad arguments, not a data directory: none of meta.properties, producer-ids, topics/).
  */
 public final class DataDirTool {
     /** Checks a file that storage does not own (meta.properties): a description, or CorruptFileException. */
@@ -109,6 +109,12 @@ public final class DataDirTool {
         }
         if (!Files.isDirectory(dir)) {
             err.println("idemlog " + args[0] + ": " + dir + " is not a directory");
+            return 2;
+        }
+        if (!Files.exists(dir.resolve("meta.properties")) && !Files.exists(dir.resolve(ProducerIdAllocator.FILE_NAME))
+            && !Files.isDirectory(dir.resolve(LogFiles.TOPICS_DIR))) {
+            err.println("idemlog " + args[0] + ": " + dir + " is not a data directory (no meta.properties, "
+                + ProducerIdAllocator.FILE_NAME + " or " + LogFiles.TOPICS_DIR + "/)");
             return 2;
         }
         if (partition != null && !Files.isDirectory(dir.resolve(LogFiles.TOPICS_DIR).resolve(partition))) {

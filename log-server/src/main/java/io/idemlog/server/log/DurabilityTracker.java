@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.PriorityQueue;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -36,6 +37,8 @@ final class DurabilityTracker {
     /** The owner's only (see the class comment); reused to avoid an allocation per round. */
     private final ArrayList<Waiter> ready = new ArrayList<>();
     private final ReentrantLock owner;
+    /** Callbacks that threw (bugs in their owners: each is logged and counted, and the others still run). */
+    private final LongAdder callbackFailures;
     private long sequence;
     private boolean failed;
     private volatile long highWatermark;
@@ -45,8 +48,14 @@ final class DurabilityTracker {
      * @param owner         the lock whose holder alone may advance or fail the watermark
      */
     DurabilityTracker(long highWatermark, ReentrantLock owner) {
+        this(highWatermark, owner, new LongAdder());
+    }
+
+    /** As above, counting callbacks that throw in {@code callbackFailures}. */
+    DurabilityTracker(long highWatermark, ReentrantLock owner, LongAdder callbackFailures) {
         this.highWatermark = highWatermark;
         this.owner = owner;
+        this.callbackFailures = callbackFailures;
     }
 
     long highWatermark() {
@@ -129,10 +138,11 @@ final class DurabilityTracker {
         ready.clear();
     }
 
-    private static void run(DurabilityCallback callback, ErrorCode error) {
+    private void run(DurabilityCallback callback, ErrorCode error) {
         try {
             callback.onComplete(error);
         } catch (RuntimeException e) {
+            callbackFailures.increment();
             LOG.error("durability callback failed", e);
         }
     }

@@ -9,6 +9,7 @@ import io.idemlog.server.metadata.TopicConfigDef;
 import io.idemlog.server.metadata.TopicsImage;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.ProducerIdAllocator;
+import io.idemlog.server.state.ProducerIdentities;
 import org.agrona.concurrent.EpochClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +50,8 @@ public final class LogManager implements LogStore {
     private static final long MAX_TICK_MS = 1000L;
     private static final long MIN_TICK_MS = 10L;
     private static final int MAX_PARTITIONS = 100_000;
+    /** Named producers whose identity is kept (docs/DEDUP.md); beyond it the least recently initialised goes. */
+    static final int MAX_PRODUCER_NAMES = 100_000;
 
     private record PendingDeletion(LogSegment segment, long deleteAtMs) {
     }
@@ -70,6 +73,8 @@ public final class LogManager implements LogStore {
     private final LogContext context;
     /** Set once every partition is loaded (it must start above their producer ids); never null afterwards. */
     private volatile ProducerIdAllocator producerIds;
+    /** Named producers' stable identities (set once at open, like producerIds). */
+    private volatile ProducerIdentities identities;
     private final GroupCommitFlusher flusher;
     private final SegmentSealer sealer;
     private final StorageMetrics metrics = new StorageMetrics();
@@ -150,6 +155,7 @@ public final class LogManager implements LogStore {
             }
             manager.producerIds = ProducerIdAllocator.open(dataDir, ProducerIdAllocator.DEFAULT_BLOCK_SIZE,
                 maxProducerId);
+            manager.identities = ProducerIdentities.open(dataDir, MAX_PRODUCER_NAMES);
         } catch (IOException | RuntimeException e) {
             manager.abandon();
             throw e;
@@ -603,6 +609,17 @@ public final class LogManager implements LogStore {
         return producerIds.nextProducerId();
     }
 
+    @Override
+    public ProducerIdentities.Identity initNamedProducer(String name) throws IOException {
+        return identities.init(name, this::nextProducerId);
+    }
+
+    @Override
+    public long namedProducerEpoch(long producerId) {
+        ProducerIdentities ids = identities;
+        return ids == null ? -1L : ids.currentEpoch(producerId);
+    }
+
     /**
      * What the storage threads would do next, for tests that drive the store step by step: the pending seals of
      * rolls (the sealer thread), then one group-commit round (the flusher thread). Returns the flusher's count.
@@ -706,6 +723,13 @@ public final class LogManager implements LogStore {
         sealer.runOnce();
         flusher.runOnce();
         IOException failure = null;
+        if (identities != null) {
+            try {
+                identities.close();
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
         for (PartitionLog p : allPartitions()) {
             try {
                 p.close();
@@ -743,6 +767,13 @@ public final class LogManager implements LogStore {
         stopThreads();
         for (PartitionLog p : allPartitions()) {
             p.abandon();
+        }
+        if (identities != null) {
+            try {
+                identities.close(); // every record was fsync'd when written: nothing is lost by closing
+            } catch (IOException e) {
+                // as a crash would
+            }
         }
         for (PendingDeletion d : pendingDeletions) {
             try {

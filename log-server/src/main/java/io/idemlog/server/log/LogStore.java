@@ -111,6 +111,23 @@ public interface LogStore extends AutoCloseable {
      */
     long nextProducerId() throws IOException;
 
+    /**
+     * The stable identity of a named producer (docs/DEDUP.md "Stable producer identity"): the same producer id as
+     * its earlier incarnations, at an epoch above any they can have used; durable before it returns. Null when
+     * this store does not keep identities (the caller then treats the name as unknown to the server).
+     */
+    default io.idemlog.server.state.ProducerIdentities.Identity initNamedProducer(String name) throws IOException {
+        return null;
+    }
+
+    /**
+     * The lowest epoch a batch of this producer id may carry, or -1 when the id is not a named producer's (a lower
+     * epoch is a fenced incarnation: INVALID_PRODUCER_EPOCH). No lock, no allocation.
+     */
+    default long namedProducerEpoch(long producerId) {
+        return -1L;
+    }
+
     /** The storage counters (damage found on read, storage errors, seals, ...). */
     default StorageMetrics metrics() {
         return new StorageMetrics();

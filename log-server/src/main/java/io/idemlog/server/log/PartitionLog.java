@@ -146,7 +146,7 @@ final class PartitionLog implements Partition {
         this.logStartOffset = this.segments[0].baseOffset;
         this.logEndOffset = active.nextOffset();
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
-        this.durability = new DurabilityTracker(logEndOffset, flushLock);
+        this.durability = new DurabilityTracker(logEndOffset, flushLock, context.metrics().callbackFailures);
         this.dedup = DedupConfig.OFF;
         applyDedup(dedup, keys);
         publishProducerStats();

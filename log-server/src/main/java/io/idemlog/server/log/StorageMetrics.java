@@ -28,6 +28,11 @@ public final class StorageMetrics {
      * then taken offline).
      */
     public final LongAdder flusherFailures = new LongAdder();
+    /**
+     * Durability callbacks (acks=all completions) that threw: a bug in the request path, logged; the other callbacks
+     * of the round still run.
+     */
+    public final LongAdder callbackFailures = new LongAdder();
     /** Rolls whose seal (fsyncs, index, snapshot) the storage thread completed. */
     public final LongAdder segmentsSealed = new LongAdder();
     /** Group-commit fsyncs of an active segment (the fsyncs that make acknowledged data durable). */
@@ -65,6 +70,7 @@ public final class StorageMetrics {
         m.put("storage.errors", storageErrors.sum());
         m.put("storage.partitions_offline", partitionsOffline.sum());
         m.put("storage.flusher_failures", flusherFailures.sum());
+        m.put("storage.callback_failures", callbackFailures.sum());
         m.put("storage.segments_sealed", segmentsSealed.sum());
         m.put("storage.commit_fsyncs", commitFsyncs.sum());
         m.put("storage.commit_fsync_records", commitFsyncRecords.sum());

@@ -63,6 +63,10 @@ public final class TopicConfig {
         return def;
     }
 
+    public TopicConfigDef.BrokerDefaults brokerDefaults() {
+        return broker;
+    }
+
     /**
      * The partition storage settings with this topic's values: segment.bytes, segment.ms, retention.ms,
      * retention.bytes and max.message.bytes replace the broker's; the rest (index interval, producer state, delete

@@ -158,8 +158,10 @@ public final class ServerMeters implements MeterBinder {
             storage.storageErrors);
         counter("idemlog.storage.partitions.offline", "Partitions taken offline by a storage failure",
             storage.partitionsOffline);
-        counter("idemlog.storage.flusher.failures", "Unexpected exceptions in a group-commit round",
+        counter("idemlog.storage.flusher.failures", "Unexpected exceptions in a group commit (flusher or flushNow)",
             storage.flusherFailures);
+        counter("idemlog.storage.callback.failures", "Durability callbacks that threw (a bug; logged)",
+            storage.callbackFailures);
         counter("idemlog.storage.segments.sealed", "Segment rolls whose seal completed", storage.segmentsSealed);
 
         // network

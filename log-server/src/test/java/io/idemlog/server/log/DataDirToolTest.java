@@ -217,6 +217,8 @@ class DataDirToolTest {
     void badArgumentsAreAUsageError() {
         assertEquals(2, run("verify"), out);
         assertEquals(2, run("verify", dir.resolve("nope").toString()), out);
+        assertEquals(2, run("verify", dir.resolve("topics").toString()), out); // a directory, not a data directory
+        assertTrue(out.contains("is not a data directory"), out);
         assertEquals(2, run("dump", dir.toString(), "--partition", "nope-0"), out);
         assertEquals(2, run("verify", dir.toString(), "--bogus"), out);
         assertTrue(out.contains("usage:"), out);

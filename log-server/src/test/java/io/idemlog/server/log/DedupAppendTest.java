@@ -319,4 +319,50 @@ class DedupAppendTest {
             assertEquals(ErrorCode.INVALID_CONFIG, e.error());
         }
     }
+
+    /** The window's entries as "hash/offset" (and "@time" when {@code withTime}), oldest first. */
+    static List<String> window(PartitionLog p, boolean withTime) {
+        List<String> out = new ArrayList<>();
+        p.keyWindow().forEachOldestFirst((h, o, t) -> out.add(h + "/" + o + (withTime ? "@" + t : "")));
+        return out;
+    }
+
+    @Test
+    void theWindowAfterACleanRestartOrACrashEqualsTheWindowBefore() throws IOException {
+        TestConfig c = config(400);
+        c.segmentBytes = 4096; // many rolls: snapshots at each, replay of the tail after the last
+        try (LogFixture log = new LogFixture(dir, c)) {
+            java.util.Random r = new java.util.Random(11);
+            for (int b = 0; b < 200; b++) {
+                String[] keys = new String[1 + r.nextInt(5)];
+                for (int k = 0; k < keys.length; k++) {
+                    keys[k] = r.nextInt(8) == 0 ? null : "key-" + r.nextInt(600);
+                }
+                log.appendOk(batch(-1, -1, -1, keys));
+                log.clock.advance(r.nextInt(200));
+            }
+            log.store.flushOnce();
+            assertTrue(log.partition().segments().length > 3, "rolled");
+            List<String> before = window(log.partition(), true);
+            long end = log.partition().logEndOffset();
+            log.reopen();
+            assertEquals(before, window(log.partition(), true), "clean restart: the snapshot at the log end");
+            for (int b = 0; b < 60; b++) {
+                log.appendOk(batch(-1, -1, -1, "key-" + r.nextInt(600), "key-" + r.nextInt(600)));
+                log.clock.advance(r.nextInt(200));
+            }
+            log.store.flushOnce();
+            before = window(log.partition(), true);
+            end = log.partition().logEndOffset();
+            log.crashAndReopen();
+            assertEquals(end, log.partition().logEndOffset());
+            List<String> hashesAndOffsets = new ArrayList<>();
+            for (String e : before) {
+                hashesAndOffsets.add(e.substring(0, e.indexOf('@')));
+            }
+            assertEquals(hashesAndOffsets, window(log.partition(), false),
+                "crash: the last roll's snapshot plus the replayed tail");
+            assertTrue(java.nio.file.Files.list(log.partitionDir()).anyMatch(f -> f.toString().endsWith(".keys")));
+        }
+    }
 }

@@ -126,6 +126,22 @@ class GroupCommitTest {
         assertEquals(0, log.store.flushOnce(), "the flusher finds nothing left to do");
     }
 
+    /** Before: logged only, with no counter. */
+    @Test
+    void aCallbackThatThrowsIsCountedAndTheOthersStillComplete() {
+        PartitionLog p = log.partition();
+        log.appendOk(Batches.plain(3, 1L));
+        List<Long> completed = new ArrayList<>();
+        p.whenDurable(0L, e -> {
+            throw new IllegalStateException("a bug in a callback");
+        });
+        p.whenDurable(2L, e -> completed.add(2L));
+        log.store.flushOnce();
+        assertEquals(List.of(2L), completed);
+        assertEquals(1L, log.store.metrics().callbackFailures.sum());
+        assertEquals(1L, log.store.metrics().snapshot().get("storage.callback_failures"));
+    }
+
     /** Before: the exception went up into the network thread's read burst and the waiter was left pending. */
     @Test
     void aBugInARequestThreadsFlushFailsTheWaitersAndTakesThePartitionOffline() {

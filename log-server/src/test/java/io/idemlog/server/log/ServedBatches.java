@@ -16,7 +16,7 @@ final class ServedBatches {
     /**
      * Reads the partition as a consumer would, from its log start to its high watermark, and throws an
      * AssertionError unless every answer is whole batches, each with valid framing and CRC, holding the offset that
-     * was asked for, at offsets that only grow.
+     * was asked for, each next batch at the offset after the previous one (the log has no gaps).
      */
     static void assertOnlyValidBatches(Partition partition) throws IOException {
         long offset = partition.logStartOffset();
@@ -50,8 +50,8 @@ final class ServedBatches {
                     throw new AssertionError("fetch at offset " + offset + " served batch " + b.baseOffset() + "-"
                         + b.lastOffset());
                 }
-                if (!first && b.baseOffset() < offset) {
-                    throw new AssertionError("offsets went back: " + b.baseOffset() + " after " + offset);
+                if (!first && b.baseOffset() != offset) {
+                    throw new AssertionError("offsets not continuous: " + b.baseOffset() + " after " + offset);
                 }
                 offset = b.lastOffset() + 1;
                 first = false;

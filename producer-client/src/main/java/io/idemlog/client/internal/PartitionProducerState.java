@@ -54,6 +54,8 @@ public final class PartitionProducerState {
     /** The last logical sequence of the latest dead batch of this epoch, -1 when there is no possible gap. */
     private long gapUpTo = -1L;
     private boolean exhausted;
+    /** Highest epoch a local bump may reach: the end of a named producer's epoch block, else Short.MAX_VALUE. */
+    private short epochLimit = Short.MAX_VALUE;
 
     public PartitionProducerState(boolean idempotent, int maxUnacked) {
         this.idempotent = idempotent;
@@ -75,6 +77,19 @@ public final class PartitionProducerState {
 
     public short epoch() {
         return epoch;
+    }
+
+    /**
+     * Bounds local epoch bumps to {@code limit} (a named producer's epoch block: the server hands the next instance
+     * of the name the epoch after it, so a bump beyond would collide with it). Reaching it exhausts the epoch.
+     */
+    public void limitEpoch(short limit) {
+        epochLimit = limit;
+    }
+
+    /** Whether the epoch is exhausted (at its limit, and a bump was needed). */
+    public boolean exhausted() {
+        return exhausted;
     }
 
     /** The logical sequence the next new batch will get. */
@@ -124,6 +139,7 @@ public final class PartitionProducerState {
         }
         producerId = newProducerId;
         epoch = newEpoch;
+        epochLimit = Short.MAX_VALUE;
         restartSequences();
         exhausted = false;
         return true;
@@ -233,7 +249,7 @@ public final class PartitionProducerState {
         if (!idempotent || gapUpTo < 0 || !unacked.isEmpty()) {
             return false;
         }
-        if (epoch == Short.MAX_VALUE) {
+        if (epoch >= epochLimit) {
             exhausted = true;
             gapUpTo = -1L;
             return false;

@@ -177,7 +177,16 @@ public final class ProducerBatch {
 
     /** Completes every record: offsets baseOffset, baseOffset+1, ... (or -1 when unknown). I/O thread. */
     void complete(long baseOffset, long logAppendTimeMs) {
+        complete(baseOffset, logAppendTimeMs, null);
+    }
+
+    /**
+     * {@link #complete(long, long)}, with the server's de-duplication repeats ({@code [index, originalOffset, ...]}
+     * in index order, or null): those records report the original's offset in {@link RecordMetadata#originalOffset}.
+     */
+    void complete(long baseOffset, long logAppendTimeMs, long[] repeats) {
         String topic = queue.topic;
+        int nextRepeat = 0;
         int partition = queue.partition;
         Object[] completions = slots.completions;
         for (int i = 0; i < recordCount; i++) {
@@ -188,7 +197,16 @@ public final class ProducerBatch {
             completions[i] = null;
             long offset = baseOffset < 0 ? -1L : baseOffset + i;
             long ts = logAppendTimeMs >= 0 ? logAppendTimeMs : slots.timestamps[i];
-            RecordMetadata md = new RecordMetadata(topic, partition, offset, ts);
+            long original = -1L;
+            if (repeats != null) {
+                while (nextRepeat < repeats.length && repeats[nextRepeat] < i) {
+                    nextRepeat += 2;
+                }
+                if (nextRepeat < repeats.length && repeats[nextRepeat] == i) {
+                    original = repeats[nextRepeat + 1];
+                }
+            }
+            RecordMetadata md = new RecordMetadata(topic, partition, offset, ts, original);
             deliver(c, md, null);
         }
     }

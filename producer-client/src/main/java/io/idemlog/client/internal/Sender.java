@@ -8,6 +8,7 @@ import io.idemlog.client.ProducerException;
 import io.idemlog.client.ProducerTimeoutException;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.protocol.RawTaggedFields;
 import io.idemlog.common.protocol.message.InitProducerIdRequest;
 import io.idemlog.common.protocol.message.InitProducerIdResponse;
 import io.idemlog.common.protocol.message.Message;
@@ -18,6 +19,7 @@ import org.agrona.collections.Int2ObjectHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,6 +87,10 @@ public final class Sender implements Transport.Listener {
     private final ArrayList<ProducerBatch> scratch = new ArrayList<>();
 
     private long producerId = -1L;
+    /** producer.name, or "" (docs/DEDUP.md "Stable producer identity"). */
+    private final String producerName;
+    /** The server's epoch block per named incarnation (ProducerIdentities.EPOCH_BLOCK on the server). */
+    static final int NAMED_EPOCH_BLOCK = 16;
     private short producerEpoch = -1;
     private boolean producerIdInFlight;
     private long producerIdRetryAtMs;
@@ -97,6 +103,7 @@ public final class Sender implements Transport.Listener {
         this.transport = transport;
         this.metrics = metrics;
         this.idempotent = config.idempotence();
+        this.producerName = config.producerName();
         this.acks = config.acks();
         this.requestTimeoutMs = (int) config.requestTimeoutMs();
         this.retryBackoffMs = config.retryBackoffMs();
@@ -247,6 +254,16 @@ public final class Sender implements Transport.Listener {
         InitProducerIdRequest request = new InitProducerIdRequest();
         request.transactionalId = null;
         request.transactionTimeoutMs = Integer.MAX_VALUE;
+        if (!producerName.isEmpty()) {
+            if (version < 2) {
+                fatal = new FatalProducerException(target + " only has InitProducerId v" + version + ": "
+                    + ProducerConfig.PRODUCER_NAME + " needs v2+ (an idemlog server)", (short) -1);
+                return Long.MAX_VALUE;
+            }
+            request.taggedFields = new RawTaggedFields();
+            request.taggedFields.add(InitProducerIdRequest.PRODUCER_NAME_TAG,
+                producerName.getBytes(StandardCharsets.UTF_8));
+        }
         int correlationId = transport.send(target.id(), ApiKey.INIT_PRODUCER_ID, version, request, true, nowMs);
         node(target.id()).inFlight.addLast(new InFlight(Kind.INIT_PRODUCER_ID, correlationId, nowMs, null));
         metrics.inFlightDelta(1);
@@ -254,8 +271,22 @@ public final class Sender implements Transport.Listener {
         return Long.MAX_VALUE;
     }
 
+    private boolean echoesName(InitProducerIdResponse r) {
+        byte[] echo = r.taggedFields == null ? null : r.taggedFields.get(InitProducerIdRequest.PRODUCER_NAME_TAG);
+        return echo != null && producerName.equals(new String(echo, StandardCharsets.UTF_8));
+    }
+
     private void onInitProducerId(InitProducerIdResponse r, long nowMs) {
         producerIdInFlight = false;
+        if (r.errorCode == 0 && !producerName.isEmpty() && !echoesName(r)) {
+            // Apache Kafka ignores the tagged field and hands out a fresh id: running on would leave older instances
+            // of this name unfenced, which is what the name promises. Fail clearly instead (docs/DEDUP.md).
+            fatal = new FatalProducerException(ProducerConfig.PRODUCER_NAME + "='" + producerName + "' needs an "
+                + "idemlog server: the broker did not confirm the name (Apache Kafka ignores it and would not fence "
+                + "older instances); remove " + ProducerConfig.PRODUCER_NAME + " to run without a stable identity",
+                (short) -1);
+            return;
+        }
         if (r.errorCode == 0) {
             producerId = r.producerId;
             producerEpoch = r.producerEpoch;
@@ -360,6 +391,9 @@ public final class Sender implements Transport.Listener {
                 }
                 if (s.needsProducerId()) {
                     if (producerId >= 0 && s.adoptProducerId(producerId, producerEpoch)) {
+                        if (!producerName.isEmpty()) {
+                            s.limitEpoch((short) Math.min(Short.MAX_VALUE, producerEpoch + NAMED_EPOCH_BLOCK - 1));
+                        }
                         LOG.debug("{}: producer id {} epoch {}", q, producerId, producerEpoch);
                     } else if (producerId >= 0 && producerId == s.producerId() && !s.hasUnacked()) {
                         needNewProducerId = true;
@@ -377,6 +411,13 @@ public final class Sender implements Transport.Listener {
                 continue;
             }
             node(leader.id()).ready.add(q);
+        }
+        if (needNewProducerId && !producerName.isEmpty() && fatal == null) {
+            // A new epoch block for the name would fence this producer's own other partitions (docs/DEDUP.md).
+            fatal = new FatalProducerException("named producer '" + producerName + "' used up the "
+                + (NAMED_EPOCH_BLOCK - 1) + " local epoch bumps of its epoch block in one partition; restart it",
+                (short) -1);
+            needNewProducerId = false;
         }
         if (needNewProducerId) {
             LOG.info("epoch of producer id {} exhausted; asking for a new producer id", producerId);
@@ -614,7 +655,7 @@ public final class Sender implements Transport.Listener {
         switch (ProduceErrors.classify(code)) {
             case SUCCESS -> {
                 s.onAcked(b);
-                finishSucceeded(b, p.baseOffset, p.logAppendTimeMs);
+                finishSucceeded(b, p.baseOffset, p.logAppendTimeMs, repeats(p));
             }
             case DUPLICATE -> {
                 s.onAcked(b);
@@ -697,9 +738,27 @@ public final class Sender implements Transport.Listener {
         }
     }
 
+    /** The server's de-duplication repeats of a partition answer (docs/PROTOCOL.md), or null; never throws. */
+    private static long[] repeats(ProduceResponse.PartitionResponse p) {
+        byte[] raw = p.taggedFields == null ? null : p.taggedFields.get(ProduceResponse.REPEATS_TAG);
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return ProduceResponse.decodeRepeats(raw);
+        } catch (RuntimeException e) {
+            LOG.warn("ignoring a malformed de-duplication repeats field ({} bytes)", raw.length);
+            return null;
+        }
+    }
+
     private void finishSucceeded(ProducerBatch b, long baseOffset, long logAppendTimeMs) {
+        finishSucceeded(b, baseOffset, logAppendTimeMs, null);
+    }
+
+    private void finishSucceeded(ProducerBatch b, long baseOffset, long logAppendTimeMs, long[] repeats) {
         if (!b.expired) {
-            b.complete(baseOffset, logAppendTimeMs);
+            b.complete(baseOffset, logAppendTimeMs, repeats);
             metrics.recordsSent(b.recordCount());
         }
         accumulator.deallocate(b);

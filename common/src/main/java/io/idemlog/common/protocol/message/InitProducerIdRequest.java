@@ -10,6 +10,19 @@ import io.idemlog.common.protocol.WireWriter;
  * An idempotent (non-transactional) producer sends transactional_id = null.
  */
 public final class InitProducerIdRequest implements Message {
+    /**
+     * idemlog's tagged field (v2+; other brokers skip unknown tags): the producer's stable name, UTF-8 bytes. An
+     * idemlog server answers with the same tag in the response, echoing the name, so the client knows the name was
+     * understood (docs/PROTOCOL.md).
+     */
+    public static final int PRODUCER_NAME_TAG = 0x4944;
+
+    /** The producer name carried in the tagged fields, or null. */
+    public String producerName() {
+        byte[] raw = taggedFields == null ? null : taggedFields.get(PRODUCER_NAME_TAG);
+        return raw == null ? null : new String(raw, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public String transactionalId;
     public int transactionTimeoutMs = Integer.MAX_VALUE;
     public RawTaggedFields taggedFields;

@@ -19,6 +19,12 @@ public final class Messages {
             case METADATA -> MetadataRequest.read(reader, version);
             case API_VERSIONS -> ApiVersionsRequest.read(reader, version);
             case INIT_PRODUCER_ID -> InitProducerIdRequest.read(reader, version);
+            case CREATE_TOPICS -> CreateTopicsRequest.read(reader, version);
+            case DELETE_TOPICS -> DeleteTopicsRequest.read(reader, version);
+            case DESCRIBE_CONFIGS -> DescribeConfigsRequest.read(reader, version);
+            case CREATE_PARTITIONS -> CreatePartitionsRequest.read(reader, version);
+            case ALTER_CONFIGS -> AlterConfigsRequest.readAlter(reader, version);
+            case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsRequest.readIncremental(reader, version);
             default -> GroupApis.require(api).request().read(reader, version);
         };
     }
@@ -31,6 +37,12 @@ public final class Messages {
             case METADATA -> MetadataResponse.read(reader, version);
             case API_VERSIONS -> ApiVersionsResponse.read(reader, version);
             case INIT_PRODUCER_ID -> InitProducerIdResponse.read(reader, version);
+            case CREATE_TOPICS -> CreateTopicsResponse.read(reader, version);
+            case DELETE_TOPICS -> DeleteTopicsResponse.read(reader, version);
+            case DESCRIBE_CONFIGS -> DescribeConfigsResponse.read(reader, version);
+            case CREATE_PARTITIONS -> CreatePartitionsResponse.read(reader, version);
+            case ALTER_CONFIGS -> AlterConfigsResponse.readAlter(reader, version);
+            case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsResponse.readIncremental(reader, version);
             default -> GroupApis.require(api).response().read(reader, version);
         };
     }
