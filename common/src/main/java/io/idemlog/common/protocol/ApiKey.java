@@ -11,7 +11,7 @@ package io.idemlog.common.protocol;
 public enum ApiKey {
     PRODUCE(0, 3, 9, 9),
     FETCH(1, 4, 12, 12),
-    LIST_OFFSETS(2, 1, 6, 6),
+    LIST_OFFSETS(2, 1, 10, 6),
     METADATA(3, 0, 12, 9),
     API_VERSIONS(18, 0, 3, 3),
     INIT_PRODUCER_ID(22, 0, 2, 2),
@@ -35,7 +35,8 @@ public enum ApiKey {
     DESCRIBE_CONFIGS(32, 1, 4, 4),
     CREATE_PARTITIONS(37, 0, 3, 2),
     ALTER_CONFIGS(33, 0, 2, 2),
-    INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1);
+    INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1),
+    DESCRIBE_CLUSTER(60, 0, 2, 0);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api
