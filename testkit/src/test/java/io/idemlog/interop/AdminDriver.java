@@ -108,6 +108,10 @@ public final class AdminDriver {
                 out.println("listed-v " + names.contains(prefix + "-v"));
                 out.println("listed-a " + names.contains(a));
 
+                org.apache.kafka.clients.admin.DescribeClusterResult cluster = admin.describeCluster();
+                out.println("cluster " + cluster.nodes().get(30, TimeUnit.SECONDS).size() + " "
+                    + cluster.controller().get(30, TimeUnit.SECONDS).id() + " "
+                    + cluster.clusterId().get(30, TimeUnit.SECONDS).isEmpty());
                 TopicDescription d = admin.describeTopics(List.of(a)).allTopicNames().get(30, TimeUnit.SECONDS).get(a);
                 out.println("partitions " + d.partitions().size());
                 out.println("topicid " + d.topicId());
@@ -139,6 +143,11 @@ public final class AdminDriver {
                     }
                 }
                 out.println("produced 30");
+                org.apache.kafka.clients.admin.PartitionProducerState state = admin.describeProducers(List.of(
+                    new org.apache.kafka.common.TopicPartition(a, 0))).all().get(30, TimeUnit.SECONDS)
+                    .get(new org.apache.kafka.common.TopicPartition(a, 0));
+                out.println("producers-p0 " + state.activeProducers().size() + " "
+                    + (state.activeProducers().isEmpty() ? -1 : state.activeProducers().get(0).lastSequence()));
             }
         }
     }

@@ -639,6 +639,16 @@ final class PartitionLog implements Partition {
         return keys;
     }
 
+    @Override
+    public void forEachProducer(io.idemlog.server.state.ProducerEntryVisitor visitor) {
+        lock.lock();
+        try {
+            producers.forEachOldestFirst(visitor);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
     long maxProducerId() {
         return maxProducerId;
@@ -919,11 +929,17 @@ final class PartitionLog implements Partition {
                         active.flush(context.io(), logEndOffset);
                         durableEnd = logEndOffset;
                         active.writeIndexFile();
+                        for (LogSegment s : segments) {
+                            if (s != active && s.indexFileStale()) {
+                                s.writeIndexFile(); // found wrong by reads and rebuilt in memory: rewrite the file
+                            }
+                        }
                         if (keys != null) {
                             writeKeySnapshot(logEndOffset, KeyWindowFile.serialize(logEndOffset, dedup.header(),
                                 keys));
                         }
                         writeSnapshot(logEndOffset); // its directory fsync covers the index and keys renames too
+                        // (rewritten sealed indexes included)
                     }
                 } finally {
                     for (LogSegment s : segments) {
