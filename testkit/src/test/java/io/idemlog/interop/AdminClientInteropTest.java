@@ -87,6 +87,9 @@ class AdminClientInteropTest {
             assertEquals("false", f.get("listed-v"), "validate only creates nothing");
             assertEquals("true", f.get("listed-a"));
             assertEquals("3", f.get("partitions"));
+            assertTrue(!f.get("topicid").equals("AAAAAAAAAAAAAAAAAAAAAA") && f.get("topicid").length() == 22,
+                "a topic id in Metadata v10+: " + f.get("topicid"));
+            assertEquals(f.get("created-id"), f.get("topicid"), "CreateTopics v7 and Metadata report the same id");
             assertEquals("3600000 DYNAMIC_TOPIC_CONFIG 2", f.get("config retention.ms"));
             assertEquals("1024 DYNAMIC_TOPIC_CONFIG 2", f.get("config segment.bytes"));
             assertEquals("604800000 DEFAULT_CONFIG 1", f.get("config segment.ms"));

@@ -91,9 +91,11 @@ public final class AdminDriver {
                         .get(30, TimeUnit.SECONDS)));
                     return;
                 }
-                admin.createTopics(List.of(new NewTopic(a, 3, (short) 1).configs(Map.of("retention.ms", "3600000",
-                    "segment.bytes", "1024")))).all().get(30, TimeUnit.SECONDS);
+                org.apache.kafka.clients.admin.CreateTopicsResult created = admin.createTopics(List.of(
+                    new NewTopic(a, 3, (short) 1).configs(Map.of("retention.ms", "3600000", "segment.bytes", "1024"))));
+                created.all().get(30, TimeUnit.SECONDS);
                 out.println("created " + a);
+                out.println("created-id " + created.topicId(a).get(30, TimeUnit.SECONDS));
                 out.println("compact " + error(() -> admin.createTopics(List.of(new NewTopic(prefix + "-c", 1,
                     (short) 1).configs(Map.of("cleanup.policy", "compact")))).all().get(30, TimeUnit.SECONDS)));
                 out.println("again " + error(() -> admin.createTopics(List.of(new NewTopic(a, 1, (short) 1))).all()

@@ -48,6 +48,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   damage); after a restart a kafka-clients consumer (CRC check on) receives every record before the damaged batch,
  *   each with the value produced at that offset, then nothing and no exception (KAFKA_STORAGE_ERROR, retriable);
  *   seeking past the segment it reads again; librdkafka (kcat) reads the same records and nothing after;</li>
+ *   <li>sparse-index entries moved into the middle of their batches (still increasing, in range): a kafka-clients
+ *   consumer still reads every record, in order, with its value;</li>
  *   <li>a garbled meta.properties: the server refuses to start, naming the file;</li>
  *   <li>the producer-ids file deleted: the verifier reports it, the server starts and hands out a producer id above
  *   the one in the log.</li>
@@ -263,6 +265,48 @@ class StorageDamageEndToEndTest {
         String atOut = Files.readString(dir.resolve("kcat-at.out"));
         assertEquals("", atOut, "kcat got nothing at the damaged batch");
         assertTrue(!exited || at.exitValue() != 0, "kcat did not report a message at the damaged batch");
+    }
+
+    @Test
+    void anIndexEntryPointingInsideABatchStillGivesConsumersEveryRecordFromBatchBoundaries() throws Exception {
+        Path data = dir.resolve("index");
+        try (ServerProcess s = server(data).start()) {
+            long[] offsets = produce(s, 0, RECORDS);
+            assertTrue(s.stop());
+            Path index = segments(data).get(0).resolveSibling(
+                segments(data).get(0).getFileName().toString().replace(".log", ".index"));
+            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(index));
+            int entries = b.limit() / 16;
+            assertTrue(entries >= 4, "entries " + entries);
+            for (int k = 1; k < entries - 1; k += 2) { // every other entry, still increasing and in range
+                b.putInt(k * 16 + 4, b.getInt(k * 16 + 4) + 7);
+            }
+            Files.write(index, b.array());
+            s.start();
+            Properties cp = new Properties();
+            cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, s.bootstrap());
+            cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            cp.put(ConsumerConfig.CHECK_CRCS_CONFIG, "true");
+            cp.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, "4096");
+            TopicPartition tp = new TopicPartition(TOPIC, 0);
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+                consumer.assign(List.of(tp));
+                consumer.seekToBeginning(List.of(tp));
+                long next = 0;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+                while (next < RECORDS && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                        assertEquals(next, r.offset(), "offsets in order, none skipped");
+                        assertTrue(java.util.Arrays.equals(value(indexOf(offsets, r.offset())), r.value()));
+                        next++;
+                    }
+                }
+                assertEquals(RECORDS, next, "every record, through the misleading index");
+            }
+            assertTrue(s.logTail(1 << 20).contains("rebuilding the index of this segment from the log"),
+                "the server logs the wrong index");
+        }
     }
 
     @Test

@@ -12,7 +12,7 @@ public enum ApiKey {
     PRODUCE(0, 3, 9, 9),
     FETCH(1, 4, 12, 12),
     LIST_OFFSETS(2, 1, 6, 6),
-    METADATA(3, 0, 9, 9),
+    METADATA(3, 0, 12, 9),
     API_VERSIONS(18, 0, 3, 3),
     INIT_PRODUCER_ID(22, 0, 2, 2),
     // the consumer-group APIs (issue 9), appended in GroupApis.ALL order (fuzz seeds index values()); ranges as

@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * when missing if both the server (auto.create.topics.enable) and the client allow it; the creation runs on the
  * storage-io thread ({@link BrokerContext#runBlocking}) and the answer is sent from there once every topic exists.
  * A storage failure gives that topic KAFKA_STORAGE_ERROR; a bug closes the connection (and is counted). A topic named twice is
- * answered once. Leader epoch is -1 (no leader epochs: clients then skip position validation).
+ * answered once. Leader epoch is -1 (no leader epochs: clients then skip position validation). From v10 every topic
+ * carries its id, and a topic asked for by id alone is found by it (UNKNOWN_TOPIC_ID when no topic has it).
  */
 final class MetadataHandler implements ApiHandler {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataHandler.class);
@@ -50,7 +51,26 @@ final class MetadataHandler implements ApiHandler {
         if (req.topics == null) {
             names.addAll(new TreeMap<>(broker.logs().topics()).keySet());
         } else {
-            names.addAll(req.topics);
+            for (int i = 0; i < req.topics.size(); i++) {
+                String name = req.topics.get(i);
+                java.util.UUID id = req.topicIds == null ? null : req.topicIds.get(i);
+                if (name == null) {
+                    // v10+: asked for by topic id
+                    name = id == null ? null : broker.logs().topicName(id);
+                    if (name == null) {
+                        MetadataResponse.Topic t = new MetadataResponse.Topic();
+                        t.errorCode = ErrorCode.UNKNOWN_TOPIC_ID.code;
+                        ctx.countError(ErrorCode.UNKNOWN_TOPIC_ID);
+                        t.name = null;
+                        if (id != null) {
+                            t.topicId = id;
+                        }
+                        rsp.topics.add(t);
+                        continue;
+                    }
+                }
+                names.add(name);
+            }
         }
         List<MetadataResponse.Topic> toCreate = null;
         for (String name : names) {
@@ -83,6 +103,10 @@ final class MetadataHandler implements ApiHandler {
 
     private void addPartitions(MetadataResponse.Topic t, int partitions) {
         int node = broker.config().nodeId;
+        java.util.UUID id = broker.logs().topicId(t.name);
+        if (id != null) {
+            t.topicId = id;
+        }
         for (int p = 0; p < partitions; p++) {
             MetadataResponse.Partition mp = new MetadataResponse.Partition();
             mp.partitionIndex = p;

@@ -143,15 +143,19 @@ class NetworkLayerTest {
 
     /**
      * The captured v3 table with the entries of the APIs added since the capture (ApiKey constants it does not
-     * list, in ApiKey order) inserted after its last entry, as the server lists them: the captured bytes stay
-     * byte for byte, only the compact array count grows.
+     * list, in ApiKey order) inserted after its last entry, as the server lists them, and the max version of an
+     * API whose range grew since (Metadata) raised: every other captured byte stays as it was.
      */
     private static byte[] withApisAddedSince(byte[] table) {
         int n = table[6] - 1;
         assertTrue(n > 0 && n < 120, "one-byte compact array count");
         Set<Short> captured = new HashSet<>();
+        ByteBuffer entries = ByteBuffer.wrap(table);
         for (int i = 0; i < n; i++) {
-            captured.add(ByteBuffer.wrap(table).getShort(7 + i * 7));
+            short id = entries.getShort(7 + i * 7);
+            captured.add(id);
+            // an API whose range grew since the capture (Metadata 9 -> 12 for topic ids): its max as advertised now
+            entries.putShort(7 + i * 7 + 4, ApiKey.forId(id).maxVersion);
         }
         java.io.ByteArrayOutputStream added = new java.io.ByteArrayOutputStream();
         int count = n;

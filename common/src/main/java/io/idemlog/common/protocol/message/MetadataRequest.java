@@ -9,12 +9,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Metadata request v0-v9. {@code topics} null means "all topics" (v1+); in v0 an empty list means all topics, which
- * {@link #read} normalises to null. Clients may name the same topic twice.
+ * Metadata request v0-v12. {@code topics} null means "all topics" (v1+); in v0 an empty list means all topics, which
+ * {@link #read} normalises to null. Clients may name the same topic twice. From v10 each topic also carries a topic
+ * id ({@link #topicIds}, parallel to {@link #topics}; the zero id when the topic is named), and its name may be null
+ * when it is asked for by id; v11 drops include_cluster_authorized_operations.
  */
 public final class MetadataRequest implements Message {
     /** Null = all topics; empty = brokers only. */
     public List<String> topics = new ArrayList<>();
+    /** v10+: the topic id of each entry of {@link #topics} (zero = by name); null below v10 or when all topics. */
+    public List<java.util.UUID> topicIds;
     public boolean allowAutoTopicCreation = true;
     public boolean includeClusterAuthorizedOperations;
     public boolean includeTopicAuthorizedOperations;
@@ -35,8 +39,16 @@ public final class MetadataRequest implements Message {
             }
             m.topics = null;
         } else {
+            if (version >= 10) {
+                m.topicIds = new ArrayList<>(n);
+            }
             for (int i = 0; i < n; i++) {
-                m.topics.add(r.readString(flex));
+                if (version >= 10) {
+                    m.topicIds.add(r.readUuid());
+                    m.topics.add(r.readNullableString(flex));
+                } else {
+                    m.topics.add(r.readString(flex));
+                }
                 r.readTaggedFieldsIf(flex);
             }
             if (version == 0 && n == 0) {
@@ -46,8 +58,10 @@ public final class MetadataRequest implements Message {
         if (version >= 4) {
             m.allowAutoTopicCreation = r.readBoolean();
         }
-        if (version >= 8) {
+        if (version >= 8 && version <= 10) {
             m.includeClusterAuthorizedOperations = r.readBoolean();
+        }
+        if (version >= 8) {
             m.includeTopicAuthorizedOperations = r.readBoolean();
         }
         m.taggedFields = r.readTaggedFieldsIf(flex);
@@ -61,16 +75,23 @@ public final class MetadataRequest implements Message {
             w.writeArrayLength(version == 0 ? 0 : -1, flex);
         } else {
             w.writeArrayLength(topics.size(), flex);
-            for (String t : topics) {
-                w.writeString(t, flex);
+            for (int i = 0; i < topics.size(); i++) {
+                if (version >= 10) {
+                    w.writeUuid(topicIds == null ? new java.util.UUID(0, 0) : topicIds.get(i));
+                    w.writeNullableString(topics.get(i), flex);
+                } else {
+                    w.writeString(topics.get(i), flex);
+                }
                 w.writeTaggedFieldsIf(flex, null);
             }
         }
         if (version >= 4) {
             w.writeBoolean(allowAutoTopicCreation);
         }
-        if (version >= 8) {
+        if (version >= 8 && version <= 10) {
             w.writeBoolean(includeClusterAuthorizedOperations);
+        }
+        if (version >= 8) {
             w.writeBoolean(includeTopicAuthorizedOperations);
         }
         w.writeTaggedFieldsIf(flex, taggedFields);

@@ -8,7 +8,10 @@ import io.idemlog.common.protocol.WireWriter;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Metadata response v0-v9 (v9 flexible). Fields absent from a version are skipped on both read and write. */
+/**
+ * Metadata response v0-v12 (v9 flexible; topic ids v10+; cluster authorized operations v8-v10 only; topic name
+ * nullable v12+). Fields absent from a version are skipped on both read and write.
+ */
 public final class MetadataResponse implements Message {
     public static final int AUTHORIZED_OPERATIONS_OMITTED = Integer.MIN_VALUE;
 
@@ -46,6 +49,8 @@ public final class MetadataResponse implements Message {
     public static final class Topic {
         public short errorCode;
         public String name;
+        /** v10+: the topic's id (zero when unknown). */
+        public java.util.UUID topicId = new java.util.UUID(0, 0);
         public boolean isInternal;
         public final List<Partition> partitions = new ArrayList<>();
         public int topicAuthorizedOperations = AUTHORIZED_OPERATIONS_OMITTED;
@@ -67,7 +72,7 @@ public final class MetadataResponse implements Message {
 
     public Topic findTopic(String name) {
         for (Topic t : topics) {
-            if (t.name.equals(name)) {
+            if (name.equals(t.name)) {
                 return t;
             }
         }
@@ -111,7 +116,10 @@ public final class MetadataResponse implements Message {
         for (int i = 0; i < nt; i++) {
             Topic t = new Topic();
             t.errorCode = r.readInt16();
-            t.name = r.readString(flex);
+            t.name = version >= 12 ? r.readNullableString(flex) : r.readString(flex);
+            if (version >= 10) {
+                t.topicId = r.readUuid();
+            }
             if (version >= 1) {
                 t.isInternal = r.readBoolean();
             }
@@ -138,7 +146,7 @@ public final class MetadataResponse implements Message {
             t.taggedFields = r.readTaggedFieldsIf(flex);
             m.topics.add(t);
         }
-        if (version >= 8) {
+        if (version >= 8 && version <= 10) {
             m.clusterAuthorizedOperations = r.readInt32();
         }
         m.taggedFields = r.readTaggedFieldsIf(flex);
@@ -167,7 +175,15 @@ public final class MetadataResponse implements Message {
         }
         w.writeArrayLength(topics.size(), flex);
         for (Topic t : topics) {
-            w.writeInt16(t.errorCode).writeString(t.name, flex);
+            w.writeInt16(t.errorCode);
+            if (version >= 12) {
+                w.writeNullableString(t.name, flex);
+            } else {
+                w.writeString(t.name == null ? "" : t.name, flex);
+            }
+            if (version >= 10) {
+                w.writeUuid(t.topicId);
+            }
             if (version >= 1) {
                 w.writeBoolean(t.isInternal);
             }
@@ -189,7 +205,7 @@ public final class MetadataResponse implements Message {
             }
             w.writeTaggedFieldsIf(flex, t.taggedFields);
         }
-        if (version >= 8) {
+        if (version >= 8 && version <= 10) {
             w.writeInt32(clusterAuthorizedOperations);
         }
         w.writeTaggedFieldsIf(flex, taggedFields);

@@ -64,6 +64,20 @@ class GroupCodecsRoundTripTest {
         assertNull(GroupApis.forId(0));
     }
 
+    /** Once an API has its ApiKey constant (added with its handler), the constant must carry the codec's range. */
+    @Test
+    void apiKeyConstantsOfGroupApisCarryTheCodecRanges() {
+        for (GroupApis.Api api : GroupApis.ALL) {
+            io.idemlog.common.protocol.ApiKey key = api.apiKey();
+            if (key != null) {
+                assertEquals(api.name(), key.name());
+                assertEquals(api.minVersion(), key.minVersion, api.name() + " min");
+                assertEquals(api.maxVersion(), key.maxVersion, api.name() + " max");
+                assertEquals(api.firstFlexibleVersion(), key.firstFlexibleVersion, api.name() + " first flexible");
+            }
+        }
+    }
+
     private static byte[] hex(String s) {
         String h = s.replace(" ", "");
         byte[] out = new byte[h.length() / 2];

@@ -157,9 +157,21 @@ class KafkaClientsOracleTest {
                     k.setAllowAutoTopicCreation(false);
                 }
                 if (v >= 8) {
-                    k.setIncludeClusterAuthorizedOperations(true).setIncludeTopicAuthorizedOperations(true);
+                    k.setIncludeTopicAuthorizedOperations(true);
+                }
+                if (v >= 8 && v <= 10) {
+                    k.setIncludeClusterAuthorizedOperations(true);
+                }
+                if (v >= 10) {
+                    topics.add(new MetadataRequestData.MetadataRequestTopic().setName(null)
+                        .setTopicId(new org.apache.kafka.common.Uuid(5L, 6L)));
                 }
                 check(k, (short) v, MetadataRequest::read, MetadataRequestData::new, m -> {
+                    if (v >= 10) {
+                        assertEquals(java.util.Arrays.asList("orders", "orders", null), m.topics);
+                        assertEquals(new java.util.UUID(5L, 6L), m.topicIds.get(2));
+                        return;
+                    }
                     assertEquals(List.of("orders", "orders"), m.topics);
                     assertEquals(v < 4, m.allowAutoTopicCreation);
                 });
@@ -199,7 +211,12 @@ class KafkaClientsOracleTest {
                 t.setPartitions(List.of(p));
                 if (v >= 8) {
                     t.setTopicAuthorizedOperations(123);
+                }
+                if (v >= 8 && v <= 10) {
                     k.setClusterAuthorizedOperations(456);
+                }
+                if (v >= 10) {
+                    t.setTopicId(new org.apache.kafka.common.Uuid(7L, 8L));
                 }
                 k.topics().add(t);
                 check(k, (short) v, MetadataResponse::read, MetadataResponseData::new, m -> {
@@ -208,6 +225,8 @@ class KafkaClientsOracleTest {
                     assertEquals(2, mp.partitionIndex);
                     assertArrayEquals(new int[] {1, 2}, mp.replicaNodes);
                     assertEquals(v >= 7 ? 4 : -1, mp.leaderEpoch);
+                    assertEquals(v >= 10 ? new java.util.UUID(7L, 8L) : new java.util.UUID(0, 0),
+                        m.findTopic("orders").topicId);
                 });
             }));
     }
