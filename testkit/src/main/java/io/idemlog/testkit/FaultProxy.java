@@ -1,6 +1,7 @@
 package io.idemlog.testkit;
 
 import io.idemlog.common.protocol.ApiKey;
+import io.idemlog.common.protocol.KafkaApiNames;
 import io.idemlog.common.protocol.ProtocolException;
 import io.idemlog.common.protocol.RequestHeader;
 import io.idemlog.common.protocol.WireReader;
@@ -114,6 +115,7 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong responses = new AtomicLong();
     private final AtomicLong protocolErrors = new AtomicLong();
+    private final Map<String, AtomicLong> requestVersions = new ConcurrentHashMap<>();
     private final ArrayDeque<String> events = new ArrayDeque<>();
 
     private FaultProxy(InetSocketAddress upstream, FaultConfig config) {
@@ -258,6 +260,16 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     /** Responses read from the server so far (including swallowed and dropped ones). */
+    /**
+     * Requests seen per API and version, e.g. {@code "JOIN_GROUP v5" -> 2} (Kafka's name also for an API idemlog
+     * does not implement): which versions a client really negotiated.
+     */
+    public Map<String, Long> requestVersions() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        requestVersions.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
     public long responses() {
         return responses.get();
     }
@@ -433,6 +445,9 @@ public final class FaultProxy implements AutoCloseable {
                 WireReader reader = new WireReader(frame.nioBuffer(frame.readerIndex() + SIZE_PREFIX,
                     frame.readableBytes() - SIZE_PREFIX));
                 header = RequestHeader.read(reader);
+                String name = KafkaApiNames.name(header.apiKey);
+                requestVersions.computeIfAbsent((name == null ? "api_key=" + header.apiKey : name) + " v"
+                    + header.apiVersion, k -> new AtomicLong()).incrementAndGet();
                 if (header.api() == ApiKey.PRODUCE) {
                     expectsResponse = ProduceRequest.peekAcks(reader, header.apiVersion) != 0;
                 }

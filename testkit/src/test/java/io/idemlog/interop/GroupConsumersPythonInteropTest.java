@@ -1,8 +1,9 @@
 package io.idemlog.interop;
 
+import io.idemlog.testkit.FaultConfig;
+import io.idemlog.testkit.FaultProxy;
 import io.idemlog.testkit.Ports;
 import io.idemlog.testkit.ServerProcess;
-import io.idemlog.testkit.TcpProxy;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -14,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -66,7 +68,8 @@ class GroupConsumersPythonInteropTest {
 
     private void readEverythingThenResume(String python, String script, String topic) throws Exception {
         int serverPort = Ports.freePort();
-        try (TcpProxy proxy = TcpProxy.start(Ports.loopback(serverPort));
+        // The server advertises the proxy (Metadata and FindCoordinator), so every client connection is counted.
+        try (FaultProxy proxy = FaultProxy.start(Ports.loopback(serverPort), FaultConfig.none());
              ServerProcess server = ServerProcess.builder(dir.resolve("data"))
                  .port(serverPort)
                  .override("advertised.listeners", "PLAINTEXT://127.0.0.1:" + proxy.port())
@@ -74,28 +77,32 @@ class GroupConsumersPythonInteropTest {
                  .override("group.initial.rebalance.delay.ms", "0") // one member per group: no need to wait
                  .logFile(dir.resolve("server.log"))
                  .start()) {
-            String bootstrap = "127.0.0.1:" + proxy.port();
+            String bootstrap = proxy.bootstrap();
             Path program = script(script);
             Set<String> sent = new TreeSet<>(GroupTestRecords.produce(bootstrap, topic, PARTITIONS, 0,
                 PER_PARTITION));
-            long before = proxy.acceptedConnections();
+            long before = proxy.connectionsAccepted();
             List<String> first = ExternalTool.run(dir.resolve(topic + "-1.log"), Duration.ofSeconds(120),
                 List.of(python, program.toString(), bootstrap, topic, "g-" + topic, String.valueOf(sent.size()), "60"))
                 .requireSuccess(script + " (first run)").lines();
             assertEquals(sent.size(), first.size(), "records read by the first run");
             assertEquals(sent, new TreeSet<>(first), "every record, none twice");
-            long connections = proxy.acceptedConnections() - before;
+            long connections = proxy.connectionsAccepted() - before;
 
             Set<String> more = new TreeSet<>(GroupTestRecords.produce(bootstrap, topic, PARTITIONS, PER_PARTITION,
                 25));
-            before = proxy.acceptedConnections();
+            before = proxy.connectionsAccepted();
             List<String> second = ExternalTool.run(dir.resolve(topic + "-2.log"), Duration.ofSeconds(120),
                 List.of(python, program.toString(), bootstrap, topic, "g-" + topic, String.valueOf(more.size()), "60"))
                 .requireSuccess(script + " (second run)").lines();
             assertEquals(more, new TreeSet<>(second), "the second run resumes at the committed offsets");
             assertEquals(more.size(), second.size(), "and reads nothing twice");
-            connections += proxy.acceptedConnections() - before;
-            System.out.println(script + ": " + connections + " connections in two runs");
+            connections += proxy.connectionsAccepted() - before;
+            Map<String, Long> versions = proxy.requestVersions();
+            System.out.println(script + ": " + connections + " connections in two runs; requests by version: "
+                + versions);
+            assertTrue(versions.keySet().stream().anyMatch(k -> k.startsWith("JOIN_GROUP ")), "joined: " + versions);
+            assertTrue(versions.keySet().stream().anyMatch(k -> k.startsWith("OFFSET_COMMIT ")), "committed");
             long seen = connections;
             assertTrue(connections <= MAX_CONNECTIONS, () -> seen + " connections: a reconnect storm; server log:\n"
                 + server.logTail(3000));

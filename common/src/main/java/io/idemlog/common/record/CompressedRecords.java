@@ -561,7 +561,7 @@ public final class CompressedRecords {
             return corruptResult("LZ4 frame version " + (flg >>> 6));
         }
         if ((flg & 0x20) == 0) {
-            return corruptResult("LZ4 frame with dependent blocks (Kafka reads independent blocks only)");
+            return corruptResult("LZ4 frame with dependent blocks (Kafka decodes every block on its own)");
         }
         if ((flg & 0x01) != 0) {
             return corruptResult("LZ4 frame with a dictionary id");
