@@ -3,11 +3,9 @@ package io.idemlog.server.metrics;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.Clock;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.config.MeterFilter;
-import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.jmx.JmxConfig;
 import io.micrometer.jmx.JmxMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -75,20 +73,15 @@ public final class MetricsService implements AutoCloseable {
                     return domain;
                 }
             }, Clock.SYSTEM);
-            // JMX shows each histogram bucket as an MBean of its own: keep the timers' own statistics (count,
-            // rates, mean, max, percentiles of the Dropwizard timer) and leave the buckets to Prometheus
-            jmx.config().meterFilter(new MeterFilter() {
-                @Override
-                public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
-                    return DistributionStatisticConfig.builder().serviceLevelObjectives(new double[0]).build()
-                        .merge(config);
-                }
-            });
             registry.add(jmx);
         } else {
             jmx = null;
         }
-        meters.bindTo(registry);
+        // The histograms are recorded on the request and storage paths: into one registry directly, never into
+        // JMX (its Dropwizard timers cost microseconds per update); JMX gets count-and-total views of them. With
+        // JMX alone, a simple registry holds them.
+        MeterRegistry histograms = prometheus != null ? prometheus : jmx != null ? new SimpleMeterRegistry() : null;
+        meters.bind(registry, histograms, jmx);
         if (prometheus != null) {
             httpThread = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "idemlog-metrics-http");

@@ -11,6 +11,7 @@ import io.idemlog.server.network.NetworkMetrics;
 import io.idemlog.server.network.RequestMetrics;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -87,20 +88,37 @@ public final class ServerMeters implements MeterBinder {
         return error.name().toLowerCase(Locale.ROOT);
     }
 
+    /** Binds everything to {@code registry}, the histograms included. */
     @Override
-    public synchronized void bindTo(MeterRegistry registry) {
+    public void bindTo(MeterRegistry registry) {
+        bind(registry, registry, null);
+    }
+
+    /**
+     * Binds the counters and gauges to {@code registry}, and the three histograms (request latency, fsync latency,
+     * records per commit) to {@code histograms} only, with count-and-total views of them in {@code views}. The
+     * histograms are recorded on the request and storage paths: they go to one registry, recorded directly (not
+     * through a composite), and not to JMX, whose Dropwizard timers cost microseconds per update
+     * (MetricsOverheadBenchmark); JMX gets the views. {@code histograms} null: no histograms at all (the observers
+     * stay no-ops).
+     */
+    public synchronized void bind(MeterRegistry registry, MeterRegistry histograms, MeterRegistry views) {
         if (this.registry != null) {
             throw new IllegalStateException("already bound");
         }
         this.registry = registry;
         RequestMetrics requests = network.requests;
-        for (ApiKey api : ApiKey.values()) {
-            Timer timer = Timer.builder("idemlog.request.latency")
-                .description("Time from a request's arrival to its answer being written (or dropped, acks=0), by API")
-                .tags("api", tag(api))
-                .serviceLevelObjectives(LATENCY_BUCKETS)
-                .register(registry);
-            requests.observeLatency(api, nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
+        if (histograms != null) {
+            for (ApiKey api : ApiKey.values()) {
+                Timer timer = Timer.builder("idemlog.request.latency")
+                    .description("Time from a request's arrival to its answer being written (or dropped, acks=0), "
+                        + "by API")
+                    .tags("api", tag(api))
+                    .serviceLevelObjectives(LATENCY_BUCKETS)
+                    .register(histograms);
+                requests.observeLatency(api, nanos -> timer.record(nanos, TimeUnit.NANOSECONDS));
+                timerView(views, timer);
+            }
         }
 
         // produce (server-wide; per topic in refresh)
@@ -135,17 +153,28 @@ public final class ServerMeters implements MeterBinder {
 
         // storage
         StorageMetrics storage = logs.metrics();
-        Timer fsync = Timer.builder("idemlog.storage.fsync")
-            .description("Group-commit fsyncs of active segments (count and latency)")
-            .serviceLevelObjectives(FSYNC_BUCKETS)
-            .register(registry);
-        storage.fsyncLatencyObserver = nanos -> fsync.record(nanos, TimeUnit.NANOSECONDS);
-        DistributionSummary perCommit = DistributionSummary.builder("idemlog.storage.group.commit.records")
-            .description("Records made durable by one group-commit fsync")
-            .baseUnit("records")
-            .serviceLevelObjectives(RECORDS_BUCKETS)
-            .register(registry);
-        storage.commitRecordsObserver = perCommit::record;
+        if (histograms != null) {
+            Timer fsync = Timer.builder("idemlog.storage.fsync")
+                .description("Group-commit fsyncs of active segments (count and latency)")
+                .serviceLevelObjectives(FSYNC_BUCKETS)
+                .register(histograms);
+            storage.fsyncLatencyObserver = nanos -> fsync.record(nanos, TimeUnit.NANOSECONDS);
+            timerView(views, fsync);
+            DistributionSummary perCommit = DistributionSummary.builder("idemlog.storage.group.commit.records")
+                .description("Records made durable by one group-commit fsync")
+                .baseUnit("records")
+                .serviceLevelObjectives(RECORDS_BUCKETS)
+                .register(histograms);
+            storage.commitRecordsObserver = perCommit::record;
+            if (views != null) {
+                FunctionCounter.builder("idemlog.storage.group.commit.records.count", perCommit,
+                        DistributionSummary::count)
+                    .description("Group-commit fsyncs counted by the records-per-commit histogram").register(views);
+                FunctionCounter.builder("idemlog.storage.group.commit.records.sum", perCommit,
+                        DistributionSummary::totalAmount)
+                    .description("Records made durable by group-commit fsyncs").register(views);
+            }
+        }
         counter("idemlog.storage.corrupt.batches.read", "Batches found damaged when read (not served)",
             storage.corruptBatchesRead);
         counter("idemlog.storage.bad.index.entries", "Sparse-index entries found wrong (the lookup scanned)",
@@ -186,6 +215,15 @@ public final class ServerMeters implements MeterBinder {
         counter("idemlog.network.bytes.out", "Bytes of responses written (zero-copy fetch data included)",
             network.bytesOut);
         refresh();
+    }
+
+    /** A count-and-total view of {@code timer} in {@code views} (JMX), if any. */
+    private static void timerView(MeterRegistry views, Timer timer) {
+        if (views != null) {
+            FunctionTimer.builder(timer.getId().getName(), timer, Timer::count,
+                    t -> t.totalTime(TimeUnit.NANOSECONDS), TimeUnit.NANOSECONDS)
+                .description(timer.getId().getDescription()).tags(timer.getId().getTags()).register(views);
+        }
     }
 
     private void counter(String name, String description, LongAdder adder, String... tags) {

@@ -58,8 +58,8 @@ public final class RequestMetrics {
         return version >= api.minVersion && version <= api.maxVersion && version < VERSION_LIMIT;
     }
 
-    /** A request of a served API and version arrived (connection thread). */
-    void request(ApiKey api, short version) {
+    /** A request of a served API and version arrived (connection thread; public for the metrics benchmark). */
+    public void request(ApiKey api, short version) {
         if (counted(api, version)) {
             requests[slot(api, version)].increment();
         }
@@ -128,7 +128,8 @@ public final class RequestMetrics {
         latency[api.id] = observer == null ? NONE : observer;
     }
 
-    void latency(ApiKey api, long nanos) {
+    /** A request of {@code api} was answered {@code nanos} after it arrived (connection thread; public for benchmarks). */
+    public void latency(ApiKey api, long nanos) {
         latency[api.id].record(nanos);
     }
 }
