@@ -9,6 +9,8 @@
 #                                   records/s per store (io.idemlog.bench.consumer.ConsumerBench; --help)
 #   jmh/bench.sh restarts [events] [kills]  restarted producers with de-duplication keys: 0 duplicates, 0 losses;
 #                                   control without: the re-sent records stored again (RestartDedupTest)
+#   jmh/bench.sh groups [--rounds N] [--round-seconds S]  the group coordinator: rebalance time for 3 and 20 members,
+#                                   produce p99 during a 20-member rebalance storm vs without (io.idemlog.bench.group)
 #   jmh/bench.sh --help             every option
 #
 # Output: docs/benchmarks/<tag>.txt (everything printed), <tag>-runs.csv / <tag>-summary.csv or <tag>-faults.csv,
@@ -19,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 CP_FILE=jmh/target/e2e-classpath.txt
 if [ ! -f "$CP_FILE" ] || [ ! -f jmh/target/classes/io/idemlog/bench/e2e/Bench.class ] \
-    || [ ! -f jmh/target/classes/io/idemlog/bench/consumer/ConsumerBench.class ]; then
+    || [ ! -f jmh/target/classes/io/idemlog/bench/consumer/ConsumerBench.class ] \
+    || [ ! -f jmh/target/classes/io/idemlog/bench/group/GroupBench.class ]; then
     echo "bench: building the jmh module (./mvnw -q -B -pl jmh -am package -DskipTests)" >&2
     ./mvnw -q -B -pl jmh -am package -DskipTests
 fi
@@ -56,6 +59,10 @@ fi
 MAIN=io.idemlog.bench.e2e.Bench
 if [ "${1:-}" = "consumer" ]; then
     MAIN=io.idemlog.bench.consumer.ConsumerBench
+    shift
+fi
+if [ "${1:-}" = "groups" ]; then
+    MAIN=io.idemlog.bench.group.GroupBench   # the group coordinator: rebalance times, produce p99 during a storm
     shift
 fi
 java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \

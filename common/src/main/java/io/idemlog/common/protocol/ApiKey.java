@@ -11,7 +11,7 @@ package io.idemlog.common.protocol;
 public enum ApiKey {
     PRODUCE(0, 3, 9, 9),
     FETCH(1, 4, 12, 12),
-    LIST_OFFSETS(2, 1, 6, 6),
+    LIST_OFFSETS(2, 1, 10, 6),
     METADATA(3, 0, 12, 9),
     API_VERSIONS(18, 0, 3, 3),
     INIT_PRODUCER_ID(22, 0, 2, 2),

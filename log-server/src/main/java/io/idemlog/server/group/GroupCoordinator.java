@@ -308,7 +308,7 @@ public final class GroupCoordinator {
             old.awaitingSync = null;
             cb.accept(SyncResult.error(ErrorCode.FENCED_INSTANCE_ID));
         }
-        boolean unchanged = old.sameProtocols(r.protocols()) && old.protocolType.equals(r.protocolType());
+        boolean sameType = old.protocolType.equals(r.protocolType());
         // re-key the member (keeping its place in join order)
         List<Member> order = new ArrayList<>(g.members.values());
         g.members.clear();
@@ -322,6 +322,9 @@ public final class GroupCoordinator {
             g.leaderId = newId;
         }
         updateMember(old, r);
+        // Kafka's rule: the subscription bytes of a restarted consumer differ (no owned partitions yet); what
+        // matters is whether the group would pick another protocol now
+        boolean unchanged = sameType && g.protocolName != null && g.protocolName.equals(selectProtocol(g));
         if (g.is(GroupState.STABLE) && unchanged) {
             if (wasLeader && !r.supportsSkipAssignment()) {
                 // an old client's leader would compute a new assignment anyway: let it, in a new generation

@@ -17,8 +17,9 @@ import java.io.IOException;
 
 /**
  * ListOffsets: -1 latest (the high watermark: the durable end), -2 earliest (the log start), a time t >= 0 the
- * first offset whose record timestamp is >= t (or offset -1, timestamp -1 when none). Other negative values are
- * the newer special timestamps of versions idemlog does not advertise: INVALID_REQUEST. A timestamp lookup that
+ * first offset whose record timestamp is >= t (or offset -1, timestamp -1 when none); v7+ -3 max timestamp (the first
+ * record with the largest timestamp), v8+ -4 earliest local (= earliest: nothing is tiered), v9+ -5 latest tiered
+ * (offset -1: nothing is tiered). Other negative values: INVALID_REQUEST. A timestamp lookup that
  * cannot read the log (an offline partition, an I/O error) answers KAFKA_STORAGE_ERROR for that partition, counted in
  * errors.storage and logged (rate-limited), never "no such offset".
  */
@@ -52,9 +53,15 @@ final class ListOffsetsHandler implements ApiHandler {
                     rp.offset = partition.highWatermark();
                 } else if (p.timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
                     rp.offset = partition.logStartOffset();
-                } else if (p.timestamp >= 0) {
+                } else if (p.timestamp == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
+                    rp.offset = partition.logStartOffset(); // no tiered storage: every segment is local
+                } else if (p.timestamp == ListOffsetsRequest.LATEST_TIERED_TIMESTAMP) {
+                    rp.offset = -1L; // nothing is tiered (Kafka's answer without remote storage)
+                    rp.timestamp = -1L;
+                } else if (p.timestamp >= 0 || p.timestamp == ListOffsetsRequest.MAX_TIMESTAMP) {
                     try {
-                        long[] found = partition.offsetForTimestamp(p.timestamp);
+                        long[] found = p.timestamp == ListOffsetsRequest.MAX_TIMESTAMP ? maxTimestamp(partition)
+                            : partition.offsetForTimestamp(p.timestamp);
                         rp.offset = found[0];
                         rp.timestamp = found[1];
                     } catch (IOException e) {
@@ -74,5 +81,29 @@ final class ListOffsetsHandler implements ApiHandler {
             }
         }
         ctx.respond(rsp);
+    }
+
+    /**
+     * KIP-734 (-3): the first record carrying the largest timestamp below the high watermark, as {offset, timestamp};
+     * {-1, -1} when there is none. Found by a binary search over timestamps with the time lookup
+     * ({@link Partition#offsetForTimestamp}: "first record at or after t"), at most 63 lookups: this is an admin
+     * query (GetOffsetShell, Admin.listOffsets(OffsetSpec.maxTimestamp())), not a hot path, and storage keeps no
+     * per-partition maximum that respects the high watermark.
+     */
+    static long[] maxTimestamp(Partition partition) throws IOException {
+        if (partition.offsetForTimestamp(0L)[0] < 0) {
+            return new long[] {-1L, -1L};
+        }
+        long lo = 0L; // a record at or after lo exists
+        long hi = Long.MAX_VALUE; // none at or after hi (a timestamp is never Long.MAX_VALUE in practice)
+        while (hi - lo > 1) {
+            long mid = lo + (hi - lo) / 2;
+            if (partition.offsetForTimestamp(mid)[0] >= 0) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return partition.offsetForTimestamp(lo);
     }
 }
