@@ -87,6 +87,7 @@ class AdminClientInteropTest {
             assertEquals("false", f.get("listed-v"), "validate only creates nothing");
             assertEquals("true", f.get("listed-a"));
             assertEquals("3", f.get("partitions"));
+            assertEquals("1 1 false", f.get("cluster"), "one node, the controller, a cluster id");
             assertTrue(!f.get("topicid").equals("AAAAAAAAAAAAAAAAAAAAAA") && f.get("topicid").length() == 22,
                 "a topic id in Metadata v10+: " + f.get("topicid"));
             assertEquals(f.get("created-id"), f.get("topicid"), "CreateTopics v7 and Metadata report the same id");

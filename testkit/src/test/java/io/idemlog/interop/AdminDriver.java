@@ -108,6 +108,10 @@ public final class AdminDriver {
                 out.println("listed-v " + names.contains(prefix + "-v"));
                 out.println("listed-a " + names.contains(a));
 
+                org.apache.kafka.clients.admin.DescribeClusterResult cluster = admin.describeCluster();
+                out.println("cluster " + cluster.nodes().get(30, TimeUnit.SECONDS).size() + " "
+                    + cluster.controller().get(30, TimeUnit.SECONDS).id() + " "
+                    + cluster.clusterId().get(30, TimeUnit.SECONDS).isEmpty());
                 TopicDescription d = admin.describeTopics(List.of(a)).allTopicNames().get(30, TimeUnit.SECONDS).get(a);
                 out.println("partitions " + d.partitions().size());
                 out.println("topicid " + d.topicId());

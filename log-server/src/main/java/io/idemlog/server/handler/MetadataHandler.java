@@ -169,7 +169,7 @@ final class MetadataHandler implements ApiHandler {
     }
 
     /** advertised.listeners, or the listener's host with the port this connection actually reached. */
-    private static MetadataResponse.Broker advertised(RequestContext ctx, ServerConfig config) {
+    static MetadataResponse.Broker advertised(RequestContext ctx, ServerConfig config) {
         if (config.advertisedListener != null) {
             return new MetadataResponse.Broker(config.nodeId, config.advertisedListener.host(),
                 config.advertisedListener.port());

@@ -77,6 +77,8 @@ final class LogSegment {
     private volatile int damagedAt = Integer.MAX_VALUE;
     /** Counters for the damage found by reads; null for the segments this process wrote or scanned whole. */
     private StorageMetrics metrics;
+    /** Set when {@link #rebuildIndex} replaced a wrong index read from the file: a clean close rewrites the file. */
+    private volatile boolean indexFileStale;
     /** The index interval, to rebuild an index found wrong the way it was built. */
     private int indexIntervalBytes = 4096;
 
@@ -686,8 +688,8 @@ final class LogSegment {
      * Replaces an index whose entry {@code entry} turned out not to point at the batch it names, by one rebuilt
      * from the log with the rule {@link #append} uses, checking every batch on the way (so that a clean segment is
      * verified whole afterwards, and damage found is marked). Runs on the reading thread that found the entry, once
-     * per segment (other readers with the old index wait for it, then use the new one). The file is not rewritten:
-     * the next start finds the same entry wrong, and rebuilds again.
+     * per segment (other readers with the old index wait for it, then use the new one). The file is rewritten at the
+     * next clean close ({@link #indexFileStale()}), not here on the reading thread.
      */
     private synchronized void rebuildIndex(SegmentIndex seen, int entry) throws IOException {
         if (index != seen) {
@@ -731,6 +733,7 @@ final class LogSegment {
             position += batch.sizeInBytes();
         }
         index = rebuilt;
+        indexFileStale = true;
         if (problem != null) {
             markDamaged(position, problem);
         } else {
@@ -878,6 +881,11 @@ final class LogSegment {
         if (rollBaseMs > nowMs) {
             rollBaseMs = nowMs;
         }
+    }
+
+    /** Whether the in-memory index was rebuilt after the file was found wrong (a clean close rewrites the file). */
+    boolean indexFileStale() {
+        return indexFileStale;
     }
 
     /** Whether every batch of the file has been checked (see the field); reads of other segments check. */

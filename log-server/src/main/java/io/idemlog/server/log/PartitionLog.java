@@ -919,11 +919,17 @@ final class PartitionLog implements Partition {
                         active.flush(context.io(), logEndOffset);
                         durableEnd = logEndOffset;
                         active.writeIndexFile();
+                        for (LogSegment s : segments) {
+                            if (s != active && s.indexFileStale()) {
+                                s.writeIndexFile(); // found wrong by reads and rebuilt in memory: rewrite the file
+                            }
+                        }
                         if (keys != null) {
                             writeKeySnapshot(logEndOffset, KeyWindowFile.serialize(logEndOffset, dedup.header(),
                                 keys));
                         }
                         writeSnapshot(logEndOffset); // its directory fsync covers the index and keys renames too
+                        // (rewritten sealed indexes included)
                     }
                 } finally {
                     for (LogSegment s : segments) {

@@ -90,6 +90,13 @@ class SealedSegmentDamageTest {
         assertEquals(1L, metrics().badIndexEntries.sum());
         assertEquals(0L, metrics().corruptBatchesRead.sum(), "the log itself is intact");
         ServedBatches.assertOnlyValidBatches(log.partition());
+
+        log.reopen(); // a clean close rewrites the index file that was found wrong
+        for (long offset = 0; offset < segment1Base; offset++) {
+            ReadResult r = log.partition().read(offset, READ_BYTES);
+            assertArrayEquals(cleanReads.get((int) offset), new long[] {r.position(), r.size()}, "offset " + offset);
+        }
+        assertEquals(0L, metrics().badIndexEntries.sum(), "the rewritten index file is right");
     }
 
     @Test

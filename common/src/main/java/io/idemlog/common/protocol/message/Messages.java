@@ -25,6 +25,7 @@ public final class Messages {
             case CREATE_PARTITIONS -> CreatePartitionsRequest.read(reader, version);
             case ALTER_CONFIGS -> AlterConfigsRequest.readAlter(reader, version);
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsRequest.readIncremental(reader, version);
+            case DESCRIBE_CLUSTER -> DescribeClusterRequest.read(reader, version);
             default -> GroupApis.require(api).request().read(reader, version);
         };
     }
@@ -43,6 +44,7 @@ public final class Messages {
             case CREATE_PARTITIONS -> CreatePartitionsResponse.read(reader, version);
             case ALTER_CONFIGS -> AlterConfigsResponse.readAlter(reader, version);
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsResponse.readIncremental(reader, version);
+            case DESCRIBE_CLUSTER -> DescribeClusterResponse.read(reader, version);
             default -> GroupApis.require(api).response().read(reader, version);
         };
     }

@@ -9,6 +9,8 @@ import org.apache.kafka.common.message.AlterConfigsResponseData;
 import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
@@ -289,6 +291,36 @@ class AdminCodecsOracleTest {
             AlterConfigsResponse m = roundTrip(k, (short) v, AlterConfigsResponse::readIncremental,
                 IncrementalAlterConfigsResponseData::new);
             assertEquals("t", m.responses.get(0).resourceName);
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> describeCluster() {
+        return Stream.concat(each(ApiKey.DESCRIBE_CLUSTER, "request", v -> () -> {
+            DescribeClusterRequestData k = new DescribeClusterRequestData().setIncludeClusterAuthorizedOperations(true);
+            if (v >= 1) {
+                k.setEndpointType((byte) 1);
+            }
+            if (v >= 2) {
+                k.setIncludeFencedBrokers(true);
+            }
+            DescribeClusterRequest m = roundTrip(k, (short) v, DescribeClusterRequest::read,
+                DescribeClusterRequestData::new);
+            assertEquals(true, m.includeClusterAuthorizedOperations);
+        }), each(ApiKey.DESCRIBE_CLUSTER, "response", v -> () -> {
+            DescribeClusterResponseData k = new DescribeClusterResponseData().setThrottleTimeMs(0)
+                .setErrorCode((short) 0).setErrorMessage(null).setClusterId("c-1").setControllerId(1)
+                .setClusterAuthorizedOperations(Integer.MIN_VALUE);
+            if (v >= 1) {
+                k.setEndpointType((byte) 1);
+            }
+            DescribeClusterResponseData.DescribeClusterBroker b = new DescribeClusterResponseData
+                .DescribeClusterBroker().setBrokerId(1).setHost("127.0.0.1").setPort(9092).setRack(null);
+            k.brokers().add(b);
+            DescribeClusterResponse m = roundTrip(k, (short) v, DescribeClusterResponse::read,
+                DescribeClusterResponseData::new);
+            assertEquals(9092, m.brokers.get(0).port);
+            assertEquals("c-1", m.clusterId);
         }));
     }
 }
