@@ -98,6 +98,7 @@ class AdminClientInteropTest {
             assertEquals("1000 STATIC_BROKER_CONFIG true", f.get("broker log.retention.check.interval.ms"));
             assertEquals("UnknownTopicOrPartitionException", f.get("missing"));
             assertEquals("30", f.get("produced"));
+            assertEquals("1 9", f.get("producers-p0"), "DescribeProducers: one producer, 10 batches of one record");
 
             Path topics = server.dataDir().resolve("topics");
             Path p0 = topics.resolve(prefix + "-a-0");

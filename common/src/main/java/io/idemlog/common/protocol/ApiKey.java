@@ -36,7 +36,8 @@ public enum ApiKey {
     CREATE_PARTITIONS(37, 0, 3, 2),
     ALTER_CONFIGS(33, 0, 2, 2),
     INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1),
-    DESCRIBE_CLUSTER(60, 0, 2, 0);
+    DESCRIBE_CLUSTER(60, 0, 2, 0),
+    DESCRIBE_PRODUCERS(61, 0, 0, 0);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

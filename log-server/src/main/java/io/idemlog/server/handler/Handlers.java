@@ -30,6 +30,7 @@ public final class Handlers {
         handlers[ApiKey.ALTER_CONFIGS.id] = new AlterConfigsHandler(broker, false);
         handlers[ApiKey.INCREMENTAL_ALTER_CONFIGS.id] = new AlterConfigsHandler(broker, true);
         handlers[ApiKey.DESCRIBE_CLUSTER.id] = new DescribeClusterHandler(broker);
+        handlers[ApiKey.DESCRIBE_PRODUCERS.id] = new DescribeProducersHandler(broker);
         GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {

@@ -98,4 +98,11 @@ public interface Partition {
     default long dedupEvictions() {
         return 0L;
     }
+
+    /**
+     * Visits the producers whose state this partition keeps (least recently written first), under the partition
+     * lock: the visitor must be quick and must not call back into the partition. For DescribeProducers.
+     */
+    default void forEachProducer(io.idemlog.server.state.ProducerEntryVisitor visitor) {
+    }
 }

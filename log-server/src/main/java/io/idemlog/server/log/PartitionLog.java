@@ -639,6 +639,16 @@ final class PartitionLog implements Partition {
         return keys;
     }
 
+    @Override
+    public void forEachProducer(io.idemlog.server.state.ProducerEntryVisitor visitor) {
+        lock.lock();
+        try {
+            producers.forEachOldestFirst(visitor);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
     long maxProducerId() {
         return maxProducerId;

@@ -26,6 +26,7 @@ public final class Messages {
             case ALTER_CONFIGS -> AlterConfigsRequest.readAlter(reader, version);
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsRequest.readIncremental(reader, version);
             case DESCRIBE_CLUSTER -> DescribeClusterRequest.read(reader, version);
+            case DESCRIBE_PRODUCERS -> DescribeProducersRequest.read(reader, version);
             default -> GroupApis.require(api).request().read(reader, version);
         };
     }
@@ -45,6 +46,7 @@ public final class Messages {
             case ALTER_CONFIGS -> AlterConfigsResponse.readAlter(reader, version);
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsResponse.readIncremental(reader, version);
             case DESCRIBE_CLUSTER -> DescribeClusterResponse.read(reader, version);
+            case DESCRIBE_PRODUCERS -> DescribeProducersResponse.read(reader, version);
             default -> GroupApis.require(api).response().read(reader, version);
         };
     }

@@ -10,6 +10,8 @@ import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreatePartitionsResponseData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeProducersRequestData;
+import org.apache.kafka.common.message.DescribeProducersResponseData;
 import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
@@ -321,6 +323,35 @@ class AdminCodecsOracleTest {
                 DescribeClusterResponseData::new);
             assertEquals(9092, m.brokers.get(0).port);
             assertEquals("c-1", m.clusterId);
+        }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> describeProducers() {
+        return Stream.concat(each(ApiKey.DESCRIBE_PRODUCERS, "request", v -> () -> {
+            DescribeProducersRequestData k = new DescribeProducersRequestData();
+            k.topics().add(new DescribeProducersRequestData.TopicRequest().setName("t")
+                .setPartitionIndexes(List.of(0, 2)));
+            DescribeProducersRequest m = roundTrip(k, (short) v, DescribeProducersRequest::read,
+                DescribeProducersRequestData::new);
+            assertArrayEquals(new int[] {0, 2}, m.topics.get(0).partitionIndexes);
+        }), each(ApiKey.DESCRIBE_PRODUCERS, "response", v -> () -> {
+            DescribeProducersResponseData k = new DescribeProducersResponseData().setThrottleTimeMs(0);
+            DescribeProducersResponseData.TopicResponse t = new DescribeProducersResponseData.TopicResponse()
+                .setName("t");
+            DescribeProducersResponseData.PartitionResponse p = new DescribeProducersResponseData.PartitionResponse()
+                .setPartitionIndex(0).setErrorCode((short) 0).setErrorMessage(null);
+            p.activeProducers().add(new DescribeProducersResponseData.ProducerState().setProducerId(42L)
+                .setProducerEpoch(3).setLastSequence(9).setLastTimestamp(1234L).setCoordinatorEpoch(-1)
+                .setCurrentTxnStartOffset(-1L));
+            t.partitions().add(p);
+            t.partitions().add(new DescribeProducersResponseData.PartitionResponse().setPartitionIndex(7)
+                .setErrorCode((short) 3).setErrorMessage("no such partition"));
+            k.topics().add(t);
+            DescribeProducersResponse m = roundTrip(k, (short) v, DescribeProducersResponse::read,
+                DescribeProducersResponseData::new);
+            assertEquals(42L, m.topics.get(0).partitions.get(0).activeProducers.get(0).producerId);
+            assertEquals(9, m.topics.get(0).partitions.get(0).activeProducers.get(0).lastSequence);
         }));
     }
 }
