@@ -393,6 +393,28 @@ class GroupConsumersInteropTest {
         }
     }
 
+    /** A transactional producer is told plainly that transactions are not supported (FindCoordinator type 1). */
+    @Test
+    void aTransactionalProducerFailsAtOnceSayingTransactionsAreNotSupported() throws Exception {
+        try (ServerProcess server = server().start()) {
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, server.bootstrap());
+            p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tx-1");
+            p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            long t0 = System.nanoTime();
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+                org.apache.kafka.common.KafkaException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    org.apache.kafka.common.KafkaException.class, producer::initTransactions);
+                String text = String.valueOf(e.getMessage()) + " / " + e.getCause();
+                assertTrue(text.contains("idemlog does not support transactions"), text);
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 30_000, "failed at once, not after max.block.ms: " + ms + " ms");
+        }
+    }
+
     private static List<String> events(Member m) {
         return m.lines().stream().filter(l -> l.startsWith("assigned ") || l.startsWith("revoked ")
             || l.startsWith("lost ")).toList();
