@@ -143,7 +143,7 @@ public final class AdminDriver {
                     }
                 }
                 out.println("produced 30");
-                org.apache.kafka.clients.admin.PartitionProducerState state = admin.describeProducers(List.of(
+                var state = admin.describeProducers(List.of(
                     new org.apache.kafka.common.TopicPartition(a, 0))).all().get(30, TimeUnit.SECONDS)
                     .get(new org.apache.kafka.common.TopicPartition(a, 0));
                 out.println("producers-p0 " + state.activeProducers().size() + " "
