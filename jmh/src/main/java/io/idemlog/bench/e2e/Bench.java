@@ -54,7 +54,7 @@ public final class Bench {
                   --partitioner sticky|roundrobin --out docs/benchmarks --tag NAME --work DIR --keep-work false
                   --server-jvm "-Xms1g -Xmx1g -XX:+UseG1GC" (both servers' JVM options)
                   --idemlog-props name=value,... (idemlog server properties, e.g. log.flush.thread=flusher)
-          e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default --partitions 1,8
+          e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default (none to skip) --partitions 1,8
                   --rate 0 (0 = max-throughput mode; >0 = fixed-rate latency mode, records/s) --rounds 3
           peer:   idemlog vs Apache Kafka, same workloads, alternating rounds (--rounds 5).
                   --clients kafka,idemlog,kcat,kcat-default --partitions 1,8 (max-throughput pairs)
@@ -64,6 +64,8 @@ public final class Bench {
                   none to skip)
                   --compression-clients idemlog,kafka --compression-codecs lz4,zstd --compression-partitions 1
                   (text-like values, compression.type none vs each codec, both against idemlog; default none)
+          e2e/peer: --dedup-cost-partitions 1,8 (idemlog producer, a unique 16-byte key in header dedup-id per
+                  record on both sides; A's topic has dedup.header=dedup-id, B's not; default none)
           faults: --records 2000000 --partitions 8 --batch-size 16384 --rates 0,0.001,0.01,0.05 --kill true
                   --control true (idempotence off too) --direct true (a run without the proxy too)
                   --warmup-run true (one discarded fault-free run first)
@@ -79,8 +81,8 @@ public final class Bench {
             o.integer("batch-size", 65536), o.longValue("rate", 0), o.longValue("warmup", 100_000));
         int rounds = o.integer("rounds", peer ? 5 : 3);
         boolean warmupRound = o.bool("warmup-round", peer);
-        List<ClientKind> clients = o.list("clients", peer ? "kafka,idemlog,kcat,kcat-default"
-            : "idemlog,kafka,kcat,kcat-default").stream().map(ClientKind::parse).toList();
+        List<ClientKind> clients = none(o.list("clients", peer ? "kafka,idemlog,kcat,kcat-default"
+            : "idemlog,kafka,kcat,kcat-default"));
         List<Integer> partitions = o.ints("partitions", "1,8");
         List<ClientKind> latClients = none(o.list("latency-clients", peer ? "kafka,idemlog" : "none"));
         List<Integer> latPartitions = o.ints("latency-partitions", "8");
@@ -91,6 +93,8 @@ public final class Bench {
         List<ClientKind> compClients = none(o.list("compression-clients", "none"));
         List<String> codecs = o.list("compression-codecs", "lz4,zstd");
         List<Integer> compPartitions = o.ints("compression-partitions", "1");
+        List<Integer> dedupPartitions = o.str("dedup-cost-partitions", "none").equals("none") ? List.of()
+            : o.ints("dedup-cost-partitions", "1,8");
         String partitioner = o.str("partitioner", "sticky");
         Path outDir = Path.of(o.str("out", "docs/benchmarks"));
         String tag = o.str("tag", mode + "-" + LocalDate.now(ZoneOffset.UTC));
@@ -146,6 +150,15 @@ public final class Bench {
                 }
             }
         }
+        // De-duplication cost (issue 11): the idemlog producer sends a unique key header per record on both sides;
+        // only side A's topic has dedup.header set (so only the server-side key check differs)
+        List<String> dedupTopics = new ArrayList<>();
+        for (int p : dedupPartitions) {
+            Workload w = base.withClient(ClientKind.IDEMLOG).withPartitions(p).withDedupHeader(DEDUP_HEADER);
+            dedupTopics.add("t" + specs.size() + "a");
+            specs.add(new Spec("dedup-cost idemlog/p" + p, "idemlog dedup on", false, w, "idemlog dedup off", false,
+                w));
+        }
         Map<String, Integer> idemlogTopics = new LinkedHashMap<>();
         Map<String, Integer> kafkaTopics = new LinkedHashMap<>();
         for (int i = 0; i < specs.size(); i++) {
@@ -165,6 +178,10 @@ public final class Bench {
             try {
                 idemlog = Target.idemlog(work, idemlogTopics, serverJvm, idemlogProps);
                 out.line("server A: " + idemlog.describe());
+                if (!dedupTopics.isEmpty()) {
+                    out.line("dedup.header=%s set on %s: %s", DEDUP_HEADER, dedupTopics,
+                        setTopicConfig(idemlog, dedupTopics, "dedup.header", DEDUP_HEADER));
+                }
                 if (!kafkaTopics.isEmpty()) {
                     kafka = Target.kafka(work, kafkaTopics, serverJvm);
                     out.line("server B: " + kafka.describe());
@@ -213,6 +230,47 @@ public final class Bench {
             }
         }
         return 0;
+    }
+
+    /** The header that carries the de-duplication key in the dedup-cost comparison. */
+    static final String DEDUP_HEADER = "dedup-id";
+
+    /** Sets a topic config through IncrementalAlterConfigs and answers the value DescribeConfigs then reads back. */
+    static Map<String, String> setTopicConfig(Target target, List<String> topics, String name, String value) {
+        java.util.Properties p = new java.util.Properties();
+        p.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, target.bootstrap());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            Map<org.apache.kafka.common.config.ConfigResource,
+                java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>> ops = new LinkedHashMap<>();
+            List<org.apache.kafka.common.config.ConfigResource> resources = new ArrayList<>();
+            for (String t : topics) {
+                var r = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t);
+                resources.add(r);
+                ops.put(r, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                    new org.apache.kafka.clients.admin.ConfigEntry(name, value),
+                    org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)));
+            }
+            admin.incrementalAlterConfigs(ops).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            Map<String, String> readBack = new LinkedHashMap<>();
+            admin.describeConfigs(resources).all().get(60, java.util.concurrent.TimeUnit.SECONDS)
+                .forEach((r, c) -> {
+                    var e = c.get(name);
+                    readBack.put(r.name(), e == null ? null : e.value());
+                });
+            for (String t : topics) {
+                if (!value.equals(readBack.get(t))) {
+                    throw new IllegalStateException("topic " + t + " did not take " + name + "=" + value + ": "
+                        + readBack);
+                }
+            }
+            return readBack;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot set " + name + " on " + topics + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private static List<ClientKind> none(List<String> list) {

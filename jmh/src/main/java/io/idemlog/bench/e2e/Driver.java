@@ -2,6 +2,7 @@ package io.idemlog.bench.e2e;
 
 import io.idemlog.client.IdemlogProducer;
 import io.idemlog.client.ProducerConfig;
+import io.idemlog.common.record.Header;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Metric;
@@ -11,6 +12,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -115,10 +117,20 @@ final class Driver {
         p.put("compression.type", w.compression());
         if (w.client() == ClientKind.IDEMLOG) {
             IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p));
+            String dedupHeader = w.dedupHeader();
+            long nonce = System.nanoTime();
             return new Client() {
+                private long counter;
+
                 @Override
                 public void send(String topic, int partition, byte[] value, int index, Acks acks) {
-                    producer.send(topic, partition, null, value, null, (md, e) -> acks.complete(index, e));
+                    Header[] headers = null;
+                    if (dedupHeader != null) {
+                        // a unique key per record: this producer's nonce, then a per-producer counter
+                        headers = new Header[] {new Header(dedupHeader, ByteBuffer.allocate(16).putLong(nonce)
+                            .putLong(counter++).array())};
+                    }
+                    producer.send(topic, partition, null, value, headers, (md, e) -> acks.complete(index, e));
                 }
 
                 @Override
