@@ -7,6 +7,8 @@
 #   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv
 #   jmh/bench.sh consumer [options] the idempotent consumer: 3 member processes SIGKILLed, database cuts, control,
 #                                   records/s per store (io.idemlog.bench.consumer.ConsumerBench; --help)
+#   jmh/bench.sh restarts [events] [kills]  restarted producers with de-duplication keys: 0 duplicates, 0 losses;
+#                                   control without: the re-sent records stored again (RestartDedupTest)
 #   jmh/bench.sh groups [--rounds N] [--round-seconds S]  the group coordinator: rebalance time for 3 and 20 members,
 #                                   produce p99 during a 20-member rebalance storm vs without (io.idemlog.bench.group)
 #   jmh/bench.sh --help             every option
@@ -38,6 +40,19 @@ for j in "${JARS[@]}"; do
         *) CP="$CP:$j" ;;
     esac
 done
+
+# The restarted-producer duplicate injection (issue 11, docs/DEDUP.md): the suite's RestartDedupTest at full size.
+#   jmh/bench.sh restarts [events] [kills]   default 1,000,000 events, 10 application SIGKILLs per run
+if [ "${1:-}" = "restarts" ]; then
+    EVENTS=${2:-1000000}
+    KILLS=${3:-10}
+    mkdir -p docs/benchmarks
+    ./mvnw -B -q -pl testkit -am test -Dtest=RestartDedupTest -Dsurefire.failIfNoSpecifiedTests=false \
+        -Drestarts.events="$EVENTS" -Drestarts.kills="$KILLS"
+    grep -h -A2 "^restarts " testkit/target/surefire-reports/io.idemlog.restarts.RestartDedupTest-output.txt \
+        | tee "docs/benchmarks/restarts-$(date -u +%Y-%m-%d).txt"
+    exit 0
+fi
 
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
 # the history checker; the servers run in their own JVMs (--server-jvm).
