@@ -71,7 +71,7 @@ final class AlterConfigsHandler implements ApiHandler {
             }
         }
         if (todo.isEmpty()) {
-            ctx.respond(rsp);
+            respond(ctx, rsp);
             return;
         }
         step(ctx, rsp, todo, results, 0, req.validateOnly);
@@ -87,7 +87,7 @@ final class AlterConfigsHandler implements ApiHandler {
             if (i + 1 < todo.size()) {
                 step(ctx, rsp, todo, results, i + 1, validateOnly);
             } else {
-                ctx.respond(rsp);
+                respond(ctx, rsp);
             }
         });
     }
@@ -177,6 +177,16 @@ final class AlterConfigsHandler implements ApiHandler {
             }
         }
         return null;
+    }
+
+    /** Answers, counting each resource's error by API and version (the metrics endpoint). */
+    private static void respond(RequestContext ctx, AlterConfigsResponse rsp) {
+        for (AlterConfigsResponse.Result r : rsp.responses) {
+            if (r.errorCode != 0) {
+                ctx.countError(ErrorCode.forCode(r.errorCode));
+            }
+        }
+        ctx.respond(rsp);
     }
 
     private static void fail(AlterConfigsResponse.Result r, ErrorCode error, String message) {

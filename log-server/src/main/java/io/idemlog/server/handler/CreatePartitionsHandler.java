@@ -63,7 +63,7 @@ final class CreatePartitionsHandler implements ApiHandler {
             }
         }
         if (todo.isEmpty()) {
-            ctx.respond(rsp);
+            respond(ctx, rsp);
             return;
         }
         step(ctx, rsp, todo, results, 0, req.validateOnly);
@@ -79,7 +79,7 @@ final class CreatePartitionsHandler implements ApiHandler {
             if (i + 1 < todo.size()) {
                 step(ctx, rsp, todo, results, i + 1, validateOnly);
             } else {
-                ctx.respond(rsp);
+                respond(ctx, rsp);
             }
         });
     }
@@ -110,6 +110,16 @@ final class CreatePartitionsHandler implements ApiHandler {
             LOG.error("cannot add partitions to topic {}", LogSafe.string(t.name), e);
             fail(r, ErrorCode.KAFKA_STORAGE_ERROR, "storage error: " + e.getMessage());
         }
+    }
+
+    /** Answers, counting each topic's error by API and version (the metrics endpoint). */
+    private static void respond(RequestContext ctx, CreatePartitionsResponse rsp) {
+        for (CreatePartitionsResponse.Result r : rsp.results) {
+            if (r.errorCode != 0) {
+                ctx.countError(ErrorCode.forCode(r.errorCode));
+            }
+        }
+        ctx.respond(rsp);
     }
 
     private static void fail(CreatePartitionsResponse.Result r, ErrorCode error, String message) {

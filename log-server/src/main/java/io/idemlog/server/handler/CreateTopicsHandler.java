@@ -77,7 +77,7 @@ final class CreateTopicsHandler implements ApiHandler {
             }
         }
         if (plans.isEmpty()) {
-            ctx.respond(rsp);
+            respond(ctx, rsp);
             return;
         }
         new Creation(ctx, rsp, plans, req.validateOnly).submitNext();
@@ -138,6 +138,16 @@ final class CreateTopicsHandler implements ApiHandler {
         return new Plan(r, partitions, configs);
     }
 
+    /** Answers, counting each topic's error by API and version (the metrics endpoint). */
+    private static void respond(RequestContext ctx, CreateTopicsResponse rsp) {
+        for (CreateTopicsResponse.Topic t : rsp.topics) {
+            if (t.errorCode != 0) {
+                ctx.countError(ErrorCode.forCode(t.errorCode));
+            }
+        }
+        ctx.respond(rsp);
+    }
+
     private static void fail(CreateTopicsResponse.Topic r, ErrorCode error, String message) {
         r.errorCode = error.code;
         r.errorMessage = message;
@@ -173,7 +183,7 @@ final class CreateTopicsHandler implements ApiHandler {
             if (next < plans.size()) {
                 submitNext();
             } else {
-                ctx.respond(rsp);
+                respond(ctx, rsp);
             }
         }
 

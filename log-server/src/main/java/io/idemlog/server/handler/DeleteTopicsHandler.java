@@ -57,6 +57,11 @@ final class DeleteTopicsHandler implements ApiHandler {
             if (i + 1 < todo.size()) {
                 step(ctx, rsp, todo, i + 1);
             } else {
+                for (DeleteTopicsResponse.Result r : rsp.responses) {
+                    if (r.errorCode != 0) {
+                        ctx.countError(ErrorCode.forCode(r.errorCode));
+                    }
+                }
                 ctx.respond(rsp);
             }
         });

@@ -49,6 +49,11 @@ final class DescribeConfigsHandler implements ApiHandler {
                 }
             }
         }
+        for (DescribeConfigsResponse.Result r : rsp.results) {
+            if (r.errorCode != 0) {
+                ctx.countError(ErrorCode.forCode(r.errorCode));
+            }
+        }
         ctx.respond(rsp);
     }
 
