@@ -33,7 +33,10 @@ class ConsumerBenchSmokeTest {
         assertEquals(5, faults.size(), "header + kafka/idemlog x tx/control: " + faults);
         for (String line : faults.subList(1, faults.size())) {
             String[] f = line.split(",");
-            assertTrue(Integer.parseInt(f[10]) >= 2, "kills: " + line);
+            // A member is killed only after progress since the previous kill, and a run ends when every record is
+            // done: on a fast machine the control (less work per record) can finish 1,500 records after one kill.
+            // One kill plus the cut is enough for a smoke pass; the control's duplicates below prove they bit.
+            assertTrue(Integer.parseInt(f[10]) >= 1, "kills: " + line);
             if (f[1].equals("tx")) {
                 assertEquals("true", f[9], "exactly once: " + line);
                 assertEquals("0", f[6], line);
