@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,6 +77,14 @@ class RestartDedupTest {
                     Await.until("checkpoint of " + name + " past " + target, Duration.ofSeconds(120),
                         () -> !app.isAlive() || checkpointAtLeast(checkpoint, target));
                     if (app.isAlive()) {
+                        // ... and once records sent after that checkpoint are stored (the log grew by half a step
+                        // since): a kill right after a checkpoint write would leave nothing to re-send, and on a fast
+                        // machine the control then showed no duplicate at all.
+                        long grown = latestOffset(server) + every / 2;
+                        Await.until("records of " + name + " stored past the checkpoint", Duration.ofSeconds(120),
+                            () -> !app.isAlive() || latestOffset(server) >= grown);
+                    }
+                    if (app.isAlive()) {
                         ChildJvm.kill(app, Duration.ofSeconds(10)); // SIGKILL
                         kills++;
                         if (kills == 2 || kills == 7) {
@@ -99,6 +108,14 @@ class RestartDedupTest {
             long missing = EVENTS - copies.size();
             return new Outcome(stored, copies.size(), duplicates, missing, kills,
                 (System.nanoTime() - start) / 1_000_000);
+        }
+    }
+
+    private static long latestOffset(ServerProcess server) {
+        try (LogReader reader = new LogReader(server.address())) {
+            return reader.partitionCount(TOPIC) == 0 ? 0 : reader.offsets(TOPIC, 0).latest();
+        } catch (IOException | RuntimeException e) {
+            return -1; // not known yet (the topic is created by the app's first send): poll again
         }
     }
 
