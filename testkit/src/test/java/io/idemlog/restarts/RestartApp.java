@@ -18,8 +18,12 @@ import java.util.Properties;
 /**
  * The application of the restart benchmark (docs/DEDUP.md): reads events (one event id per line) from a file,
  * produces each with its id in the {@code event-id} header, and every {@code every} events flushes and then writes
- * its checkpoint (the next line to send) atomically. It is SIGKILLed at random; each start resumes from the
- * checkpoint, which lags what was sent, so it re-sends what it sent after the checkpoint.
+ * its checkpoint atomically. The checkpoint lags one step behind what the flush confirmed (it names the line
+ * {@code every} events before the last one acknowledged), as a checkpoint written by a periodic task lags the sends;
+ * so whenever the application is SIGKILLed, at least {@code every} records past its checkpoint are already stored,
+ * and the next start re-sends them. That makes every kill a certain source of re-sent records: the control run
+ * (no de-duplication) must store at least {@code kills * every} duplicates, not merely "some" that a kill landing
+ * right after a checkpoint would not have made.
  *
  * <p>{@code RestartApp <bootstrap> <topic> <events file> <checkpoint file> <idemlog|kafka> <every>}
  */
@@ -103,7 +107,7 @@ public final class RestartApp {
                 sink.send(topic, id, ("payload-of-" + events.get((int) i)).getBytes(StandardCharsets.UTF_8));
                 if ((i + 1) % every == 0) {
                     sink.flush();
-                    writeCheckpoint(checkpoint, i + 1);
+                    writeCheckpoint(checkpoint, i + 1 - every); // one step behind what is acknowledged
                 }
             }
             sink.flush();
