@@ -64,6 +64,8 @@ final class FaultBench {
     private final boolean keepWork;
     private final List<String> serverJvm;
     private final Map<String, String> idemlogProps;
+    /** Extra producer properties for every run (e.g. stall.timeout.ms=0 to measure a lever by its absence). */
+    private final Map<String, String> producerProps;
     private final Opts opts;
 
     FaultBench(Opts o) {
@@ -88,6 +90,7 @@ final class FaultBench {
         keepWork = o.bool("keep-work", false);
         serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
         idemlogProps = o.props("idemlog-props");
+        producerProps = o.props("producer-props");
         o.rejectUnknown();
         if (!rates.contains(0.0)) {
             throw new IllegalArgumentException("--rates must contain 0: the fault-free run is the reference");
@@ -113,9 +116,30 @@ final class FaultBench {
     /** The figures of one run. */
     record Result(int round, Scenario scenario, boolean idempotence, double seconds, long acked, long failed,
                   HistoryReport report, Map<FaultKind, Long> faults, long proxiedRequests, long restartMs,
-                  double serverCpu, long batchesRetried, long epochBumps, double load1) {
+                  double serverCpu, long batchesRetried, long epochBumps, double load1, Recovery recovery) {
         double recordsPerSecond(long n) {
             return n / seconds;
+        }
+    }
+
+    /** How the producer recovered during the measured part of a run (ProducerMetrics deltas). */
+    record Recovery(long requestTimeouts, long stalledConnections, long answersLost, long probesSent,
+                    long connectionFailures) {
+        static Recovery of(ProducerMetrics m) {
+            return new Recovery(m.requestTimeouts(), m.stalledConnections(), m.answersLost(), m.probesSent(),
+                m.connectionFailures());
+        }
+
+        Recovery minus(Recovery o) {
+            return new Recovery(requestTimeouts - o.requestTimeouts, stalledConnections - o.stalledConnections,
+                answersLost - o.answersLost, probesSent - o.probesSent, connectionFailures - o.connectionFailures);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "request timeouts %d, stalls %d, answers lost %d, probes %d, "
+                + "failed requests %d", requestTimeouts, stalledConnections, answersLost, probesSent,
+                connectionFailures);
         }
     }
 
@@ -169,10 +193,11 @@ final class FaultBench {
                 + "(record i to partition i %% %d), acks=all, linger.ms=%d, batch.size=%d (smaller than the peer "
                 + "workload's 65536 by default: more requests per run, so that a rate means more faults), "
                 + "request.timeout.ms=%d, "
-                + "retry.backoff.ms=100 (default), max.in.flight=5. Warm-up: %,d records with faults off. "
+                + "retry.backoff.ms=100 (default), max.in.flight=5, producer props %s. Warm-up: %,d records with faults off. "
                 + "SIGKILL scenario: the server is killed when half the records have been sent, and restarted at "
                 + "once on the same port and data. Then every record is read back from the server and checked.",
-                delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs, warmup);
+                delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs,
+                producerProps.isEmpty() ? "(defaults)" : producerProps, warmup);
             out.line("throughput = measured records / (first send() to last callback), client-side, including "
                 + "stalls, retries and the restart.");
             if (warmupRun) {
@@ -234,6 +259,7 @@ final class FaultBench {
             p.put("linger.ms", String.valueOf(lingerMs));
             p.put("batch.size", String.valueOf(batchSize));
             p.put("request.timeout.ms", String.valueOf(requestTimeoutMs));
+            producerProps.forEach(p::put);
             AtomicLong done = new AtomicLong();
             AtomicLong acked = new AtomicLong();
             AtomicLong failed = new AtomicLong();
@@ -244,6 +270,7 @@ final class FaultBench {
             long end;
             long retried;
             long bumps;
+            Recovery recovery;
             try (IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p))) {
                 sendAll(producer, topic, "warm", warmup, checker, new AtomicLong(), new AtomicLong(),
                     new AtomicLong());
@@ -253,6 +280,7 @@ final class FaultBench {
                 ProducerMetrics m = producer.metrics();
                 long retried0 = m.batchesRetried();
                 long bumps0 = m.epochBumps();
+                Recovery recovery0 = Recovery.of(m);
                 double cpu0 = Proc.cpuSeconds(server.pid());
                 String what = "faults " + s.label() + " idempotence " + (idem ? "on" : "off");
                 ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -305,6 +333,7 @@ final class FaultBench {
                 }
                 retried = m.batchesRetried() - retried0;
                 bumps = m.epochBumps() - bumps0;
+                recovery = Recovery.of(m).minus(recovery0);
             }
             Map<FaultKind, Long> faults = proxy.counts();
             long proxied = s.direct() ? 0 : proxy.requests() - proxied0;
@@ -315,7 +344,7 @@ final class FaultBench {
             HistoryReport report = checker.check();
             Proc.sync();
             return new Result(round, s, idem, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
-                proxied, restartMs, serverCpu, retried, bumps, load);
+                proxied, restartMs, serverCpu, retried, bumps, load, recovery);
         } finally {
             if (!keepWork) {
                 Bench.deleteTree(dir);
@@ -354,11 +383,12 @@ final class FaultBench {
         return String.format(Locale.ROOT,
             "RUN r%d %-22s idempotence %-3s %,10.0f rec/s (%.2f s) | acked %,d failed %,d | duplicates %,d "
                 + "losses %,d order violations %,d offset mismatches %,d%s | faults %s in %,d requests | retried batches %,d, "
-                + "epoch bumps %d%s | server CPU %s | load %.2f%s",
+                + "epoch bumps %d%s | %s | server CPU %s | load %.2f%s",
             r.round(), r.scenario().label(), r.idempotence() ? "on" : "off", r.recordsPerSecond(records),
             r.seconds(), r.acked(), r.failed(), h.duplicates(), h.losses(), h.orderViolations(),
             h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()), r.proxiedRequests(),
             r.batchesRetried(), r.epochBumps(), r.restartMs() >= 0 ? ", restart " + r.restartMs() + " ms" : "",
+            r.recovery(),
             Double.isNaN(r.serverCpu()) ? "n/a (killed)" : String.format(Locale.ROOT, "%.2f s/Mrec",
                 r.serverCpu() / (records / 1e6)),
             r.load1(), flag(r));
@@ -394,7 +424,7 @@ final class FaultBench {
     static final String CSV_HEADER = "round,scenario,fault_rate,kill,proxy,idempotence,records,seconds,records_per_s,"
         + "acked,failed,duplicates,losses,order_violations,offset_mismatches,clean,faults_total,drop_response,"
         + "reset_mid_request,delay_response,duplicate_request,proxied_requests,retried_batches,epoch_bumps,restart_ms,"
-        + "server_cpu_s_per_mrec,load1";
+        + "server_cpu_s_per_mrec,load1,request_timeouts,stalled_connections,answers_lost,probes_sent";
 
     private String csv(Result r) {
         HistoryReport h = r.report();
@@ -409,7 +439,9 @@ final class FaultBench {
             String.valueOf(f.get(FaultKind.DROP_RESPONSE)), String.valueOf(f.get(FaultKind.RESET_MID_REQUEST)),
             String.valueOf(f.get(FaultKind.DELAY_RESPONSE)), String.valueOf(f.get(FaultKind.DUPLICATE_REQUEST)),
             String.valueOf(r.proxiedRequests()), String.valueOf(r.batchesRetried()), String.valueOf(r.epochBumps()), String.valueOf(r.restartMs()),
-            RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()));
+            RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()),
+            String.valueOf(r.recovery().requestTimeouts()), String.valueOf(r.recovery().stalledConnections()),
+            String.valueOf(r.recovery().answersLost()), String.valueOf(r.recovery().probesSent()));
     }
 
     /** Prints the per-scenario table; returns true if a control run set showed no duplicates at all. */
