@@ -129,15 +129,30 @@ public final class GroupCoordinator {
      * keeps the time it became so (its offsets' retention goes on counting from then, as in Kafka); one that had
      * members when the server stopped is Empty from now (its members are gone now); one without a record (it only
      * ever committed: assign() users, tools) expires by commit times. Group records without offsets are dropped.
+     * Offsets of partitions that no longer exist are dropped too, durably: a topic deleted just before a crash
+     * (durable in the topic metadata, its offsets' tombstones not yet) must not leave its offsets to a re-created
+     * topic of the same name (commits are only accepted for existing partitions, so nothing else is lost).
      */
-    public void load(Map<String, Map<TopicPartition, OffsetValue>> stored, Map<String, OffsetJournal.GroupRecord> records) {
+    public void load(Map<String, Map<TopicPartition, OffsetValue>> stored,
+                     Map<String, OffsetJournal.GroupRecord> records) {
         long now = clock.time();
         for (Map.Entry<String, Map<TopicPartition, OffsetValue>> e : stored.entrySet()) {
             if (e.getValue().isEmpty()) {
                 continue;
             }
+            Map<TopicPartition, OffsetValue> live = new TreeMap<>();
+            for (Map.Entry<TopicPartition, OffsetValue> o : e.getValue().entrySet()) {
+                if (partitionExists.test(o.getKey())) {
+                    live.put(o.getKey(), o.getValue());
+                } else {
+                    journal.delete(e.getKey(), o.getKey());
+                }
+            }
+            if (live.isEmpty()) {
+                continue;
+            }
             Group g = groups.computeIfAbsent(e.getKey(), id -> new Group(id, now));
-            g.offsets.putAll(e.getValue());
+            g.offsets.putAll(live);
             OffsetJournal.GroupRecord r = records.get(e.getKey());
             if (r != null) {
                 g.protocolType = r.protocolType();
