@@ -124,7 +124,8 @@ public final class ServerConfig {
             "Members per consumer group (more: GROUP_MAX_SIZE_REACHED).")
         .define("offsets.retention.minutes", INT, "10080", 1, Integer.MAX_VALUE,
             "Committed offsets of a group are removed this long after the group became empty (a group that only "
-                + "commits, without members: after the commit).")
+                + "commits, without members: after each commit; a Stable consumer group: the offsets of topics it "
+                + "does not subscribe to, after their commit). Kafka's rule; survives restarts.")
         .define("offsets.retention.check.interval.ms", LONG, "600000", 1, Long.MAX_VALUE,
             "How often expired committed offsets are looked for.")
         .define("offset.metadata.max.bytes", INT, "4096", 0, Integer.MAX_VALUE,

@@ -237,7 +237,7 @@ class GroupCoordinatorSimulationTest {
             trace("server restart");
             journal.crash();
             c = newCoordinator();
-            c.load(journal.load());
+            c.load(journal.load(), journal.loadedGroups());
             for (Client cl : clients) {
                 cl.inbox.clear();
                 cl.inFlight = false;
