@@ -160,6 +160,9 @@ public final class Sender implements Transport.Listener {
         next = Math.min(next, sendProduceRequests(nowMs));
         next = Math.min(next, maybeSendMetadata(nowMs));
         next = Math.min(next, maybeProbe(nowMs));
+        // The requests sent in this step were not there when timeOutRequests looked: without this, a request sent
+        // last with nothing after it (a lost last answer) was timed out only when something else woke the sender.
+        next = Math.min(next, nextRequestDeadline());
         if (fatal != null) {
             abortEverything(fatal);
             return Long.MAX_VALUE;
@@ -189,7 +192,7 @@ public final class Sender implements Transport.Listener {
             // Stall detection re-sends Produce requests only: a second InitProducerId would take a new id (or,
             // named, a new epoch block) and a Metadata request is cheap to wait for.
             long bound = head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs;
-            long due = head.sentMs + bound;
+            long due = head.sentMs + bound; // as nextRequestDeadline
             if (due <= nowMs) {
                 if (bound < requestTimeoutMs) {
                     // Faster than waiting the request timeout: the re-sent batches are answered as duplicates
@@ -208,6 +211,18 @@ public final class Sender implements Transport.Listener {
                 failInFlight(n, nowMs);
             } else {
                 next = Math.min(next, due);
+            }
+        }
+        return next;
+    }
+
+    /** The earliest time a request in flight times out or stalls, as {@link #timeOutRequests} would see it. */
+    private long nextRequestDeadline() {
+        long next = Long.MAX_VALUE;
+        for (NodeState n : nodes.values()) {
+            InFlight head = n.inFlight.peekFirst();
+            if (head != null) {
+                next = Math.min(next, head.sentMs + (head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs));
             }
         }
         return next;

@@ -732,4 +732,19 @@ class SenderTest {
         step(1000);
         assertEquals(1, metrics.probesSent(), "nothing in flight: no probe");
     }
+
+    @Test
+    void shouldAskToRunAgainWhenARequestJustSentTimesOut() throws Exception {
+        // The last request sent, with nothing after it: the step that sent it must ask to run at its timeout, or
+        // a lost last answer waits until something else wakes the sender (LostAnswerRecoveryTest's control hung).
+        start(config());
+        append(0);
+        long next = sender.runOnce(now);
+        assertEquals(1, produces().size());
+        assertEquals(now + 1000, next, "woken at request.timeout.ms");
+        start(config().stallTimeoutMs(50));
+        append(0);
+        next = sender.runOnce(now);
+        assertEquals(now + 50, next, "woken at the stall bound");
+    }
 }
