@@ -51,8 +51,13 @@ public interface Partition {
      */
     void flushNow();
 
-    /** First offset still in the log (advanced by retention). */
+    /** First offset still served (advanced by retention and by DeleteRecords). */
     long logStartOffset();
+
+    /** Bytes of the partition's segments on disk (DescribeLogDirs' partition size). */
+    default long sizeInBytes() {
+        return 0L;
+    }
 
     /** One past the last durable offset. */
     long highWatermark();

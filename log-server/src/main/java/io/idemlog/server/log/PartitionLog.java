@@ -6,6 +6,7 @@ import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SequenceOutcome;
@@ -80,6 +81,8 @@ final class PartitionLog implements Partition {
     /** Snapshots kept per partition: the newest is normally used; older ones are the fallback if it is damaged. */
     static final int SNAPSHOTS_TO_KEEP = 3;
     private static final long[] NO_OFFSET = {-1L, -1L};
+    /** DeleteRecords' offset meaning "the high watermark". */
+    static final long HIGH_WATERMARK = -1L;
 
     private final String topic;
     private final int index;
@@ -93,6 +96,8 @@ final class PartitionLog implements Partition {
     private final ReentrantLock lock = new ReentrantLock();
     /** The commit lock: its holder alone fsyncs for durability, seals, and advances or fails {@link #durability}. */
     private final ReentrantLock flushLock = new ReentrantLock();
+    /** Serialises {@link #advanceLogStart} (its file write runs outside the partition lock). */
+    private final Object startLock = new Object();
     private final DurabilityTracker durability;
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
@@ -134,6 +139,13 @@ final class PartitionLog implements Partition {
     /** @param keys the recovered key window when {@code dedup} is on (null: an empty one) */
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
                  ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys) {
+        this(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys, segments.get(0).baseOffset);
+    }
+
+    /** @param logStartOffset the recovered log start (DeleteRecords' stored value, see PartitionLoader) */
+    PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
+                 ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys,
+                 long logStartOffset) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
@@ -143,7 +155,7 @@ final class PartitionLog implements Partition {
         this.maxProducerId = maxProducerId;
         this.segments = segments.toArray(new LogSegment[0]);
         this.active = this.segments[this.segments.length - 1];
-        this.logStartOffset = this.segments[0].baseOffset;
+        this.logStartOffset = Math.max(this.segments[0].baseOffset, logStartOffset);
         this.logEndOffset = active.nextOffset();
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
         this.durability = new DurabilityTracker(logEndOffset, flushLock, context.metrics().callbackFailures);
@@ -575,11 +587,15 @@ final class PartitionLog implements Partition {
 
     private long[] findTimestamp(LogSegment[] current, long timestamp) throws IOException {
         long highWatermark = durability.highWatermark();
+        long start = logStartOffset; // records below it are deleted: not an answer
         for (LogSegment segment : current) {
             if (segment.baseOffset >= highWatermark) {
                 break;
             }
-            long[] found = segment.findTimestamp(timestamp, highWatermark);
+            if (segment.nextOffset() <= start) {
+                continue;
+            }
+            long[] found = segment.findTimestamp(timestamp, highWatermark, start);
             if (found != null) {
                 return found;
             }
@@ -837,7 +853,7 @@ final class PartitionLog implements Partition {
             }
             if (!removed.isEmpty()) {
                 segments = Arrays.copyOfRange(current, removed.size(), current.length);
-                logStartOffset = segments[0].baseOffset;
+                logStartOffset = Math.max(logStartOffset, segments[0].baseOffset);
                 LOG.info("{}: retention removed {} segment(s); log start offset is now {}", this, removed.size(),
                     logStartOffset);
             }
@@ -845,6 +861,92 @@ final class PartitionLog implements Partition {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** What {@link #advanceLogStart} did: the log start offset now, and the segments it removed. */
+    record LogStartAdvance(long logStartOffset, List<LogSegment> removed) {
+    }
+
+    /**
+     * DeleteRecords: moves the log start offset up to {@code requested} ({@value #HIGH_WATERMARK}: the high
+     * watermark). The new value is written durably ({@link LogStartOffsetFile}) before anything changes; then reads
+     * below it answer OFFSET_OUT_OF_RANGE and the segments entirely below it (never the active one, nor one whose
+     * seal is pending) are renamed for deletion, as retention does, for the caller to delete after the delete
+     * delay. A request at or below the current start changes nothing and answers the current start (as Kafka).
+     * The producer state is not touched: a retry of a batch below the new start is still a duplicate.
+     *
+     * @throws io.idemlog.server.metadata.AdminException OFFSET_OUT_OF_RANGE when {@code requested} is above the high
+     *                                                   watermark or negative (other than -1)
+     * @throws IOException when the partition is offline or closed, or the file cannot be written
+     */
+    LogStartAdvance advanceLogStart(long requested) throws IOException,
+        io.idemlog.server.metadata.AdminException {
+        synchronized (startLock) {
+            if (state.get() != State.OPEN) {
+                throw new IOException(this + (state.get() == State.CLOSED ? " is closed" : " is offline"));
+            }
+            long highWatermark = durability.highWatermark();
+            long target = requested == HIGH_WATERMARK ? highWatermark : requested;
+            if (target < 0 || target > highWatermark) {
+                throw new io.idemlog.server.metadata.AdminException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot move the "
+                    + "log start offset of " + this + " to " + requested + ": it must be in [0, " + highWatermark
+                    + "] (the high watermark), or -1 for the high watermark");
+            }
+            if (target <= logStartOffset) {
+                return new LogStartAdvance(logStartOffset, List.of());
+            }
+            LogStartOffsetFile.write(dir, target);
+            lock.lock();
+            try {
+                if (state.get() != State.OPEN) {
+                    throw new IOException(this + " was closed while its log start offset moved to " + target);
+                }
+                logStartOffset = Math.max(logStartOffset, target);
+                LogSegment[] current = segments;
+                List<LogSegment> removed = new ArrayList<>();
+                for (int i = 0; i < current.length - 1; i++) {
+                    LogSegment s = current[i];
+                    if (s.nextOffset() > logStartOffset || sealPending(s)) {
+                        break;
+                    }
+                    try {
+                        s.markDeleted();
+                    } catch (IOException e) {
+                        LOG.warn("{}: cannot rename {} for deletion (it goes at the next start)", this, s, e);
+                        break;
+                    }
+                    removed.add(s);
+                }
+                if (!removed.isEmpty()) {
+                    segments = Arrays.copyOfRange(current, removed.size(), current.length);
+                }
+                LOG.info("{}: DeleteRecords moved the log start offset to {}; {} segment(s) removed", this,
+                    logStartOffset, removed.size());
+                return new LogStartAdvance(logStartOffset, removed);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Whether the segment's seal is still queued (partition lock held). */
+    private boolean sealPending(LogSegment segment) {
+        for (PendingSeal p : pendingSeals) {
+            if (p.segment() == segment) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Bytes of the segments (what DescribeLogDirs reports as the partition's size); lock-free. */
+    @Override
+    public long sizeInBytes() {
+        long total = 0;
+        for (LogSegment s : segments) {
+            total += s.size();
+        }
+        return total;
     }
 
     /** Drops the producers idle for producerIdExpirationMs; returns how many. */
