@@ -101,6 +101,7 @@ final class ProduceHandler implements ApiHandler {
                             topic.bytesAppended.add(length);
                         }
                         pr.baseOffset = result.baseOffset();
+                        pr.logAppendTimeMs = result.logAppendTime();
                         pr.logStartOffset = partition.logStartOffset();
                         if (result.repeats() != null) {
                             metrics.recordsDeduplicated.add(result.repeatCount());

@@ -286,6 +286,10 @@ final class PartitionLog implements Partition {
         }
         batch.baseOffset(baseOffset);
         batch.partitionLeaderEpoch(0);
+        long appendTime = config.logAppendTime() ? nowMs : -1L; // config is volatile: read it once
+        if (appendTime >= 0) {
+            batch.stampLogAppendTime(appendTime); // after the filter: compact() would recompute the max timestamp
+        }
         try {
             maybeRoll(nowMs, writeLength, lastOffset);
             active.append(buffer, offset, writeLength, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
@@ -324,7 +328,7 @@ final class PartitionLog implements Partition {
             }
             publishDedupStats();
         }
-        return AppendResult.appended(baseOffset, lastOffset, repeated);
+        return AppendResult.appended(baseOffset, lastOffset, repeated, appendTime);
     }
 
     /**
