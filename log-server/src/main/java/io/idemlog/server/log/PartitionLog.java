@@ -231,33 +231,48 @@ final class PartitionLog implements Partition {
 
     @Override
     public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
+        AppendOutcome out = new AppendOutcome();
+        append(buffer, offset, length, duty, out);
+        return out.toResult();
+    }
+
+    @Override
+    public void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
-        RecordBatch batch = new RecordBatch(buffer, offset);
+        RecordBatch batch = out.view(buffer, offset);
         int maxBatchBytes = config.maxBatchBytes();
         ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
         if (headerError != ErrorCode.NONE) {
-            return AppendResult.error(headerError,
-                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes));
+            out.set(AppendResult.error(headerError,
+                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes)));
+            return;
         }
-        AppendResult result;
+        AppendResult rejected;
         lock.lock();
         try {
-            result = appendLocked(batch, buffer, offset, length);
+            rejected = appendLocked(batch, buffer, offset, length, out);
         } finally {
             lock.unlock();
         }
-        if (result.error() == ErrorCode.NONE) {
-            if (!result.duplicate()) {
+        if (rejected != null) {
+            out.set(rejected);
+        }
+        if (out.error() == ErrorCode.NONE) {
+            if (!out.duplicate()) {
                 context.flusher().markDirty(this, duty == FlushDuty.FLUSHER);
             }
         } else if (state.get() == State.OFFLINE) {
             // The commit-lock holder fails the waiting callbacks: wake the flusher to do it now.
             context.flusher().markDirty(this, true);
         }
-        return result;
     }
 
-    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length) {
+    /**
+     * Appends under the lock: fills {@code out} and returns null when the batch was appended (no allocation on
+     * that path), or returns the rejection or duplicate answer (which the caller copies into {@code out}).
+     */
+    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length,
+                                      AppendOutcome out) {
         if (state.get() != State.OPEN) {
             return unavailable();
         }
@@ -328,7 +343,8 @@ final class PartitionLog implements Partition {
             }
             publishDedupStats();
         }
-        return AppendResult.appended(baseOffset, lastOffset, repeated, appendTime);
+        out.appended(baseOffset, lastOffset, repeated, appendTime);
+        return null;
     }
 
     /**
