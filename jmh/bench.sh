@@ -49,9 +49,10 @@ if [ "${1:-}" = "restarts" ]; then
     mkdir -p docs/benchmarks
     ./mvnw -B -q -pl testkit -am test -Dtest=RestartDedupTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Drestarts.events="$EVENTS" -Drestarts.kills="$KILLS"
+    TAG="restarts-$(date -u +%Y-%m-%d)"
     grep -h -A2 "^restarts " testkit/target/surefire-reports/io.idemlog.restarts.RestartDedupTest-output.txt \
-        | tee "docs/benchmarks/restarts-$(date -u +%Y-%m-%d).txt"
-    exit 0
+        | tee "docs/benchmarks/$TAG.txt"
+    exec "$0" plot --tag "$TAG"
 fi
 
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
