@@ -830,13 +830,15 @@ final class PartitionLog implements Partition {
 
     /**
      * Removes the oldest segments that retention no longer keeps: by age (their newest timestamp older than
-     * retentionMs) or by size (the log stays at least retentionBytes without them). Never the active segment, nor
-     * one not yet entirely below the high watermark (which a segment whose seal is pending never is). The files are
-     * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
+     * retentionMs) or by size (the log stays at least retentionBytes without them), and those entirely below the log
+     * start offset (a DeleteRecords that could not remove a segment whose seal was pending then). Never the active
+     * segment, nor one not yet entirely below the high watermark, nor one whose seal is pending (its end can equal
+     * the high watermark: the seal still writes its index next to it). The files are renamed (fetches in flight
+     * keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
         LogConfig config = this.config;
-        if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
+        if (config.retentionMs() < 0 && config.retentionBytes() < 0 && segments[0].nextOffset() > logStartOffset) {
             return List.of();
         }
         lock.lock();
@@ -855,7 +857,8 @@ final class PartitionLog implements Partition {
                 LogSegment s = current[i];
                 boolean tooOld = config.retentionMs() >= 0 && nowMs - s.maxTimestamp() > config.retentionMs();
                 boolean tooBig = config.retentionBytes() >= 0 && totalBytes - s.size() >= config.retentionBytes();
-                if (!(tooOld || tooBig) || s.nextOffset() > highWatermark) {
+                boolean belowStart = s.nextOffset() <= logStartOffset;
+                if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
                     break;
                 }
                 try {
