@@ -123,6 +123,7 @@ class DeleteRecordsInteropTest {
             assertEquals(String.valueOf(n), f.get("low"), "the low watermark is the new log start");
             assertEquals("OffsetOutOfRangeException", f.get("above"));
             assertEquals(String.valueOf(n), f.get("below"), "below the start: no change, the current start");
+            assertEquals("1", f.get("producers"), "DescribeProducers unaffected: the producer's state is kept");
             assertEquals(server.dataDir().toString() + " true", f.get("logdir"));
             assertTrue(f.get("size").endsWith(" 0 false"), "offset lag 0, not a future replica: " + f.get("size"));
             String[] total = f.get("total").split(" ");
@@ -140,6 +141,7 @@ class DeleteRecordsInteropTest {
             Map<String, String> a = driver(server, major, topic, "after", String.valueOf(n));
             assertEquals(String.valueOf(n), a.get("beginning"), "after SIGKILL and restart");
             assertEquals("OffsetOutOfRangeException", a.get("none"));
+            assertEquals("1", a.get("producers"), "the producer state survives the restart too");
             assertEquals(String.valueOf(segmentBytes(server, topic)), a.get("size").split(" ")[0],
                 "DescribeLogDirs' size is the segment files' bytes");
             Map<String, String> more = driver(server, major, topic, "produce", "3");

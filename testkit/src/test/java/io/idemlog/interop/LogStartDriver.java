@@ -37,9 +37,9 @@ import java.util.concurrent.TimeUnit;
  * idempotent producer; prints the last offset. {@code delete N}: deleteRecords before N (low watermark), then the
  * refusal above the high watermark (an unknown partition is not tried: the AdminClient retries its metadata lookup
  * until its timeout; DeleteRecordsAndLogDirsWireTest checks that answer), a request below the start,
- * describeLogDirs, and the consumer checks. {@code after}:
- * the consumer checks and describeLogDirs only. Consumer checks: seekToBeginning's first record; a position below the
- * start with auto.offset.reset=none (OffsetOutOfRangeException) and with earliest (reset to the start).
+ * describeProducers, describeLogDirs, and the consumer checks. {@code after}: the consumer checks, describeProducers
+ * and describeLogDirs only. Consumer checks: seekToBeginning's first record; a position below the start with
+ * auto.offset.reset=none (OffsetOutOfRangeException) and with earliest (reset to the start).
  */
 public final class LogStartDriver {
     private LogStartDriver() {
@@ -73,6 +73,8 @@ public final class LogStartDriver {
                         .lowWatermarks().get(tp).get(30, TimeUnit.SECONDS).lowWatermark();
                     out.println("below " + again);
                 }
+                var state = admin.describeProducers(List.of(tp)).all().get(30, TimeUnit.SECONDS).get(tp);
+                out.println("producers " + state.activeProducers().size());
                 Map<String, LogDirDescription> dirs = admin.describeLogDirs(List.of(1)).descriptions().get(1)
                     .get(30, TimeUnit.SECONDS);
                 for (Map.Entry<String, LogDirDescription> d : dirs.entrySet()) {

@@ -231,33 +231,48 @@ final class PartitionLog implements Partition {
 
     @Override
     public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
+        AppendOutcome out = new AppendOutcome();
+        append(buffer, offset, length, duty, out);
+        return out.toResult();
+    }
+
+    @Override
+    public void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
-        RecordBatch batch = new RecordBatch(buffer, offset);
+        RecordBatch batch = out.view(buffer, offset);
         int maxBatchBytes = config.maxBatchBytes();
         ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
         if (headerError != ErrorCode.NONE) {
-            return AppendResult.error(headerError,
-                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes));
+            out.set(AppendResult.error(headerError,
+                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes)));
+            return;
         }
-        AppendResult result;
+        AppendResult rejected;
         lock.lock();
         try {
-            result = appendLocked(batch, buffer, offset, length);
+            rejected = appendLocked(batch, buffer, offset, length, out);
         } finally {
             lock.unlock();
         }
-        if (result.error() == ErrorCode.NONE) {
-            if (!result.duplicate()) {
+        if (rejected != null) {
+            out.set(rejected);
+        }
+        if (out.error() == ErrorCode.NONE) {
+            if (!out.duplicate()) {
                 context.flusher().markDirty(this, duty == FlushDuty.FLUSHER);
             }
         } else if (state.get() == State.OFFLINE) {
             // The commit-lock holder fails the waiting callbacks: wake the flusher to do it now.
             context.flusher().markDirty(this, true);
         }
-        return result;
     }
 
-    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length) {
+    /**
+     * Appends under the lock: fills {@code out} and returns null when the batch was appended (no allocation on
+     * that path), or returns the rejection or duplicate answer (which the caller copies into {@code out}).
+     */
+    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length,
+                                      AppendOutcome out) {
         if (state.get() != State.OPEN) {
             return unavailable();
         }
@@ -286,6 +301,10 @@ final class PartitionLog implements Partition {
         }
         batch.baseOffset(baseOffset);
         batch.partitionLeaderEpoch(0);
+        long appendTime = config.logAppendTime() ? nowMs : -1L; // config is volatile: read it once
+        if (appendTime >= 0) {
+            batch.stampLogAppendTime(appendTime); // after the filter: compact() would recompute the max timestamp
+        }
         try {
             maybeRoll(nowMs, writeLength, lastOffset);
             active.append(buffer, offset, writeLength, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
@@ -324,7 +343,8 @@ final class PartitionLog implements Partition {
             }
             publishDedupStats();
         }
-        return AppendResult.appended(baseOffset, lastOffset, repeated);
+        out.appended(baseOffset, lastOffset, repeated, appendTime);
+        return null;
     }
 
     /**
@@ -810,13 +830,15 @@ final class PartitionLog implements Partition {
 
     /**
      * Removes the oldest segments that retention no longer keeps: by age (their newest timestamp older than
-     * retentionMs) or by size (the log stays at least retentionBytes without them). Never the active segment, nor
-     * one not yet entirely below the high watermark (which a segment whose seal is pending never is). The files are
-     * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
+     * retentionMs) or by size (the log stays at least retentionBytes without them), and those entirely below the log
+     * start offset (a DeleteRecords that could not remove a segment whose seal was pending then). Never the active
+     * segment, nor one not yet entirely below the high watermark, nor one whose seal is pending (its end can equal
+     * the high watermark: the seal still writes its index next to it). The files are renamed (fetches in flight
+     * keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
         LogConfig config = this.config;
-        if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
+        if (config.retentionMs() < 0 && config.retentionBytes() < 0 && segments[0].nextOffset() > logStartOffset) {
             return List.of();
         }
         lock.lock();
@@ -835,7 +857,8 @@ final class PartitionLog implements Partition {
                 LogSegment s = current[i];
                 boolean tooOld = config.retentionMs() >= 0 && nowMs - s.maxTimestamp() > config.retentionMs();
                 boolean tooBig = config.retentionBytes() >= 0 && totalBytes - s.size() >= config.retentionBytes();
-                if (!(tooOld || tooBig) || s.nextOffset() > highWatermark) {
+                boolean belowStart = s.nextOffset() <= logStartOffset;
+                if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
                     break;
                 }
                 try {

@@ -216,4 +216,32 @@ class DeleteRecordsTest {
         log.reopen();
         assertEquals(after[0], log.partition().logStartOffset(), "the larger of the file and the first segment");
     }
+
+    @Test
+    void aSegmentWhoseSealIsPendingIsLeftToItsSealAndRemovedByTheNextMaintenance() throws Exception {
+        TestConfig config = new TestConfig();
+        config.segmentBytes = 1000;
+        config.fileDeleteDelayMs = 0L;
+        log = new LogFixture(dir, config);
+        for (int i = 0; i < 3; i++) {
+            log.appendOk(batch(i));
+            log.store.commitOnce(); // fsync'd, nothing rolled yet
+        }
+        log.appendOk(batch(3)); // rolls: the seal of segment 0 is queued, not run
+        log.store.commitOnce();
+        PartitionLog p = log.partition();
+        assertEquals(1, p.pendingSeals());
+        assertEquals(6L, p.highWatermark(), "the high watermark waits at the end of the segment being sealed");
+        assertEquals(6L, log.store.deleteRecords(LogFixture.TOPIC, 0, -1L));
+        assertTrue(Files.exists(LogFiles.logFile(log.partitionDir(), 0L)), "not renamed under its seal");
+        log.store.sealOnce();
+        assertEquals(0, p.pendingSeals());
+        assertEquals(PartitionLog.State.OPEN, p.state());
+        log.store.runMaintenance(); // now sealed and entirely below the start: removed, with its index
+        assertFalse(Files.exists(LogFiles.logFile(log.partitionDir(), 0L)));
+        assertFalse(Files.exists(LogFiles.indexFile(log.partitionDir(), 0L)), "no stray index left");
+        assertEquals(0, filesEndingWith(".deleted"));
+        assertEquals(6L, p.segments()[0].baseOffset);
+        assertEquals(6L, p.logStartOffset());
+    }
 }
