@@ -102,6 +102,11 @@ final class MemoryOffsetJournal implements OffsetJournal {
         return !pending.isEmpty() || !waiting.isEmpty();
     }
 
+    /** Records appended and not yet synced. */
+    int pendingCount() {
+        return pending.size();
+    }
+
     /** A crash: what was not synced is lost, and nobody is told (the connections are gone). */
     void crash() {
         pending.clear();
