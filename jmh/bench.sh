@@ -2,7 +2,8 @@
 # The end-to-end benchmark harness (io.idemlog.bench.e2e.Bench). See docs/BENCHMARKS.md.
 #
 #   jmh/bench.sh e2e    [options]   idemlog server + one client at a time (idemlog producer, kafka-clients, kcat)
-#   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka 4.1.1 broker, alternating rounds, ratios
+#   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka broker (4.1.1, or --kafka-version 4.4.0),
+#                                   alternating rounds, ratios
 #   jmh/bench.sh faults [options]   duplicate injection: fault proxy + SIGKILL, duplicates and losses counted
 #   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv
 #   jmh/bench.sh consumer [options] the idempotent consumer: 3 member processes SIGKILLed, database cuts, control,
@@ -49,9 +50,10 @@ if [ "${1:-}" = "restarts" ]; then
     mkdir -p docs/benchmarks
     ./mvnw -B -q -pl testkit -am test -Dtest=RestartDedupTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Drestarts.events="$EVENTS" -Drestarts.kills="$KILLS"
+    TAG="restarts-$(date -u +%Y-%m-%d)"
     grep -h -A2 "^restarts " testkit/target/surefire-reports/io.idemlog.restarts.RestartDedupTest-output.txt \
-        | tee "docs/benchmarks/restarts-$(date -u +%Y-%m-%d).txt"
-    exit 0
+        | tee "docs/benchmarks/$TAG.txt"
+    exec "$0" plot --tag "$TAG"
 fi
 
 # The harness JVM hosts the in-JVM producers (idemlog's and kafka-clients', one at a time), the fault proxy and
@@ -65,5 +67,22 @@ if [ "${1:-}" = "groups" ]; then
     MAIN=io.idemlog.bench.group.GroupBench   # the group coordinator: rebalance times, produce p99 during a storm
     shift
 fi
+# --kafka-version V (peer): a Kafka broker of another version than the project's own. Its jars are resolved once
+# from Maven Central (jmh/kafka-broker-classpath.xml) into a class path file the harness reads (--kafka-classpath).
+ARGS=()
+while [ $# -gt 0 ]; do
+    if [ "$1" = "--kafka-version" ] && [ $# -ge 2 ]; then
+        KCP="jmh/target/kafka-broker-$2.classpath"
+        if [ ! -s "$KCP" ]; then
+            ./mvnw -q -B -f jmh/kafka-broker-classpath.xml dependency:build-classpath -Dkafka.version="$2" \
+                -Dmdep.outputFile="$PWD/$KCP" >&2
+        fi
+        ARGS+=(--kafka-classpath "$KCP")
+        shift 2
+    else
+        ARGS+=("$1")
+        shift
+    fi
+done
 java -Xms1g -Xmx4g -XX:+UseG1GC -Djava.awt.headless=true -Dlogback.configurationFile=jmh/bench-logback.xml \
-    -cp "$CP" "$MAIN" "$@"
+    -cp "$CP" "$MAIN" ${ARGS[@]+"${ARGS[@]}"}

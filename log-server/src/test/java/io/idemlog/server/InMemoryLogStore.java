@@ -36,6 +36,8 @@ public final class InMemoryLogStore implements LogStore {
     public volatile CountDownLatch diskGate;
     /** When set, createTopic throws it (once per call). */
     public volatile Exception createFailure;
+    /** When set, {@link #deleteRecords} throws it (after waiting for {@link #diskGate}). */
+    public volatile IOException deleteRecordsFailure;
     /** Threads that ran createTopic / nextProducerId, by name. */
     public final Set<String> diskThreads = ConcurrentHashMap.newKeySet();
 
@@ -85,6 +87,22 @@ public final class InMemoryLogStore implements LogStore {
         }
         topics.put(topic, ps);
         return partitions;
+    }
+
+    /** Records the thread and waits for the disk gate like a real fsync; -1 answers the high watermark. */
+    @Override
+    public long deleteRecords(String topic, int partition, long offset)
+        throws IOException, io.idemlog.server.metadata.AdminException {
+        slowDisk();
+        IOException failure = deleteRecordsFailure;
+        if (failure != null) {
+            throw failure;
+        }
+        Partition p = partition(topic, partition);
+        if (p == null) {
+            throw new io.idemlog.server.metadata.AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "unknown");
+        }
+        return offset == -1L ? p.highWatermark() : offset;
     }
 
     @Override

@@ -33,7 +33,7 @@ import java.util.function.Consumer;
  * ({@link RecordBatch#validate}: length, magic, CRC, record count).
  * Records before the requested offset (a fetch may start at the batch that holds
  * it) and the incomplete batch a fetch may end with are skipped, as a Kafka consumer does. Compressed batches are
- * refused ({@link RecordReader} does not decompress); control batches are skipped.
+ * decompressed into a copy ({@link BatchInflater}; gzip, snappy, lz4, zstd); control batches are skipped.
  *
  * <p>Not thread-safe. Close it to close its connections.
  */
@@ -174,10 +174,10 @@ public final class LogReader implements AutoCloseable {
                 int size = batch.sizeInBytes();
                 if (batch.lastOffset() >= position && !batch.isControl()) {
                     if (batch.compression() != 0) {
-                        throw new IOException("compressed batch (codec " + batch.compression() + ") in partition "
-                            + partition + " at offset " + batch.baseOffset() + ": not supported");
+                        reader.wrap(BatchInflater.inflate(buffer, index, batch), 0);
+                    } else {
+                        reader.wrap(buffer, index);
                     }
-                    reader.wrap(buffer, index);
                     while (reader.next()) {
                         if (reader.offset >= position && reader.offset < end) {
                             sink.accept(new LoggedRecord(partition, reader.offset, reader.timestamp, reader.key(),

@@ -28,21 +28,7 @@ class ConfluentAdminInteropTest {
     Path dir;
 
     private static String python() throws Exception {
-        for (String candidate : new String[] {"/usr/bin/python3", ExternalTool.find("python3")}) {
-            if (candidate == null || !Files.isExecutable(Path.of(candidate))) {
-                continue;
-            }
-            Process p = new ProcessBuilder(candidate, "-c", "import confluent_kafka").redirectErrorStream(true)
-                .start();
-            p.getInputStream().readAllBytes();
-            if (p.waitFor() == 0) {
-                return candidate;
-            }
-        }
-        assertTrue(System.getenv("IDEMLOG_REQUIRE_PYTHON_KAFKA") == null, "python3 module confluent_kafka is "
-            + "required (IDEMLOG_REQUIRE_PYTHON_KAFKA is set) but missing: apt-get install python3-confluent-kafka");
-        Assumptions.abort("no python3 with confluent_kafka (apt-get install python3-confluent-kafka): not tested");
-        return null;
+        return ExternalTool.python("confluent_kafka", "python3-confluent-kafka");
     }
 
     @Test

@@ -1,6 +1,8 @@
 package io.idemlog.interop;
 
 import io.idemlog.testkit.ChildJvm;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 
 import java.io.File;
 import java.io.IOException;
@@ -17,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * JVM's class path (kafka-tools is a testkit test dependency, as ../shared/peer-kafka runs them), or an executable
  * (kcat, python3). Its stdout is returned; stderr goes to a log file that a failure message quotes.
  */
-final class ExternalTool {
+public final class ExternalTool {
     /** What a run gave: exit code (-1 on timeout) and stdout. */
     record Result(int exitCode, String stdout, Path log) {
         List<String> lines() {
@@ -92,6 +94,28 @@ final class ExternalTool {
         }
         String stdout = Files.readString(out, StandardCharsets.UTF_8);
         return new Result(done ? p.exitValue() : -1, stdout, log);
+    }
+
+    /**
+     * A python3 that can import {@code module}: Debian's /usr/bin/python3 first (where the apt packages go). Without
+     * one the test is skipped with a message, unless IDEMLOG_REQUIRE_PYTHON_KAFKA is set (CI sets it and installs
+     * the packages): then it fails.
+     */
+    public static String python(String module, String debianPackage) throws IOException, InterruptedException {
+        for (String candidate : new String[] {"/usr/bin/python3", find("python3")}) {
+            if (candidate == null || !Files.isExecutable(Path.of(candidate))) {
+                continue;
+            }
+            Process p = new ProcessBuilder(candidate, "-c", "import " + module).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor() == 0) {
+                return candidate;
+            }
+        }
+        Assertions.assertTrue(System.getenv("IDEMLOG_REQUIRE_PYTHON_KAFKA") == null, "python3 module " + module
+            + " is required (IDEMLOG_REQUIRE_PYTHON_KAFKA is set) but missing: apt-get install " + debianPackage);
+        Assumptions.abort("no python3 with " + module + " (apt-get install " + debianPackage + "): not tested");
+        return null;
     }
 
     /** The first executable of that name on the PATH, or in the given directories, or null. */

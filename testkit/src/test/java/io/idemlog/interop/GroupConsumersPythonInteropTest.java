@@ -40,22 +40,8 @@ class GroupConsumersPythonInteropTest {
     @TempDir
     Path dir;
 
-    /** A python3 that can import {@code module}: Debian's /usr/bin/python3 first (where the apt packages go). */
     private static String python(String module, String debianPackage) throws Exception {
-        for (String candidate : new String[] {"/usr/bin/python3", ExternalTool.find("python3")}) {
-            if (candidate == null || !Files.isExecutable(Path.of(candidate))) {
-                continue;
-            }
-            Process p = new ProcessBuilder(candidate, "-c", "import " + module).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            if (p.waitFor() == 0) {
-                return candidate;
-            }
-        }
-        assertTrue(System.getenv("IDEMLOG_REQUIRE_PYTHON_KAFKA") == null, "python3 module " + module + " is required "
-            + "(IDEMLOG_REQUIRE_PYTHON_KAFKA is set) but missing: apt-get install " + debianPackage);
-        Assumptions.abort("no python3 with " + module + " (apt-get install " + debianPackage + "): not tested");
-        return null;
+        return ExternalTool.python(module, debianPackage);
     }
 
     private Path script(String name) throws IOException {

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * did to {@code out}: the client version, one line per acknowledged send and one per consumed record, for the
  * test to check with the HistoryChecker. Uses only API that 3.9 and 4.x share.
  *
- * <p>Arguments: bootstrap topic partitions records label out-file
+ * <p>Arguments: bootstrap topic partitions records label out-file [compression.type]
  */
 public final class KafkaClientsDriver {
     private KafkaClientsDriver() {
@@ -55,6 +55,9 @@ public final class KafkaClientsDriver {
         pp.put(ProducerConfig.BATCH_SIZE_CONFIG, "65536");
         pp.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
         pp.put(ProducerConfig.CLIENT_ID_CONFIG, "interop-" + label);
+        if (args.length > 6) {
+            pp.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, args[6]);
+        }
         ConcurrentLinkedQueue<String> acks = new ConcurrentLinkedQueue<>();
         AtomicLong failures = new AtomicLong();
         List<String> errors = new ArrayList<>();

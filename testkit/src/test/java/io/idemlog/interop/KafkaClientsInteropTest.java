@@ -1,5 +1,6 @@
 package io.idemlog.interop;
 
+import io.idemlog.common.record.Compression;
 import io.idemlog.testkit.ChildJvm;
 import io.idemlog.testkit.HistoryChecker;
 import io.idemlog.testkit.HistoryReport;
@@ -75,12 +76,48 @@ class KafkaClientsInteropTest {
             .override("create.topics", topic + ":" + PARTITIONS)
             .logFile(dir.resolve("server.log"))
             .start()) {
+            produceAndConsume(server, major, topic, RECORDS, null);
+        }
+    }
+
+    /**
+     * kafka-clients 3.9 with each codec (issue 10; 4.x is CompressionInteropTest's): every record once, in order, and
+     * every stored batch carries the codec.
+     */
+    @ParameterizedTest(name = "kafka-clients 3.x, compression.type={0}")
+    @ValueSource(strings = {"gzip", "snappy", "lz4", "zstd"})
+    void kafkaClients3CompressesWithEachCodec(String codec) throws IOException {
+        String topic = "interop3-" + codec;
+        try (ServerProcess server = ServerProcess.builder(dir.resolve("server"))
+            .override("create.topics", topic + ":" + PARTITIONS)
+            .logFile(dir.resolve("server.log"))
+            .start()) {
+            produceAndConsume(server, "3", topic, 20_000, codec);
+            int id = Compression.forName(codec).id;
+            for (int p = 0; p < PARTITIONS; p++) {
+                CompressionInteropTest.assertAllStoredAs(id, CompressionInteropTest.segmentCodecs(
+                    server.dataDir().resolve("topics").resolve(topic + "-" + p)), "kafka-clients 3.x " + codec);
+            }
+        }
+    }
+
+    /**
+     * Runs the driver with kafka-clients {@code major}.x (compression.type {@code compression} unless null) and checks
+     * its acknowledgements and what its consumer read, and the log read back with LogReader, with the HistoryChecker.
+     */
+    private void produceAndConsume(ServerProcess server, String major, String topic, int records, String compression)
+        throws IOException {
+        {
             Path out = dir.resolve("driver.out");
             Path log = dir.resolve("driver.log");
             String label = "kc" + major;
+            List<String> args = new ArrayList<>(List.of(server.bootstrap(), topic, String.valueOf(PARTITIONS),
+                String.valueOf(records), label, out.toString()));
+            if (compression != null) {
+                args.add(compression);
+            }
             Process p = ChildJvm.launch(ChildJvm.javaCommand(List.of("-Xmx512m"), driverClasspath(major),
-                KafkaClientsDriver.class.getName(), List.of(server.bootstrap(), topic, String.valueOf(PARTITIONS),
-                    String.valueOf(RECORDS), label, out.toString())), log, "kafka-clients " + major + ".x driver");
+                KafkaClientsDriver.class.getName(), args), log, "kafka-clients " + major + ".x driver");
             boolean exited = ChildJvm.waitFor(p, Duration.ofSeconds(300));
             if (!exited) {
                 ChildJvm.kill(p, Duration.ofSeconds(10));
@@ -96,7 +133,7 @@ class KafkaClientsInteropTest {
 
             HistoryChecker viaConsumer = new HistoryChecker();
             HistoryChecker viaLogReader = new HistoryChecker();
-            for (int i = 0; i < RECORDS; i++) {
+            for (int i = 0; i < records; i++) {
                 RecordTag tag = new RecordTag(label, i % PARTITIONS, i);
                 viaConsumer.sent(tag);
                 viaLogReader.sent(tag);
@@ -118,8 +155,8 @@ class KafkaClientsInteropTest {
                     consumed++;
                 }
             }
-            assertEquals(RECORDS, acked, "every send acknowledged");
-            assertEquals(RECORDS, consumed, "the consumer read exactly as many records as were sent");
+            assertEquals(records, acked, "every send acknowledged");
+            assertEquals(records, consumed, "the consumer read exactly as many records as were sent");
             HistoryReport consumerReport = viaConsumer.check();
             assertTrue(consumerReport.isClean(), "KafkaConsumer view: " + consumerReport.summary());
 

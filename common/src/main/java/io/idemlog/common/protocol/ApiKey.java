@@ -37,7 +37,10 @@ public enum ApiKey {
     ALTER_CONFIGS(33, 0, 2, 2),
     INCREMENTAL_ALTER_CONFIGS(44, 0, 1, 1),
     DESCRIBE_CLUSTER(60, 0, 2, 0),
-    DESCRIBE_PRODUCERS(61, 0, 0, 0);
+    DESCRIBE_PRODUCERS(61, 0, 0, 0),
+    // log admin (issue 10): DeleteRecords moves a partition's log start offset; DescribeLogDirs the data directory
+    DELETE_RECORDS(21, 0, 2, 2),
+    DESCRIBE_LOG_DIRS(35, 0, 4, 2);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

@@ -35,7 +35,8 @@ import java.util.zip.Inflater;
  * reused direct buffer, because snappy-java and zstd-jni stream only between direct buffers.
  *
  * <p>Not thread-safe: one instance per thread (the server keeps one per produce thread). Allocates nothing per
- * record; per batch, at most one {@link ByteBuffer#duplicate()} of the request buffer.
+ * record nor per batch: it walks the batch's own direct buffer, whose position and limit it moves and restores before
+ * returning (the caller must not use that buffer concurrently).
  */
 public final class CompressedRecords {
     /** Outcome of {@link #validate}. */
@@ -72,6 +73,9 @@ public final class CompressedRecords {
 
     // The compressed input, [inStart, inEnd) of a direct buffer this instance may move position and limit of.
     private ByteBuffer in;
+    /** The caller's position and limit of {@link #in} when it is the batch's own buffer; -1: nothing to restore. */
+    private int savedPosition;
+    private int savedLimit = -1;
     private int inStart;
     private int inEnd;
     private Compression codec;
@@ -148,7 +152,11 @@ public final class CompressedRecords {
         int start = batch.offset() + RecordBatch.RECORDS_OFFSET;
         int length = batch.sizeInBytes() - RecordBatch.RECORDS_OFFSET;
         if (src.isDirect()) {
-            in = src.duplicate();
+            // The batch's own buffer, its position and limit moved while walking and restored after (release):
+            // no duplicate() per batch. The caller owns the buffer and does not use it meanwhile.
+            in = src;
+            savedPosition = src.position();
+            savedLimit = src.limit();
             inStart = start;
         } else {
             if (directCopy.capacity() < length) {
@@ -165,6 +173,10 @@ public final class CompressedRecords {
     }
 
     private void release() {
+        if (savedLimit >= 0) {
+            in.limit(savedLimit).position(savedPosition);
+            savedLimit = -1;
+        }
         in = null;
         cur = null;
         if (inflater != null) {

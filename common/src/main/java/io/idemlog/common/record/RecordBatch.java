@@ -218,6 +218,18 @@ public final class RecordBatch {
         updateCrc();
     }
 
+    /**
+     * Makes this a LogAppendTime batch stamped {@code appendTimeMs}, as Kafka's broker does for a topic with
+     * message.timestamp.type=LogAppendTime: the timestamp-type attribute bit set, maxTimestamp = the append time (which
+     * consumers then take as every record's timestamp; the records and baseTimestamp stay as produced), and the CRC
+     * recomputed (both lie inside its range). Works the same on compressed batches: only the header changes.
+     */
+    public void stampLogAppendTime(long appendTimeMs) {
+        buffer.putShort(offset + ATTRIBUTES_OFFSET, (short) (attributes() | TIMESTAMP_TYPE_MASK));
+        buffer.putLong(offset + MAX_TIMESTAMP_OFFSET, appendTimeMs);
+        updateCrc();
+    }
+
     public void updateCrc() {
         buffer.putInt(offset + CRC_OFFSET, (int) computeCrc());
     }

@@ -53,6 +53,8 @@ public final class Bench {
                   --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
                   --partitioner sticky|roundrobin --out docs/benchmarks --tag NAME --work DIR --keep-work false
                   --server-jvm "-Xms1g -Xmx1g -XX:+UseG1GC" (both servers' JVM options)
+                  --kafka-version V (peer: the Kafka broker's version, e.g. 4.4.0; default the project's
+                  kafka4.version; bench.sh resolves its jars into a --kafka-classpath FILE)
                   --idemlog-props name=value,... (idemlog server properties, e.g. log.flush.thread=flusher)
           e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default (none to skip) --partitions 1,8
                   --rate 0 (0 = max-throughput mode; >0 = fixed-rate latency mode, records/s) --rounds 3
@@ -102,6 +104,9 @@ public final class Bench {
         boolean keepWork = o.bool("keep-work", false);
         List<String> serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
         Map<String, String> idemlogProps = o.props("idemlog-props");
+        String kafkaClasspathFile = o.str("kafka-classpath", null);
+        String kafkaClasspath = kafkaClasspathFile == null ? null
+            : java.nio.file.Files.readString(Path.of(kafkaClasspathFile)).trim();
         o.rejectUnknown();
         if (base.idempotence() && !base.acks().equals("all") && !base.acks().equals("-1")) {
             throw new IllegalArgumentException("idempotence needs --acks all");
@@ -183,7 +188,7 @@ public final class Bench {
                         setTopicConfig(idemlog, dedupTopics, "dedup.header", DEDUP_HEADER));
                 }
                 if (!kafkaTopics.isEmpty()) {
-                    kafka = Target.kafka(work, kafkaTopics, serverJvm);
+                    kafka = Target.kafka(work, kafkaTopics, serverJvm, kafkaClasspath);
                     out.line("server B: " + kafka.describe());
                 }
                 List<PairRunner.Comparison> comps = new ArrayList<>();

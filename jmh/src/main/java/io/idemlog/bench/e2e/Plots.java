@@ -37,7 +37,8 @@ final class Plots {
         String tag = o.str("tag", null);
         o.rejectUnknown();
         if (tag == null) {
-            throw new IllegalArgumentException("--tag NAME: plots NAME-runs.csv and/or NAME-faults.csv");
+            throw new IllegalArgumentException("--tag NAME: plots NAME-runs.csv and/or NAME-faults.csv (or a "
+                + "restart benchmark's restarts-*.txt)");
         }
         List<Path> written = plot(in, tag);
         if (written.isEmpty()) {
@@ -71,6 +72,10 @@ final class Plots {
         Path faults = in.resolve(tag + "-faults.csv");
         if (Files.exists(faults)) {
             written.addAll(faults(read(faults), in, tag));
+        }
+        Path restarts = in.resolve(tag + ".txt");
+        if (tag.startsWith("restarts") && Files.exists(restarts)) {
+            written.add(restarts(restarts, in.resolve(tag + ".png")));
         }
         return written;
     }
@@ -285,6 +290,59 @@ final class Plots {
         out.add(save(t, dir, tag + "-faults-throughput"));
         out.add(save(d, dir, tag + "-faults-duplicates"));
         return out;
+    }
+
+    /**
+     * The restart benchmark's chart (jmh/bench.sh restarts; RestartDedupTest's printed summary, one block per client:
+     * a "restarts CLIENT: ..." line, then the dedup on and dedup off lines): per client, the re-sent records and the
+     * duplicates stored with and without de-duplication keys.
+     */
+    static Path restarts(Path summary, Path png) throws IOException {
+        java.util.regex.Pattern head = java.util.regex.Pattern.compile("^restarts (\\S+): ([0-9,]+) events, (\\d+) app");
+        java.util.regex.Pattern line = java.util.regex.Pattern.compile(
+            "dedup (on|off)\\s*: stored [0-9,]+, distinct [0-9,]+, duplicates ([0-9,]+), missing ([0-9,]+), "
+                + "re-sent ([0-9,]+)");
+        List<String> clients = new ArrayList<>();
+        List<Double> resent = new ArrayList<>();
+        List<Double> resentOn = new ArrayList<>();
+        List<Double> dupOn = new ArrayList<>();
+        List<Double> dupOff = new ArrayList<>();
+        String events = "?";
+        String kills = "?";
+        for (String l : Files.readAllLines(summary, StandardCharsets.UTF_8)) {
+            java.util.regex.Matcher h = head.matcher(l);
+            if (h.find()) {
+                clients.add(h.group(1));
+                events = h.group(2);
+                kills = h.group(3);
+                continue;
+            }
+            java.util.regex.Matcher m = line.matcher(l);
+            if (m.find()) {
+                double dup = Double.parseDouble(m.group(2).replace(",", ""));
+                if (m.group(1).equals("on")) {
+                    dupOn.add(dup);
+                    resentOn.add(Double.parseDouble(m.group(4).replace(",", "")));
+                } else {
+                    dupOff.add(dup);
+                    resent.add(Double.parseDouble(m.group(4).replace(",", "")));
+                }
+            }
+        }
+        if (clients.isEmpty() || dupOn.size() != clients.size() || dupOff.size() != clients.size()) {
+            throw new IOException(summary + ": not a restart benchmark summary");
+        }
+        int k = Integer.parseInt(kills);
+        int serverKills = (k >= 2 ? 1 : 0) + (k >= 2 ? 1 : 0) + (k >= 7 ? 1 : 0); // RestartDedupTest's plan
+        CategoryChart c = chart("Restarted producers: " + events + " events, " + kills + " application SIGKILLs and "
+            + serverKills + " server SIGKILLs per run", "application client", "records");
+        c.getStyler().setYAxisDecimalPattern("#,###");
+        c.addSeries("re-sent, dedup on", clients, resentOn);
+        c.addSeries("duplicates stored, dedup on", clients, dupOn);
+        c.addSeries("re-sent, dedup off (control)", clients, resent);
+        c.addSeries("duplicates stored, dedup off (control)", clients, dupOff);
+        BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        return png;
     }
 
     /** Scenarios in a sensible order: no proxy, then by fault rate, then SIGKILL. */

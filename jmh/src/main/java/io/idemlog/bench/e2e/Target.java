@@ -78,9 +78,16 @@ abstract class Target implements AutoCloseable {
         return new IdemlogTarget(server, jvmArgs);
     }
 
-    /** A Kafka 4.x broker (KRaft, one node) with every topic created through the Admin API. */
-    static Target kafka(Path dir, Map<String, Integer> topics, List<String> jvmArgs) {
-        KafkaBroker broker = KafkaBroker.builder(dir.resolve("kafka"))
+    /**
+     * A Kafka 4.x broker (KRaft, one node) with every topic created through the Admin API; from {@code classpath}
+     * (another Kafka version's jars, see {@code --kafka-classpath}) or, when null, from this JVM's (kafka4.version).
+     */
+    static Target kafka(Path dir, Map<String, Integer> topics, List<String> jvmArgs, String classpath) {
+        KafkaBroker.Builder builder = KafkaBroker.builder(dir.resolve("kafka"));
+        if (classpath != null) {
+            builder.classpath(classpath);
+        }
+        KafkaBroker broker = builder
             .jvmArgs(jvmArgs.toArray(String[]::new))
             .logLevel("WARN")
             .property("auto.create.topics.enable", "false")
@@ -101,7 +108,19 @@ abstract class Target implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
-        return new KafkaTarget(broker, jvmArgs);
+        return new KafkaTarget(broker, jvmArgs, classpath == null
+            ? org.apache.kafka.common.utils.AppInfoParser.getVersion() : versionOf(classpath));
+    }
+
+    /** The version in the name of the class path's kafka_2.13 jar (kafka_2.13-4.4.0.jar), or "unknown". */
+    static String versionOf(String classpath) {
+        for (String entry : classpath.split(java.io.File.pathSeparator)) {
+            String name = Path.of(entry).getFileName().toString();
+            if (name.startsWith("kafka_2.13-") && name.endsWith(".jar")) {
+                return name.substring("kafka_2.13-".length(), name.length() - ".jar".length());
+            }
+        }
+        return "unknown";
     }
 
     /** The idemlog server. */
@@ -153,9 +172,12 @@ abstract class Target implements AutoCloseable {
         private final List<String> jvmArgs;
         private long pid = -1;
 
-        KafkaTarget(KafkaBroker broker, List<String> jvmArgs) {
+        private final String version;
+
+        KafkaTarget(KafkaBroker broker, List<String> jvmArgs, String version) {
             this.broker = broker;
             this.jvmArgs = jvmArgs;
+            this.version = version;
         }
 
         @Override
@@ -195,8 +217,7 @@ abstract class Target implements AutoCloseable {
 
         @Override
         String describe() {
-            return "Apache Kafka " + org.apache.kafka.common.utils.AppInfoParser.getVersion()
-                + " broker (KRaft, broker+controller, pid " + pid() + ", " + String.join(" ", jvmArgs) + ") on "
+            return "Apache Kafka " + version + " broker (KRaft, broker+controller, pid " + pid() + ", " + String.join(" ", jvmArgs) + ") on "
                 + broker.bootstrap() + ", num.network.threads=2 num.io.threads=4 (testkit KafkaBroker defaults), "
                 + "no fsync on acks (Kafka's default flush policy)";
         }

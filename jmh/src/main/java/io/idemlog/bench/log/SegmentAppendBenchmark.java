@@ -3,6 +3,7 @@ package io.idemlog.bench.log;
 import io.idemlog.bench.Batches;
 import io.idemlog.bench.BufferKind;
 import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.log.AppendOutcome;
 import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
@@ -72,6 +73,7 @@ public class SegmentAppendBenchmark {
     private LogManager store;
     private Partition partition;
     private ByteBuffer batch;
+    private final AppendOutcome outcome = new AppendOutcome();
     private int every;
     private int count;
 
@@ -120,7 +122,9 @@ public class SegmentAppendBenchmark {
 
     @Benchmark
     public long append() {
-        AppendResult r = partition.append(batch, 0, batch.limit(), every == 0 ? FlushDuty.FLUSHER : FlushDuty.CALLER);
+        // The produce path's form: the outcome is this thread's, reused (as ProduceHandler does).
+        AppendOutcome r = outcome;
+        partition.append(batch, 0, batch.limit(), every == 0 ? FlushDuty.FLUSHER : FlushDuty.CALLER, r);
         if (every > 0 && ++count == every) {
             count = 0;
             // Durable before going on, whoever runs the fsync: this thread, or (when the flusher's tick holds the

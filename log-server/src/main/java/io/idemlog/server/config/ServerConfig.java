@@ -65,6 +65,10 @@ public final class ServerConfig {
                 + "overwrites allocated blocks instead of also committing file-size metadata (halves the fsync "
                 + "latency on ext4). Segments are trimmed to their data when sealed or closed; recovery ignores "
                 + "the zeros.")
+        .define("log.message.timestamp.type", STRING, "CreateTime",
+            "Broker default of message.timestamp.type for topics without their own: CreateTime stores the "
+                + "producer's timestamps as sent; LogAppendTime stamps each batch with the server's time as it is "
+                + "appended (consumers take it as every record's timestamp).")
         .define("log.flush.thread", STRING, "network",
             "Which thread fsyncs for acks=all answers (group commit either way: one fsync covers every batch "
                 + "appended since the last). network: the network thread that read the requests, once at the end "
@@ -124,7 +128,8 @@ public final class ServerConfig {
             "Members per consumer group (more: GROUP_MAX_SIZE_REACHED).")
         .define("offsets.retention.minutes", INT, "10080", 1, Integer.MAX_VALUE,
             "Committed offsets of a group are removed this long after the group became empty (a group that only "
-                + "commits, without members: after the commit).")
+                + "commits, without members: after each commit; a Stable consumer group: the offsets of topics it "
+                + "does not subscribe to, after their commit). Kafka's rule; survives restarts.")
         .define("offsets.retention.check.interval.ms", LONG, "600000", 1, Long.MAX_VALUE,
             "How often expired committed offsets are looked for.")
         .define("offset.metadata.max.bytes", INT, "4096", 0, Integer.MAX_VALUE,
@@ -290,7 +295,8 @@ public final class ServerConfig {
             Long.parseLong(values.get("log.segment.delete.delay.ms")),
             Boolean.parseBoolean(values.get("log.preallocate")),
             new DedupConfig(values.get("log.dedup.header").trim(), Long.parseLong(values.get("log.dedup.window.ms")),
-                Integer.parseInt(values.get("log.dedup.max.keys"))));
+                Integer.parseInt(values.get("log.dedup.max.keys"))),
+            logAppendTime(values.get("log.message.timestamp.type")));
         socketRequestMaxBytes = Integer.parseInt(values.get("socket.request.max.bytes"));
         int threads = Integer.parseInt(values.get("num.network.threads"));
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
@@ -316,6 +322,7 @@ public final class ServerConfig {
             throw new ConfigException("metrics.jmx.domain must not be empty");
         }
         String flushThread = values.get("log.flush.thread");
+        // (log.message.timestamp.type was checked by logAppendTime above)
         acksAllFlush = switch (flushThread) {
             case "network" -> FlushDuty.CALLER;
             case "flusher" -> FlushDuty.FLUSHER;
@@ -449,5 +456,14 @@ public final class ServerConfig {
                 .append(" | ").append(k.doc().replace("|", "\\|")).append(" |\n");
         }
         return sb.toString();
+    }
+
+    private static boolean logAppendTime(String type) {
+        return switch (type.trim()) {
+            case "CreateTime" -> false;
+            case "LogAppendTime" -> true;
+            default -> throw new ConfigException("log.message.timestamp.type: '" + type
+                + "' must be CreateTime or LogAppendTime");
+        };
     }
 }

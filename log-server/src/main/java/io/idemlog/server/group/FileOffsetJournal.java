@@ -30,9 +30,10 @@ import java.util.zip.CRC32C;
  *
  * <p>Record: {@code int32 length, int32 crc32c(payload), payload}; payload: {@code int8 type (1 put, 2 delete),
  * string group, string topic, int32 partition} and for a put {@code int64 offset, int32 leader epoch, string
- * metadata, int64 commit timestamp, int64 expire timestamp}; strings are {@code int32 length + UTF-8}. Snapshot:
- * {@code int32 magic, int16 version, int64 generation, int32 count, count put payloads (each length-prefixed),
- * int32 crc32c of all before}. A torn record at the end of the last log (a crash during its write: never
+ * metadata, int64 commit timestamp, int64 expire timestamp}; a group record: {@code int8 type (3 put, 4 delete),
+ * string group} and for a put {@code string protocol type, int64 empty since (-1: it has members)}; strings are
+ * {@code int32 length + UTF-8}. Snapshot: {@code int32 magic, int16 version (1: offsets only, 2: with group
+ * records), int64 generation, int32 count, count put payloads (each length-prefixed), int32 crc32c of all before}. A torn record at the end of the last log (a crash during its write: never
  * acknowledged, since answers wait for the fsync) is cut off on open; damage anywhere else refuses to start.
  *
  * <p>Appends are buffered and written with one write + one fdatasync per {@link #sync()}: the group commit of the
@@ -44,9 +45,11 @@ public final class FileOffsetJournal implements OffsetJournal {
     public static final String DIR = "group-offsets";
     static final String SNAPSHOT = "offsets.snapshot";
     private static final int SNAPSHOT_MAGIC = 0x1D3C0FF5;
-    private static final short SNAPSHOT_VERSION = 1;
+    private static final short SNAPSHOT_VERSION = 2;
     private static final byte PUT = 1;
     private static final byte DELETE = 2;
+    private static final byte GROUP_PUT = 3;
+    private static final byte GROUP_DELETE = 4;
     private static final int MAX_RECORD = 1 << 20;
 
     private final Path dir;
@@ -60,6 +63,7 @@ public final class FileOffsetJournal implements OffsetJournal {
     private boolean failed;
     private long syncs;
     private long compactions;
+    private Map<String, GroupRecord> loadedGroups = Map.of();
 
     /**
      * @param compactBytes the active log is compacted into a snapshot once it is larger than this and than the last
@@ -73,6 +77,7 @@ public final class FileOffsetJournal implements OffsetJournal {
     @Override
     public Map<String, Map<TopicPartition, OffsetValue>> load() throws IOException {
         Map<String, Map<TopicPartition, OffsetValue>> state = new TreeMap<>();
+        Map<String, GroupRecord> groups = new TreeMap<>();
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
             DurableFiles.fsyncDirectory(dir.getParent());
@@ -80,7 +85,7 @@ public final class FileOffsetJournal implements OffsetJournal {
         long snapshotGeneration = 0;
         Path snapshot = dir.resolve(SNAPSHOT);
         if (Files.exists(snapshot)) {
-            snapshotGeneration = readSnapshot(snapshot, state);
+            snapshotGeneration = readSnapshot(snapshot, state, groups);
             snapshotBytes = Files.size(snapshot);
         }
         TreeMap<Long, Path> logs = new TreeMap<>();
@@ -100,7 +105,7 @@ public final class FileOffsetJournal implements OffsetJournal {
         NavigableMap<Long, Path> live = logs.tailMap(snapshotGeneration, false);
         long last = live.isEmpty() ? snapshotGeneration + 1 : live.lastKey();
         for (Map.Entry<Long, Path> e : live.entrySet()) {
-            replay(e.getValue(), state, e.getKey() == last);
+            replay(e.getValue(), state, groups, e.getKey() == last);
         }
         generation = last;
         Path active = logPath(generation);
@@ -111,6 +116,7 @@ public final class FileOffsetJournal implements OffsetJournal {
         if (created) {
             DurableFiles.fsyncDirectory(dir);
         }
+        loadedGroups = groups;
         return state;
     }
 
@@ -118,8 +124,13 @@ public final class FileOffsetJournal implements OffsetJournal {
         return dir.resolve(String.format("offsets-%020d.log", gen));
     }
 
-    private static long readSnapshot(Path file, Map<String, Map<TopicPartition, OffsetValue>> state)
-        throws IOException {
+    @Override
+    public Map<String, GroupRecord> loadedGroups() {
+        return loadedGroups;
+    }
+
+    private static long readSnapshot(Path file, Map<String, Map<TopicPartition, OffsetValue>> state,
+                                     Map<String, GroupRecord> groups) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
         if (b.remaining() < 22) {
             throw new IOException("offsets snapshot " + file + " is truncated");
@@ -129,7 +140,9 @@ public final class FileOffsetJournal implements OffsetJournal {
         if ((int) crc.getValue() != b.getInt(b.limit() - 4)) {
             throw new IOException("offsets snapshot " + file + " is damaged (checksum)");
         }
-        if (b.getInt() != SNAPSHOT_MAGIC || b.getShort() != SNAPSHOT_VERSION) {
+        int magic = b.getInt();
+        short version = b.getShort();
+        if (magic != SNAPSHOT_MAGIC || version < 1 || version > SNAPSHOT_VERSION) {
             throw new IOException("offsets snapshot " + file + ": unknown format");
         }
         long gen = b.getLong();
@@ -138,13 +151,13 @@ public final class FileOffsetJournal implements OffsetJournal {
             int len = b.getInt();
             ByteBuffer payload = b.slice(b.position(), len);
             b.position(b.position() + len);
-            apply(payload, state);
+            apply(payload, state, groups);
         }
         return gen;
     }
 
-    private void replay(Path file, Map<String, Map<TopicPartition, OffsetValue>> state, boolean isLast)
-        throws IOException {
+    private void replay(Path file, Map<String, Map<TopicPartition, OffsetValue>> state,
+                        Map<String, GroupRecord> groups, boolean isLast) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
         CRC32C crc = new CRC32C();
         while (b.remaining() > 0) {
@@ -169,15 +182,24 @@ public final class FileOffsetJournal implements OffsetJournal {
                 }
                 return;
             }
-            apply(b.slice(start + 8, len), state);
+            apply(b.slice(start + 8, len), state, groups);
             b.position(start + 8 + len);
         }
     }
 
     /** The deterministic apply: a put replaces, a delete removes. */
-    private static void apply(ByteBuffer p, Map<String, Map<TopicPartition, OffsetValue>> state) {
+    private static void apply(ByteBuffer p, Map<String, Map<TopicPartition, OffsetValue>> state,
+                              Map<String, GroupRecord> groups) {
         byte type = p.get();
         String group = readString(p);
+        if (type == GROUP_PUT) {
+            groups.put(group, new GroupRecord(readString(p), p.getLong()));
+            return;
+        }
+        if (type == GROUP_DELETE) {
+            groups.remove(group);
+            return;
+        }
         TopicPartition tp = new TopicPartition(readString(p), p.getInt());
         if (type == PUT) {
             OffsetValue v = new OffsetValue(p.getLong(), p.getInt(), readString(p), p.getLong(), p.getLong());
@@ -226,6 +248,28 @@ public final class FileOffsetJournal implements OffsetJournal {
         ByteBuffer b = room(8 + len);
         int start = b.position();
         b.putInt(len).putInt(0).put(DELETE).putInt(g.length).put(g).putInt(t.length).put(t).putInt(tp.partition());
+        seal(b, start, len);
+    }
+
+    @Override
+    public void putGroup(String group, GroupRecord r) {
+        byte[] g = utf8(group);
+        byte[] t = utf8(r.protocolType());
+        int len = 1 + 4 + g.length + 4 + t.length + 8;
+        ByteBuffer b = room(8 + len);
+        int start = b.position();
+        b.putInt(len).putInt(0).put(GROUP_PUT).putInt(g.length).put(g).putInt(t.length).put(t)
+            .putLong(r.emptySinceMs());
+        seal(b, start, len);
+    }
+
+    @Override
+    public void deleteGroup(String group) {
+        byte[] g = utf8(group);
+        int len = 1 + 4 + g.length;
+        ByteBuffer b = room(8 + len);
+        int start = b.position();
+        b.putInt(len).putInt(0).put(GROUP_DELETE).putInt(g.length).put(g);
         seal(b, start, len);
     }
 
@@ -317,9 +361,9 @@ public final class FileOffsetJournal implements OffsetJournal {
     }
 
     @Override
-    public void compact(Map<String, Map<TopicPartition, OffsetValue>> state) {
+    public void compact(Map<String, Map<TopicPartition, OffsetValue>> offsets, Map<String, GroupRecord> groups) {
         try {
-            writeSnapshot(state);
+            writeSnapshot(offsets, groups);
         } catch (IOException e) {
             // the old log and snapshot are still whole: carry on with them, try again later
             LOG.warn("offsets compaction failed (the log keeps growing until it succeeds)", e);
@@ -328,30 +372,38 @@ public final class FileOffsetJournal implements OffsetJournal {
         }
     }
 
-    private void writeSnapshot(Map<String, Map<TopicPartition, OffsetValue>> state) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(1024);
+    private void writeSnapshot(Map<String, Map<TopicPartition, OffsetValue>> offsets, Map<String, GroupRecord> groups)
+        throws IOException {
+        // every live record, encoded as the log encodes it, into a buffer of its own (pending stays as it is)
+        ByteBuffer saved = pending;
+        pending = ByteBuffer.allocate(1024);
         int count = 0;
-        b.putInt(SNAPSHOT_MAGIC).putShort(SNAPSHOT_VERSION).putLong(generation).putInt(0);
-        for (Map.Entry<String, Map<TopicPartition, OffsetValue>> g : state.entrySet()) {
-            for (Map.Entry<TopicPartition, OffsetValue> e : g.getValue().entrySet()) {
-                ByteBuffer saved = pending;
-                pending = ByteBuffer.allocate(256);
-                put(g.getKey(), e.getKey(), e.getValue());
-                ByteBuffer rec = pending;
-                pending = saved;
-                rec.flip();
-                int len = rec.getInt(0);
-                if (b.remaining() < 4 + len + 4) {
-                    ByteBuffer bigger = ByteBuffer.allocate(Math.max(b.capacity() * 2, b.position() + len + 8));
-                    b.flip();
-                    bigger.put(b);
-                    b = bigger;
+        ByteBuffer records;
+        try {
+            for (Map.Entry<String, Map<TopicPartition, OffsetValue>> g : offsets.entrySet()) {
+                for (Map.Entry<TopicPartition, OffsetValue> e : g.getValue().entrySet()) {
+                    put(g.getKey(), e.getKey(), e.getValue());
+                    count++;
                 }
-                b.putInt(len).put(rec.array(), 8, len);
+            }
+            for (Map.Entry<String, GroupRecord> g : groups.entrySet()) {
+                putGroup(g.getKey(), g.getValue());
                 count++;
             }
+            records = pending;
+        } finally {
+            pending = saved;
         }
-        b.putInt(14, count);
+        records.flip();
+        ByteBuffer b = ByteBuffer.allocate(18 + records.remaining() + 4);
+        b.putInt(SNAPSHOT_MAGIC).putShort(SNAPSHOT_VERSION).putLong(generation).putInt(count);
+        while (records.hasRemaining()) {
+            // a log record is int32 length, int32 crc, payload; a snapshot entry is int32 length, payload
+            int len = records.getInt();
+            records.getInt();
+            b.putInt(len).put(records.array(), records.position(), len);
+            records.position(records.position() + len);
+        }
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue());

@@ -28,8 +28,8 @@ final class Group {
     boolean newMemberAddedInDelay;
     /** Committed offsets, sorted (describe and fetch-all list them in order; replay order does not matter). */
     final TreeMap<TopicPartition, OffsetValue> offsets = new TreeMap<>();
-    /** No offset of this group expires before this (the coordinator's start, for groups loaded from storage). */
-    long expiryFloorMs;
+    /** The last group record journaled for it (null: none; a group that only commits offsets never has one). */
+    OffsetJournal.GroupRecord recorded;
 
     Group(String groupId, long nowMs) {
         this.groupId = groupId;

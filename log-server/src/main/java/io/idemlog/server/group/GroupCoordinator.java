@@ -124,22 +124,90 @@ public final class GroupCoordinator {
         this.nextExpiryCheckMs = clock.time() + config.retentionCheckIntervalMs();
     }
 
-    /** Installs the offsets read from storage: every group is Empty; none of their offsets expires before now. */
-    public void load(Map<String, Map<TopicPartition, OffsetValue>> stored) {
+    /**
+     * Installs what was read from storage: every group is Empty (membership is not durable). A group that was Empty
+     * keeps the time it became so (its offsets' retention goes on counting from then, as in Kafka); one that had
+     * members when the server stopped is Empty from now (its members are gone now); one without a record (it only
+     * ever committed: assign() users, tools) expires by commit times. Group records without offsets are dropped.
+     * Offsets of partitions that no longer exist are dropped too, durably: a topic deleted just before a crash
+     * (durable in the topic metadata, its offsets' tombstones not yet) must not leave its offsets to a re-created
+     * topic of the same name (commits are only accepted for existing partitions, so nothing else is lost).
+     */
+    public void load(Map<String, Map<TopicPartition, OffsetValue>> stored,
+                     Map<String, OffsetJournal.GroupRecord> records) {
         long now = clock.time();
         for (Map.Entry<String, Map<TopicPartition, OffsetValue>> e : stored.entrySet()) {
             if (e.getValue().isEmpty()) {
                 continue;
             }
+            Map<TopicPartition, OffsetValue> live = new TreeMap<>();
+            for (Map.Entry<TopicPartition, OffsetValue> o : e.getValue().entrySet()) {
+                if (partitionExists.test(o.getKey())) {
+                    live.put(o.getKey(), o.getValue());
+                } else {
+                    journal.delete(e.getKey(), o.getKey());
+                }
+            }
+            if (live.isEmpty()) {
+                continue;
+            }
             Group g = groups.computeIfAbsent(e.getKey(), id -> new Group(id, now));
-            g.offsets.putAll(e.getValue());
-            g.expiryFloorMs = now;
+            g.offsets.putAll(live);
+            OffsetJournal.GroupRecord r = records.get(e.getKey());
+            if (r != null) {
+                g.protocolType = r.protocolType();
+                g.recorded = r;
+                if (r.emptySinceMs() >= 0) {
+                    g.stateSinceMs = r.emptySinceMs();
+                } else {
+                    recordGroup(g);
+                }
+            }
+        }
+        for (String id : records.keySet()) {
+            if (!groups.containsKey(id)) {
+                journal.deleteGroup(id);
+            }
+        }
+    }
+
+    /** Journals the group's record when it changed (a group that never had members has none). */
+    private void recordGroup(Group g) {
+        if (g.protocolType == null) {
+            return;
+        }
+        OffsetJournal.GroupRecord r = new OffsetJournal.GroupRecord(g.protocolType,
+            g.is(GroupState.EMPTY) ? g.stateSinceMs : -1);
+        if (!r.equals(g.recorded)) {
+            journal.putGroup(g.groupId, r);
+            g.recorded = r;
+        }
+    }
+
+    /** The group is gone: Dead, removed, and its record deleted. */
+    private void removeGroup(Group g, long now) {
+        g.transitionTo(GroupState.DEAD, now);
+        groups.remove(g.groupId);
+        if (g.recorded != null) {
+            journal.deleteGroup(g.groupId);
+            g.recorded = null;
         }
     }
 
     /** Rebalances completed (generations started) since the start, over every group. */
     public long rebalances() {
         return rebalances;
+    }
+
+    /** The group records of the live groups (what a snapshot holds besides the offsets). */
+    public Map<String, OffsetJournal.GroupRecord> groupRecordsSnapshot() {
+        Map<String, OffsetJournal.GroupRecord> out = new TreeMap<>();
+        for (Group g : groups.values()) {
+            if (g.recorded != null) {
+                out.put(g.groupId, g.recorded);
+            }
+        }
+        return out;
     }
 
     /** The committed offsets, by group (what a snapshot holds). */
@@ -421,6 +489,7 @@ public final class GroupCoordinator {
         long now = clock.time();
         g.transitionTo(GroupState.PREPARING_REBALANCE, now);
         if (wasEmpty) {
+            recordGroup(g); // it has members: its offsets do not expire while it has
             g.joinDeadlineMs = now + config.initialRebalanceDelayMs();
             g.initialDelayLimitMs = now + Math.max(config.initialRebalanceDelayMs(), g.maxRebalanceTimeoutMs());
             g.newMemberAddedInDelay = false;
@@ -458,6 +527,7 @@ public final class GroupCoordinator {
             g.protocolName = null;
             g.leaderId = null;
             g.transitionTo(GroupState.EMPTY, now);
+            recordGroup(g); // retention counts from now
             return;
         }
         g.protocolName = selectProtocol(g);
@@ -868,8 +938,7 @@ public final class GroupCoordinator {
                     journal.delete(g.groupId, tp);
                 }
                 g.offsets.clear();
-                g.transitionTo(GroupState.DEAD, clock.time());
-                groups.remove(id);
+                removeGroup(g, clock.time());
                 errors.add(ErrorCode.NONE);
             }
         }
@@ -964,37 +1033,56 @@ public final class GroupCoordinator {
     }
 
     /**
-     * Kafka's rule (KIP-211): the offsets of a group with members never expire; once the group is empty they expire
-     * {@code offsets.retention} after it emptied; a group that never had members (offsets only) loses each offset
-     * {@code offsets.retention} after its commit; an explicit v2-v4 retention time wins. An empty group with no
-     * offsets left is removed.
+     * Kafka's rule (KIP-211, and its GroupCoordinator's offset expiration condition):
+     * <ul>
+     *   <li>an Empty group that had members: every offset expires {@code offsets.retention} after the group became
+     *       Empty;
+     *   <li>a group that never had members (it only commits: assign() users, tools): each offset
+     *       {@code offsets.retention} after its commit;
+     *   <li>a Stable "consumer" group whose subscriptions can be read: the offsets of topics no member subscribes to,
+     *       {@code offsets.retention} after their commit; those of subscribed topics never;
+     *   <li>any other group (rebalancing, another protocol type, unreadable subscriptions): none.
+     * </ul>
+     * An explicit v2-v4 retention time replaces the rule's deadline. An Empty group with no offsets left is removed
+     * (Dead). Deletions are journaled (a restart does not bring them back).
      */
     void expireOffsets(long now) {
-        Iterator<Group> it = groups.values().iterator();
-        while (it.hasNext()) {
-            Group g = it.next();
-            if (!g.is(GroupState.EMPTY)) {
+        for (Group g : new ArrayList<>(groups.values())) {
+            boolean byCommitTime;
+            Set<String> kept;
+            if (g.protocolType == null) {
+                byCommitTime = true;
+                kept = Set.of();
+            } else if (g.is(GroupState.EMPTY)) {
+                byCommitTime = false;
+                kept = Set.of();
+            } else if (g.is(GroupState.STABLE) && "consumer".equals(g.protocolType)
+                && (kept = ConsumerProtocol.subscribedTopicsIfKnown(g)) != null) {
+                byCommitTime = true;
+            } else {
                 continue;
             }
             Iterator<Map.Entry<TopicPartition, OffsetValue>> offsets = g.offsets.entrySet().iterator();
             while (offsets.hasNext()) {
                 Map.Entry<TopicPartition, OffsetValue> e = offsets.next();
+                if (kept.contains(e.getKey().topic())) {
+                    continue;
+                }
                 OffsetValue v = e.getValue();
                 boolean expired;
                 if (v.expireTimestamp() >= 0) {
                     expired = now >= v.expireTimestamp();
                 } else {
-                    long base = g.protocolType != null ? g.stateSinceMs : v.commitTimestamp();
-                    expired = now >= Math.max(base, g.expiryFloorMs) + config.offsetsRetentionMs();
+                    long base = byCommitTime ? v.commitTimestamp() : g.stateSinceMs;
+                    expired = now - base >= config.offsetsRetentionMs();
                 }
                 if (expired) {
                     offsets.remove();
                     journal.delete(g.groupId, e.getKey());
                 }
             }
-            if (g.offsets.isEmpty() && g.members.isEmpty() && g.pendingMembers.isEmpty()) {
-                g.transitionTo(GroupState.DEAD, now);
-                it.remove();
+            if (g.is(GroupState.EMPTY) && g.offsets.isEmpty() && g.members.isEmpty() && g.pendingMembers.isEmpty()) {
+                removeGroup(g, now);
             }
         }
     }

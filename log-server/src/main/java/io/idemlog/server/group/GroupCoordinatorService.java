@@ -51,7 +51,7 @@ public final class GroupCoordinatorService implements AutoCloseable {
     public GroupCoordinatorService start() {
         queue.add(() -> {
             try {
-                coordinator.load(journal.load());
+                coordinator.load(journal.load(), journal.loadedGroups());
                 loaded = true;
                 LOG.info("group coordinator loaded the committed offsets of {} groups", coordinator.groupCount());
             } catch (IOException | RuntimeException e) {
@@ -104,7 +104,7 @@ public final class GroupCoordinatorService implements AutoCloseable {
                 if (journal.hasPending()) {
                     journal.sync();
                 } else if (loaded && journal.wantsCompaction()) {
-                    journal.compact(coordinator.offsetsSnapshot());
+                    journal.compact(coordinator.offsetsSnapshot(), coordinator.groupRecordsSnapshot());
                 }
             } catch (InterruptedException e) {
                 break;

@@ -31,6 +31,8 @@ public final class Handlers {
         handlers[ApiKey.INCREMENTAL_ALTER_CONFIGS.id] = new AlterConfigsHandler(broker, true);
         handlers[ApiKey.DESCRIBE_CLUSTER.id] = new DescribeClusterHandler(broker);
         handlers[ApiKey.DESCRIBE_PRODUCERS.id] = new DescribeProducersHandler(broker);
+        handlers[ApiKey.DELETE_RECORDS.id] = new DeleteRecordsHandler(broker);
+        handlers[ApiKey.DESCRIBE_LOG_DIRS.id] = new DescribeLogDirsHandler(broker);
         GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {

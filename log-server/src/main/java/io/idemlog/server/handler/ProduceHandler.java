@@ -8,11 +8,13 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
-import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.AppendOutcome;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
 import io.idemlog.server.network.RequestContext;
+
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -29,6 +31,14 @@ import java.util.concurrent.Future;
  * Any other acks value gets INVALID_REQUIRED_ACKS on every partition and nothing is appended.
  */
 final class ProduceHandler implements ApiHandler {
+    /** Each network thread's append outcome, reused batch after batch (read before the next append). */
+    private static final FastThreadLocal<AppendOutcome> OUTCOME = new FastThreadLocal<>() {
+        @Override
+        protected AppendOutcome initialValue() {
+            return new AppendOutcome();
+        }
+    };
+
     private final BrokerContext broker;
     /** log.flush.thread: who starts the group commit of an acks=all append. */
     private final FlushDuty acksAllFlush;
@@ -81,8 +91,9 @@ final class ProduceHandler implements ApiHandler {
                 } else {
                     ByteBuffer buf = records.buffer();
                     int length = buf.remaining();
-                    AppendResult result = partition.append(buf, buf.position(), length,
-                        durability != null ? acksAllFlush : FlushDuty.FLUSHER);
+                    AppendOutcome result = OUTCOME.get(); // this thread's, reused: no allocation per batch
+                    partition.append(buf, buf.position(), length,
+                        durability != null ? acksAllFlush : FlushDuty.FLUSHER, result);
                     error = result.error();
                     message = result.errorMessage();
                     TopicProduceMetrics topic = metrics.topic(td.name);
@@ -101,6 +112,7 @@ final class ProduceHandler implements ApiHandler {
                             topic.bytesAppended.add(length);
                         }
                         pr.baseOffset = result.baseOffset();
+                        pr.logAppendTimeMs = result.logAppendTime();
                         pr.logStartOffset = partition.logStartOffset();
                         if (result.repeats() != null) {
                             metrics.recordsDeduplicated.add(result.repeatCount());

@@ -15,17 +15,24 @@ import io.idemlog.common.protocol.ErrorCode;
  * @param repeats      de-duplication keys: for each record of the batch that was not stored because it repeats a
  *                     stored key, its offset delta and the offset of the original, as pairs
  *                     {@code [delta0, original0, delta1, original1, ...]} in delta order; null when none
+ * @param logAppendTime the time the batch was stamped with on a LogAppendTime topic (Produce's log_append_time_ms);
+ *                     -1 otherwise, and for a duplicate (its original's time is not kept)
  */
 public record AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate,
-                           String errorMessage, long[] repeats) {
+                           String errorMessage, long[] repeats, long logAppendTime) {
 
     public AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate, String errorMessage) {
-        this(error, baseOffset, lastOffset, duplicate, errorMessage, null);
+        this(error, baseOffset, lastOffset, duplicate, errorMessage, null, -1L);
     }
 
     /** Appended, with {@code repeats} (see the component; may be null) dropped as repeats of stored keys. */
     public static AppendResult appended(long baseOffset, long lastOffset, long[] repeats) {
-        return new AppendResult(ErrorCode.NONE, baseOffset, lastOffset, false, null, repeats);
+        return appended(baseOffset, lastOffset, repeats, -1L);
+    }
+
+    /** Appended, stamped {@code logAppendTime} (-1 on a CreateTime topic). */
+    public static AppendResult appended(long baseOffset, long lastOffset, long[] repeats, long logAppendTime) {
+        return new AppendResult(ErrorCode.NONE, baseOffset, lastOffset, false, null, repeats, logAppendTime);
     }
 
     /** Records of the batch dropped as repeats of stored de-duplication keys. */

@@ -5,6 +5,7 @@ import io.idemlog.common.record.RecordReader;
 import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerIdAllocator;
 import io.idemlog.server.state.ProducerSnapshotFile;
@@ -233,6 +234,7 @@ public final class DataDirTool {
         TreeMap<Long, SegmentFile> segments = new TreeMap<>();
         List<Path> snapshots = new ArrayList<>();
         List<Path> indexes = new ArrayList<>();
+        Path startFile = null;
         String pendingSuffix = LogFiles.LOG_SUFFIX + LogFiles.PENDING_SUFFIX;
         try (DirectoryStream<Path> s = Files.newDirectoryStream(partition)) {
             for (Path p : s) {
@@ -248,6 +250,8 @@ public final class DataDirTool {
                     indexes.add(p);
                 } else if (name.endsWith(ProducerSnapshotFile.SUFFIX)) {
                     snapshots.add(p);
+                } else if (name.equals(LogStartOffsetFile.FILE_NAME)) {
+                    startFile = p;
                 } else {
                     note(p, "not a file the server writes");
                 }
@@ -274,6 +278,26 @@ public final class DataDirTool {
         snapshots.sort(null);
         for (Path snapshot : snapshots) {
             verifySnapshot(snapshot, logEnd);
+        }
+        if (startFile != null) {
+            verifyLogStart(startFile, logEnd);
+        }
+    }
+
+    /** The log start offset DeleteRecords stored: readable, and not above the log end. */
+    private void verifyLogStart(Path file, long logEnd) throws IOException {
+        try {
+            long start = LogStartOffsetFile.parse(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)),
+                file.toString());
+            if (dump) {
+                out.println("log start offset (DeleteRecords) " + start);
+            }
+            if (start > logEnd) {
+                damage(file, 8 /* the offset field */, "log start offset " + start + " is above the log end "
+                    + logEnd + " (acknowledged records are missing; the server starts the log at its end)");
+            }
+        } catch (CorruptFileException e) {
+            damage(file, e.position(), e.problem() + " (the server refuses to open the partition)");
         }
     }
 

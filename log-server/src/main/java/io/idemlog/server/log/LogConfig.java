@@ -24,6 +24,9 @@ package io.idemlog.server.log;
  *                                metadata too (about half the fsync latency measured here) (log.preallocate)
  * @param dedup                   de-duplication keys for topics without their own setting (log.dedup.header,
  *                                log.dedup.window.ms, log.dedup.max.keys); {@link DedupConfig#OFF} by default
+ * @param logAppendTime           stamp each appended batch with the server's append time
+ *                                (message.timestamp.type=LogAppendTime; log.message.timestamp.type); false =
+ *                                CreateTime, the producer's timestamps as sent
  */
 public record LogConfig(
     long segmentBytes,
@@ -38,7 +41,8 @@ public record LogConfig(
     int maxProducersPerPartition,
     long fileDeleteDelayMs,
     boolean preallocate,
-    DedupConfig dedup) {
+    DedupConfig dedup,
+    boolean logAppendTime) {
 
     public LogConfig {
         java.util.Objects.requireNonNull(dedup, "dedup");
@@ -51,14 +55,31 @@ public record LogConfig(
                      int maxProducersPerPartition, long fileDeleteDelayMs, boolean preallocate) {
         this(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs, indexIntervalBytes,
             maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs, maxProducersPerPartition,
-            fileDeleteDelayMs, preallocate, DedupConfig.OFF);
+            fileDeleteDelayMs, preallocate, DedupConfig.OFF, false);
+    }
+
+    /** With CreateTime timestamps. */
+    public LogConfig(long segmentBytes, long segmentMs, long retentionMs, long retentionBytes,
+                     long retentionCheckIntervalMs, int indexIntervalBytes, int maxBatchBytes,
+                     long producerIdExpirationMs, long producerIdExpirationCheckIntervalMs,
+                     int maxProducersPerPartition, long fileDeleteDelayMs, boolean preallocate, DedupConfig dedup) {
+        this(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs, indexIntervalBytes,
+            maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs, maxProducersPerPartition,
+            fileDeleteDelayMs, preallocate, dedup, false);
     }
 
     /** This configuration with another broker default for de-duplication keys. */
     public LogConfig withDedup(DedupConfig newDedup) {
         return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
             indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
-            maxProducersPerPartition, fileDeleteDelayMs, preallocate, newDedup);
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate, newDedup, logAppendTime);
+    }
+
+    /** This configuration with LogAppendTime ({@code true}) or CreateTime timestamps. */
+    public LogConfig withLogAppendTime(boolean appendTime) {
+        return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
+            indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate, dedup, appendTime);
     }
 
     /** Bytes written with zeros at a time when preallocating. */

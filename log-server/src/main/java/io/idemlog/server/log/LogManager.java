@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -88,8 +87,11 @@ public final class LogManager implements LogStore {
     private volatile TopicConfigDef.BrokerDefaults brokerDefaults;
     private volatile TopicLifecycleListener lifecycle = TopicLifecycleListener.NONE;
     private final ConcurrentLinkedQueue<PendingTopicDeletion> topicDeletions = new ConcurrentLinkedQueue<>();
-    /** Maintenance thread only (and close(), after that thread stopped). */
-    private final ArrayDeque<PendingDeletion> pendingDeletions = new ArrayDeque<>();
+    /**
+     * Segments removed by retention (maintenance thread) or DeleteRecords (storage-io thread), to delete after the
+     * delay; polled by the maintenance thread only (and close(), after that thread stopped).
+     */
+    private final ConcurrentLinkedQueue<PendingDeletion> pendingDeletions = new ConcurrentLinkedQueue<>();
     private long nextRetentionMs;
     private long nextExpiryMs;
     private boolean closed;
@@ -464,6 +466,26 @@ public final class LogManager implements LogStore {
                 count, config.fileDeleteDelayMs());
         }
         fire(l -> l.onTopicDeleted(topic, id, count));
+    }
+
+    @Override
+    public long deleteRecords(String topic, int partition, long offset) throws IOException, AdminException {
+        synchronized (this) {
+            if (closed) {
+                throw new IOException("the log store is closed");
+            }
+            PartitionLog p = (PartitionLog) partition(topic, partition);
+            if (p == null) {
+                throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host "
+                    + topic + "-" + partition + ".");
+            }
+            PartitionLog.LogStartAdvance done = p.advanceLogStart(offset);
+            long deleteAt = clock.time() + config.fileDeleteDelayMs();
+            for (LogSegment s : done.removed()) {
+                pendingDeletions.add(new PendingDeletion(s, deleteAt));
+            }
+            return done.logStartOffset();
+        }
     }
 
     private static String uuidHex(UUID id) {

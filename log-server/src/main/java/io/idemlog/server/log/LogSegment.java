@@ -750,6 +750,11 @@ final class LogSegment {
      * @throws IOException also when the segment is damaged before the answer
      */
     long[] findTimestamp(long timestamp, long highWatermark) throws IOException {
+        return findTimestamp(timestamp, highWatermark, Long.MIN_VALUE);
+    }
+
+    /** {@link #findTimestamp(long, long)} among the records at or after {@code minOffset} (the log start) only. */
+    long[] findTimestamp(long timestamp, long highWatermark, long minOffset) throws IOException {
         if (maxTimestamp < timestamp) {
             return null;
         }
@@ -785,16 +790,17 @@ final class LogSegment {
                 throw new IOException(logPath + ": damaged at byte " + position);
             }
             long batchMax = header.getLong(RecordBatch.MAX_TIMESTAMP_OFFSET);
-            if (batchMax >= timestamp) {
+            long batchLast = batchBase + header.getInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET);
+            if (batchMax >= timestamp && batchLast >= minOffset) {
                 if ((header.getShort(RecordBatch.ATTRIBUTES_OFFSET) & RecordBatch.TIMESTAMP_TYPE_MASK) != 0) {
-                    return new long[] {batchBase, batchMax};
+                    return new long[] {Math.max(batchBase, minOffset), batchMax};
                 }
                 ByteBuffer whole = ByteBuffer.allocate(batchSize);
                 readFully(whole, position);
                 reader = reader == null ? new RecordReader() : reader;
                 reader.wrap(whole, 0);
                 while (reader.next()) {
-                    if (reader.timestamp >= timestamp) {
+                    if (reader.timestamp >= timestamp && reader.offset >= minOffset) {
                         return new long[] {reader.offset, reader.timestamp};
                     }
                 }

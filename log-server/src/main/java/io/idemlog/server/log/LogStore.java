@@ -72,6 +72,21 @@ public interface LogStore extends AutoCloseable {
         throw new UnsupportedOperationException("topic admin is not supported by this store");
     }
 
+    /**
+     * DeleteRecords: moves the partition's log start offset to {@code offset} (-1: the high watermark), durably
+     * before it returns; records below it are no longer served and the segments entirely below it are removed
+     * after log.segment.delete.delay.ms. The producer state is kept. An offset at or below the current start
+     * changes nothing. Blocking (an fsync): call it off the event loops.
+     *
+     * @return the log start offset now (the low watermark)
+     * @throws AdminException UNKNOWN_TOPIC_OR_PARTITION, OFFSET_OUT_OF_RANGE (above the high watermark, or
+     *                        negative other than -1)
+     * @throws IOException    the partition is offline, or the file cannot be written (KAFKA_STORAGE_ERROR)
+     */
+    default long deleteRecords(String topic, int partition, long offset) throws IOException, AdminException {
+        throw new UnsupportedOperationException("DeleteRecords is not supported by this store");
+    }
+
     /** The topic's id, or null when it does not exist (or the store keeps no ids). */
     default UUID topicId(String topic) {
         return null;

@@ -36,6 +36,14 @@ public interface Partition {
     AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty);
 
     /**
+     * {@link #append(ByteBuffer, int, int, FlushDuty)} into {@code out}, which the caller owns and reuses: the
+     * produce path's form, which allocates nothing when the batch is appended (rejections and duplicates may).
+     */
+    default void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out) {
+        out.set(append(buffer, offset, length, duty));
+    }
+
+    /**
      * Calls {@code callback} once every offset up to and including {@code offset} is durable: at once on the
      * calling thread if it already is, otherwise later on the flusher thread, in offset order. (A callback that
      * completes at once may run before a lower offset's callback that the flusher is completing at that moment:
@@ -51,8 +59,13 @@ public interface Partition {
      */
     void flushNow();
 
-    /** First offset still in the log (advanced by retention). */
+    /** First offset still served (advanced by retention and by DeleteRecords). */
     long logStartOffset();
+
+    /** Bytes of the partition's segments on disk (DescribeLogDirs' partition size). */
+    default long sizeInBytes() {
+        return 0L;
+    }
 
     /** One past the last durable offset. */
     long highWatermark();

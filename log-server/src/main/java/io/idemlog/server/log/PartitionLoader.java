@@ -6,6 +6,7 @@ import io.idemlog.server.state.CorruptSnapshotException;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
@@ -64,6 +65,8 @@ final class PartitionLoader {
         LogConfig config = context.config();
         long nowMs = context.clock().time();
         deleteLeftovers(dir);
+        // A damaged log-start-offset file refuses to open the partition (before anything is changed).
+        long storedStart = LogStartOffsetFile.readIfExists(dir);
         SegmentFile[] files = segmentFiles(dir);
         BatchScanner scanner = new BatchScanner();
         List<LogSegment> segments = new ArrayList<>(Math.max(1, files.length));
@@ -123,11 +126,13 @@ final class PartitionLoader {
                 filter);
             long maxProducerId = Math.max(Math.max(snapshot.maxProducerId(), replayed.maxProducerId()),
                 maxEntryId(producers));
+            logStart = applyStoredStart(topic, index, dir, segments, storedStart);
             LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}"
                     + "{}", topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
                 maxProducerId, keys == null ? "" : ", " + keys.size() + " de-duplication keys (" + replayed.keys()
                     + " replayed from offset " + keysFrom + ")");
-            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys);
+            return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys,
+                logStart);
         } catch (IOException | RuntimeException e) {
             for (LogSegment s : segments) {
                 try {
@@ -138,6 +143,34 @@ final class PartitionLoader {
             }
             throw e;
         }
+    }
+
+    /**
+     * The log start offset after recovery: the one DeleteRecords stored ({@code stored}, -1 for none), at least the
+     * first segment's base (retention removes whole segments without writing the file) and at most the log end (a
+     * stored start above the recovered end means acknowledged data was lost: logged). Segments entirely below it
+     * (but never the last) are removed here: after a crash their renames to *.deleted may not have survived. Runs
+     * after the producer-state replay, which reads every segment still on disk.
+     */
+    private static long applyStoredStart(String topic, int index, Path dir, List<LogSegment> segments, long stored)
+        throws IOException {
+        LogSegment last = segments.get(segments.size() - 1);
+        long start = Math.max(segments.get(0).baseOffset, stored);
+        if (start > last.nextOffset()) {
+            LOG.warn("{}-{}: {} says the log starts at offset {}, but the log ends at {} after recovery (data was "
+                + "lost); the log starts at {}", topic, index, LogStartOffsetFile.path(dir), start, last.nextOffset(),
+                last.nextOffset());
+            start = last.nextOffset();
+        }
+        while (segments.size() > 1 && segments.get(0).nextOffset() <= start) {
+            LogSegment gone = segments.remove(0);
+            LOG.info("{}-{}: removing {}: entirely below the log start offset {}", topic, index,
+                gone.path().getFileName(), start);
+            gone.close();
+            Files.deleteIfExists(gone.path());
+            Files.deleteIfExists(LogFiles.indexFile(dir, gone.baseOffset));
+        }
+        return start;
     }
 
     private static void deleteLeftovers(Path dir) throws IOException {

@@ -6,6 +6,7 @@ import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SequenceOutcome;
@@ -80,6 +81,8 @@ final class PartitionLog implements Partition {
     /** Snapshots kept per partition: the newest is normally used; older ones are the fallback if it is damaged. */
     static final int SNAPSHOTS_TO_KEEP = 3;
     private static final long[] NO_OFFSET = {-1L, -1L};
+    /** DeleteRecords' offset meaning "the high watermark". */
+    static final long HIGH_WATERMARK = -1L;
 
     private final String topic;
     private final int index;
@@ -93,6 +96,8 @@ final class PartitionLog implements Partition {
     private final ReentrantLock lock = new ReentrantLock();
     /** The commit lock: its holder alone fsyncs for durability, seals, and advances or fails {@link #durability}. */
     private final ReentrantLock flushLock = new ReentrantLock();
+    /** Serialises {@link #advanceLogStart} (its file write runs outside the partition lock). */
+    private final Object startLock = new Object();
     private final DurabilityTracker durability;
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
@@ -134,6 +139,13 @@ final class PartitionLog implements Partition {
     /** @param keys the recovered key window when {@code dedup} is on (null: an empty one) */
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
                  ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys) {
+        this(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys, segments.get(0).baseOffset);
+    }
+
+    /** @param logStartOffset the recovered log start (DeleteRecords' stored value, see PartitionLoader) */
+    PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
+                 ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys,
+                 long logStartOffset) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
@@ -143,7 +155,7 @@ final class PartitionLog implements Partition {
         this.maxProducerId = maxProducerId;
         this.segments = segments.toArray(new LogSegment[0]);
         this.active = this.segments[this.segments.length - 1];
-        this.logStartOffset = this.segments[0].baseOffset;
+        this.logStartOffset = Math.max(this.segments[0].baseOffset, logStartOffset);
         this.logEndOffset = active.nextOffset();
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
         this.durability = new DurabilityTracker(logEndOffset, flushLock, context.metrics().callbackFailures);
@@ -219,33 +231,48 @@ final class PartitionLog implements Partition {
 
     @Override
     public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
+        AppendOutcome out = new AppendOutcome();
+        append(buffer, offset, length, duty, out);
+        return out.toResult();
+    }
+
+    @Override
+    public void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
-        RecordBatch batch = new RecordBatch(buffer, offset);
+        RecordBatch batch = out.view(buffer, offset);
         int maxBatchBytes = config.maxBatchBytes();
         ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
         if (headerError != ErrorCode.NONE) {
-            return AppendResult.error(headerError,
-                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes));
+            out.set(AppendResult.error(headerError,
+                ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes)));
+            return;
         }
-        AppendResult result;
+        AppendResult rejected;
         lock.lock();
         try {
-            result = appendLocked(batch, buffer, offset, length);
+            rejected = appendLocked(batch, buffer, offset, length, out);
         } finally {
             lock.unlock();
         }
-        if (result.error() == ErrorCode.NONE) {
-            if (!result.duplicate()) {
+        if (rejected != null) {
+            out.set(rejected);
+        }
+        if (out.error() == ErrorCode.NONE) {
+            if (!out.duplicate()) {
                 context.flusher().markDirty(this, duty == FlushDuty.FLUSHER);
             }
         } else if (state.get() == State.OFFLINE) {
             // The commit-lock holder fails the waiting callbacks: wake the flusher to do it now.
             context.flusher().markDirty(this, true);
         }
-        return result;
     }
 
-    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length) {
+    /**
+     * Appends under the lock: fills {@code out} and returns null when the batch was appended (no allocation on
+     * that path), or returns the rejection or duplicate answer (which the caller copies into {@code out}).
+     */
+    private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length,
+                                      AppendOutcome out) {
         if (state.get() != State.OPEN) {
             return unavailable();
         }
@@ -274,6 +301,10 @@ final class PartitionLog implements Partition {
         }
         batch.baseOffset(baseOffset);
         batch.partitionLeaderEpoch(0);
+        long appendTime = config.logAppendTime() ? nowMs : -1L; // config is volatile: read it once
+        if (appendTime >= 0) {
+            batch.stampLogAppendTime(appendTime); // after the filter: compact() would recompute the max timestamp
+        }
         try {
             maybeRoll(nowMs, writeLength, lastOffset);
             active.append(buffer, offset, writeLength, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
@@ -312,7 +343,8 @@ final class PartitionLog implements Partition {
             }
             publishDedupStats();
         }
-        return AppendResult.appended(baseOffset, lastOffset, repeated);
+        out.appended(baseOffset, lastOffset, repeated, appendTime);
+        return null;
     }
 
     /**
@@ -571,11 +603,15 @@ final class PartitionLog implements Partition {
 
     private long[] findTimestamp(LogSegment[] current, long timestamp) throws IOException {
         long highWatermark = durability.highWatermark();
+        long start = logStartOffset; // records below it are deleted: not an answer
         for (LogSegment segment : current) {
             if (segment.baseOffset >= highWatermark) {
                 break;
             }
-            long[] found = segment.findTimestamp(timestamp, highWatermark);
+            if (segment.nextOffset() <= start) {
+                continue;
+            }
+            long[] found = segment.findTimestamp(timestamp, highWatermark, start);
             if (found != null) {
                 return found;
             }
@@ -794,13 +830,15 @@ final class PartitionLog implements Partition {
 
     /**
      * Removes the oldest segments that retention no longer keeps: by age (their newest timestamp older than
-     * retentionMs) or by size (the log stays at least retentionBytes without them). Never the active segment, nor
-     * one not yet entirely below the high watermark (which a segment whose seal is pending never is). The files are
-     * renamed (fetches in flight keep their open channel); the caller deletes them after the delete delay.
+     * retentionMs) or by size (the log stays at least retentionBytes without them), and those entirely below the log
+     * start offset (a DeleteRecords that could not remove a segment whose seal was pending then). Never the active
+     * segment, nor one not yet entirely below the high watermark, nor one whose seal is pending (its end can equal
+     * the high watermark: the seal still writes its index next to it). The files are renamed (fetches in flight
+     * keep their open channel); the caller deletes them after the delete delay.
      */
     List<LogSegment> applyRetention(long nowMs) {
         LogConfig config = this.config;
-        if (config.retentionMs() < 0 && config.retentionBytes() < 0) {
+        if (config.retentionMs() < 0 && config.retentionBytes() < 0 && segments[0].nextOffset() > logStartOffset) {
             return List.of();
         }
         lock.lock();
@@ -819,7 +857,8 @@ final class PartitionLog implements Partition {
                 LogSegment s = current[i];
                 boolean tooOld = config.retentionMs() >= 0 && nowMs - s.maxTimestamp() > config.retentionMs();
                 boolean tooBig = config.retentionBytes() >= 0 && totalBytes - s.size() >= config.retentionBytes();
-                if (!(tooOld || tooBig) || s.nextOffset() > highWatermark) {
+                boolean belowStart = s.nextOffset() <= logStartOffset;
+                if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
                     break;
                 }
                 try {
@@ -833,7 +872,7 @@ final class PartitionLog implements Partition {
             }
             if (!removed.isEmpty()) {
                 segments = Arrays.copyOfRange(current, removed.size(), current.length);
-                logStartOffset = segments[0].baseOffset;
+                logStartOffset = Math.max(logStartOffset, segments[0].baseOffset);
                 LOG.info("{}: retention removed {} segment(s); log start offset is now {}", this, removed.size(),
                     logStartOffset);
             }
@@ -841,6 +880,92 @@ final class PartitionLog implements Partition {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** What {@link #advanceLogStart} did: the log start offset now, and the segments it removed. */
+    record LogStartAdvance(long logStartOffset, List<LogSegment> removed) {
+    }
+
+    /**
+     * DeleteRecords: moves the log start offset up to {@code requested} ({@value #HIGH_WATERMARK}: the high
+     * watermark). The new value is written durably ({@link LogStartOffsetFile}) before anything changes; then reads
+     * below it answer OFFSET_OUT_OF_RANGE and the segments entirely below it (never the active one, nor one whose
+     * seal is pending) are renamed for deletion, as retention does, for the caller to delete after the delete
+     * delay. A request at or below the current start changes nothing and answers the current start (as Kafka).
+     * The producer state is not touched: a retry of a batch below the new start is still a duplicate.
+     *
+     * @throws io.idemlog.server.metadata.AdminException OFFSET_OUT_OF_RANGE when {@code requested} is above the high
+     *                                                   watermark or negative (other than -1)
+     * @throws IOException when the partition is offline or closed, or the file cannot be written
+     */
+    LogStartAdvance advanceLogStart(long requested) throws IOException,
+        io.idemlog.server.metadata.AdminException {
+        synchronized (startLock) {
+            if (state.get() != State.OPEN) {
+                throw new IOException(this + (state.get() == State.CLOSED ? " is closed" : " is offline"));
+            }
+            long highWatermark = durability.highWatermark();
+            long target = requested == HIGH_WATERMARK ? highWatermark : requested;
+            if (target < 0 || target > highWatermark) {
+                throw new io.idemlog.server.metadata.AdminException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot move the "
+                    + "log start offset of " + this + " to " + requested + ": it must be in [0, " + highWatermark
+                    + "] (the high watermark), or -1 for the high watermark");
+            }
+            if (target <= logStartOffset) {
+                return new LogStartAdvance(logStartOffset, List.of());
+            }
+            LogStartOffsetFile.write(dir, target);
+            lock.lock();
+            try {
+                if (state.get() != State.OPEN) {
+                    throw new IOException(this + " was closed while its log start offset moved to " + target);
+                }
+                logStartOffset = Math.max(logStartOffset, target);
+                LogSegment[] current = segments;
+                List<LogSegment> removed = new ArrayList<>();
+                for (int i = 0; i < current.length - 1; i++) {
+                    LogSegment s = current[i];
+                    if (s.nextOffset() > logStartOffset || sealPending(s)) {
+                        break;
+                    }
+                    try {
+                        s.markDeleted();
+                    } catch (IOException e) {
+                        LOG.warn("{}: cannot rename {} for deletion (it goes at the next start)", this, s, e);
+                        break;
+                    }
+                    removed.add(s);
+                }
+                if (!removed.isEmpty()) {
+                    segments = Arrays.copyOfRange(current, removed.size(), current.length);
+                }
+                LOG.info("{}: DeleteRecords moved the log start offset to {}; {} segment(s) removed", this,
+                    logStartOffset, removed.size());
+                return new LogStartAdvance(logStartOffset, removed);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** Whether the segment's seal is still queued (partition lock held). */
+    private boolean sealPending(LogSegment segment) {
+        for (PendingSeal p : pendingSeals) {
+            if (p.segment() == segment) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Bytes of the segments (what DescribeLogDirs reports as the partition's size); lock-free. */
+    @Override
+    public long sizeInBytes() {
+        long total = 0;
+        for (LogSegment s : segments) {
+            total += s.size();
+        }
+        return total;
     }
 
     /** Drops the producers idle for producerIdExpirationMs; returns how many. */

@@ -39,9 +39,29 @@ final class SegmentIndex {
 
     private static final long LOW_MASK = 0xFFFF_FFFFL;
 
-    /** Two longs per entry: relativeOffset (high 32 bits) | position (low 32 bits), then maxTimestampBefore. */
-    private volatile long[] entries = new long[2 * 16];
+    /** Entries per block: a block is {@value #BLOCK_ENTRIES} x 2 longs (4 KiB). */
+    static final int BLOCK_ENTRIES = 256;
+    private static final int BLOCK_SHIFT = 8;
+    private static final int BLOCK_MASK = BLOCK_ENTRIES - 1;
+    private static final int FIRST_BLOCK_LONGS = 2 * 16;
+    /** Entries per write when the index is written to its file (16 KiB buffers). */
+    private static final int WRITE_CHUNK_ENTRIES = 1024;
+
+    /**
+     * Two longs per entry, in blocks of {@value #BLOCK_ENTRIES} entries: relativeOffset (high 32 bits) | position
+     * (low 32 bits), then maxTimestampBefore. Past the first block, growing adds a block and never copies entries, so
+     * appending allocates only the index's own memory (one 4 KiB block per 256 entries) and no garbage.
+     */
+    private volatile long[][] blocks = new long[1][];
     private volatile int count;
+
+    private static long packed(long[][] b, int i) {
+        return b[i >>> BLOCK_SHIFT][(i & BLOCK_MASK) << 1];
+    }
+
+    private static long timestampBefore(long[][] b, int i) {
+        return b[i >>> BLOCK_SHIFT][((i & BLOCK_MASK) << 1) + 1];
+    }
 
     int count() {
         return count;
@@ -49,13 +69,25 @@ final class SegmentIndex {
 
     void append(int relativeOffset, int position, long maxTimestampBefore) {
         int n = count;
-        long[] e = entries;
-        if (2 * n + 1 >= e.length) {
-            e = Arrays.copyOf(e, e.length * 2);
-            entries = e;
+        long[][] b = blocks;
+        int block = n >>> BLOCK_SHIFT;
+        if (block >= b.length) {
+            b = Arrays.copyOf(b, b.length * 2); // the array of block references: 8 bytes per 256 entries
         }
-        e[2 * n] = ((long) relativeOffset << 32) | (position & LOW_MASK);
-        e[2 * n + 1] = maxTimestampBefore;
+        int at = (n & BLOCK_MASK) << 1;
+        long[] blk = b[block];
+        if (blk == null) {
+            // The first block starts small (a segment with few entries keeps 256 bytes, not 4 KiB) and doubles up
+            // to a whole block; later blocks are whole from the start.
+            blk = new long[block == 0 ? FIRST_BLOCK_LONGS : 2 * BLOCK_ENTRIES];
+            b[block] = blk;
+        } else if (at + 1 >= blk.length) {
+            blk = Arrays.copyOf(blk, Math.min(blk.length * 2, 2 * BLOCK_ENTRIES));
+            b[block] = blk;
+        }
+        blk[at] = ((long) relativeOffset << 32) | (position & LOW_MASK);
+        blk[at + 1] = maxTimestampBefore;
+        blocks = b; // published before the count that needs it
         count = n + 1;
     }
 
@@ -67,40 +99,40 @@ final class SegmentIndex {
     /** The largest maxTimestampBefore recorded (-1 when empty); the segment's max is at least this. */
     long lastMaxTimestampBefore() {
         int n = count;
-        return n == 0 ? -1L : entries[2 * n - 1];
+        return n == 0 ? -1L : timestampBefore(blocks, n - 1);
     }
 
     /** Position of the last entry, 0 when empty: a scan of the tail starts there. */
     int lastPosition() {
         int n = count;
-        return n == 0 ? 0 : (int) entries[2 * n - 2];
+        return n == 0 ? 0 : (int) packed(blocks, n - 1);
     }
 
     /** The relativeOffset of entry {@code i} (below {@link #count()}). */
     int relativeOffset(int i) {
-        return (int) (entries[2 * i] >>> 32);
+        return (int) (packed(blocks, i) >>> 32);
     }
 
     /** The position of entry {@code i} (below {@link #count()}). */
     int position(int i) {
-        return (int) entries[2 * i];
+        return (int) packed(blocks, i);
     }
 
     /** The maxTimestampBefore of entry {@code i} (below {@link #count()}). */
     long maxTimestampBefore(int i) {
-        return entries[2 * i + 1];
+        return timestampBefore(blocks, i);
     }
 
     /** The last entry whose batch starts at or before {@code relativeOffset}; -1 when none does. */
     int floorEntry(long relativeOffset) {
         int n = count;
-        long[] e = entries;
+        long[][] e = blocks;
         int lo = 0;
         int hi = n - 1;
         int found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            if ((e[2 * mid] >>> 32) <= relativeOffset) {
+            if ((packed(e, mid) >>> 32) <= relativeOffset) {
                 found = mid;
                 lo = mid + 1;
             } else {
@@ -119,13 +151,13 @@ final class SegmentIndex {
     /** The last entry whose maxTimestampBefore is below {@code timestamp}; -1 when none. */
     int entryBeforeTimestamp(long timestamp) {
         int n = count;
-        long[] e = entries;
+        long[][] e = blocks;
         int lo = 0;
         int hi = n - 1;
         int found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            if (e[2 * mid + 1] < timestamp) {
+            if (timestampBefore(e, mid) < timestamp) {
                 found = mid;
                 lo = mid + 1;
             } else {
@@ -148,13 +180,13 @@ final class SegmentIndex {
      */
     int lastEntryWithin(int startPosition, long maxPosition, long relativeLimit) {
         int n = count;
-        long[] e = entries;
+        long[][] e = blocks;
         int lo = 0;
         int hi = n - 1;
         int found = -1;
         while (lo <= hi) {
             int mid = (lo + hi) >>> 1;
-            long packed = e[2 * mid];
+            long packed = packed(e, mid);
             if ((packed & LOW_MASK) <= maxPosition && (packed >>> 32) < relativeLimit) {
                 found = mid;
                 lo = mid + 1;
@@ -165,21 +197,26 @@ final class SegmentIndex {
         if (found < 0) {
             return -1;
         }
-        return (int) e[2 * found] > startPosition ? found : -1;
+        return (int) packed(e, found) > startPosition ? found : -1;
     }
 
-    /** Replaces the content of {@code channel} by this index. */
+    /** Replaces the content of {@code channel} by this index (written in chunks of 16 KiB). */
     void writeTo(FileChannel channel) throws IOException {
         int n = count;
-        long[] e = entries;
-        ByteBuffer buf = ByteBuffer.allocate(Math.max(1, n) * ENTRY_SIZE);
-        for (int i = 0; i < n; i++) {
-            buf.putInt((int) (e[2 * i] >>> 32)).putInt((int) e[2 * i]).putLong(e[2 * i + 1]);
-        }
-        buf.flip();
+        long[][] e = blocks;
         channel.truncate(0);
         channel.position(0);
-        DurableFiles.writeFully(channel, buf);
+        ByteBuffer buf = ByteBuffer.allocate(Math.max(1, Math.min(n, WRITE_CHUNK_ENTRIES)) * ENTRY_SIZE);
+        for (int i = 0; i < n; ) {
+            buf.clear();
+            int end = Math.min(n, i + WRITE_CHUNK_ENTRIES);
+            for (; i < end; i++) {
+                long p = packed(e, i);
+                buf.putInt((int) (p >>> 32)).putInt((int) p).putLong(timestampBefore(e, i));
+            }
+            buf.flip();
+            DurableFiles.writeFully(channel, buf);
+        }
     }
 
     /**

@@ -69,7 +69,7 @@ public final class TopicConfig {
 
     /**
      * The partition storage settings with this topic's values: segment.bytes, segment.ms, retention.ms,
-     * retention.bytes and max.message.bytes replace the broker's; the rest (index interval, producer state, delete
+     * retention.bytes, max.message.bytes, message.timestamp.type and dedup.* replace the broker's; the rest (index interval, producer state, delete
      * delay, preallocation) stay broker-wide.
      */
     public LogConfig applyTo(LogConfig base) {
@@ -77,7 +77,8 @@ public final class TopicConfig {
             longValue("retention.bytes"), base.retentionCheckIntervalMs(), base.indexIntervalBytes(),
             (int) longValue("max.message.bytes"), base.producerIdExpirationMs(),
             base.producerIdExpirationCheckIntervalMs(), base.maxProducersPerPartition(), base.fileDeleteDelayMs(),
-            base.preallocate(), dedup(base.dedup()));
+            base.preallocate(), dedup(base.dedup()),
+            "LogAppendTime".equals(value("message.timestamp.type").trim()));
     }
 
     /**

@@ -135,6 +135,7 @@ public final class TopicConfigDef {
             v.put("log.segment.bytes", Long.toString(log.segmentBytes()));
             v.put("log.roll.ms", Long.toString(log.segmentMs()));
             v.put("message.max.bytes", Integer.toString(log.maxBatchBytes()));
+            v.put("log.message.timestamp.type", log.logAppendTime() ? "LogAppendTime" : "CreateTime");
             return new BrokerDefaults(v, explicitlySet);
         }
 
@@ -245,11 +246,11 @@ public final class TopicConfigDef {
             .define(Key.ranged("max.message.bytes", Type.INT, "message.max.bytes", "1048588", 64, Integer.MAX_VALUE,
                 "Largest record batch accepted from a producer (bytes, batch header included)."))
             .define(Key.of("message.timestamp.type", Type.STRING, "log.message.timestamp.type", "CreateTime",
-                "CreateTime only: the producer's timestamps are stored as sent. LogAppendTime is refused (the "
-                    + "server would have to rewrite each batch and its CRC).").withCheck(v -> switch (v) {
-                        case "CreateTime" -> null;
-                        case "LogAppendTime" -> "message.timestamp.type=LogAppendTime is not supported by idemlog "
-                            + "(batches are stored as produced); use CreateTime";
+                "CreateTime: the producer's timestamps are stored as sent. LogAppendTime: each batch is stamped "
+                    + "with the server's time as it is appended (its header's timestamp type and max timestamp, CRC "
+                    + "recomputed), which consumers take as every record's timestamp, and the Produce answer "
+                    + "carries it.").withCheck(v -> switch (v.trim()) {
+                        case "CreateTime", "LogAppendTime" -> null;
                         default -> "message.timestamp.type=" + v + ": must be CreateTime or LogAppendTime";
                     }))
             .define(Key.ranged("min.insync.replicas", Type.INT, "min.insync.replicas", "1", 1, Integer.MAX_VALUE,

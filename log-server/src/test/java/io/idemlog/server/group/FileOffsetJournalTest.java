@@ -75,7 +75,7 @@ class FileOffsetJournalTest {
         }
         j.sync();
         assertTrue(j.wantsCompaction());
-        j.compact(j.load()); // the state as replayed
+        j.compact(j.load(), j.loadedGroups()); // the state as replayed
         Path snap = dir.resolve(FileOffsetJournal.DIR).resolve(FileOffsetJournal.SNAPSHOT);
         byte[] bytes = Files.readAllBytes(snap);
         bytes[30] ^= 1;
@@ -94,7 +94,7 @@ class FileOffsetJournalTest {
             model.computeIfAbsent("g", g -> new TreeMap<>()).put(tp, v(round));
             j.sync();
             if (j.wantsCompaction()) {
-                j.compact(model);
+                j.compact(model, Map.of());
             }
         }
         assertTrue(j.compactions() > 5, "compactions " + j.compactions());
@@ -106,6 +106,30 @@ class FileOffsetJournalTest {
         assertEquals(model, new FileOffsetJournal(dir, 4096).load());
         // a compaction that stopped after the snapshot but before deleting the old log: the old log is ignored
         assertFalse(new FileOffsetJournal(dir, 4096).load().isEmpty());
+    }
+
+    @Test
+    void groupRecordsAreReplayedAndSurviveCompaction() throws IOException {
+        FileOffsetJournal j = new FileOffsetJournal(dir, 100);
+        j.load();
+        j.put("g", new TopicPartition("t", 0), v(1));
+        j.putGroup("g", new OffsetJournal.GroupRecord("consumer", -1));
+        j.putGroup("g", new OffsetJournal.GroupRecord("consumer", 12345));
+        j.putGroup("h", new OffsetJournal.GroupRecord("connect", 7));
+        j.putGroup("gone", new OffsetJournal.GroupRecord("consumer", 1));
+        j.deleteGroup("gone");
+        j.sync();
+        Map<String, OffsetJournal.GroupRecord> expected = Map.of("g", new OffsetJournal.GroupRecord("consumer", 12345),
+            "h", new OffsetJournal.GroupRecord("connect", 7));
+        FileOffsetJournal again = new FileOffsetJournal(dir, 100);
+        Map<String, Map<TopicPartition, OffsetValue>> offsets = again.load();
+        assertEquals(expected, again.loadedGroups());
+        assertTrue(again.wantsCompaction());
+        again.compact(offsets, again.loadedGroups());
+        assertEquals(1, again.compactions());
+        FileOffsetJournal third = new FileOffsetJournal(dir, 100);
+        assertEquals(offsets, third.load());
+        assertEquals(expected, third.loadedGroups(), "the snapshot holds the group records");
     }
 
     private Path onlyLog() throws IOException {

@@ -31,9 +31,16 @@ import static org.junit.jupiter.api.Assertions.fail;
  *   <li>committed offsets: what OffsetFetch answers is exactly the last commit each partition was acknowledged for
  *       (also after a restart: acknowledged means durable);
  *   <li>after a quiet period (no faults, every live client heartbeats) the group is Stable with exactly the live
- *       clients as members, all in the coordinator's generation, their assignments covering every partition once.
+ *       clients as members, all in the coordinator's generation, their assignments covering every partition once;
+ *   <li>a SyncGroup, Heartbeat or OffsetCommit is accepted only for the group's current generation (requests are
+ *       also delayed in the network: async commits and heartbeats sent in one generation arrive in the next, a
+ *       SyncGroup arrives after its client gave up on it and rejoined);
+ *   <li>a member that left successfully is no longer a member;
+ *   <li>a live member is removed only when its session timed out or a rebalance ran its full rebalance timeout
+ *       without it (its UNKNOWN_MEMBER_ID answers are checked against the last time the coordinator heard from it).
  * </ul>
- * A failure names its seed; rerun one with {@code -Dsim.seed=N}.
+ * {@code docs/ARCHITECTURE.md} lists the coordinator mutations this model was checked to catch.
+ * A failure names its seed; rerun one with {@code -Dsim.seed=N} (more runs: {@code -Dsim.runs=N}, default 40).
  */
 class GroupCoordinatorSimulationTest {
     private static final String GROUP = "g";
@@ -48,7 +55,7 @@ class GroupCoordinatorSimulationTest {
     void randomRunsAgreeWithTheModel() {
         String fixed = System.getProperty("sim.seed");
         long base = fixed != null ? Long.parseLong(fixed) : System.nanoTime();
-        int runs = fixed != null ? 1 : 40;
+        int runs = fixed != null ? 1 : Integer.getInteger("sim.runs", 40);
         for (int i = 0; i < runs; i++) {
             long seed = base + i;
             Sim sim = new Sim(seed);
@@ -85,6 +92,16 @@ class GroupCoordinatorSimulationTest {
         String inFlightWhat = "";
         long nextHeartbeatMs;
         byte[] assignment = new byte[0];
+        /** By member id (a client has had several): when the coordinator last renewed its session. */
+        final Map<String, Long> contacts = new HashMap<>();
+        /** Its SyncGroup waits in the network (it may give up on it and rejoin). */
+        boolean syncDelayed;
+        /** Bumped when it gives up on a SyncGroup: the late answer of the old one is not delivered. */
+        int syncToken;
+        /** Its previous generation, and the SyncGroup it sent in it (a stale copy may still arrive), or -1/null. */
+        int staleGeneration = -1;
+        java.util.function.Consumer<Boolean> staleSync;
+        java.util.function.Consumer<Boolean> lastSync;
         final ArrayDeque<Runnable> inbox = new ArrayDeque<>();
 
         Client(int id, String instanceId) {
@@ -117,6 +134,12 @@ class GroupCoordinatorSimulationTest {
         final Map<String, String> generations = new HashMap<>();
         final Map<String, Map<TopicPartition, Long>> model = new HashMap<>();
         final ArrayDeque<String> trace = new ArrayDeque<>();
+        /** Requests sent but not yet arrived at the coordinator (delayed in the network), in no particular order. */
+        final List<Runnable> network = new ArrayList<>();
+        /** Rebalances of this server epoch: {start, end} (end -1 while it lasts). */
+        final List<long[]> rebalanceEpisodes = new ArrayList<>();
+        /** In a quiet period: nothing is delayed. */
+        boolean settling;
 
         void trace(String event) {
             if (trace.size() == 60) {
@@ -174,8 +197,93 @@ class GroupCoordinatorSimulationTest {
         }
 
         void step() {
+            stepOnce();
+            observe();
+        }
+
+        /** Records when the group's rebalances start and end (PreparingRebalance), to judge removals. */
+        void observe() {
+            boolean preparing = c.state(GROUP) == GroupState.PREPARING_REBALANCE;
+            long[] last = rebalanceEpisodes.isEmpty() ? null : rebalanceEpisodes.get(rebalanceEpisodes.size() - 1);
+            boolean open = last != null && last[1] < 0;
+            if (preparing && !open) {
+                rebalanceEpisodes.add(new long[] {clock.time(), -1});
+            } else if (!preparing && open) {
+                last[1] = clock.time();
+            }
+        }
+
+        /** Whether a member last renewed at {@code contact} may have been removed by now. */
+        boolean mayBeRemoved(long contact) {
+            long now = clock.time();
+            if (now - contact >= SESSION_MS) {
+                return true;
+            }
+            for (long[] e : rebalanceEpisodes) {
+                long end = e[1] < 0 ? now : e[1];
+                if (end >= contact && end - e[0] >= REBALANCE_MS) {
+                    return true;
+                }
+            }
+            // a rebalance that started in this very step (not observed yet) can have lasted no time
+            return false;
+        }
+
+        /** An UNKNOWN_MEMBER_ID for {@code memberId} of client {@code cl}, answered now: was the removal lawful? */
+        void checkRemoval(Client cl, String memberId, String what) {
+            Long contact = cl.contacts.get(memberId);
+            if (memberId.isEmpty() || contact == null || !cl.alive) {
+                return;
+            }
+            if (!mayBeRemoved(contact)) {
+                throw new AssertionError("c" + cl.id + " (" + memberId + ") removed at " + clock.time() + " (" + what
+                    + "): its session was renewed at " + contact + " and no rebalance ran its timeout since");
+            }
+        }
+
+        void stepOnce() {
             int r = rnd.nextInt(100);
             Client cl = anyAlive();
+            if (r < 5) {
+                if (!network.isEmpty()) {
+                    network.remove(rnd.nextInt(network.size())).run(); // a delayed request arrives
+                }
+                return;
+            }
+            if (r < 6) {
+                // a stale request of the client's previous generation arrives (sent on an old connection)
+                if (cl != null && cl.staleGeneration > 0) {
+                    int what = rnd.nextInt(3);
+                    if (what == 0 && cl.staleSync != null) {
+                        trace("c" + cl.id + " stale sync of gen " + cl.staleGeneration + " arrives");
+                        cl.staleSync.accept(true);
+                    } else if (what == 1) {
+                        trace("c" + cl.id + " stale commit of gen " + cl.staleGeneration + " arrives");
+                        List<GroupCoordinator.CommitEntry> entries = new ArrayList<>();
+                        for (byte p : cl.assignment) {
+                            entries.add(new GroupCoordinator.CommitEntry(new TopicPartition("t", p), nextOffset++, 0,
+                                "z" + p));
+                        }
+                        commitNow(cl, cl.staleGeneration, cl.memberId, entries, errors -> {
+                        });
+                    } else {
+                        trace("c" + cl.id + " stale heartbeat of gen " + cl.staleGeneration + " arrives");
+                        heartbeatNow(cl, cl.staleGeneration, cl.memberId);
+                    }
+                }
+                return;
+            }
+            if (r < 7) {
+                if (cl != null && cl.phase == Phase.SYNCING && cl.inFlight && cl.syncDelayed) {
+                    // its SyncGroup timed out: it rejoins (the old request may still arrive)
+                    trace("c" + cl.id + " gives up on its sync");
+                    cl.syncToken++;
+                    cl.inFlight = false;
+                    cl.syncDelayed = false;
+                    cl.rejoin(false);
+                }
+                return;
+            }
             if (r < 35) {
                 if (cl != null && !cl.inbox.isEmpty()) {
                     cl.inbox.poll().run();
@@ -195,10 +303,18 @@ class GroupCoordinatorSimulationTest {
                 }
             } else if (r < 86) {
                 if (cl != null && !cl.memberId.isEmpty() && !cl.inFlight) {
+                    cl.alive = false; // leaving: what its removal answers is no longer a surprise
                     GroupCoordinator.LeaveResult res = c.leave(GROUP,
                         List.of(new GroupCoordinator.MemberIdentity(cl.memberId, cl.instanceId)));
                     assertEquals(ErrorCode.NONE, res.error());
-                    cl.alive = false;
+                    if (res.memberErrors().get(0) == ErrorCode.NONE) {
+                        assertTrue(!c.memberIds(GROUP).contains(cl.memberId), "c" + cl.id + " left ("
+                            + cl.memberId + ") but is still a member");
+                    } else if (res.memberErrors().get(0) == ErrorCode.UNKNOWN_MEMBER_ID) {
+                        cl.alive = true;
+                        checkRemoval(cl, cl.memberId, "leave");
+                        cl.alive = false;
+                    }
                     cl.inbox.clear();
                 }
             } else if (r < 90) {
@@ -231,16 +347,32 @@ class GroupCoordinatorSimulationTest {
             cl.inbox.clear();
         }
 
+        /** A request the client sends now: it arrives now, or (when it may be delayed) later. */
+        void send(boolean delayed, Runnable request) {
+            if (delayed && !settling) {
+                network.add(request);
+            } else {
+                request.run();
+            }
+        }
+
         void restartServer() {
             // what was not fsync'd is lost; callbacks of the old coordinator never arrive (connections dropped)
             serverEpoch++;
             trace("server restart");
             journal.crash();
+            network.clear(); // the connections are gone
+            rebalanceEpisodes.clear();
             c = newCoordinator();
-            c.load(journal.load());
+            c.load(journal.load(), journal.loadedGroups());
             for (Client cl : clients) {
                 cl.inbox.clear();
                 cl.inFlight = false;
+                cl.contacts.clear();
+                cl.syncDelayed = false;
+                cl.staleGeneration = -1;
+                cl.staleSync = null;
+                cl.lastSync = null;
                 if (cl.phase == Phase.SYNCING) {
                     cl.rejoin(false);
                 }
@@ -268,6 +400,14 @@ class GroupCoordinatorSimulationTest {
                                 assertEquals(c.generation(GROUP), res.generationId(), "JoinGroup generation");
                                 assertTrue(res.generationId() > 0, "generation " + res.generationId());
                             }
+                            if (epoch == serverEpoch) {
+                                if (res.error() == ErrorCode.NONE) {
+                                    // (a MEMBER_ID_REQUIRED id is pending, not a member: nothing to renew)
+                                    cl.contacts.put(res.memberId(), clock.time());
+                                } else if (res.error() == ErrorCode.UNKNOWN_MEMBER_ID) {
+                                    checkRemoval(cl, res.memberId(), "join");
+                                }
+                            }
                             deliver(cl, epoch, () -> onJoin(cl, res));
                         });
                 }
@@ -281,12 +421,44 @@ class GroupCoordinatorSimulationTest {
                             cl.nextHeartbeatMs += rnd.nextInt(SESSION_MS); // a delayed heartbeat
                             return;
                         }
-                        onHeartbeat(cl, c.heartbeat(GROUP, cl.generation, cl.memberId, cl.instanceId));
+                        if (mayDelay && rnd.nextInt(6) == 0) {
+                            // sent by a heartbeat thread, delayed in the network; the client carries on meanwhile
+                            int gen = cl.generation;
+                            String id = cl.memberId;
+                            cl.nextHeartbeatMs = clock.time() + HEARTBEAT_MS;
+                            send(true, () -> {
+                                ErrorCode e = heartbeatNow(cl, gen, id);
+                                if (cl.alive && cl.phase == Phase.STABLE && cl.generation == gen
+                                    && cl.memberId.equals(id)) {
+                                    onHeartbeat(cl, e);
+                                }
+                            });
+                            return;
+                        }
+                        onHeartbeat(cl, heartbeatNow(cl, cl.generation, cl.memberId));
                     } else if (cl.assignment.length > 0 && rnd.nextInt(3) == 0) {
-                        commit(cl);
+                        if (mayDelay && rnd.nextInt(3) == 0) {
+                            asyncCommit(cl);
+                        } else {
+                            commit(cl);
+                        }
                     }
                 }
             }
+        }
+
+        /** A heartbeat arriving now, with the generation and member id it was sent with. */
+        ErrorCode heartbeatNow(Client cl, int gen, String id) {
+            ErrorCode e = c.heartbeat(GROUP, gen, id, cl.instanceId);
+            if (e == ErrorCode.NONE) {
+                assertEquals(c.generation(GROUP), gen, "a Heartbeat accepted for another generation than the group's");
+            }
+            if (e == ErrorCode.NONE || e == ErrorCode.REBALANCE_IN_PROGRESS) {
+                cl.contacts.put(id, clock.time());
+            } else if (e == ErrorCode.UNKNOWN_MEMBER_ID) {
+                checkRemoval(cl, id, "heartbeat");
+            }
+            return e;
         }
 
         void deliver(Client cl, int epoch, Runnable r) {
@@ -305,6 +477,10 @@ class GroupCoordinatorSimulationTest {
                     cl.phase = Phase.NEED_JOIN;
                 }
                 case NONE -> {
+                    if (cl.generation > 0 && cl.generation != res.generationId()) {
+                        cl.staleGeneration = cl.generation;
+                        cl.staleSync = cl.lastSync;
+                    }
                     cl.memberId = res.memberId();
                     cl.generation = res.generationId();
                     String key = serverEpoch + ":" + res.generationId();
@@ -340,9 +516,31 @@ class GroupCoordinatorSimulationTest {
                     cl.inFlight = true;
                     cl.inFlightWhat = "sync@" + clock.time();
                     int epoch = serverEpoch;
-                    c.sync(new GroupCoordinator.SyncRequest(GROUP, res.generationId(), cl.memberId, cl.instanceId,
-                        "consumer", res.protocolName(), assignments),
-                        s -> deliver(cl, epoch, () -> onSync(cl, res.generationId(), res.leaderId(), s)));
+                    int token = cl.syncToken;
+                    String id = cl.memberId;
+                    cl.syncDelayed = rnd.nextInt(8) == 0;
+                    // replay: a stale copy arriving later; its answer only goes through the model's checks
+                    java.util.function.Consumer<Boolean> request = replay -> {
+                        long sent = clock.time();
+                        c.sync(new GroupCoordinator.SyncRequest(GROUP, res.generationId(), id, cl.instanceId,
+                            "consumer", res.protocolName(), assignments), s -> {
+                                if (s.error() == ErrorCode.NONE) {
+                                    assertEquals(c.generation(GROUP), res.generationId(),
+                                        "a SyncGroup answered for another generation than the group's");
+                                    assertEquals(GroupState.STABLE, c.state(GROUP), "SyncGroup answered, not Stable");
+                                    if (!replay) {
+                                        cl.contacts.merge(id, sent, Math::max);
+                                    }
+                                } else if (s.error() == ErrorCode.UNKNOWN_MEMBER_ID && epoch == serverEpoch) {
+                                    checkRemoval(cl, id, "sync");
+                                }
+                                if (!replay && token == cl.syncToken) {
+                                    deliver(cl, epoch, () -> onSync(cl, res.generationId(), res.leaderId(), s));
+                                }
+                            });
+                    };
+                    cl.lastSync = request;
+                    send(cl.syncDelayed, () -> request.accept(false));
                 }
                 case UNKNOWN_MEMBER_ID -> cl.rejoin(true);
                 case FENCED_INSTANCE_ID -> crash(cl); // a newer process of the same instance took over
@@ -353,6 +551,7 @@ class GroupCoordinatorSimulationTest {
 
         void onSync(Client cl, int generation, String leader, GroupCoordinator.SyncResult res) {
             cl.inFlight = false;
+            cl.syncDelayed = false;
             trace("c" + cl.id + " sync " + res.error() + " gen " + generation + " member " + cl.memberId + " got "
                 + java.util.Arrays.toString(res.assignment()));
             switch (res.error()) {
@@ -404,16 +603,41 @@ class GroupCoordinatorSimulationTest {
             cl.inFlight = true;
             cl.inFlightWhat = "commit@" + clock.time();
             int epoch = serverEpoch;
-            c.commitOffsets(new GroupCoordinator.CommitRequest(GROUP, cl.generation, cl.memberId, cl.instanceId,
-                entries, -1, -1), errors -> {
+            commitNow(cl, cl.generation, cl.memberId, entries, errors -> deliver(cl, epoch, () -> onCommit(cl, errors)));
+        }
+
+        /** commitAsync: sent now, delayed in the network; the client goes on (and may rejoin) meanwhile. */
+        void asyncCommit(Client cl) {
+            List<GroupCoordinator.CommitEntry> entries = new ArrayList<>();
+            for (byte p : cl.assignment) {
+                entries.add(new GroupCoordinator.CommitEntry(new TopicPartition("t", p), nextOffset++, 0, "a" + p));
+            }
+            int gen = cl.generation;
+            String id = cl.memberId;
+            send(true, () -> commitNow(cl, gen, id, entries, errors -> {
+            }));
+        }
+
+        /** An OffsetCommit arriving now; only the group's current generation may commit. */
+        void commitNow(Client cl, int gen, String id, List<GroupCoordinator.CommitEntry> entries,
+                       java.util.function.Consumer<List<ErrorCode>> then) {
+            int before = journal.pendingCount();
+            c.commitOffsets(new GroupCoordinator.CommitRequest(GROUP, gen, id, cl.instanceId, entries, -1, -1),
+                errors -> {
                     // acknowledged: from now on a fetch must see it
                     for (int i = 0; i < entries.size(); i++) {
                         if (errors.get(i) == ErrorCode.NONE) {
                             model.get(GROUP).put(entries.get(i).tp(), entries.get(i).offset());
                         }
                     }
-                    deliver(cl, epoch, () -> onCommit(cl, errors));
+                    then.accept(errors);
                 });
+            // the coordinator validates at once (its journal has the puts): it accepted for its generation of now
+            if (journal.pendingCount() > before) {
+                assertEquals(c.generation(GROUP), gen, "an OffsetCommit accepted from another generation than the "
+                    + "group's (a zombie's commit)");
+                cl.contacts.put(id, clock.time());
+            }
         }
 
         void onCommit(Client cl, List<ErrorCode> errors) {
@@ -453,7 +677,12 @@ class GroupCoordinatorSimulationTest {
 
         /** No more faults: every live client keeps up; the group must become Stable with exactly them. */
         void settleAndCheck() {
+            settling = true;
+            while (!network.isEmpty()) {
+                network.remove(0).run(); // what was on its way arrives
+            }
             for (int i = 0; i < 600 && !converged(); i++) {
+                observe();
                 clock.advance(100);
                 c.tick();
                 journal.sync();
@@ -474,6 +703,7 @@ class GroupCoordinatorSimulationTest {
             checkFetch(SOLO);
             journal.sync();
             checks++;
+            settling = false;
         }
 
         String describe() {

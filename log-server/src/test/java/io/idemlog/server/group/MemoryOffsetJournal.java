@@ -11,7 +11,11 @@ import java.util.TreeMap;
  * was never synced, as a crash would).
  */
 final class MemoryOffsetJournal implements OffsetJournal {
-    record Rec(String group, TopicPartition tp, OffsetValue value) {
+    /** An offset put (value), an offset delete (tp, no value), a group put (record) or a group delete (neither). */
+    record Rec(String group, TopicPartition tp, OffsetValue value, GroupRecord record) {
+        Rec(String group, TopicPartition tp, OffsetValue value) {
+            this(group, tp, value, null);
+        }
     }
 
     final List<Rec> durable = new ArrayList<>();
@@ -24,6 +28,9 @@ final class MemoryOffsetJournal implements OffsetJournal {
     public Map<String, Map<TopicPartition, OffsetValue>> load() {
         Map<String, Map<TopicPartition, OffsetValue>> state = new TreeMap<>();
         for (Rec r : durable) {
+            if (r.tp() == null) {
+                continue;
+            }
             if (r.value() != null) {
                 state.computeIfAbsent(r.group(), g -> new TreeMap<>()).put(r.tp(), r.value());
             } else if (state.containsKey(r.group())) {
@@ -31,6 +38,29 @@ final class MemoryOffsetJournal implements OffsetJournal {
             }
         }
         return state;
+    }
+
+    @Override
+    public Map<String, GroupRecord> loadedGroups() {
+        Map<String, GroupRecord> groups = new TreeMap<>();
+        for (Rec r : durable) {
+            if (r.tp() == null && r.record() != null) {
+                groups.put(r.group(), r.record());
+            } else if (r.tp() == null) {
+                groups.remove(r.group());
+            }
+        }
+        return groups;
+    }
+
+    @Override
+    public void putGroup(String group, GroupRecord record) {
+        pending.add(new Rec(group, null, null, record));
+    }
+
+    @Override
+    public void deleteGroup(String group) {
+        pending.add(new Rec(group, null, null, null));
     }
 
     @Override
@@ -70,6 +100,11 @@ final class MemoryOffsetJournal implements OffsetJournal {
     @Override
     public boolean hasPending() {
         return !pending.isEmpty() || !waiting.isEmpty();
+    }
+
+    /** Records appended and not yet synced. */
+    int pendingCount() {
+        return pending.size();
     }
 
     /** A crash: what was not synced is lost, and nobody is told (the connections are gone). */

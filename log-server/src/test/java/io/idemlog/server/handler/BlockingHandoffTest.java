@@ -4,6 +4,8 @@ import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.message.ApiVersionsRequest;
 import io.idemlog.common.protocol.message.ApiVersionsResponse;
+import io.idemlog.common.protocol.message.DeleteRecordsRequest;
+import io.idemlog.common.protocol.message.DeleteRecordsResponse;
 import io.idemlog.common.protocol.message.InitProducerIdRequest;
 import io.idemlog.common.protocol.message.InitProducerIdResponse;
 import io.idemlog.common.protocol.message.MetadataRequest;
@@ -101,6 +103,43 @@ class BlockingHandoffTest {
             assertEquals(0L, rsp.producerId);
         }
         assertEquals(Set.of("idemlog-storage-io"), store.diskThreads);
+    }
+
+    private static DeleteRecordsRequest deleteRecords(String topic, int partition, long offset) {
+        DeleteRecordsRequest req = new DeleteRecordsRequest();
+        DeleteRecordsRequest.Topic t = new DeleteRecordsRequest.Topic(topic);
+        t.partitions.add(new DeleteRecordsRequest.Partition(partition, offset));
+        req.topics.add(t);
+        return req;
+    }
+
+    @Test
+    void shouldServeOtherConnectionsWhileDeleteRecordsWaitsForItsDisk() throws IOException {
+        store.createTopic("t", 1);
+        store.diskThreads.clear();
+        store.diskGate = gate;
+        try (WireClient deleting = new WireClient(server.port()); WireClient other = new WireClient(server.port())) {
+            int id = deleting.send(ApiKey.DELETE_RECORDS, (short) 2, deleteRecords("t", 0, 0L));
+            ApiVersionsResponse versions = other.call(ApiKey.API_VERSIONS, (short) 2, new ApiVersionsRequest());
+            assertEquals(0, versions.errorCode, "answered while the disk holds the DeleteRecords");
+            assertTrue(deleting.silentFor(200), "the DeleteRecords answer waits for its disk");
+            gate.countDown();
+            DeleteRecordsResponse rsp = deleting.receive(ApiKey.DELETE_RECORDS, (short) 2, id);
+            assertEquals(0, rsp.topics.get(0).partitions.get(0).errorCode);
+        }
+        assertEquals(Set.of("idemlog-storage-io"), store.diskThreads);
+    }
+
+    @Test
+    void shouldAnswerStorageErrorWhenTheLogStartCannotBeWritten() throws IOException {
+        store.createTopic("t", 1);
+        store.deleteRecordsFailure = new IOException("disk full");
+        try (WireClient c = new WireClient(server.port())) {
+            DeleteRecordsResponse rsp = c.call(ApiKey.DELETE_RECORDS, (short) 1, deleteRecords("t", 0, 0L));
+            assertEquals(ErrorCode.KAFKA_STORAGE_ERROR.code, rsp.topics.get(0).partitions.get(0).errorCode);
+            assertEquals(-1L, rsp.topics.get(0).partitions.get(0).lowWatermark);
+        }
+        assertEquals(1L, server.metrics().storageErrors.sum());
     }
 
     @Test

@@ -114,6 +114,20 @@ class DataDirToolTest {
     }
 
     @Test
+    void theLogStartOffsetFileIsCheckedAndADamagedOneIsDamage() throws IOException {
+        io.idemlog.server.state.LogStartOffsetFile.write(partition, 5L);
+        assertEquals(0, run("dump", dir.toString(), "--partition", LogFixture.TOPIC + "-0"), out);
+        assertTrue(out.contains("log start offset (DeleteRecords) 5"), out);
+        Path file = io.idemlog.server.state.LogStartOffsetFile.path(partition);
+        io.idemlog.server.state.LogStartOffsetFile.write(partition, 1_000_000L);
+        assertEquals(1, run("verify", dir.toString()), out);
+        assertTrue(out.contains("DAMAGE " + file + " at byte 8: log start offset 1000000 is above the log end"), out);
+        Files.write(file, new byte[20]);
+        assertEquals(1, run("verify", dir.toString()), out);
+        assertTrue(out.contains("DAMAGE " + file + " at byte 0: bad magic 0"), out);
+    }
+
+    @Test
     void aFlippedByteInASealedSegmentIsDamage() throws IOException {
         Path seg = segment(0);
         long at = fifthBatch(seg);

@@ -17,10 +17,12 @@ final class TestConfig {
     boolean preallocate = false;
     /** De-duplication keys: off unless a test sets them (DedupAppendTest). */
     DedupConfig dedup = DedupConfig.OFF;
+    /** message.timestamp.type=LogAppendTime as the broker default (LogAppendTimeTest). */
+    boolean logAppendTime = false;
 
     LogConfig build() {
         return new LogConfig(segmentBytes, segmentMs, retentionMs, retentionBytes, retentionCheckIntervalMs,
             indexIntervalBytes, maxBatchBytes, producerIdExpirationMs, producerIdExpirationCheckIntervalMs,
-            maxProducersPerPartition, fileDeleteDelayMs, preallocate, dedup);
+            maxProducersPerPartition, fileDeleteDelayMs, preallocate, dedup, logAppendTime);
     }
 }

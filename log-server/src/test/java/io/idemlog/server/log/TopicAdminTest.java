@@ -81,7 +81,7 @@ class TopicAdminTest {
             refused(ErrorCode.INVALID_CONFIG, () -> store.createTopic("u", 1, Map.of("segment.bytes", "ten"), false));
             refused(ErrorCode.INVALID_CONFIG, () -> store.createTopic("u", 1, Map.of("retention.ms", "-2"), false));
             refused(ErrorCode.INVALID_CONFIG,
-                () -> store.createTopic("u", 1, Map.of("message.timestamp.type", "LogAppendTime"), false));
+                () -> store.createTopic("u", 1, Map.of("message.timestamp.type", "AppendTime"), false));
             assertNull(store.createTopic("u", 1, Map.of("retention.ms", "1"), true), "validate only");
             assertEquals(-1, store.partitionCount("u"), "validate only creates nothing");
             assertFalse(Files.exists(dir.resolve("topics/u-0")));

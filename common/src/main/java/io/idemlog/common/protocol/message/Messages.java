@@ -27,6 +27,8 @@ public final class Messages {
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsRequest.readIncremental(reader, version);
             case DESCRIBE_CLUSTER -> DescribeClusterRequest.read(reader, version);
             case DESCRIBE_PRODUCERS -> DescribeProducersRequest.read(reader, version);
+            case DELETE_RECORDS -> DeleteRecordsRequest.read(reader, version);
+            case DESCRIBE_LOG_DIRS -> DescribeLogDirsRequest.read(reader, version);
             default -> GroupApis.require(api).request().read(reader, version);
         };
     }
@@ -47,6 +49,8 @@ public final class Messages {
             case INCREMENTAL_ALTER_CONFIGS -> AlterConfigsResponse.readIncremental(reader, version);
             case DESCRIBE_CLUSTER -> DescribeClusterResponse.read(reader, version);
             case DESCRIBE_PRODUCERS -> DescribeProducersResponse.read(reader, version);
+            case DELETE_RECORDS -> DeleteRecordsResponse.read(reader, version);
+            case DESCRIBE_LOG_DIRS -> DescribeLogDirsResponse.read(reader, version);
             default -> GroupApis.require(api).response().read(reader, version);
         };
     }

@@ -1,8 +1,6 @@
 package io.idemlog.common.protocol.message;
 
 import io.idemlog.common.protocol.ApiKey;
-import io.idemlog.common.protocol.WireReader;
-import io.idemlog.common.protocol.WireWriter;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.AlterConfigsRequestData;
 import org.apache.kafka.common.message.AlterConfigsResponseData;
@@ -16,25 +14,26 @@ import org.apache.kafka.common.message.DescribeClusterResponseData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.IncrementalAlterConfigsResponseData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteRecordsRequestData;
+import org.apache.kafka.common.message.DeleteRecordsResponseData;
+import org.apache.kafka.common.message.DescribeLogDirsRequestData;
+import org.apache.kafka.common.message.DescribeLogDirsResponseData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
-import org.apache.kafka.common.protocol.ByteBufferAccessor;
-import org.apache.kafka.common.protocol.MessageUtil;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static io.idemlog.common.protocol.message.CodecOracle.roundTrip;
+import static io.idemlog.common.protocol.message.CodecOracle.versions;
 
 /**
  * Golden frames for the topic admin codecs (issue 10): for every version idemlog implements, a populated message
@@ -45,49 +44,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 class AdminCodecsOracleTest {
     private static final Uuid ID = new Uuid(0x1234_5678_9abc_def0L, 0x0fed_cba9_8765_4321L);
 
-    static byte[] kafkaBytes(org.apache.kafka.common.protocol.Message m, short version) {
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, version).buffer();
-        ByteBuffer dup = b.duplicate();
-        if (dup.position() != 0) {
-            dup.flip();
-        }
-        byte[] out = new byte[dup.remaining()];
-        dup.get(out);
-        return out;
-    }
-
-    static byte[] ours(Message m, short version) {
-        WireWriter w = new WireWriter();
-        m.write(w, version);
-        ByteBuffer b = w.toFlatBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
-    }
-
-    private interface KafkaReader {
-        org.apache.kafka.common.protocol.Message read(ByteBufferAccessor a, short version);
-    }
-
-    private static <T extends Message> T roundTrip(org.apache.kafka.common.protocol.Message kafka, short version,
-                                                   BiFunction<WireReader, Short, T> ourReader, KafkaReader reader) {
-        byte[] theirs = kafkaBytes(kafka, version);
-        WireReader r = new WireReader(ByteBuffer.wrap(theirs));
-        T decoded = ourReader.apply(r, version);
-        assertFalse(r.hasRemaining(), "undecoded bytes");
-        byte[] again = ours(decoded, version);
-        assertArrayEquals(theirs, again, "idemlog's re-encoding differs from kafka-clients' bytes");
-        assertEquals(kafka, reader.read(new ByteBufferAccessor(ByteBuffer.wrap(again)), version));
-        return decoded;
-    }
-
     private static Stream<DynamicTest> each(ApiKey api, String what, IntFunction<Runnable> test) {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (short v = api.minVersion; v <= api.maxVersion; v++) {
-            Runnable r = test.apply(v);
-            tests.add(DynamicTest.dynamicTest(api + " " + what + " v" + v, r::run));
-        }
-        return tests.stream();
+        return versions(api.toString(), api.minVersion, api.maxVersion, what, v -> test.apply(v).run());
     }
 
     @TestFactory
@@ -353,5 +311,104 @@ class AdminCodecsOracleTest {
             assertEquals(42L, m.topics.get(0).partitions.get(0).activeProducers.get(0).producerId);
             assertEquals(9, m.topics.get(0).partitions.get(0).activeProducers.get(0).lastSequence);
         }));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> deleteRecords() {
+        return Stream.concat(each(ApiKey.DELETE_RECORDS, "request", v -> () -> {
+            DeleteRecordsRequestData k = new DeleteRecordsRequestData().setTimeoutMs(12_345);
+            DeleteRecordsRequestData.DeleteRecordsTopic t = new DeleteRecordsRequestData.DeleteRecordsTopic()
+                .setName("orders");
+            t.partitions().add(new DeleteRecordsRequestData.DeleteRecordsPartition().setPartitionIndex(0)
+                .setOffset(42L));
+            t.partitions().add(new DeleteRecordsRequestData.DeleteRecordsPartition().setPartitionIndex(3)
+                .setOffset(-1L));
+            k.topics().add(t);
+            k.topics().add(new DeleteRecordsRequestData.DeleteRecordsTopic().setName("empty"));
+            DeleteRecordsRequest m = roundTrip(k, (short) v, DeleteRecordsRequest::read,
+                DeleteRecordsRequestData::new);
+            assertEquals(12_345, m.timeoutMs);
+            assertEquals("orders", m.topics.get(0).name);
+            assertEquals(42L, m.topics.get(0).partitions.get(0).offset);
+            assertEquals(3, m.topics.get(0).partitions.get(1).partitionIndex);
+            assertEquals(DeleteRecordsRequest.HIGH_WATERMARK, m.topics.get(0).partitions.get(1).offset);
+            assertEquals(0, m.topics.get(1).partitions.size());
+        }), each(ApiKey.DELETE_RECORDS, "response", v -> () -> {
+            DeleteRecordsResponseData k = new DeleteRecordsResponseData().setThrottleTimeMs(0);
+            DeleteRecordsResponseData.DeleteRecordsTopicResult t = new DeleteRecordsResponseData
+                .DeleteRecordsTopicResult().setName("orders");
+            t.partitions().add(new DeleteRecordsResponseData.DeleteRecordsPartitionResult().setPartitionIndex(0)
+                .setLowWatermark(42L).setErrorCode((short) 0));
+            t.partitions().add(new DeleteRecordsResponseData.DeleteRecordsPartitionResult().setPartitionIndex(1)
+                .setLowWatermark(-1L).setErrorCode((short) 1));
+            k.topics().add(t);
+            DeleteRecordsResponse m = roundTrip(k, (short) v, DeleteRecordsResponse::read,
+                DeleteRecordsResponseData::new);
+            assertEquals(42L, m.topics.get(0).partitions.get(0).lowWatermark);
+            assertEquals(1, m.topics.get(0).partitions.get(1).errorCode);
+        }));
+    }
+
+    /**
+     * DescribeLogDirs v1-v4 against kafka-clients 4.x (4.0 dropped v0, KIP-896; Kafka39OracleTest checks v0 against
+     * 3.9): a null topic list (every partition) and a filter; a response with sizes, a top-level error (v3+) and the
+     * directory's total and usable bytes (v4+).
+     */
+    @TestFactory
+    Stream<DynamicTest> describeLogDirs() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (short v = 1; v <= ApiKey.DESCRIBE_LOG_DIRS.maxVersion; v++) {
+            short version = v;
+            tests.add(DynamicTest.dynamicTest("DESCRIBE_LOG_DIRS request v" + v, () -> {
+                DescribeLogDirsRequestData all = new DescribeLogDirsRequestData().setTopics(null);
+                DescribeLogDirsRequest m = roundTrip(all, version, DescribeLogDirsRequest::read,
+                    DescribeLogDirsRequestData::new);
+                assertEquals(null, m.topics);
+                DescribeLogDirsRequestData k = new DescribeLogDirsRequestData();
+                k.topics().add(new DescribeLogDirsRequestData.DescribableLogDirTopic().setTopic("orders")
+                    .setPartitions(List.of(0, 2)));
+                k.topics().add(new DescribeLogDirsRequestData.DescribableLogDirTopic().setTopic("none")
+                    .setPartitions(List.of()));
+                m = roundTrip(k, version, DescribeLogDirsRequest::read, DescribeLogDirsRequestData::new);
+                assertEquals("orders", m.topics.get(0).topic);
+                assertArrayEquals(new int[] {0, 2}, m.topics.get(0).partitions);
+                assertEquals(0, m.topics.get(1).partitions.length);
+            }));
+            tests.add(DynamicTest.dynamicTest("DESCRIBE_LOG_DIRS response v" + v, () -> {
+                DescribeLogDirsResponse m = roundTrip(logDirsResponse(version), version, DescribeLogDirsResponse::read,
+                    DescribeLogDirsResponseData::new);
+                DescribeLogDirsResponse.Result d = m.results.get(0);
+                assertEquals("/data/idemlog", d.logDir);
+                assertEquals(4096L, d.topics.get(0).partitions.get(1).partitionSize);
+                assertEquals(true, d.topics.get(0).partitions.get(1).isFutureKey);
+                assertEquals(version >= 4 ? 1L << 40 : -1L, d.totalBytes);
+                assertEquals(version >= 4 ? 1L << 30 : -1L, d.usableBytes);
+                assertEquals(version >= 3 ? 42 : 0, m.errorCode);
+            }));
+        }
+        return tests.stream();
+    }
+
+    static DescribeLogDirsResponseData logDirsResponse(short version) {
+        DescribeLogDirsResponseData k = new DescribeLogDirsResponseData().setThrottleTimeMs(0);
+        if (version >= 3) {
+            k.setErrorCode((short) 42);
+        }
+        DescribeLogDirsResponseData.DescribeLogDirsResult d = new DescribeLogDirsResponseData.DescribeLogDirsResult()
+            .setErrorCode((short) 0).setLogDir("/data/idemlog");
+        if (version >= 4) {
+            d.setTotalBytes(1L << 40).setUsableBytes(1L << 30);
+        }
+        DescribeLogDirsResponseData.DescribeLogDirsTopic t = new DescribeLogDirsResponseData.DescribeLogDirsTopic()
+            .setName("orders");
+        t.partitions().add(new DescribeLogDirsResponseData.DescribeLogDirsPartition().setPartitionIndex(0)
+            .setPartitionSize(0L).setOffsetLag(0L).setIsFutureKey(false));
+        t.partitions().add(new DescribeLogDirsResponseData.DescribeLogDirsPartition().setPartitionIndex(1)
+            .setPartitionSize(4096L).setOffsetLag(7L).setIsFutureKey(true));
+        d.topics().add(t);
+        k.results().add(d);
+        k.results().add(new DescribeLogDirsResponseData.DescribeLogDirsResult().setErrorCode((short) 57)
+            .setLogDir("/offline"));
+        return k;
     }
 }

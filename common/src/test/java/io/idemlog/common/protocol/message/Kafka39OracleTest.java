@@ -83,7 +83,7 @@ class Kafka39OracleTest {
     private static void check(String apiName, boolean request, Message ours, short v, String... expect)
         throws Exception {
         Class<?> data = loader.loadClass(className(apiName, request));
-        byte[] bytes = GroupCodecsOracleTest.ours(ours, v);
+        byte[] bytes = CodecOracle.ours(ours, v);
         Object[] back = readAndWrite(data, bytes, v);
         assertArrayEquals(bytes, (byte[]) back[1], apiName + (request ? " request" : " response") + " v" + v);
         for (String e : expect) {
@@ -140,6 +140,62 @@ class Kafka39OracleTest {
                 t.partitions.add(new ListOffsetsRequest.Partition(1, ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP));
                 m.topics.add(t);
                 check("LIST_OFFSETS", true, m, version, "timestamp=-3", "timestamp=-4");
+            }));
+        }
+        return tests;
+    }
+
+    /**
+     * DescribeLogDirs v0-v4 and DeleteRecords v0-v2 as kafka-clients 3.9 reads and writes them (v0 of
+     * DescribeLogDirs exists only there: 4.0 removed it).
+     */
+    @TestFactory
+    List<DynamicTest> describeLogDirsAndDeleteRecordsEveryVersion() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (short v = 0; v <= 4; v++) {
+            short version = v;
+            tests.add(DynamicTest.dynamicTest("DESCRIBE_LOG_DIRS v" + v, () -> {
+                check("DESCRIBE_LOG_DIRS", true, new DescribeLogDirsRequest(), version, "topics=null");
+                DescribeLogDirsRequest m = new DescribeLogDirsRequest();
+                m.topics = new ArrayList<>(List.of(new DescribeLogDirsRequest.Topic("orders", 0, 2)));
+                check("DESCRIBE_LOG_DIRS", true, m, version, "topic='orders'", "partitions=[0, 2]");
+                DescribeLogDirsResponse r = new DescribeLogDirsResponse();
+                r.errorCode = (short) (version >= 3 ? 42 : 0);
+                DescribeLogDirsResponse.Result d = new DescribeLogDirsResponse.Result();
+                d.logDir = "/data/idemlog";
+                if (version >= 4) {
+                    d.totalBytes = 1L << 40;
+                    d.usableBytes = 1L << 30;
+                }
+                DescribeLogDirsResponse.Topic t = new DescribeLogDirsResponse.Topic();
+                t.name = "orders";
+                DescribeLogDirsResponse.Partition p = new DescribeLogDirsResponse.Partition();
+                p.partitionIndex = 1;
+                p.partitionSize = 4096L;
+                t.partitions.add(p);
+                d.topics.add(t);
+                r.results.add(d);
+                check("DESCRIBE_LOG_DIRS", false, r, version, "logDir='/data/idemlog'", "partitionSize=4096",
+                    "isFutureKey=false", version >= 4 ? "totalBytes=1099511627776" : "totalBytes=-1");
+            }));
+        }
+        for (short v = 0; v <= 2; v++) {
+            short version = v;
+            tests.add(DynamicTest.dynamicTest("DELETE_RECORDS v" + v, () -> {
+                DeleteRecordsRequest m = new DeleteRecordsRequest();
+                DeleteRecordsRequest.Topic t = new DeleteRecordsRequest.Topic("orders");
+                t.partitions.add(new DeleteRecordsRequest.Partition(2, 77L));
+                m.topics.add(t);
+                check("DELETE_RECORDS", true, m, version, "name='orders'", "partitionIndex=2", "offset=77");
+                DeleteRecordsResponse r = new DeleteRecordsResponse();
+                DeleteRecordsResponse.Topic rt = new DeleteRecordsResponse.Topic();
+                rt.name = "orders";
+                DeleteRecordsResponse.Partition rp = new DeleteRecordsResponse.Partition();
+                rp.partitionIndex = 2;
+                rp.lowWatermark = 77L;
+                rt.partitions.add(rp);
+                r.topics.add(rt);
+                check("DELETE_RECORDS", false, r, version, "lowWatermark=77", "errorCode=0");
             }));
         }
         return tests;
