@@ -66,6 +66,14 @@ public final class IdemlogProducerMetrics implements MeterBinder, AutoCloseable 
         counter("idemlog.producer.connection.failures",
             "Requests that timed out or whose connection was lost before the answer",
             ProducerMetrics::connectionFailures);
+        counter("idemlog.producer.request.timeouts", "Requests unanswered within request.timeout.ms",
+            ProducerMetrics::requestTimeouts);
+        counter("idemlog.producer.answers.lost", "Answers found lost because a later request's answer came first",
+            ProducerMetrics::answersLost);
+        counter("idemlog.producer.probes.sent", "Lost-answer probes sent (answer.probe.ms)",
+            ProducerMetrics::probesSent);
+        counter("idemlog.producer.connections.stalled", "Connections given up as stalled (stall.timeout.ms)",
+            ProducerMetrics::stalledConnections);
         gauge("idemlog.producer.buffer.pool.used", "Buffer memory held by batches not yet completed",
             ProducerMetrics::bufferPoolUsedBytes, "bytes");
         gauge("idemlog.producer.buffer.pool.available", "Buffer memory still available (buffer.memory - used)",

@@ -65,6 +65,8 @@ public final class ProducerConfig {
     public static final String RETRIES = "retries";
     public static final String RECONNECT_BACKOFF_MS = "reconnect.backoff.ms";
     public static final String RECONNECT_BACKOFF_MAX_MS = "reconnect.backoff.max.ms";
+    public static final String STALL_TIMEOUT_MS = "stall.timeout.ms";
+    public static final String ANSWER_PROBE_MS = "answer.probe.ms";
     public static final String SOCKET_CONNECTION_SETUP_TIMEOUT_MS = "socket.connection.setup.timeout.ms";
     public static final String SEND_BUFFER_BYTES = "send.buffer.bytes";
     public static final String RECEIVE_BUFFER_BYTES = "receive.buffer.bytes";
@@ -136,6 +138,19 @@ public final class ProducerConfig {
         new Option(RECONNECT_BACKOFF_MAX_MS, Long.class, 1000L,
             "Upper bound of the reconnect backoff, in ms (raised to reconnect.backoff.ms if lower, as in "
                 + "kafka-clients)."),
+        new Option(STALL_TIMEOUT_MS, Long.class, 50L,
+            "idemlog only, idempotent producers: the least time the oldest request on a connection may wait for its "
+                + "answer before the producer gives the connection up as stalled and re-sends what was in flight on "
+                + "a new one (the server answers a re-sent batch it already has as a duplicate with its original "
+                + "offset), in ms. The real bound adapts to the answer latency seen (2 x the smoothed latency + 4 x "
+                + "its deviation, after TCP's retransmission timeout) and doubles after each stall until an answer comes; "
+                + "request.timeout.ms stays the upper bound. 0: off (wait request.timeout.ms)."),
+        new Option(ANSWER_PROBE_MS, Long.class, 200L,
+            "idemlog only: when requests are in flight on a connection and nothing was sent on it for this long, "
+                + "in ms, the producer sends one small Metadata request (no topics) on it; answers come in request "
+                + "order, so its answer proves every earlier unanswered request's answer lost, and those batches "
+                + "are re-sent at once instead of after request.timeout.ms. At most one probe in flight per "
+                + "connection. 0: off."),
         new Option(SOCKET_CONNECTION_SETUP_TIMEOUT_MS, Long.class, 10_000L,
             "How long setting a connection up (TCP connect, then the ApiVersions exchange) may take before it is "
                 + "abandoned and retried after the reconnect backoff, in ms; request.timeout.ms bounds it too."),
@@ -271,6 +286,8 @@ public final class ProducerConfig {
     private final long reconnectBackoffMs;
     private final long reconnectBackoffMaxMs;
     private final long connectionSetupTimeoutMs;
+    private final long stallTimeoutMs;
+    private final long answerProbeMs;
     private final int sendBufferBytes;
     private final int receiveBufferBytes;
     private final String producerName;
@@ -299,6 +316,8 @@ public final class ProducerConfig {
         long maxBackoff = (Long) values.get(RECONNECT_BACKOFF_MAX_MS);
         reconnectBackoffMaxMs = Math.max(maxBackoff, reconnectBackoffMs);
         connectionSetupTimeoutMs = (Long) values.get(SOCKET_CONNECTION_SETUP_TIMEOUT_MS);
+        stallTimeoutMs = (Long) values.get(STALL_TIMEOUT_MS);
+        answerProbeMs = (Long) values.get(ANSWER_PROBE_MS);
         sendBufferBytes = (Integer) values.get(SEND_BUFFER_BYTES);
         receiveBufferBytes = (Integer) values.get(RECEIVE_BUFFER_BYTES);
         producerName = ((String) values.get(PRODUCER_NAME)).trim();
@@ -375,6 +394,8 @@ public final class ProducerConfig {
         nonNegative(RECONNECT_BACKOFF_MS, reconnectBackoffMs);
         nonNegative(RECONNECT_BACKOFF_MAX_MS, reconnectBackoffMaxMs);
         positive(SOCKET_CONNECTION_SETUP_TIMEOUT_MS, connectionSetupTimeoutMs);
+        nonNegative(STALL_TIMEOUT_MS, stallTimeoutMs);
+        nonNegative(ANSWER_PROBE_MS, answerProbeMs);
         if (connectionSetupTimeoutMs > Integer.MAX_VALUE) {
             throw new ConfigException(SOCKET_CONNECTION_SETUP_TIMEOUT_MS + " must fit in an int, got "
                 + connectionSetupTimeoutMs);
@@ -581,6 +602,16 @@ public final class ProducerConfig {
         return connectionSetupTimeoutMs;
     }
 
+    /** stall.timeout.ms: the floor of the adaptive stall bound; 0 = stall detection off. */
+    public long stallTimeoutMs() {
+        return stallTimeoutMs;
+    }
+
+    /** answer.probe.ms: quiet time before a lost-answer probe; 0 = no probes. */
+    public long answerProbeMs() {
+        return answerProbeMs;
+    }
+
     /** SO_SNDBUF, or -1 for the OS default. */
     public int sendBufferBytes() {
         return sendBufferBytes;
@@ -622,6 +653,7 @@ public final class ProducerConfig {
             + metadataMaxAgeMs + ", " + MAX_REQUEST_SIZE + "=" + maxRequestSize + ", " + RETRIES + "=" + retries
             + ", " + RECONNECT_BACKOFF_MS + "=" + reconnectBackoffMs + ", " + RECONNECT_BACKOFF_MAX_MS + "="
             + reconnectBackoffMaxMs + ", " + SOCKET_CONNECTION_SETUP_TIMEOUT_MS + "=" + connectionSetupTimeoutMs
+            + ", " + STALL_TIMEOUT_MS + "=" + stallTimeoutMs + ", " + ANSWER_PROBE_MS + "=" + answerProbeMs
             + ", " + SEND_BUFFER_BYTES + "=" + sendBufferBytes + ", " + RECEIVE_BUFFER_BYTES + "="
             + receiveBufferBytes + ", " + COMPRESSION_TYPE + "=" + compression.kafkaName
             + (compression == Compression.NONE || compression == Compression.SNAPPY ? "" : "@" + compressionLevel)
@@ -742,6 +774,14 @@ public final class ProducerConfig {
 
         public Builder reconnectBackoffMaxMs(long ms) {
             return set(RECONNECT_BACKOFF_MAX_MS, ms);
+        }
+
+        public Builder stallTimeoutMs(long ms) {
+            return set(STALL_TIMEOUT_MS, ms);
+        }
+
+        public Builder answerProbeMs(long ms) {
+            return set(ANSWER_PROBE_MS, ms);
         }
 
         /** {@value ProducerConfig#PRODUCER_NAME}: a stable identity that fences older instances of the same name. */

@@ -29,6 +29,24 @@ public interface ProducerMetrics {
     /** Requests that timed out or whose connection was lost before the answer. */
     long connectionFailures();
 
+    /** Requests whose answer did not come within request.timeout.ms (the connection was closed). */
+    long requestTimeouts();
+
+    /**
+     * Answers found lost on a live connection: a later request's answer came first (answers come in request
+     * order, so the earlier one will never come); their batches were re-sent at once.
+     */
+    long answersLost();
+
+    /** Lost-answer probes sent (answer.probe.ms): small Metadata requests after a quiet time with requests in flight. */
+    long probesSent();
+
+    /**
+     * Connections given up as stalled (stall.timeout.ms): the oldest request waited past the adaptive stall bound,
+     * shorter than request.timeout.ms; what was in flight was re-sent on a new connection.
+     */
+    long stalledConnections();
+
     /** Bytes of buffer memory held by batches not yet completed. */
     long bufferPoolUsedBytes();
 

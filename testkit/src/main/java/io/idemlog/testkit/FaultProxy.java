@@ -86,7 +86,9 @@ public final class FaultProxy implements AutoCloseable {
         /** The response to the extra copy of a duplicated request. */
         SWALLOW,
         DROP,
-        DELAY
+        DELAY,
+        /** Swallowed, the connection kept ({@link #loseProduceAnswers}). */
+        LOSE
     }
 
     /** A response the connection expects, in request order. */
@@ -115,6 +117,8 @@ public final class FaultProxy implements AutoCloseable {
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong responses = new AtomicLong();
     private final AtomicLong protocolErrors = new AtomicLong();
+    private final AtomicInteger answersToLose = new AtomicInteger();
+    private final AtomicLong answersLost = new AtomicLong();
     private final Map<String, AtomicLong> requestVersions = new ConcurrentHashMap<>();
     private final ArrayDeque<String> events = new ArrayDeque<>();
 
@@ -221,6 +225,21 @@ public final class FaultProxy implements AutoCloseable {
     /** The server new connections go to. */
     public InetSocketAddress upstream() {
         return upstream;
+    }
+
+    /**
+     * Swallows the answers to the next {@code n} Produce requests that expect one, keeping the connection open: the
+     * server did the work, and the client never gets its answer on a connection that lives on (what a broken
+     * middlebox or broker would do; TCP itself does not lose bytes). Not counted as an injected fault:
+     * {@link #answersLost()} counts them. Independent of the fault plan and of {@link #setFaultsEnabled}.
+     */
+    public void loseProduceAnswers(int n) {
+        answersToLose.addAndGet(n);
+    }
+
+    /** Produce answers swallowed so far by {@link #loseProduceAnswers}. */
+    public long answersLost() {
+        return answersLost.get();
     }
 
     /** Resets (RST) every open connection, client and server side. Not counted as an injected fault. */
@@ -485,6 +504,9 @@ public final class FaultProxy implements AutoCloseable {
             if (expectsResponse) {
                 Action action = fault == FaultKind.DROP_RESPONSE ? Action.DROP
                     : fault == FaultKind.DELAY_RESPONSE ? Action.DELAY : Action.FORWARD;
+                if (api == ApiKey.PRODUCE && answersToLose.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
+                    action = Action.LOSE;
+                }
                 pending.add(new Pending(header.correlationId, header.apiKey, header.apiVersion, number, action));
             }
             if (fault == FaultKind.DUPLICATE_REQUEST) {
@@ -520,6 +542,11 @@ public final class FaultProxy implements AutoCloseable {
             switch (p.action) {
                 case FORWARD -> toClient(frame, false);
                 case SWALLOW -> frame.release();
+                case LOSE -> {
+                    frame.release();
+                    answersLost.incrementAndGet();
+                    event(describe(p) + ": answer lost, connection kept");
+                }
                 case DROP -> {
                     frame.release();
                     faultCounts.get(FaultKind.DROP_RESPONSE).incrementAndGet();

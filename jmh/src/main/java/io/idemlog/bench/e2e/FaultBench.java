@@ -64,6 +64,13 @@ final class FaultBench {
     private final boolean keepWork;
     private final List<String> serverJvm;
     private final Map<String, String> idemlogProps;
+    /** Extra producer properties for every run (e.g. stall.timeout.ms=0 to measure a lever by its absence). */
+    private final Map<String, String> producerProps;
+    /**
+     * With --compare-props: every idempotent run is repeated, right after, with these producer properties on top
+     * (mode "on*"), so that a lever is measured side by side with its absence in the same round.
+     */
+    private final Map<String, String> compareProps;
     private final Opts opts;
 
     FaultBench(Opts o) {
@@ -88,6 +95,8 @@ final class FaultBench {
         keepWork = o.bool("keep-work", false);
         serverJvm = List.of(o.str("server-jvm", "-Xms1g -Xmx1g -XX:+UseG1GC").split(" "));
         idemlogProps = o.props("idemlog-props");
+        producerProps = o.props("producer-props");
+        compareProps = o.props("compare-props");
         o.rejectUnknown();
         if (!rates.contains(0.0)) {
             throw new IllegalArgumentException("--rates must contain 0: the fault-free run is the reference");
@@ -111,11 +120,39 @@ final class FaultBench {
     }
 
     /** The figures of one run. */
-    record Result(int round, Scenario scenario, boolean idempotence, double seconds, long acked, long failed,
+    /** Idempotence on or off; {@code variant}: with --compare-props. */
+    record Mode(boolean idem, boolean variant) {
+        String label() {
+            return (idem ? "on" : "off") + (variant ? "*" : "");
+        }
+    }
+
+    record Result(int round, Scenario scenario, boolean idempotence, boolean variant, double seconds, long acked, long failed,
                   HistoryReport report, Map<FaultKind, Long> faults, long proxiedRequests, long restartMs,
-                  double serverCpu, long batchesRetried, long epochBumps, double load1) {
+                  double serverCpu, long batchesRetried, long epochBumps, double load1, Recovery recovery) {
         double recordsPerSecond(long n) {
             return n / seconds;
+        }
+    }
+
+    /** How the producer recovered during the measured part of a run (ProducerMetrics deltas). */
+    record Recovery(long requestTimeouts, long stalledConnections, long answersLost, long probesSent,
+                    long connectionFailures) {
+        static Recovery of(ProducerMetrics m) {
+            return new Recovery(m.requestTimeouts(), m.stalledConnections(), m.answersLost(), m.probesSent(),
+                m.connectionFailures());
+        }
+
+        Recovery minus(Recovery o) {
+            return new Recovery(requestTimeouts - o.requestTimeouts, stalledConnections - o.stalledConnections,
+                answersLost - o.answersLost, probesSent - o.probesSent, connectionFailures - o.connectionFailures);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "request timeouts %d, stalls %d, answers lost %d, probes %d, "
+                + "failed requests %d", requestTimeouts, stalledConnections, answersLost, probesSent,
+                connectionFailures);
         }
     }
 
@@ -155,7 +192,13 @@ final class FaultBench {
         if (kill) {
             scenarios.add(new Scenario(0, true, false));
         }
-        List<Boolean> modes = control ? List.of(true, false) : List.of(true);
+        List<Mode> modes = new ArrayList<>(List.of(new Mode(true, false)));
+        if (!compareProps.isEmpty()) {
+            modes.add(new Mode(true, true));
+        }
+        if (control) {
+            modes.add(new Mode(false, false));
+        }
         Path csv = outDir.resolve(tag + "-faults.csv");
         PairRunner.write(csv, CSV_HEADER + "\n");
         List<Result> results = new ArrayList<>();
@@ -169,10 +212,15 @@ final class FaultBench {
                 + "(record i to partition i %% %d), acks=all, linger.ms=%d, batch.size=%d (smaller than the peer "
                 + "workload's 65536 by default: more requests per run, so that a rate means more faults), "
                 + "request.timeout.ms=%d, "
-                + "retry.backoff.ms=100 (default), max.in.flight=5. Warm-up: %,d records with faults off. "
+                + "retry.backoff.ms=100 (default), max.in.flight=5, producer props %s. Warm-up: %,d records with faults off. "
                 + "SIGKILL scenario: the server is killed when half the records have been sent, and restarted at "
                 + "once on the same port and data. Then every record is read back from the server and checked.",
-                delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs, warmup);
+                delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs,
+                producerProps.isEmpty() ? "(defaults)" : producerProps, warmup);
+            if (!compareProps.isEmpty()) {
+                out.line("mode on* = idempotence on with producer props %s on top, run right after the same "
+                    + "scenario's idempotence-on run (side by side)", compareProps);
+            }
             out.line("throughput = measured records / (first send() to last callback), client-side, including "
                 + "stalls, retries and the restart.");
             if (warmupRun) {
@@ -186,15 +234,15 @@ final class FaultBench {
                     Collections.reverse(order);
                 }
                 for (Scenario s : order) {
-                    List<Boolean> modeOrder = new ArrayList<>(modes);
+                    List<Mode> modeOrder = new ArrayList<>(modes);
                     if (r % 2 == 0) {
                         Collections.reverse(modeOrder);
                     }
-                    for (boolean idem : modeOrder) {
-                        if (s.direct() && !idem) {
+                    for (Mode mode : modeOrder) {
+                        if (s.direct() && (!mode.idem() || mode.variant())) {
                             continue;
                         }
-                        Result res = runOne(out, r, s, idem);
+                        Result res = runOne(out, r, s, mode.idem(), mode.variant());
                         results.add(res);
                         out.line(line(res));
                         Files.writeString(csv, csv(res) + "\n", StandardCharsets.UTF_8,
@@ -214,7 +262,12 @@ final class FaultBench {
     }
 
     private Result runOne(Out out, int round, Scenario s, boolean idem) throws IOException {
-        String id = "r" + round + "-" + s.label().replaceAll("[^a-zA-Z0-9.]+", "_") + "-idem-" + (idem ? "on" : "off");
+        return runOne(out, round, s, idem, false);
+    }
+
+    private Result runOne(Out out, int round, Scenario s, boolean idem, boolean variant) throws IOException {
+        String id = "r" + round + "-" + s.label().replaceAll("[^a-zA-Z0-9.]+", "_") + "-idem-" + (idem ? "on" : "off")
+            + (variant ? "-variant" : "");
         Path dir = work.resolve(id);
         String topic = "faults";
         FaultConfig config = FaultConfig.builder(seed + round).mixed(s.rate()).delay(Duration.ofMillis(delayMs))
@@ -234,6 +287,10 @@ final class FaultBench {
             p.put("linger.ms", String.valueOf(lingerMs));
             p.put("batch.size", String.valueOf(batchSize));
             p.put("request.timeout.ms", String.valueOf(requestTimeoutMs));
+            producerProps.forEach(p::put);
+            if (variant) {
+                compareProps.forEach(p::put);
+            }
             AtomicLong done = new AtomicLong();
             AtomicLong acked = new AtomicLong();
             AtomicLong failed = new AtomicLong();
@@ -244,6 +301,7 @@ final class FaultBench {
             long end;
             long retried;
             long bumps;
+            Recovery recovery;
             try (IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p))) {
                 sendAll(producer, topic, "warm", warmup, checker, new AtomicLong(), new AtomicLong(),
                     new AtomicLong());
@@ -253,8 +311,9 @@ final class FaultBench {
                 ProducerMetrics m = producer.metrics();
                 long retried0 = m.batchesRetried();
                 long bumps0 = m.epochBumps();
+                Recovery recovery0 = Recovery.of(m);
                 double cpu0 = Proc.cpuSeconds(server.pid());
-                String what = "faults " + s.label() + " idempotence " + (idem ? "on" : "off");
+                String what = "faults " + s.label() + " idempotence " + new Mode(idem, variant).label();
                 ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(r -> {
                     Thread t = new Thread(r, "bench-progress");
                     t.setDaemon(true);
@@ -305,6 +364,7 @@ final class FaultBench {
                 }
                 retried = m.batchesRetried() - retried0;
                 bumps = m.epochBumps() - bumps0;
+                recovery = Recovery.of(m).minus(recovery0);
             }
             Map<FaultKind, Long> faults = proxy.counts();
             long proxied = s.direct() ? 0 : proxy.requests() - proxied0;
@@ -314,8 +374,8 @@ final class FaultBench {
             }
             HistoryReport report = checker.check();
             Proc.sync();
-            return new Result(round, s, idem, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
-                proxied, restartMs, serverCpu, retried, bumps, load);
+            return new Result(round, s, idem, variant, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
+                proxied, restartMs, serverCpu, retried, bumps, load, recovery);
         } finally {
             if (!keepWork) {
                 Bench.deleteTree(dir);
@@ -354,11 +414,12 @@ final class FaultBench {
         return String.format(Locale.ROOT,
             "RUN r%d %-22s idempotence %-3s %,10.0f rec/s (%.2f s) | acked %,d failed %,d | duplicates %,d "
                 + "losses %,d order violations %,d offset mismatches %,d%s | faults %s in %,d requests | retried batches %,d, "
-                + "epoch bumps %d%s | server CPU %s | load %.2f%s",
-            r.round(), r.scenario().label(), r.idempotence() ? "on" : "off", r.recordsPerSecond(records),
+                + "epoch bumps %d%s | %s | server CPU %s | load %.2f%s",
+            r.round(), r.scenario().label(), new Mode(r.idempotence(), r.variant()).label(), r.recordsPerSecond(records),
             r.seconds(), r.acked(), r.failed(), h.duplicates(), h.losses(), h.orderViolations(),
             h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()), r.proxiedRequests(),
             r.batchesRetried(), r.epochBumps(), r.restartMs() >= 0 ? ", restart " + r.restartMs() + " ms" : "",
+            r.recovery(),
             Double.isNaN(r.serverCpu()) ? "n/a (killed)" : String.format(Locale.ROOT, "%.2f s/Mrec",
                 r.serverCpu() / (records / 1e6)),
             r.load1(), flag(r));
@@ -394,7 +455,7 @@ final class FaultBench {
     static final String CSV_HEADER = "round,scenario,fault_rate,kill,proxy,idempotence,records,seconds,records_per_s,"
         + "acked,failed,duplicates,losses,order_violations,offset_mismatches,clean,faults_total,drop_response,"
         + "reset_mid_request,delay_response,duplicate_request,proxied_requests,retried_batches,epoch_bumps,restart_ms,"
-        + "server_cpu_s_per_mrec,load1";
+        + "server_cpu_s_per_mrec,load1,request_timeouts,stalled_connections,answers_lost,probes_sent,variant";
 
     private String csv(Result r) {
         HistoryReport h = r.report();
@@ -409,11 +470,14 @@ final class FaultBench {
             String.valueOf(f.get(FaultKind.DROP_RESPONSE)), String.valueOf(f.get(FaultKind.RESET_MID_REQUEST)),
             String.valueOf(f.get(FaultKind.DELAY_RESPONSE)), String.valueOf(f.get(FaultKind.DUPLICATE_REQUEST)),
             String.valueOf(r.proxiedRequests()), String.valueOf(r.batchesRetried()), String.valueOf(r.epochBumps()), String.valueOf(r.restartMs()),
-            RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()));
+            RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()),
+            String.valueOf(r.recovery().requestTimeouts()), String.valueOf(r.recovery().stalledConnections()),
+            String.valueOf(r.recovery().answersLost()), String.valueOf(r.recovery().probesSent()),
+            String.valueOf(r.variant()));
     }
 
     /** Prints the per-scenario table; returns true if a control run set showed no duplicates at all. */
-    private boolean summarize(Out out, List<Scenario> scenarios, List<Boolean> modes, List<Result> results) {
+    private boolean summarize(Out out, List<Scenario> scenarios, List<Mode> modes, List<Result> results) {
         out.line("");
         out.line("== summary over %d rounds: median [min-max] records/s; fraction = this run / the fault-free run "
             + "(faults 0, through the proxy) of the same round and idempotence setting; defects summed over rounds",
@@ -423,16 +487,17 @@ final class FaultBench {
         boolean controlFailed = false;
         Scenario reference = new Scenario(0, false, false);
         for (Scenario s : scenarios) {
-            for (boolean idem : modes) {
-                if (s.direct() && !idem) {
+            for (Mode mode : modes) {
+                boolean idem = mode.idem();
+                if (s.direct() && (!idem || mode.variant())) {
                     continue;
                 }
-                List<Result> rs = results.stream().filter(x -> x.scenario().equals(s) && x.idempotence() == idem)
-                    .toList();
+                List<Result> rs = results.stream().filter(x -> x.scenario().equals(s) && x.idempotence() == idem
+                    && x.variant() == mode.variant()).toList();
                 double[] rps = rs.stream().mapToDouble(x -> x.recordsPerSecond(records)).toArray();
                 double[] frac = rs.stream().mapToDouble(x -> {
                     Result ref = results.stream().filter(y -> y.round() == x.round() && y.scenario().equals(reference)
-                        && y.idempotence() == idem).findFirst().orElse(null);
+                        && y.idempotence() == idem && y.variant() == mode.variant()).findFirst().orElse(null);
                     return ref == null ? Double.NaN : x.recordsPerSecond(records) / ref.recordsPerSecond(records);
                 }).toArray();
                 long dups = rs.stream().mapToLong(x -> x.report().duplicates()).sum();
@@ -450,7 +515,7 @@ final class FaultBench {
                     flag = "  !!! CONTROL SHOWED NO DUPLICATES: this scenario proves nothing about idempotence";
                     controlFailed = true;
                 }
-                out.line("   %-22s %-5s | %-32s | %-20s | %,10d %,7d %,7d %,7d | %,d%s", s.label(), idem ? "on" : "off",
+                out.line("   %-22s %-5s | %-32s | %-20s | %,10d %,7d %,7d %,7d | %,d%s", s.label(), mode.label(),
                     Stats.mmm(rps, "%,.0f"), s.direct() ? "n/a" : Stats.mmm(frac, "%.3f"), dups, losses, order,
                     offsets, faults, flag);
             }

@@ -95,6 +95,8 @@ final class DedupFilter {
         Arrays.fill(batchTable, 0, tableMask + 1, 0);
         int end = batch.offset() + batch.sizeInBytes();
         int position = batch.offset() + RecordBatch.RECORDS_OFFSET;
+        int withKey = 0;
+        // Pass 1: each record's key, hashed in place (the batch is in the cache: it was just validated).
         for (int i = 0; i < n; i++) {
             Varints.Cursor c = cursor.wrap(buf, position, end);
             int length = c.varint();
@@ -113,11 +115,26 @@ final class DedupFilter {
             findKey(buf, c, headerName, i);
             original[i] = -1L;
             position = stop;
+            if (keyLength[i] > 0) {
+                keyHash[i] = KeyWindow.hash(buf, keyIndex[i], keyLength[i]);
+                withKey++;
+            } else {
+                keyHash[i] = 0L;
+            }
+        }
+        // Pass 2: start the window's cache misses for every key of the batch at once (lookups and the evictions
+        // that entering them will make), instead of one after another in pass 3 and in commit.
+        if (window.size() > 0) {
+            window.prefetch(keyHash, n);
+            window.prefetchOldest(withKey, nowMs);
+        }
+        // Pass 3: in record order (the first record with a key wins), a repeat of a stored key or of an earlier
+        // record of this batch.
+        for (int i = 0; i < n; i++) {
             if (keyLength[i] <= 0) {
                 continue;
             }
-            long hash = KeyWindow.hash(buf, keyIndex[i], keyLength[i]);
-            keyHash[i] = hash;
+            long hash = keyHash[i];
             long found = -1L;
             if (window.size() > 0) {
                 verifier.expect(buf, keyIndex[i], keyLength[i]);

@@ -22,6 +22,10 @@ public final class Metrics implements ProducerMetrics {
     private final AtomicLong producerIds = new AtomicLong();
     private final AtomicLong metadataRefreshes = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
+    private final AtomicLong requestTimeouts = new AtomicLong();
+    private final AtomicLong answersLost = new AtomicLong();
+    private final AtomicLong probesSent = new AtomicLong();
+    private final AtomicLong stalledConnections = new AtomicLong();
     private volatile BufferPool pool;
 
     public void bind(BufferPool pool) {
@@ -71,6 +75,42 @@ public final class Metrics implements ProducerMetrics {
 
     public void metadataRefreshed() {
         metadataRefreshes.incrementAndGet();
+    }
+
+    public void requestTimedOut() {
+        requestTimeouts.incrementAndGet();
+    }
+
+    public void answerLost() {
+        answersLost.incrementAndGet();
+    }
+
+    public void probeSent() {
+        probesSent.incrementAndGet();
+    }
+
+    public void connectionStalled() {
+        stalledConnections.incrementAndGet();
+    }
+
+    @Override
+    public long requestTimeouts() {
+        return requestTimeouts.get();
+    }
+
+    @Override
+    public long answersLost() {
+        return answersLost.get();
+    }
+
+    @Override
+    public long probesSent() {
+        return probesSent.get();
+    }
+
+    @Override
+    public long stalledConnections() {
+        return stalledConnections.get();
     }
 
     public void internalError() {
@@ -160,6 +200,8 @@ public final class Metrics implements ProducerMetrics {
         return "ProducerMetrics(recordsSent=" + recordsSent() + ", recordsFailed=" + recordsFailed()
             + ", batchesSent=" + batchesSent() + ", batchesRetried=" + batchesRetried() + ", requestsSent="
             + requestsSent() + ", inFlight=" + requestsInFlight() + ", connectionFailures=" + connectionFailures()
-            + ", epochBumps=" + epochBumps() + ", poolUsed=" + bufferPoolUsedBytes() + ")";
+            + ", epochBumps=" + epochBumps() + ", requestTimeouts=" + requestTimeouts() + ", answersLost="
+            + answersLost() + ", probesSent=" + probesSent() + ", stalledConnections=" + stalledConnections()
+            + ", poolUsed=" + bufferPoolUsedBytes() + ")";
     }
 }

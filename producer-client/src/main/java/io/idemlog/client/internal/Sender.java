@@ -40,7 +40,7 @@ import java.util.List;
 public final class Sender implements Transport.Listener {
     private static final Logger LOG = LoggerFactory.getLogger(Sender.class);
 
-    private enum Kind { PRODUCE, METADATA, INIT_PRODUCER_ID }
+    private enum Kind { PRODUCE, METADATA, INIT_PRODUCER_ID, PROBE }
 
     /** A request sent and not yet answered. */
     private static final class InFlight {
@@ -65,6 +65,13 @@ public final class Sender implements Transport.Listener {
         final ArrayList<PartitionQueue> ready = new ArrayList<>();
         /** Where the next request starts in {@link #ready}, so that no partition is always last. */
         int rotation;
+        /** When the last request went to this node ({@code answer.probe.ms} counts the quiet time from it). */
+        long lastSentMs;
+        /** Smoothed answer latency and its mean deviation, in ms (RFC 6298's SRTT and RTTVAR); -1: no sample yet. */
+        double srttMs = -1;
+        double rttvarMs;
+        /** Connections given up as stalled since the last answer: each doubles the stall bound. */
+        int stalls;
 
         NodeState(int id) {
             this.id = id;
@@ -83,6 +90,9 @@ public final class Sender implements Transport.Listener {
     private final int retries;
     private final int maxInFlight;
     private final int maxRequestSize;
+    /** stall.timeout.ms, 0 when stall detection is off (always off without idempotence: a re-send could duplicate). */
+    private final long stallTimeoutMs;
+    private final long answerProbeMs;
     private final Int2ObjectHashMap<NodeState> nodes = new Int2ObjectHashMap<>();
     private final ArrayList<ProducerBatch> scratch = new ArrayList<>();
 
@@ -110,6 +120,9 @@ public final class Sender implements Transport.Listener {
         this.retries = config.retries();
         this.maxInFlight = config.maxInFlightRequestsPerConnection();
         this.maxRequestSize = config.maxRequestSize();
+        this.stallTimeoutMs = config.idempotence() && config.acks() != ProducerConfig.Acks.NONE
+            ? config.stallTimeoutMs() : 0L;
+        this.answerProbeMs = config.acks() == ProducerConfig.Acks.NONE ? 0L : config.answerProbeMs();
     }
 
     /** The error that stopped the producer, or null. Readable from any thread. */
@@ -146,6 +159,10 @@ public final class Sender implements Transport.Listener {
         next = Math.min(next, maybeInitProducerId(nowMs));
         next = Math.min(next, sendProduceRequests(nowMs));
         next = Math.min(next, maybeSendMetadata(nowMs));
+        next = Math.min(next, maybeProbe(nowMs));
+        // The requests sent in this step were not there when timeOutRequests looked: without this, a request sent
+        // last with nothing after it (a lost last answer) was timed out only when something else woke the sender.
+        next = Math.min(next, nextRequestDeadline());
         if (fatal != null) {
             abortEverything(fatal);
             return Long.MAX_VALUE;
@@ -172,15 +189,112 @@ public final class Sender implements Transport.Listener {
             if (head == null) {
                 continue;
             }
-            long due = head.sentMs + requestTimeoutMs;
+            // Stall detection re-sends Produce requests only: a second InitProducerId would take a new id (or,
+            // named, a new epoch block) and a Metadata request is cheap to wait for.
+            long bound = head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs;
+            long due = head.sentMs + bound; // as nextRequestDeadline
             if (due <= nowMs) {
-                LOG.debug("request {} to node {} timed out after {} ms; closing the connection",
-                    head.correlationId, n.id, requestTimeoutMs);
+                if (bound < requestTimeoutMs) {
+                    // Faster than waiting the request timeout: the re-sent batches are answered as duplicates
+                    // with their original offsets if the server has them (docs/CLIENT.md "Faults that cost little").
+                    LOG.debug("request {} to node {} unanswered after {} ms (stall bound; smoothed latency {} ms); "
+                        + "re-sending what was in flight on a new connection", head.correlationId, n.id, bound,
+                        Math.round(n.srttMs));
+                    metrics.connectionStalled();
+                    n.stalls++;
+                } else {
+                    LOG.debug("request {} to node {} timed out after {} ms; closing the connection",
+                        head.correlationId, n.id, requestTimeoutMs);
+                    metrics.requestTimedOut();
+                }
                 transport.disconnect(n.id);
                 failInFlight(n, nowMs);
             } else {
                 next = Math.min(next, due);
             }
+        }
+        return next;
+    }
+
+    /** The earliest time a request in flight times out or stalls, as {@link #timeOutRequests} would see it. */
+    private long nextRequestDeadline() {
+        long next = Long.MAX_VALUE;
+        for (NodeState n : nodes.values()) {
+            InFlight head = n.inFlight.peekFirst();
+            if (head != null) {
+                next = Math.min(next, head.sentMs + (head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs));
+            }
+        }
+        return next;
+    }
+
+    /**
+     * How long the oldest request on the node may wait: request.timeout.ms, or, with stall detection, the
+     * adaptive stall bound max(stall.timeout.ms, 2 SRTT + 4 RTTVAR) doubled per stall since the last answer,
+     * never above request.timeout.ms. Twice the smoothed latency (TCP's bound has SRTT once, but a floor of 1 s):
+     * a server whose answers take 1.5x their usual time now and then is not taken for stalled.
+     */
+    private long stallBoundMs(NodeState n) {
+        if (stallTimeoutMs <= 0) {
+            return requestTimeoutMs;
+        }
+        double adaptive = n.srttMs < 0 ? stallTimeoutMs : Math.max(stallTimeoutMs, 2 * n.srttMs + 4 * n.rttvarMs);
+        double bound = adaptive * (double) (1L << Math.min(n.stalls, 30));
+        return bound >= requestTimeoutMs ? requestTimeoutMs : (long) Math.ceil(bound);
+    }
+
+    /** An answer came {@code sampleMs} after its request: RFC 6298's update, and the stall doubling ends. */
+    private static void onLatencySample(NodeState n, long sampleMs) {
+        double r = Math.max(0, sampleMs);
+        if (n.srttMs < 0) {
+            n.srttMs = r;
+            n.rttvarMs = r / 2;
+        } else {
+            n.rttvarMs = 0.75 * n.rttvarMs + 0.25 * Math.abs(n.srttMs - r);
+            n.srttMs = 0.875 * n.srttMs + 0.125 * r;
+        }
+        n.stalls = 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Lost-answer probes
+
+    /**
+     * Sends one small Metadata request (no topics) on a connection that has requests in flight and was quiet for
+     * answer.probe.ms: its answer, coming in request order, proves the earlier answers lost (the transport reports
+     * them), so the last request in flight need not wait for request.timeout.ms. One probe in flight per
+     * connection; its answer is otherwise ignored.
+     */
+    private long maybeProbe(long nowMs) {
+        if (answerProbeMs <= 0) {
+            return Long.MAX_VALUE;
+        }
+        long next = Long.MAX_VALUE;
+        for (NodeState n : nodes.values()) {
+            InFlight tail = n.inFlight.peekLast();
+            if (tail == null || tail.kind == Kind.PROBE) {
+                continue;
+            }
+            long due = n.lastSentMs + answerProbeMs;
+            if (due > nowMs) {
+                next = Math.min(next, due);
+                continue;
+            }
+            if (!transport.isReady(n.id)) {
+                continue;
+            }
+            short version = transport.apiVersion(n.id, ApiKey.METADATA);
+            if (version < 1) {
+                continue; // v0 reads an empty topic list as "every topic"
+            }
+            io.idemlog.common.protocol.message.MetadataRequest probe =
+                new io.idemlog.common.protocol.message.MetadataRequest();
+            probe.allowAutoTopicCreation = false;
+            int correlationId = transport.send(n.id, ApiKey.METADATA, version, probe, true, nowMs);
+            n.inFlight.addLast(new InFlight(Kind.PROBE, correlationId, nowMs, null));
+            n.lastSentMs = nowMs;
+            metrics.inFlightDelta(1);
+            metrics.probeSent();
         }
         return next;
     }
@@ -266,6 +380,7 @@ public final class Sender implements Transport.Listener {
         }
         int correlationId = transport.send(target.id(), ApiKey.INIT_PRODUCER_ID, version, request, true, nowMs);
         node(target.id()).inFlight.addLast(new InFlight(Kind.INIT_PRODUCER_ID, correlationId, nowMs, null));
+        node(target.id()).lastSentMs = nowMs;
         metrics.inFlightDelta(1);
         producerIdInFlight = true;
         return Long.MAX_VALUE;
@@ -329,6 +444,7 @@ public final class Sender implements Transport.Listener {
         int correlationId = transport.send(target.id(), ApiKey.METADATA, version, metadata.newRequest(nowMs), true,
             nowMs);
         node(target.id()).inFlight.addLast(new InFlight(Kind.METADATA, correlationId, nowMs, null));
+        node(target.id()).lastSentMs = nowMs;
         metrics.inFlightDelta(1);
         return Long.MAX_VALUE;
     }
@@ -531,6 +647,7 @@ public final class Sender implements Transport.Listener {
         metrics.requestSent();
         metrics.inFlightDelta(1);
         n.inFlight.addLast(new InFlight(Kind.PRODUCE, correlationId, nowMs, sent));
+        n.lastSentMs = nowMs;
         return true;
     }
 
@@ -567,8 +684,12 @@ public final class Sender implements Transport.Listener {
         }
         n.inFlight.pollFirst();
         metrics.inFlightDelta(-1);
+        if (body != null) {
+            onLatencySample(n, nowMs - request.sentMs);
+        }
         switch (request.kind) {
             case PRODUCE -> onProduceResponse(request, (ProduceResponse) body, nowMs);
+            case PROBE -> { } // its arrival is what counted (earlier lost answers were reported before it)
             case METADATA -> {
                 metrics.metadataRefreshed();
                 metadata.onResponse((MetadataResponse) body, nowMs);
@@ -576,6 +697,27 @@ public final class Sender implements Transport.Listener {
             case INIT_PRODUCER_ID -> onInitProducerId((InitProducerIdResponse) body, nowMs);
             default -> throw new IllegalStateException(request.kind.name());
         }
+    }
+
+    @Override
+    public void onAnswerLost(int nodeId, int correlationId, long nowMs) {
+        NodeState n = nodes.get(nodeId);
+        InFlight request = n == null ? null : n.inFlight.peekFirst();
+        if (request == null || request.correlationId != correlationId) {
+            LOG.warn("node {}: answer {} reported lost but {} was expected; closing the connection", nodeId,
+                correlationId, request == null ? "nothing" : request.correlationId);
+            transport.disconnect(nodeId);
+            if (n != null) {
+                failInFlight(n, nowMs);
+            }
+            return;
+        }
+        n.inFlight.pollFirst();
+        metrics.inFlightDelta(-1);
+        metrics.answerLost();
+        LOG.debug("node {}: the answer to request {} was lost (a later answer came first); re-sending at once",
+            nodeId, correlationId);
+        settleUnanswered(request, nowMs);
     }
 
     @Override
@@ -595,21 +737,32 @@ public final class Sender implements Transport.Listener {
         while ((r = n.inFlight.pollFirst()) != null) {
             metrics.inFlightDelta(-1);
             metrics.connectionFailure();
-            switch (r.kind) {
-                case PRODUCE -> {
-                    for (ProducerBatch b : r.batches) {
-                        retryOrDie(b, nowMs, (short) -1);
-                    }
-                }
-                case METADATA -> metadata.onFailure(nowMs);
-                case INIT_PRODUCER_ID -> {
-                    producerIdInFlight = false;
-                    producerIdRetryAtMs = nowMs + retryBackoffMs;
-                }
-                default -> throw new IllegalStateException(r.kind.name());
-            }
+            settleUnanswered(r, nowMs);
         }
         metadata.requestUpdate();
+    }
+
+    /**
+     * A request that will never be answered (its connection is gone, or its answer was lost). Its batches may or
+     * may not be in the log; they go back for a retry at once, without retry.backoff.ms: nothing says the server
+     * is failing, and the reconnect backoff already paces connections (with idempotence the server answers a
+     * batch it has as a duplicate, with its original offset).
+     */
+    private void settleUnanswered(InFlight r, long nowMs) {
+        switch (r.kind) {
+            case PRODUCE -> {
+                for (ProducerBatch b : r.batches) {
+                    retryOrDie(b, nowMs, (short) -1, nowMs);
+                }
+            }
+            case METADATA -> metadata.onFailure(nowMs);
+            case INIT_PRODUCER_ID -> {
+                producerIdInFlight = false;
+                producerIdRetryAtMs = nowMs + retryBackoffMs;
+            }
+            case PROBE -> { }
+            default -> throw new IllegalStateException(r.kind.name());
+        }
     }
 
     private void onProduceResponse(InFlight request, ProduceResponse response, long nowMs) {
@@ -716,6 +869,10 @@ public final class Sender implements Transport.Listener {
      * retried {@code retries} times.
      */
     private void retryOrDie(ProducerBatch b, long nowMs, short code) {
+        retryOrDie(b, nowMs, code, nowMs + retryBackoffMs);
+    }
+
+    private void retryOrDie(ProducerBatch b, long nowMs, short code, long retryAtMs) {
         PartitionProducerState s = b.queue.state;
         if (b.expired) {
             // The callers were told already; the batch was waiting only for this attempt's outcome.
@@ -734,7 +891,7 @@ public final class Sender implements Transport.Listener {
                 + "=" + retries + "), the last " + (code < 0 ? "without an answer" : "answered error " + code)
                 + "; the records may or may not be in the log", code, true));
         } else {
-            s.onRetriableFailure(b, nowMs + retryBackoffMs);
+            s.onRetriableFailure(b, retryAtMs);
         }
     }
 

@@ -52,6 +52,12 @@ public interface Transport {
         void onResponse(int nodeId, int correlationId, Message body, long nowMs);
 
         /**
+         * The answer to the request {@code correlationId} will never come, though the connection lives on: a later
+         * request's answer came first (answers come in request order). Reported in order, before that later answer.
+         */
+        void onAnswerLost(int nodeId, int correlationId, long nowMs);
+
+        /**
          * The connection closed, or could not be set up: requests in flight on it will never be answered.
          *
          * @param reason for logs

@@ -28,7 +28,10 @@ final class MockTransport implements Transport {
         }
     }
 
-    private record Event(int nodeId, int correlationId, Message body, String reason) {
+    private record Event(int nodeId, int correlationId, Message body, String reason, boolean lost) {
+        Event(int nodeId, int correlationId, Message body, String reason) {
+            this(nodeId, correlationId, body, reason, false);
+        }
     }
 
     final List<Sent> history = new ArrayList<>();
@@ -115,6 +118,8 @@ final class MockTransport implements Transport {
         while ((e = events.pollFirst()) != null) {
             if (e.reason != null) {
                 listener.onDisconnected(e.nodeId, e.reason, nowMs);
+            } else if (e.lost) {
+                listener.onAnswerLost(e.nodeId, e.correlationId, nowMs);
             } else {
                 listener.onResponse(e.nodeId, e.correlationId, e.body, nowMs);
             }
@@ -159,6 +164,15 @@ final class MockTransport implements Transport {
         answerMetadata();
         Sent s = unanswered.get(nodeId).pollFirst();
         events.addLast(new Event(nodeId, s.correlationId(), body, null));
+    }
+
+    /**
+     * The answer to the node's oldest unanswered request is lost and the connection lives on: reported as the
+     * transport does when a later answer arrives first.
+     */
+    void loseAnswer(int nodeId) {
+        Sent s = unanswered.get(nodeId).pollFirst();
+        events.addLast(new Event(nodeId, s.correlationId(), null, null, true));
     }
 
     /** The connection drops: every unanswered request to the node is lost. */

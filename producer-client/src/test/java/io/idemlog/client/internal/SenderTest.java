@@ -78,8 +78,9 @@ class SenderTest {
     }
 
     private static ProducerConfig.Builder config() {
+        // Stall detection and probes off: these tests drive request timeouts by hand (tested on their own below).
         return ProducerConfig.builder().lingerMs(0).requestTimeoutMs(1000).deliveryTimeoutMs(5000)
-            .retryBackoffMs(10);
+            .retryBackoffMs(10).stallTimeoutMs(0).answerProbeMs(0);
     }
 
     /** Metadata saying that {@code leader} leads both partitions of the topic. */
@@ -176,9 +177,9 @@ class SenderTest {
 
         transport.dropConnection(NODE);
         step(0);
-        assertEquals(2, produces().size(), "no retry before retry.backoff.ms");
-        step(10);
-        assertEquals(4, produces().size(), "both retried, pipelined, in sequence order");
+        // A lost connection is no sign of a failing server: retried as soon as a connection is ready, without
+        // retry.backoff.ms (the reconnect backoff paces the connections).
+        assertEquals(4, produces().size(), "both retried at once, pipelined, in sequence order");
         assertArrayEquals(first1, produces().get(2).batches().get(0), "a retry sends the same bytes");
         assertArrayEquals(first2, produces().get(3).batches().get(0));
         assertEquals(2, metrics.batchesRetried());
@@ -591,5 +592,159 @@ class SenderTest {
         for (CompletableFuture<RecordMetadata> f : futures) {
             assertTrue(f.isDone());
         }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Faults that cost little (docs/CLIENT.md): stall detection, lost answers, probes
+
+    @Test
+    void shouldGiveUpAStalledConnectionAtTheStallBoundAndResendAtOnce() throws Exception {
+        start(config().stallTimeoutMs(50));
+        CompletableFuture<RecordMetadata> f1 = append(0);
+        step(0);
+        byte[] b1 = produces().get(0).batches().get(0);
+        step(49);
+        assertEquals(List.of(), transport.disconnectsBySender, "not before the stall bound");
+        step(1); // 50 ms: no latency sample yet, so the bound is stall.timeout.ms
+        assertEquals(List.of(NODE), transport.disconnectsBySender);
+        assertEquals(1, metrics.stalledConnections());
+        assertEquals(0, metrics.requestTimeouts());
+        assertEquals(2, produces().size(), "re-sent at once on the new connection");
+        assertArrayEquals(b1, produces().get(1).batches().get(0), "the same bytes: a duplicate if it was written");
+        step(99);
+        assertEquals(1, metrics.stalledConnections(), "the bound doubled after a stall");
+        step(1);
+        assertEquals(2, metrics.stalledConnections());
+        assertEquals(3, produces().size());
+        transport.respond(NODE, answer(0, 0, 5));
+        step(0);
+        assertEquals(5, f1.get().offset());
+        // The answer came 0 ms after its request: the adaptive bound is back at its floor, doubling ended.
+        CompletableFuture<RecordMetadata> f2 = append(0);
+        step(0);
+        step(50);
+        assertEquals(3, metrics.stalledConnections());
+        transport.respond(NODE, answer(0, 0, 6));
+        step(0);
+        assertEquals(6, f2.get().offset());
+    }
+
+    @Test
+    void shouldAdaptTheStallBoundToTheAnswerLatency() throws Exception {
+        start(config().stallTimeoutMs(50));
+        long afterFirst = -1;
+        for (int i = 0; i < 20; i++) {
+            append(0);
+            step(0);
+            for (int t = 0; t < 10; t++) {
+                step(10); // every answer takes 100 ms (the first one's re-send 50)
+            }
+            transport.respond(NODE, answer(0, 0, i));
+            step(0);
+            if (i == 0) {
+                afterFirst = metrics.stalledConnections();
+                assertEquals(1, afterFirst, "no sample yet: the floor (50 ms) applies to the first answer");
+            }
+        }
+        assertEquals(afterFirst, metrics.stalledConnections(), "100 ms answers are no stalls once they are the norm");
+        append(0);
+        step(0);
+        for (int t = 0; t < 15; t++) {
+            step(10);
+        }
+        assertEquals(afterFirst, metrics.stalledConnections(), "1.5x the usual latency is no stall");
+        step(1000);
+        assertEquals(afterFirst + 1, metrics.requestTimeouts() + metrics.stalledConnections());
+    }
+
+    @Test
+    void controlWithoutStallDetectionTheRequestTimeoutIsWaitedFor() throws Exception {
+        start(config().stallTimeoutMs(0));
+        append(0);
+        step(0);
+        step(999);
+        assertEquals(List.of(), transport.disconnectsBySender);
+        step(1);
+        assertEquals(List.of(NODE), transport.disconnectsBySender);
+        assertEquals(1, metrics.requestTimeouts());
+        assertEquals(0, metrics.stalledConnections());
+    }
+
+    @Test
+    void shouldNotDetectStallsWithoutIdempotence() throws Exception {
+        // A re-send without idempotence would store the records twice: wait the full request timeout.
+        start(config().idempotence(false).stallTimeoutMs(50));
+        append(0);
+        step(0);
+        step(999);
+        assertEquals(List.of(), transport.disconnectsBySender);
+        step(1);
+        assertEquals(1, metrics.requestTimeouts());
+        assertEquals(0, metrics.stalledConnections());
+    }
+
+    @Test
+    void shouldResendABatchWhoseAnswerWasLostAtOnceOnTheSameConnection() throws Exception {
+        start(config());
+        CompletableFuture<RecordMetadata> f1 = append(0);
+        step(0);
+        CompletableFuture<RecordMetadata> f2 = append(1);
+        step(0);
+        byte[] b1 = produces().get(0).batches().get(0);
+        transport.loseAnswer(NODE);
+        transport.respond(NODE, answer(1, 0, 3));
+        step(0);
+        assertEquals(3, f2.get().offset());
+        assertEquals(1, metrics.answersLost());
+        assertEquals(List.of(), transport.disconnectsBySender, "the connection is kept");
+        assertEquals(3, produces().size(), "re-sent at once, without retry.backoff.ms");
+        assertArrayEquals(b1, produces().get(2).batches().get(0));
+        transport.respond(NODE, answer(0, 0, 2)); // the server's duplicate answer: the original offset
+        step(0);
+        assertEquals(2, f1.get().offset());
+    }
+
+    @Test
+    void shouldProbeAQuietConnectionOnceAndLearnOfALostLastAnswer() throws Exception {
+        start(config().answerProbeMs(100));
+        CompletableFuture<RecordMetadata> f1 = append(0);
+        step(0);
+        step(99);
+        assertEquals(0, metrics.probesSent());
+        step(1);
+        assertEquals(1, metrics.probesSent());
+        MockTransport.Sent probe = MockTransport.last(transport.sent(ApiKey.METADATA));
+        assertEquals(List.of(), ((io.idemlog.common.protocol.message.MetadataRequest) probe.body()).topics,
+            "a probe asks for no topic");
+        for (int t = 0; t < 5; t++) {
+            step(100);
+        }
+        assertEquals(1, metrics.probesSent(), "one probe in flight per connection");
+        // The Produce answer was lost; the probe's answer comes: the transport reports the loss first.
+        transport.loseAnswer(NODE);
+        step(0); // the probe, now at the head, is answered (step answers Metadata at the head)
+        assertEquals(1, metrics.answersLost());
+        assertEquals(2, produces().size(), "re-sent at once");
+        transport.respond(NODE, answer(0, 0, 4));
+        step(0);
+        assertEquals(4, f1.get().offset());
+        assertEquals(0, metrics.requestTimeouts());
+        step(1000);
+        assertEquals(1, metrics.probesSent(), "nothing in flight: no probe");
+    }
+
+    @Test
+    void shouldAskToRunAgainWhenARequestJustSentTimesOut() throws Exception {
+        // The last request sent, with nothing after it: the step that sent it must ask to run at its timeout, or
+        // a lost last answer waits until something else wakes the sender (LostAnswerRecoveryTest's control hung).
+        start(config());
+        append(0);
+        long next = sender.runOnce(now);
+        assertEquals(1, produces().size());
+        assertEquals(now + 1000, next, "woken at request.timeout.ms");
+        start(config().stallTimeoutMs(50));
+        append(0);
+        next = sender.runOnce(now);
+        assertEquals(now + 50, next, "woken at the stall bound");
     }
 }

@@ -1,8 +1,6 @@
 package io.idemlog.common.protocol.message;
 
 import io.idemlog.common.protocol.ApiKey;
-import io.idemlog.common.protocol.WireReader;
-import io.idemlog.common.protocol.WireWriter;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.AlterConfigsRequestData;
 import org.apache.kafka.common.message.AlterConfigsResponseData;
@@ -24,21 +22,18 @@ import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.DescribeConfigsResponseData;
-import org.apache.kafka.common.protocol.ByteBufferAccessor;
-import org.apache.kafka.common.protocol.MessageUtil;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static io.idemlog.common.protocol.message.CodecOracle.roundTrip;
+import static io.idemlog.common.protocol.message.CodecOracle.versions;
 
 /**
  * Golden frames for the topic admin codecs (issue 10): for every version idemlog implements, a populated message
@@ -49,49 +44,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 class AdminCodecsOracleTest {
     private static final Uuid ID = new Uuid(0x1234_5678_9abc_def0L, 0x0fed_cba9_8765_4321L);
 
-    static byte[] kafkaBytes(org.apache.kafka.common.protocol.Message m, short version) {
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, version).buffer();
-        ByteBuffer dup = b.duplicate();
-        if (dup.position() != 0) {
-            dup.flip();
-        }
-        byte[] out = new byte[dup.remaining()];
-        dup.get(out);
-        return out;
-    }
-
-    static byte[] ours(Message m, short version) {
-        WireWriter w = new WireWriter();
-        m.write(w, version);
-        ByteBuffer b = w.toFlatBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
-    }
-
-    private interface KafkaReader {
-        org.apache.kafka.common.protocol.Message read(ByteBufferAccessor a, short version);
-    }
-
-    private static <T extends Message> T roundTrip(org.apache.kafka.common.protocol.Message kafka, short version,
-                                                   BiFunction<WireReader, Short, T> ourReader, KafkaReader reader) {
-        byte[] theirs = kafkaBytes(kafka, version);
-        WireReader r = new WireReader(ByteBuffer.wrap(theirs));
-        T decoded = ourReader.apply(r, version);
-        assertFalse(r.hasRemaining(), "undecoded bytes");
-        byte[] again = ours(decoded, version);
-        assertArrayEquals(theirs, again, "idemlog's re-encoding differs from kafka-clients' bytes");
-        assertEquals(kafka, reader.read(new ByteBufferAccessor(ByteBuffer.wrap(again)), version));
-        return decoded;
-    }
-
     private static Stream<DynamicTest> each(ApiKey api, String what, IntFunction<Runnable> test) {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (short v = api.minVersion; v <= api.maxVersion; v++) {
-            Runnable r = test.apply(v);
-            tests.add(DynamicTest.dynamicTest(api + " " + what + " v" + v, r::run));
-        }
-        return tests.stream();
+        return versions(api.toString(), api.minVersion, api.maxVersion, what, v -> test.apply(v).run());
     }
 
     @TestFactory

@@ -1,7 +1,5 @@
 package io.idemlog.common.protocol.message;
 
-import io.idemlog.common.protocol.WireReader;
-import io.idemlog.common.protocol.WireWriter;
 import org.apache.kafka.common.message.DeleteGroupsRequestData;
 import org.apache.kafka.common.message.DeleteGroupsResponseData;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
@@ -27,25 +25,22 @@ import org.apache.kafka.common.message.OffsetFetchResponseData;
 import org.apache.kafka.common.message.SyncGroupRequestData;
 import org.apache.kafka.common.message.SyncGroupResponseData;
 import org.apache.kafka.common.protocol.ApiMessage;
-import org.apache.kafka.common.protocol.ByteBufferAccessor;
-import org.apache.kafka.common.protocol.MessageUtil;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
-import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.idemlog.common.protocol.message.CodecOracle.check;
+import static io.idemlog.common.protocol.message.CodecOracle.checkOurs;
+import static io.idemlog.common.protocol.message.CodecOracle.ours;
 
 /**
  * Golden frames for the consumer-group codecs (issue 9): for every version of {@link GroupApis} that kafka-clients
@@ -58,64 +53,10 @@ class GroupCodecsOracleTest {
     private static final byte[] META = "subscription:orders".getBytes(StandardCharsets.UTF_8);
     private static final byte[] ASSIGN = {0, 1, 2, 3, 4, (byte) 0xFF};
 
-    static byte[] kafkaBytes(org.apache.kafka.common.protocol.Message m, short version) {
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, version).buffer();
-        ByteBuffer dup = b.duplicate();
-        if (dup.position() != 0) {
-            dup.flip();
-        }
-        byte[] out = new byte[dup.remaining()];
-        dup.get(out);
-        return out;
-    }
-
-    static byte[] ours(Message m, short version) {
-        WireWriter w = new WireWriter();
-        m.write(w, version);
-        ByteBuffer b = w.toFlatBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
-    }
-
-    private interface KafkaReader {
-        org.apache.kafka.common.protocol.Message read(ByteBufferAccessor a, short version);
-    }
-
-    private static <T extends Message> void check(org.apache.kafka.common.protocol.Message kafka, short version,
-                                                  BiFunction<WireReader, Short, T> ourReader, KafkaReader kafkaReader,
-                                                  Consumer<T> fieldChecks) {
-        byte[] theirs = kafkaBytes(kafka, version);
-        WireReader r = new WireReader(ByteBuffer.wrap(theirs));
-        T decoded = ourReader.apply(r, version);
-        assertFalse(r.hasRemaining(), "undecoded bytes");
-        fieldChecks.accept(decoded);
-        byte[] reencoded = ours(decoded, version);
-        assertArrayEquals(theirs, reencoded, "idemlog re-encoding differs");
-        org.apache.kafka.common.protocol.Message back = kafkaReader.read(
-            new ByteBufferAccessor(ByteBuffer.wrap(reencoded)), version);
-        assertEquals(kafka, back, "kafka-clients reads idemlog's bytes as a different message");
-    }
-
-    /** Our message written by us, read by kafka-clients, must equal the expected kafka-clients message. */
-    private static void checkOurs(Message ours, short version, org.apache.kafka.common.protocol.Message expected,
-                                  KafkaReader kafkaReader) {
-        byte[] bytes = ours(ours, version);
-        org.apache.kafka.common.protocol.Message read = kafkaReader.read(
-            new ByteBufferAccessor(ByteBuffer.wrap(bytes)), version);
-        assertEquals(expected, read);
-        assertArrayEquals(kafkaBytes(expected, version), bytes);
-    }
-
     /** Every version of {@code api} that kafka-clients 4.1's generated class also accepts. */
     private static Stream<DynamicTest> versions(GroupApis.Api api, ApiMessage kafka, String what, IntConsumer test) {
-        List<DynamicTest> tests = new ArrayList<>();
-        short from = (short) Math.max(api.minVersion(), kafka.lowestSupportedVersion());
-        for (short v = from; v <= api.maxVersion(); v++) {
-            short version = v;
-            tests.add(DynamicTest.dynamicTest(api.name() + " " + what + " v" + v, () -> test.accept(version)));
-        }
-        return tests.stream();
+        return CodecOracle.versions(api.name(), Math.max(api.minVersion(), kafka.lowestSupportedVersion()),
+            api.maxVersion(), what, test);
     }
 
     @TestFactory

@@ -24,12 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class GroupCodecsRoundTripTest {
 
     private static void roundTrip(GroupApis.Api api, short v, Message sample, GroupApis.Reader reader) {
-        byte[] once = GroupCodecsOracleTest.ours(sample, v);
+        byte[] once = CodecOracle.ours(sample, v);
         WireReader r = new WireReader(ByteBuffer.wrap(once));
         Message decoded = reader.read(r, v);
         assertFalse(r.hasRemaining(), "undecoded bytes");
         assertEquals(sample.getClass(), decoded.getClass());
-        assertArrayEquals(once, GroupCodecsOracleTest.ours(decoded, v), api.name() + " v" + v + " re-encoding");
+        assertArrayEquals(once, CodecOracle.ours(decoded, v), api.name() + " v" + v + " re-encoding");
         for (int cut = 0; cut < once.length; cut++) {
             WireReader truncated = new WireReader(ByteBuffer.wrap(once, 0, cut).slice());
             int len = cut;
@@ -98,14 +98,14 @@ class GroupCodecsRoundTripTest {
         // group "g1" | 1 topic "orders" | 2 partitions: (0, 1234, "m"), (7, 55, null)
         assertArrayEquals(hex("0002 6731 00000001 0006 6f7264657273 00000002"
             + "00000000 00000000000004d2 0001 6d"
-            + "00000007 0000000000000037 ffff"), GroupCodecsOracleTest.ours(v0, (short) 0));
+            + "00000007 0000000000000037 ffff"), CodecOracle.ours(v0, (short) 0));
         OffsetCommitRequest v1 = (OffsetCommitRequest) GroupSamples.request(GroupApis.OFFSET_COMMIT, (short) 1);
         // group "g1", generation 5, member "m-1" | topic | (0, 1234, ts 1700000000000, "m"), (7, 55, ts -1, null)
         assertArrayEquals(hex("0002 6731 00000005 0003 6d2d31 00000001 0006 6f7264657273 00000002"
             + "00000000 00000000000004d2 0000018bcfe56800 0001 6d"
-            + "00000007 0000000000000037 ffffffffffffffff ffff"), GroupCodecsOracleTest.ours(v1, (short) 1));
+            + "00000007 0000000000000037 ffffffffffffffff ffff"), CodecOracle.ours(v1, (short) 1));
         OffsetCommitRequest back = OffsetCommitRequest.read(
-            new WireReader(ByteBuffer.wrap(GroupCodecsOracleTest.ours(v1, (short) 1))), (short) 1);
+            new WireReader(ByteBuffer.wrap(CodecOracle.ours(v1, (short) 1))), (short) 1);
         assertEquals(1_700_000_000_000L, back.topics.get(0).partitions.get(0).commitTimestamp);
         assertEquals(5, back.generationIdOrMemberEpoch);
     }
@@ -125,6 +125,6 @@ class GroupCodecsRoundTripTest {
         // 1 topic "orders", partitions (0, 99, "meta", 0), (1, -1, null, 3); no top-level error code in v0
         assertArrayEquals(hex("00000001 0006 6f7264657273 00000002"
             + "00000000 0000000000000063 0004 6d657461 0000"
-            + "00000001 ffffffffffffffff ffff 0003"), GroupCodecsOracleTest.ours(v0, (short) 0));
+            + "00000001 ffffffffffffffff ffff 0003"), CodecOracle.ours(v0, (short) 0));
     }
 }

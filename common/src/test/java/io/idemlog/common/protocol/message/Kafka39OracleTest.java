@@ -83,7 +83,7 @@ class Kafka39OracleTest {
     private static void check(String apiName, boolean request, Message ours, short v, String... expect)
         throws Exception {
         Class<?> data = loader.loadClass(className(apiName, request));
-        byte[] bytes = GroupCodecsOracleTest.ours(ours, v);
+        byte[] bytes = CodecOracle.ours(ours, v);
         Object[] back = readAndWrite(data, bytes, v);
         assertArrayEquals(bytes, (byte[]) back[1], apiName + (request ? " request" : " response") + " v" + v);
         for (String e : expect) {

@@ -3,7 +3,6 @@ package io.idemlog.common.protocol.message;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.WireReader;
-import io.idemlog.common.protocol.WireWriter;
 import io.idemlog.common.record.RecordBatchBuilder;
 import org.apache.kafka.common.message.ApiVersionsRequestData;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
@@ -18,7 +17,6 @@ import org.apache.kafka.common.message.MetadataResponseData;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
-import org.apache.kafka.common.protocol.MessageUtil;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -31,8 +29,10 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static io.idemlog.common.protocol.message.CodecOracle.decodeWhole;
+import static io.idemlog.common.protocol.message.CodecOracle.kafkaBytes;
+import static io.idemlog.common.protocol.message.CodecOracle.ours;
 
 /**
  * kafka-clients' own generated message classes as a second oracle, for EVERY version idemlog advertises (the
@@ -51,45 +51,15 @@ class KafkaClientsOracleTest {
         return org.apache.kafka.common.record.MemoryRecords.readableRecords(buf.limit(size).slice());
     }
 
-    private static byte[] kafkaBytes(org.apache.kafka.common.protocol.Message m, short version) {
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, version).buffer();
-        ByteBuffer dup = b.duplicate();
-        if (dup.position() != 0) {
-            dup.flip();
-        }
-        byte[] out = new byte[dup.remaining()];
-        dup.get(out);
-        return out;
-    }
-
-    private static byte[] ours(Message m, short version) {
-        WireWriter w = new WireWriter();
-        m.write(w, version);
-        ByteBuffer b = w.toFlatBuffer();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
-    }
-
-    private static <T extends Message> T decode(byte[] bytes, short version, BiFunction<WireReader, Short, T> reader) {
-        WireReader r = new WireReader(ByteBuffer.wrap(bytes));
-        T m = reader.apply(r, version);
-        assertFalse(r.hasRemaining(), "undecoded bytes");
-        return m;
-    }
-
-    private interface KafkaReader {
-        org.apache.kafka.common.protocol.Message read(ByteBufferAccessor a, short version);
-    }
-
     /**
      * The two-way check for one version: kafka bytes -> ours -> same bytes; our bytes -> kafka -> same bytes.
      */
     private static <T extends Message> void check(org.apache.kafka.common.protocol.Message kafka, short version,
-                                                  BiFunction<WireReader, Short, T> ourReader, KafkaReader kafkaReader,
+                                                  BiFunction<WireReader, Short, T> ourReader,
+                                                  CodecOracle.KafkaReader kafkaReader,
                                                   Consumer<T> fieldChecks) {
         byte[] theirs = kafkaBytes(kafka, version);
-        T decoded = decode(theirs, version, ourReader);
+        T decoded = decodeWhole(theirs, version, ourReader);
         fieldChecks.accept(decoded);
         byte[] reencoded = ours(decoded, version);
         assertArrayEquals(theirs, reencoded, "idemlog re-encoding differs");
@@ -99,12 +69,7 @@ class KafkaClientsOracleTest {
     }
 
     private static Stream<DynamicTest> versions(ApiKey api, String what, java.util.function.IntConsumer test) {
-        List<DynamicTest> tests = new ArrayList<>();
-        for (short v = api.minVersion; v <= api.maxVersion; v++) {
-            short version = v;
-            tests.add(DynamicTest.dynamicTest(api + " " + what + " v" + v, () -> test.accept(version)));
-        }
-        return tests.stream();
+        return CodecOracle.versions(api.toString(), api.minVersion, api.maxVersion, what, test);
     }
 
     @TestFactory

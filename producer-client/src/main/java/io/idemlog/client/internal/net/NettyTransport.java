@@ -60,7 +60,14 @@ public final class NettyTransport implements Transport {
     private record Pending(int correlationId, ApiKey api, short version, boolean internal) {
     }
 
-    private record Event(int nodeId, int correlationId, Message body, String disconnectReason) {
+    /**
+     * What {@link #poll} reports: an answer (body non-null, or null for an acks=0 write), a lost answer
+     * ({@code lost}), or a closed connection ({@code disconnectReason} non-null).
+     */
+    private record Event(int nodeId, int correlationId, Message body, String disconnectReason, boolean lost) {
+        Event(int nodeId, int correlationId, Message body, String disconnectReason) {
+            this(nodeId, correlationId, body, disconnectReason, false);
+        }
     }
 
     private final class Connection {
@@ -68,6 +75,8 @@ public final class NettyTransport implements Transport {
         State state = State.DISCONNECTED;
         Channel channel;
         long backoffUntilMs;
+        /** When the last connection attempt started (the reconnect backoff counts from it, as in kafka-clients). */
+        long lastAttemptMs = Long.MIN_VALUE / 2;
         int failures;
         short[] versions;
         final ArrayDeque<Pending> pending = new ArrayDeque<>();
@@ -168,6 +177,7 @@ public final class NettyTransport implements Transport {
 
     private void connect(Connection c) {
         c.state = State.CONNECTING;
+        c.lastAttemptMs = clock.getAsLong();
         c.versions = null;
         c.pending.clear();
         ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
@@ -261,7 +271,7 @@ public final class NettyTransport implements Transport {
         c.state = State.DISCONNECTED;
         c.versions = null;
         c.pending.clear();
-        c.backoffUntilMs = saturatedAdd(clock.getAsLong(), reconnectBackoffMs);
+        c.backoffUntilMs = afterReadyConnection(c);
         wakeAt(c.backoffUntilMs);
         if (ch != null) {
             ch.close();
@@ -280,6 +290,8 @@ public final class NettyTransport implements Transport {
         while ((e = events.pollFirst()) != null) {
             if (e.disconnectReason != null) {
                 listener.onDisconnected(e.nodeId, e.disconnectReason, nowMs);
+            } else if (e.lost) {
+                listener.onAnswerLost(e.nodeId, e.correlationId, nowMs);
             } else {
                 listener.onResponse(e.nodeId, e.correlationId, e.body, nowMs);
             }
@@ -310,11 +322,28 @@ public final class NettyTransport implements Transport {
         c.versions = null;
         c.pending.clear();
         c.failures = wasReady ? 0 : c.failures + 1;
-        c.backoffUntilMs = saturatedAdd(clock.getAsLong(), wasReady ? reconnectBackoffMs : backoff(c.failures));
+        c.backoffUntilMs = wasReady ? afterReadyConnection(c)
+            : saturatedAdd(clock.getAsLong(), jitter(backoff(c.failures)));
         wakeAt(c.backoffUntilMs);
         LOG.debug("{}: {}", c.node, reason);
         events.addLast(new Event(c.node.id(), -1, null, reason));
         wakeup.run();
+    }
+
+    /**
+     * When a connection that was ready (or is given up by the sender) may be replaced: reconnect.backoff.ms after
+     * the attempt that opened it, as kafka-clients counts it. A connection that served for longer is replaced at
+     * once, so a reset costs one connection setup instead of a backoff; one that dies as soon as it is ready still
+     * spaces the attempts by reconnect.backoff.ms.
+     */
+    private long afterReadyConnection(Connection c) {
+        long now = clock.getAsLong();
+        return Math.max(now, saturatedAdd(c.lastAttemptMs, reconnectBackoffMs));
+    }
+
+    /** Up to 20 % more, so that clients that lost their connections together do not reconnect together. */
+    private static long jitter(long backoffMs) {
+        return backoffMs + (long) (backoffMs * 0.2 * java.util.concurrent.ThreadLocalRandom.current().nextDouble());
     }
 
     /**
@@ -417,6 +446,7 @@ public final class NettyTransport implements Transport {
                 }
                 ByteBuffer nio = frame.nioBuffer();
                 int correlationId = nio.getInt(nio.position());
+                skipLostAnswers(correlationId);
                 Pending p = c.pending.pollFirst();
                 if (p == null || p.correlationId != correlationId) {
                     throw new ProtocolException("answer with correlation id " + correlationId + ", expected "
@@ -436,6 +466,34 @@ public final class NettyTransport implements Transport {
                 ch.close();
             } finally {
                 frame.release();
+            }
+        }
+
+        /**
+         * Answers come in request order on one connection: an answer to a later request proves that the answers
+         * to the requests before it will never come (a proxy or a broker lost them). They are reported as lost
+         * and the connection is kept. An id no request of the connection has (or an earlier one's, a duplicated
+         * answer) is left to the caller's check, which closes the connection.
+         */
+        private void skipLostAnswers(int correlationId) {
+            Pending head = c.pending.peekFirst();
+            if (head == null || head.correlationId == correlationId || head.internal) {
+                return;
+            }
+            boolean later = false;
+            for (Pending q : c.pending) {
+                if (q.correlationId == correlationId) {
+                    later = !q.internal;
+                    break;
+                }
+            }
+            if (!later) {
+                return;
+            }
+            while (c.pending.peekFirst().correlationId != correlationId) {
+                Pending lost = c.pending.pollFirst();
+                LOG.debug("{}: answer {} lost (answer {} came first)", c.node, lost.correlationId, correlationId);
+                events.addLast(new Event(c.node.id(), lost.correlationId, null, null, true));
             }
         }
 
