@@ -115,6 +115,14 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
     private final Duration pollTimeout;
     /** Insert-first mode with a group.id: processed offsets are committed to Kafka (without a group they cannot be). */
     private final boolean kafkaCommits;
+    /** Records per database transaction (transactional mode; 1 = one transaction per record, the default). */
+    private final int maxRecordsPerTransaction;
+    /** A batch commits once its records took this long (nanoseconds), even if it has fewer records. */
+    private final long maxTransactionNanos;
+    /** Batched mode: the owner epoch of each partition this consumer claimed at assignment. */
+    private final Map<TopicPartition, Long> epochs = new HashMap<>();
+    /** Batched mode: partitions another consumer claimed since this one did: paused until revoked or re-assigned. */
+    private final Set<TopicPartition> fenced = new HashSet<>();
 
     /** Attempts so far of records that failed, by partition and offset. */
     private final Map<TopicPartition, Map<Long, Integer>> attempts = new HashMap<>();
@@ -151,6 +159,12 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         this.pollTimeout = b.pollTimeout;
         this.metrics = new ConsumerMetrics(b.registry, scope);
         this.kafkaCommits = b.txHandler == null && b.hasGroup;
+        this.maxRecordsPerTransaction = b.maxRecordsPerTransaction;
+        this.maxTransactionNanos = b.maxTransactionTime.toNanos();
+    }
+
+    private boolean batched() {
+        return maxRecordsPerTransaction > 1;
     }
 
     /**
@@ -224,6 +238,9 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         loadPositions(now);
         applyPauses(clock.millis());
         ConsumerRecords<K, V> records = consumer.poll(timeout);
+        if (batched()) {
+            return pollBatched(records);
+        }
         int done = 0;
         List<TopicPartition> partitions = new ArrayList<>(records.partitions());
         try {
@@ -403,6 +420,290 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         }
     }
 
+    /** How one batch attempt ended. */
+    private enum BatchEnd {
+        /** Committed: its records are done. */
+        COMMITTED,
+        /** A record failed (the transaction is rolled back): settle that record, then apply the batch again. */
+        RECORD_FAILED,
+        /** The store or the infrastructure failed (rolled back): every partition back, pause. */
+        STORE_DOWN
+    }
+
+    /** The outcome of one batch attempt. */
+    private static final class Batch<K, V> {
+        BatchEnd end;
+        /** Index in the poll's list after the last record the batch took. */
+        int next;
+        int applied;
+        int duplicates;
+        int deadLettered;
+        /** Next offset per partition the batch committed. */
+        final Map<TopicPartition, Long> positions = new HashMap<>();
+        ConsumerRecord<K, V> failed;
+        Throwable error;
+        /** The failed record has no usable key: poison at once, no attempt. */
+        boolean noKey;
+    }
+
+    /**
+     * The batched transactional mode: the poll's records, in offset order per partition, in batches of up to
+     * {@code maxRecordsPerTransaction} records, each batch one database transaction. A record that fails rolls its
+     * batch back; it is retried later (its partition paused and left out of this poll) or dead-lettered, and the
+     * batch is applied again without it. Each failure takes a record or a partition out, so a batch is attempted at
+     * most twice its size plus one times.
+     */
+    private int pollBatched(ConsumerRecords<K, V> records) {
+        List<TopicPartition> partitions = new ArrayList<>(records.partitions());
+        List<ConsumerRecord<K, V>> all = new ArrayList<>(records.count());
+        Map<TopicPartition, Long> next = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            List<ConsumerRecord<K, V>> list = records.records(tp);
+            if (fenced.contains(tp) || list.isEmpty()) {
+                continue;
+            }
+            all.addAll(list);
+            next.put(tp, list.get(0).offset());
+        }
+        // partitions out of this poll from an offset on (a record waiting for its retry, fenced, no position)
+        Map<TopicPartition, Long> stopped = new HashMap<>();
+        Set<ConsumerRecord<K, V>> deadLettered = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        PoisonRecordException poison = null;
+        int done = 0;
+        int from = 0;
+        while (from < all.size()) {
+            Batch<K, V> b = applyBatch(all, from, stopped, deadLettered);
+            if (b.end == BatchEnd.COMMITTED) {
+                done += b.applied + b.duplicates + b.deadLettered;
+                next.putAll(b.positions);
+                from = b.next;
+                continue;
+            }
+            if (b.end == BatchEnd.RECORD_FAILED) {
+                ConsumerRecord<K, V> r = b.failed;
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                Outcome o = recordFailed(r, tp, b.error, b.noKey, deadLettered);
+                if (o == Outcome.RETRY_PARTITION || o == Outcome.POISON) {
+                    stopped.put(tp, r.offset());
+                    consumer.seek(tp, r.offset());
+                    if (o == Outcome.RETRY_PARTITION) {
+                        pausedUntil.put(tp, clock.millis() + retryDelay(attemptsOf(tp, r.offset())));
+                        consumer.pause(List.of(tp));
+                    } else if (poison == null) {
+                        poison = new PoisonRecordException(tp, r.offset(), attemptsOf(tp, r.offset()), lastFailure);
+                    }
+                    continue;
+                }
+                if (o == Outcome.DONE) {
+                    continue; // published to the dead-letter target: the batch again, recording it
+                }
+            }
+            // the store is down: every partition back to its first record not committed
+            for (Map.Entry<TopicPartition, Long> e : next.entrySet()) {
+                if (!fenced.contains(e.getKey())) {
+                    consumer.seek(e.getKey(), e.getValue());
+                }
+            }
+            storeDown();
+            return done;
+        }
+        if (done > 0) {
+            storeFailuresInARow = 0;
+        }
+        if (poison != null) {
+            throw poison;
+        }
+        return done;
+    }
+
+    /**
+     * A record of a batch failed (its transaction rolled back): counts the attempt; RETRY_PARTITION, POISON (no
+     * dead-letter target), DONE (published to the dead-letter target: the batch records it) or STORE_DOWN (the
+     * publish failed).
+     */
+    private Outcome recordFailed(ConsumerRecord<K, V> r, TopicPartition tp, Throwable e, boolean noKey,
+                                 Set<ConsumerRecord<K, V>> deadLettered) {
+        int made;
+        if (noKey) {
+            made = maxAttempts;
+        } else {
+            metrics.handlerFailures.increment();
+            made = attempts.computeIfAbsent(tp, k -> new HashMap<>()).merge(r.offset(), 1, Integer::sum);
+            LOG.warn("handler failed on {}@{} (attempt {} of {}), applying its batch again without it: {}", tp,
+                r.offset(), made, maxAttempts, e.toString());
+        }
+        lastFailure = e;
+        if (made < maxAttempts) {
+            return Outcome.RETRY_PARTITION;
+        }
+        attempts.computeIfAbsent(tp, k -> new HashMap<>()).put(r.offset(), made);
+        if (deadLetters == null) {
+            LOG.error("record {}@{} failed {} attempt(s) and no dead-letter target is configured: stopping on it",
+                tp, r.offset(), made, e);
+            return Outcome.POISON;
+        }
+        try {
+            deadLetters.publish(r, e, made);
+        } catch (Exception ex) {
+            LOG.warn("dead-letter publish of {}@{} failed, retrying after a back-off: {}", tp, r.offset(),
+                ex.toString());
+            storeFailure(ex);
+            return Outcome.STORE_DOWN;
+        }
+        LOG.warn("record {}@{} dead-lettered after {} attempt(s): {}", tp, r.offset(), made, e.toString());
+        deadLettered.add(r);
+        return Outcome.DONE;
+    }
+
+    private static boolean isStopped(Map<TopicPartition, Long> stopped, ConsumerRecord<?, ?> r) {
+        if (stopped.isEmpty()) {
+            return false;
+        }
+        Long from = stopped.get(new TopicPartition(r.topic(), r.partition()));
+        return from != null && r.offset() >= from;
+    }
+
+    /** One attempt at the batch that starts at {@code from}: one database transaction. */
+    private Batch<K, V> applyBatch(List<ConsumerRecord<K, V>> all, int from, Map<TopicPartition, Long> stopped,
+                                   Set<ConsumerRecord<K, V>> deadLettered) {
+        Batch<K, V> b = new Batch<>();
+        JdbcProcessedIdStore.JdbcTransaction tx;
+        try {
+            tx = jdbcStore.begin();
+        } catch (StoreException e) {
+            storeFailure(e);
+            b.end = BatchEnd.STORE_DOWN;
+            return b;
+        }
+        long start = System.nanoTime();
+        try {
+            // the fence: lock the position rows of the partitions this batch may touch, in the claims' order, and
+            // leave out those another consumer claimed since this one did (its claim waits for this transaction)
+            List<TopicPartition> touched = new ArrayList<>();
+            Set<TopicPartition> seen = new HashSet<>();
+            for (int i = from, n = 0; i < all.size() && n < maxRecordsPerTransaction; i++) {
+                ConsumerRecord<K, V> r = all.get(i);
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                if (!isStopped(stopped, r)) {
+                    n++;
+                    if (seen.add(tp)) {
+                        touched.add(tp);
+                    }
+                }
+            }
+            touched.sort(JdbcProcessedIdStore.PARTITION_ORDER);
+            Set<TopicPartition> locked = new HashSet<>();
+            for (TopicPartition tp : touched) {
+                long epoch = tx.lockPosition(scope, tp);
+                Long mine = epochs.get(tp);
+                if (mine == null) {
+                    // not claimed yet (the claim failed): read the position first, as after an assignment
+                    needPosition.add(tp);
+                    stopped.put(tp, Long.MIN_VALUE);
+                    consumer.pause(List.of(tp));
+                } else if (epoch != mine) {
+                    LOG.warn("{} was claimed by another consumer (epoch {}, ours {}): leaving its records to it", tp,
+                        epoch, mine);
+                    fenced.add(tp);
+                    stopped.put(tp, Long.MIN_VALUE);
+                    consumer.pause(List.of(tp));
+                } else {
+                    locked.add(tp);
+                }
+            }
+            long now = clock.millis();
+            int i = from;
+            int taken = 0;
+            List<ConsumerRecord<K, V>> done = new ArrayList<>();
+            while (i < all.size() && taken < maxRecordsPerTransaction) {
+                ConsumerRecord<K, V> r = all.get(i);
+                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                if (isStopped(stopped, r)) {
+                    i++;
+                    continue;
+                }
+                if (!locked.contains(tp)) {
+                    break; // past what this batch locked: the next batch
+                }
+                byte[] id = keys.key(r);
+                boolean validId = id != null && id.length > 0 && id.length <= KeyExtractor.MAX_KEY_BYTES;
+                if (deadLettered.contains(r)) {
+                    if (validId) {
+                        tx.insertIfAbsent(scope, id, now);
+                    }
+                    b.deadLettered++;
+                } else if (!validId) {
+                    tx.rollback();
+                    b.end = BatchEnd.RECORD_FAILED;
+                    b.failed = r;
+                    b.noKey = true;
+                    b.error = new IllegalArgumentException(id == null || id.length == 0
+                        ? "no de-duplication key (the key extractor returned none)"
+                        : "de-duplication key of " + id.length + " bytes, more than " + KeyExtractor.MAX_KEY_BYTES);
+                    return b;
+                } else {
+                    long t0 = System.nanoTime();
+                    boolean fresh = tx.insertIfAbsent(scope, id, now);
+                    metrics.insertNanos(System.nanoTime() - t0);
+                    if (fresh) {
+                        long h0 = System.nanoTime();
+                        try {
+                            txHandler.handle(r, tx.connection());
+                        } catch (Exception | LinkageError e) {
+                            metrics.handlerNanos(System.nanoTime() - h0);
+                            boolean broken = tx.connectionBroken();
+                            tx.rollback();
+                            if (broken || transientFailure.test(e)) {
+                                storeFailure(e);
+                                b.end = BatchEnd.STORE_DOWN;
+                                return b;
+                            }
+                            b.end = BatchEnd.RECORD_FAILED;
+                            b.failed = r;
+                            b.error = e;
+                            return b;
+                        }
+                        metrics.handlerNanos(System.nanoTime() - h0);
+                        b.applied++;
+                    } else {
+                        b.duplicates++;
+                    }
+                }
+                b.positions.put(tp, r.offset() + 1);
+                done.add(r);
+                taken++;
+                i++;
+                if (System.nanoTime() - start >= maxTransactionNanos) {
+                    break;
+                }
+            }
+            b.next = i;
+            for (Map.Entry<TopicPartition, Long> e : b.positions.entrySet()) {
+                tx.storePosition(scope, e.getKey(), e.getValue(), now);
+            }
+            long c0 = System.nanoTime();
+            tx.commit();
+            metrics.commitNanos(System.nanoTime() - c0);
+            metrics.applied.add(b.applied);
+            metrics.duplicates.add(b.duplicates);
+            metrics.deadLettered.add(b.deadLettered);
+            if (!attempts.isEmpty()) {
+                for (ConsumerRecord<K, V> r : done) {
+                    forgetAttempts(new TopicPartition(r.topic(), r.partition()), r.offset());
+                }
+            }
+            b.end = BatchEnd.COMMITTED;
+            return b;
+        } catch (StoreException e) {
+            tx.rollback();
+            storeFailure(e);
+            b.end = BatchEnd.STORE_DOWN;
+            return b;
+        } finally {
+            tx.close();
+        }
+    }
+
     /**
      * The last attempt failed (or the record has no usable key): dead-letter it and record its id and position, or,
      * without a dead-letter target, stop on it.
@@ -500,6 +801,11 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
             wantPaused.addAll(assignment);
         } else {
             wantPaused.addAll(pausedUntil.keySet());
+            for (TopicPartition tp : fenced) {
+                if (assignment.contains(tp)) {
+                    wantPaused.add(tp);
+                }
+            }
             for (TopicPartition tp : needPosition) {
                 if (assignment.contains(tp)) {
                     wantPaused.add(tp);
@@ -538,7 +844,7 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
             return;
         }
         try {
-            Map<TopicPartition, Long> stored = jdbcStore.loadPositions(scope, needPosition);
+            Map<TopicPartition, Long> stored = readPositions(needPosition);
             stored.forEach(consumer::seek);
             needPosition.clear();
         } catch (StoreException e) {
@@ -552,7 +858,7 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
             return;
         }
         try {
-            Map<TopicPartition, Long> stored = jdbcStore.loadPositions(scope, partitions);
+            Map<TopicPartition, Long> stored = readPositions(partitions);
             stored.forEach(consumer::seek);
             LOG.info("assigned {}: positions from the database {}", partitions, stored);
         } catch (StoreException e) {
@@ -564,8 +870,30 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         }
     }
 
+    /**
+     * The stored positions of {@code partitions}; in the batched mode they are claimed (see
+     * {@link JdbcProcessedIdStore#claimPositions}) and their epochs kept for the fence.
+     */
+    private Map<TopicPartition, Long> readPositions(Collection<TopicPartition> partitions) {
+        if (!batched()) {
+            return jdbcStore.loadPositions(scope, partitions);
+        }
+        Map<TopicPartition, JdbcProcessedIdStore.Claim> claims = jdbcStore.claimPositions(scope, partitions);
+        Map<TopicPartition, Long> stored = new HashMap<>();
+        claims.forEach((tp, claim) -> {
+            epochs.put(tp, claim.epoch());
+            fenced.remove(tp);
+            if (claim.nextOffset() >= 0) {
+                stored.put(tp, claim.nextOffset());
+            }
+        });
+        return stored;
+    }
+
     private void forget(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {
+            epochs.remove(tp);
+            fenced.remove(tp);
             attempts.remove(tp);
             pausedUntil.remove(tp);
             needPosition.remove(tp);
@@ -607,7 +935,8 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
                 || t instanceof SocketException) {
                 return true;
             }
-            if (t instanceof SQLException s && SqlDialect.isConnectionFailure(s)) {
+            if (t instanceof SQLException s && (SqlDialect.isConnectionFailure(s)
+                || SqlDialect.isTransactionRollback(s))) {
                 return true;
             }
             if (t.getCause() == t) {
@@ -692,6 +1021,8 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private MeterRegistry registry = Metrics.globalRegistry;
         private Duration pollTimeout = Duration.ofMillis(500);
+        private int maxRecordsPerTransaction = 1;
+        private Duration maxTransactionTime = Duration.ofSeconds(1);
         private boolean hasGroup;
 
         private Builder(Consumer<K, V> consumer, ProcessedIdStore store, RecordHandler<K, V> handler,
@@ -782,6 +1113,34 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
         }
 
         /**
+         * Transactional mode: up to {@code records} records of one poll (across its partitions) in one database
+         * transaction: each record's duplicate check, effect and id, and the positions of every partition touched,
+         * commit together (default 1: a transaction per record). A handler failure rolls the batch back and the
+         * batch is applied again without the failed record (and the later records of its partition, which wait for
+         * its retry). A new owner's claim of a partition waits for an open batch of the old owner, and a later batch
+         * of the old owner leaves that partition out (the fence, see docs/CONSUMER.md).
+         */
+        public Builder<K, V> maxRecordsPerTransaction(int records) {
+            if (records < 1) {
+                throw new IllegalArgumentException("maxRecordsPerTransaction must be at least 1: " + records);
+            }
+            this.maxRecordsPerTransaction = records;
+            return this;
+        }
+
+        /**
+         * Batched mode: a batch commits once its records took {@code time}, even if it has fewer than
+         * {@link #maxRecordsPerTransaction} records (default 1 s); bounds how long row locks are held.
+         */
+        public Builder<K, V> maxTransactionTime(Duration time) {
+            if (time.isNegative() || time.isZero()) {
+                throw new IllegalArgumentException("maxTransactionTime must be positive: " + time);
+            }
+            this.maxTransactionTime = time;
+            return this;
+        }
+
+        /**
          * The consumer.
          *
          * @throws IllegalStateException if no key extractor was set, or no scope and the consumer has no group
@@ -803,6 +1162,10 @@ public final class IdempotentConsumer<K, V> implements AutoCloseable {
                     throw new IllegalStateException("a scope is required when the consumer has no group.id");
                 }
                 scope = group;
+            }
+            if (maxRecordsPerTransaction > 1 && txHandler == null) {
+                throw new IllegalStateException("maxRecordsPerTransaction > 1 needs the transactional mode "
+                    + "(a TransactionalHandler): the insert-first mode's effect is outside the store's transaction");
             }
             if (scope.isEmpty() || scope.length() > Validation.MAX_SCOPE_CHARS) {
                 throw new IllegalArgumentException("scope must have 1 to 255 characters: " + scope);

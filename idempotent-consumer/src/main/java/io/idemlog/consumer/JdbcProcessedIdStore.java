@@ -42,7 +42,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * idemlog_processed_ids (scope VARCHAR(255), id BYTEA | VARBINARY(512), processed_at BIGINT,
  *                        PRIMARY KEY (scope, id)), index on processed_at
  * idemlog_positions     (scope VARCHAR(255), topic VARCHAR(255), kafka_partition INT, next_offset BIGINT,
- *                        updated_at BIGINT, PRIMARY KEY (scope, topic, kafka_partition))
+ *                        updated_at BIGINT, owner_epoch BIGINT DEFAULT 0, PRIMARY KEY (scope, topic, kafka_partition))
+ * </pre>
+ * A position row with {@code next_offset = -1} was claimed ({@link #claimPositions}) before anything was processed
+ * on it: no position. {@code owner_epoch} counts the claims (the batched transactional mode's fence).
+ * <pre>
  * </pre>
  *
  * <p><b>Transactions.</b> {@link #begin()} takes a connection from the {@link DataSource} and turns auto-commit off.
@@ -200,7 +204,7 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     TopicPartition tp = new TopicPartition(rs.getString(1), rs.getInt(2));
-                    if (wanted.contains(tp)) {
+                    if (wanted.contains(tp) && rs.getLong(3) >= 0) {
                         found.put(tp, rs.getLong(3));
                     }
                 }
@@ -210,6 +214,95 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
         }
         return found;
     }
+
+    /** A partition's position as claimed by one consumer: the next offset (-1: none stored) and the claim's epoch. */
+    record Claim(long nextOffset, long epoch) {
+    }
+
+    /**
+     * Claims {@code partitions} for a new owner (the batched transactional mode, at assignment): in one transaction,
+     * in (topic, partition) order, each position row's {@code owner_epoch} goes up by one (a row with
+     * {@code next_offset = -1} is created for a partition without one), and the stored position and the new epoch
+     * are read back. The update waits for any open transaction that locked the row ({@link
+     * JdbcTransaction#lockPosition}: the previous owner's batch), so the position read includes that batch if it
+     * commits; and a later batch of the previous owner sees another epoch and must not apply its records.
+     *
+     * @throws StoreException if the database is unavailable
+     */
+    Map<TopicPartition, Claim> claimPositions(String scope, Collection<TopicPartition> partitions) {
+        List<TopicPartition> sorted = new ArrayList<>(new HashSet<>(partitions));
+        sorted.sort(PARTITION_ORDER);
+        Map<TopicPartition, Claim> claims = new HashMap<>();
+        Connection c = null;
+        try {
+            c = dataSource.getConnection();
+            c.setAutoCommit(false);
+            long now = clock.millis();
+            for (TopicPartition tp : sorted) {
+                if (bumpEpoch(c, scope, tp) == 0) {
+                    Savepoint sp = c.setSavepoint();
+                    try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + positions
+                        + " (scope, topic, kafka_partition, next_offset, updated_at, owner_epoch)"
+                        + " VALUES (?, ?, ?, -1, ?, 1)")) {
+                        ps.setString(1, scope);
+                        ps.setString(2, tp.topic());
+                        ps.setInt(3, tp.partition());
+                        ps.setLong(4, now);
+                        ps.executeUpdate();
+                    } catch (SQLException e) {
+                        if (!SqlDialect.isUniqueViolation(e)) {
+                            throw e;
+                        }
+                        c.rollback(sp); // another claim created it first
+                        if (bumpEpoch(c, scope, tp) == 0) {
+                            throw new SQLException("position row of " + tp + " neither updatable nor insertable");
+                        }
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("SELECT next_offset, owner_epoch FROM " + positions
+                    + " WHERE scope = ? AND topic = ? AND kafka_partition = ?")) {
+                    ps.setString(1, scope);
+                    ps.setString(2, tp.topic());
+                    ps.setInt(3, tp.partition());
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            throw new SQLException("position row of " + tp + " vanished");
+                        }
+                        claims.put(tp, new Claim(rs.getLong(1), rs.getLong(2)));
+                    }
+                }
+            }
+            c.commit();
+            return claims;
+        } catch (SQLException e) {
+            if (c != null) {
+                try {
+                    c.rollback();
+                } catch (SQLException ignored) {
+                    // a broken connection rolled back already
+                }
+            }
+            throw new StoreException("cannot claim positions of " + scope + ": " + e.getMessage(), e);
+        } finally {
+            if (c != null) {
+                closeQuietly(c);
+            }
+        }
+    }
+
+    private int bumpEpoch(Connection c, String scope, TopicPartition tp) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE " + positions + " SET owner_epoch = owner_epoch + 1"
+            + " WHERE scope = ? AND topic = ? AND kafka_partition = ?")) {
+            ps.setString(1, scope);
+            ps.setString(2, tp.topic());
+            ps.setInt(3, tp.partition());
+            return ps.executeUpdate();
+        }
+    }
+
+    /** The order in which position rows are locked (claims and batches alike), so that two never deadlock. */
+    static final java.util.Comparator<TopicPartition> PARTITION_ORDER =
+        java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
     @Override
     public long purge() {
@@ -361,7 +454,10 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
             "CREATE INDEX IF NOT EXISTS " + ids + "_at ON " + ids + " (processed_at)",
             "CREATE TABLE IF NOT EXISTS " + positions + " (scope VARCHAR(" + Validation.MAX_SCOPE_CHARS
                 + ") NOT NULL, topic VARCHAR(255) NOT NULL, kafka_partition INT NOT NULL, next_offset BIGINT NOT NULL,"
-                + " updated_at BIGINT NOT NULL, PRIMARY KEY (scope, topic, kafka_partition))"};
+                + " updated_at BIGINT NOT NULL, owner_epoch BIGINT DEFAULT 0 NOT NULL,"
+                + " PRIMARY KEY (scope, topic, kafka_partition))",
+            // tables created before the batched mode's fence had no owner_epoch
+            "ALTER TABLE " + positions + " ADD COLUMN IF NOT EXISTS owner_epoch BIGINT DEFAULT 0 NOT NULL"};
         for (String sql : ddl) {
             // several consumers starting at once may race to create the same table (PostgreSQL then reports a
             // unique violation in its catalog): the statement is retried, and IF NOT EXISTS makes it a no-op
@@ -514,6 +610,27 @@ public final class JdbcProcessedIdStore implements ProcessedIdStore {
                 ps.setString(5, partition.topic());
                 ps.setInt(6, partition.partition());
                 return ps.executeUpdate();
+            }
+        }
+
+        /**
+         * Locks the position row of {@code partition} until this transaction ends and returns its owner epoch (-1
+         * without a row): the batched mode's fence against a new owner's {@link #claimPositions claim}.
+         *
+         * @throws StoreException if the database fails (a lock wait timeout or deadlock included)
+         */
+        long lockPosition(String scope, TopicPartition partition) {
+            checkOpen();
+            try (PreparedStatement ps = connection.prepareStatement("SELECT owner_epoch FROM " + positions
+                + " WHERE scope = ? AND topic = ? AND kafka_partition = ? FOR UPDATE")) {
+                ps.setString(1, scope);
+                ps.setString(2, partition.topic());
+                ps.setInt(3, partition.partition());
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getLong(1) : -1;
+                }
+            } catch (SQLException e) {
+                throw new StoreException("cannot lock the position of " + partition + ": " + e.getMessage(), e);
             }
         }
 

@@ -63,4 +63,17 @@ public enum SqlDialect {
         }
         return false;
     }
+
+    /**
+     * Whether {@code e} says the database rolled the transaction back to resolve a conflict (SQLState class 40:
+     * serialization failure 40001, PostgreSQL's deadlock 40P01): the same transaction may succeed when retried.
+     */
+    static boolean isTransactionRollback(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("40")) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -78,7 +78,10 @@ public final class ConsumerBench {
           --targets kafka,idemlog --records 1000000 --dup-every 100 --partitions 6 --members 3
           --modes tx,control --kills 10 --kill-interval-ms 8000 --cuts 2 --cut-down-ms 1500
           --pg-synchronous-commit off (faults runs; the throughput runs use PostgreSQL's default, on)
+          --batch-size 1 (records per database transaction of the tx members, and per effect transaction of the
+            control members; the faults runs)
           --throughput-records 100000 (0 = skip) --stores memory,h2-tx,pg-insert-first,pg-tx,pg-plain
+          --batch-sizes 1 (the throughput runs of h2-tx and pg-tx, one run per size: store names h2-tx-bN)
           --timeout-s 3600 (per faults run) --seed 1 --out docs/benchmarks --tag consumer-DATE --work DIR
         """;
 
@@ -155,7 +158,7 @@ public final class ConsumerBench {
     private int run() throws Exception {
         List<String> known = List.of("targets", "records", "dup-every", "partitions", "members", "modes", "kills",
             "kill-interval-ms", "cuts", "cut-down-ms", "pg-synchronous-commit", "throughput-records", "stores",
-            "timeout-s", "seed", "out", "tag", "work");
+            "timeout-s", "seed", "out", "tag", "work", "batch-size", "batch-sizes");
         for (String k : opts.keySet()) {
             if (!known.contains(k)) {
                 throw new IllegalArgumentException("unknown option --" + k + "\n" + USAGE);
@@ -197,8 +200,16 @@ public final class ConsumerBench {
                     if (throughputRecords > 0) {
                         String tt = "throughput";
                         Produced tp = produce(broker.bootstrap(), tt, throughputRecords, 0, partitions);
+                        List<String> sizes = list("batch-sizes", "1");
                         for (String store : stores) {
-                            speeds.add(throughput(target, broker, tt, store, tp, partitions, work));
+                            if (store.endsWith("-tx") && !sizes.equals(List.of("1"))) {
+                                for (String size : sizes) {
+                                    speeds.add(throughput(target, broker, tt, store + "-b" + size, tp, partitions,
+                                        work));
+                                }
+                            } else {
+                                speeds.add(throughput(target, broker, tt, store, tp, partitions, work));
+                            }
                         }
                     }
                 }
@@ -301,10 +312,13 @@ public final class ConsumerBench {
             try (SimpleConnectionPool db = SimpleConnectionPool.of(direct, "postgres", 2)) {
                 createSchema(db);
                 JdbcProcessedIdStore.builder(db).purgeInterval(Duration.ZERO).build().close(); // the library's tables
-                out.printf("-- faults %s/%s: %d members (%s), PostgreSQL %s through %s, synchronous_commit=%s%n",
-                    target, mode, members, group ? "one consumer group" : "static assignment: no groups on "
-                        + target, pg, proxy, opt("pg-synchronous-commit", "off"));
-                String positions = mode.equals("tx") ? "SELECT COALESCE(SUM(next_offset), 0) FROM idemlog_positions"
+                out.printf("-- faults %s/%s: %d members (%s), PostgreSQL %s through %s, synchronous_commit=%s,"
+                        + " %s record(s) per transaction%n", target, mode, members, group ? "one consumer group"
+                        : "static assignment: no groups on " + target, pg, proxy, opt("pg-synchronous-commit", "off"),
+                    opt("batch-size", "1"));
+                // a claimed partition without a position has next_offset -1 (the batched mode's claim)
+                String positions = mode.equals("tx")
+                    ? "SELECT COALESCE(SUM(GREATEST(next_offset, 0)), 0) FROM idemlog_positions"
                     : "SELECT COALESCE(SUM(next_offset), 0) FROM control_positions";
                 Process[] procs = new Process[members];
                 for (int m = 0; m < members; m++) {
@@ -377,10 +391,11 @@ public final class ConsumerBench {
         }
     }
 
-    private static Process startMember(String mode, Broker broker, String topic, int partitions, int member,
+    private Process startMember(String mode, Broker broker, String topic, int partitions, int member,
                                        int members, boolean group, String url, Path dir) throws IOException {
+        String batchSize = opt("batch-size", "1");
         List<String> args = List.of(mode, broker.bootstrap(), topic, String.valueOf(partitions),
-            String.valueOf(member), String.valueOf(members), group ? "group" : "static", url);
+            String.valueOf(member), String.valueOf(members), group ? "group" : "static", url, batchSize);
         Path logback = dir.resolve("member-logback.xml");
         if (!Files.exists(logback)) {
             Files.writeString(logback, MEMBER_LOGBACK);
@@ -405,6 +420,12 @@ public final class ConsumerBench {
 
     private Throughput throughput(String target, Broker broker, String topic, String store, Produced produced,
                                   int partitions, Path work) throws Exception {
+        int batch = 1;
+        int b = store.lastIndexOf("-b");
+        if (b > 0) {
+            batch = Integer.parseInt(store.substring(b + 2));
+        }
+        String kind = b > 0 ? store.substring(0, b) : store;
         boolean postgres = store.startsWith("pg");
         EmbeddedPostgres pg = postgres ? EmbeddedPostgres.builder().start() : null;
         Path h2 = work.resolve("h2-" + target + "-" + store);
@@ -442,7 +463,7 @@ public final class ConsumerBench {
             } else {
                 ProcessedIdStore s = store.equals("memory") ? MemoryProcessedIdStore.builder().maxIds(1_000_000)
                     .build() : JdbcProcessedIdStore.builder(db).purgeInterval(Duration.ZERO).build();
-                IdempotentConsumer.Builder<String, String> c = store.endsWith("-tx")
+                IdempotentConsumer.Builder<String, String> c = kind.endsWith("-tx")
                     ? IdempotentConsumer.builder(consumer, (JdbcProcessedIdStore) s,
                         (ConsumerRecord<String, String> r, Connection tx) -> ConsumerMember.apply(tx, r))
                     : IdempotentConsumer.<String, String>builder(consumer, s, r -> {
@@ -453,7 +474,7 @@ public final class ConsumerBench {
                         }
                     });
                 IdempotentConsumer<String, String> ic = c.keyExtractor(KeyExtractor.header(HEADER))
-                    .scope("bench").meterRegistry(new SimpleMeterRegistry()).build();
+                    .scope("bench").meterRegistry(new SimpleMeterRegistry()).maxRecordsPerTransaction(batch).build();
                 ic.assign(all);
                 t0 = System.nanoTime();
                 while (ic.stats().applied() < produced.records()) {

@@ -27,7 +27,8 @@ import java.util.Properties;
 
 /**
  * One member process of the consumer duplicate-injection benchmark; {@link ConsumerBench} starts three and SIGKILLs
- * them. {@code ConsumerMember <mode> <bootstrap> <topic> <partitions> <member> <members> <group|static> <jdbcUrl>}.
+ * them. {@code ConsumerMember <mode> <bootstrap> <topic> <partitions> <member> <members> <group|static> <jdbcUrl>
+ * [batch]}.
  *
  * <p>The effect of a record (value = amount) is an {@code orders} row plus the amount added to the one
  * {@code balance} row: not idempotent. Modes:
@@ -54,6 +55,7 @@ public final class ConsumerMember {
         int members = Integer.parseInt(args[5]);
         boolean group = args[6].equals("group");
         String url = args[7];
+        int batch = args.length > 8 ? Integer.parseInt(args[8]) : 1;
         SimpleConnectionPool pool = SimpleConnectionPool.of(url, "postgres", 2);
         pool.setLoginTimeout(3);
         List<TopicPartition> mine = new ArrayList<>();
@@ -68,9 +70,9 @@ public final class ConsumerMember {
         System.out.println("member " + member + " (" + mode + ", " + args[6] + ") starting, pid "
             + ProcessHandle.current().pid());
         if (mode.equals("tx")) {
-            runTransactional(consumer, pool, topic, group, mine);
+            runTransactional(consumer, pool, topic, group, mine, batch);
         } else {
-            runControl(consumer, pool, topic, group, mine);
+            runControl(consumer, pool, topic, group, mine, batch);
         }
     }
 
@@ -104,13 +106,13 @@ public final class ConsumerMember {
     }
 
     private static void runTransactional(KafkaConsumer<String, String> consumer, DataSource pool, String topic,
-                                         boolean group, List<TopicPartition> mine) {
+                                         boolean group, List<TopicPartition> mine, int batch) {
         JdbcProcessedIdStore store = JdbcProcessedIdStore.builder(pool).createTables(false)
             .purgeInterval(Duration.ZERO).build();
         IdempotentConsumer<String, String> c = IdempotentConsumer.builder(consumer, store,
                 (ConsumerRecord<String, String> r, Connection tx) -> apply(tx, r))
             .keyExtractor(KeyExtractor.header(ConsumerBench.HEADER)).scope("bench-tx")
-            .storeBackoff(Duration.ofMillis(50), Duration.ofSeconds(1)).build();
+            .storeBackoff(Duration.ofMillis(50), Duration.ofSeconds(1)).maxRecordsPerTransaction(batch).build();
         if (group) {
             c.subscribe(List.of(topic));
         } else {
@@ -120,7 +122,7 @@ public final class ConsumerMember {
     }
 
     private static void runControl(KafkaConsumer<String, String> consumer, DataSource pool, String topic,
-                                   boolean group, List<TopicPartition> mine) throws SQLException {
+                                   boolean group, List<TopicPartition> mine, int batch) throws SQLException {
         if (group) {
             consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override
@@ -139,13 +141,18 @@ public final class ConsumerMember {
         while (true) {
             ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(500));
             Map<TopicPartition, Long> next = new HashMap<>();
-            for (ConsumerRecord<String, String> r : records) {
+            List<ConsumerRecord<String, String>> list = new ArrayList<>();
+            records.forEach(list::add);
+            for (int from = 0; from < list.size(); from += batch) {
+                // the effects of up to `batch` records per transaction (as the wrapper's batched mode), positions after
                 try (Connection c = pool.getConnection()) {
                     c.setAutoCommit(false);
-                    apply(c, r);
+                    for (ConsumerRecord<String, String> r : list.subList(from, Math.min(list.size(), from + batch))) {
+                        apply(c, r);
+                        next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+                    }
                     c.commit();
                 }
-                next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
             }
             if (!next.isEmpty()) {
                 try (Connection c = pool.getConnection()) {

@@ -6,6 +6,7 @@ import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -28,6 +29,16 @@ import java.util.concurrent.TimeUnit;
  *       costs the window at the bound.</li>
  * </ul>
  * Keys are visited in a precomputed random order, so at 1,000,000 keys nearly every probe misses the CPU caches.
+ * These three read each key from a 36 MB buffer at a random place, which is a cache miss of its own that the
+ * produce path does not have (there the key is in the request buffer being walked). So also:
+ * <ul>
+ *   <li>{@code newKeyAtBound}: what one record with a new key costs the window on the produce path, with the key
+ *       hot in a 16-byte buffer (8-byte nonce + 8-byte counter, as the e2e dedup-cost benchmark sends): hash it,
+ *       probe for it (a miss), enter it into the full window (the oldest is evicted);</li>
+ *   <li>{@code newKeysBatchAtBound}: the same per key, for a batch of 512 new keys as {@code DedupFilter} does it
+ *       (hash them all, {@link KeyWindow#prefetch} / {@link KeyWindow#prefetchOldest} so the cache misses overlap,
+ *       then probe each and enter each).</li>
+ * </ul>
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -49,6 +60,11 @@ public class KeyWindowBenchmark {
     private int next;
     private long offset;
     private final KeyWindow.Verifier any = o -> true;
+    private final KeyWindow.Verifier none = o -> false;
+    static final int BATCH = 512;
+    private final long[] batchHashes = new long[BATCH];
+    private ByteBuffer hot;
+    private long counter;
 
     static void fill(ByteBuffer buf, int n, SplittableRandom random) {
         for (int i = 0; i < n * KEY_BYTES; i++) {
@@ -68,6 +84,9 @@ public class KeyWindowBenchmark {
             window.add(KeyWindow.hash(stored, i * KEY_BYTES, KEY_BYTES), i, NOW_MS);
         }
         offset = keys;
+        hot = ByteBuffer.allocateDirect(16);
+        hot.putLong(0, 0x6964656D6C6F6721L);
+        counter = 0;
         order = new int[keys];
         for (int i = 0; i < keys; i++) {
             order[i] = i;
@@ -107,5 +126,33 @@ public class KeyWindowBenchmark {
         int i = nextIndex();
         window.add(KeyWindow.hash(fresh, i * KEY_BYTES, KEY_BYTES), offset++, NOW_MS);
         return window.size();
+    }
+
+    @Benchmark
+    public long newKeyAtBound() {
+        hot.putLong(8, counter++);
+        long hash = KeyWindow.hash(hot, 0, 16);
+        long found = window.findOriginal(hash, NOW_MS, none);
+        window.add(hash, offset++, NOW_MS);
+        return found;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long newKeysBatchAtBound() {
+        for (int k = 0; k < BATCH; k++) {
+            hot.putLong(8, counter++);
+            batchHashes[k] = KeyWindow.hash(hot, 0, 16);
+        }
+        window.prefetch(batchHashes, BATCH);
+        window.prefetchOldest(BATCH, NOW_MS);
+        long found = 0;
+        for (int k = 0; k < BATCH; k++) {
+            found += window.findOriginal(batchHashes[k], NOW_MS, none);
+        }
+        for (int k = 0; k < BATCH; k++) {
+            window.add(batchHashes[k], offset++, NOW_MS);
+        }
+        return found;
     }
 }

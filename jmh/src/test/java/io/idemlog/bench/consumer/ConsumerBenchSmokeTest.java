@@ -48,4 +48,28 @@ class ConsumerBenchSmokeTest {
         assertTrue(Files.exists(dir.resolve("smoke-throughput.png")));
         assertTrue(Files.exists(dir.resolve("smoke-faults.png")));
     }
+
+    /** The same with 50 records per database transaction (--batch-size), on idemlog; throughput per batch size. */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void batchedTransactionalModeIsExactUnderSigkillsAndACut() throws Exception {
+        int rc = ConsumerBench.run("--targets", "idemlog", "--records", "3000", "--kills", "2",
+            "--kill-interval-ms", "1000", "--cuts", "1", "--cut-down-ms", "500", "--batch-size", "50",
+            "--throughput-records", "300", "--stores", "pg-tx", "--batch-sizes", "1,50", "--out", dir.toString(),
+            "--tag", "batch", "--work", dir.resolve("work").toString(), "--timeout-s", "200");
+        assertEquals(0, rc, Files.readString(dir.resolve("batch.txt")));
+        List<String> faults = Files.readAllLines(dir.resolve("batch-faults.csv"));
+        assertEquals(3, faults.size(), "header + idemlog tx/control: " + faults);
+        for (String line : faults.subList(1, faults.size())) {
+            String[] f = line.split(",");
+            assertTrue(Integer.parseInt(f[10]) >= 1, "kills: " + line);
+            if (f[1].equals("tx")) {
+                assertEquals("true", f[9], "exactly once: " + line);
+                assertEquals("0", f[6], line);
+            }
+        }
+        List<String> speeds = Files.readAllLines(dir.resolve("batch-throughput.csv"));
+        assertEquals(List.of("pg-tx-b1", "pg-tx-b50"), speeds.subList(1, speeds.size()).stream()
+            .map(l -> l.split(",")[1]).toList());
+    }
 }

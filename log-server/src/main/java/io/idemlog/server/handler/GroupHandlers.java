@@ -18,6 +18,7 @@ import io.idemlog.common.protocol.message.LeaveGroupRequest;
 import io.idemlog.common.protocol.message.LeaveGroupResponse;
 import io.idemlog.common.protocol.message.ListGroupsRequest;
 import io.idemlog.common.protocol.message.ListGroupsResponse;
+import io.idemlog.common.protocol.message.Message;
 import io.idemlog.common.protocol.message.OffsetCommitRequest;
 import io.idemlog.common.protocol.message.OffsetCommitResponse;
 import io.idemlog.common.protocol.message.OffsetDeleteRequest;
@@ -41,7 +42,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The handlers of the consumer-group APIs: FindCoordinator, JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
@@ -111,6 +114,23 @@ final class GroupHandlers {
         }
     }
 
+    /**
+     * The steps every group API but FindCoordinator shares: count the request, decode it (on the event loop), answer
+     * {@code refusal} at once while the coordinator cannot take work, else {@code prepare} the work (still on the
+     * event loop) and run it on the coordinator thread, which answers.
+     */
+    private <Q> void serve(RequestContext ctx, WireReader body, ApiKey api, BiFunction<WireReader, Short, Q> decode,
+                           BiFunction<Q, ErrorCode, Message> refusal, Function<Q, Consumer<GroupCoordinator>> prepare) {
+        broker.metrics().request(api);
+        Q req = decode.apply(body, ctx.version);
+        ErrorCode down = unavailable();
+        if (down != ErrorCode.NONE) {
+            ctx.respond(refusal.apply(req, down));
+            return;
+        }
+        submit(ctx, prepare.apply(req));
+    }
+
     private static String clientHost(RequestContext ctx) {
         SocketAddress a = ctx.remoteAddress();
         return a instanceof InetSocketAddress i ? "/" + i.getAddress().getHostAddress() : String.valueOf(a);
@@ -149,16 +169,15 @@ final class GroupHandlers {
     // ------------------------------------------------------------------------------------------ JoinGroup
 
     private void joinGroup(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.JOIN_GROUP);
-        JoinGroupRequest req = JoinGroupRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.JOIN_GROUP, JoinGroupRequest::read, (req, down) -> {
             JoinGroupResponse rsp = new JoinGroupResponse();
             rsp.errorCode = down.code;
             rsp.memberId = req.memberId;
-            ctx.respond(rsp);
-            return;
-        }
+            return rsp;
+        }, req -> joinWork(ctx, req));
+    }
+
+    private Consumer<GroupCoordinator> joinWork(RequestContext ctx, JoinGroupRequest req) {
         List<GroupCoordinator.Protocol> protocols = new ArrayList<>(req.protocols.size());
         for (JoinGroupRequest.Protocol p : req.protocols) {
             protocols.add(new GroupCoordinator.Protocol(p.name, p.metadata));
@@ -167,7 +186,7 @@ final class GroupHandlers {
             req.groupInstanceId, ctx.header.clientId == null ? "" : ctx.header.clientId, clientHost(ctx),
             req.sessionTimeoutMs, req.effectiveRebalanceTimeoutMs(), req.protocolType, protocols,
             ctx.version >= 4, ctx.version >= 9);
-        submit(ctx, c -> c.join(join, res -> {
+        return c -> c.join(join, res -> {
             JoinGroupResponse rsp = new JoinGroupResponse();
             rsp.errorCode = res.error().code;
             rsp.generationId = res.generationId();
@@ -180,69 +199,61 @@ final class GroupHandlers {
                 rsp.members.add(new JoinGroupResponse.Member(m.memberId(), m.groupInstanceId(), m.metadata()));
             }
             ctx.respond(rsp);
-        }));
+        });
     }
 
     // ------------------------------------------------------------------------------------------ SyncGroup
 
     private void syncGroup(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.SYNC_GROUP);
-        SyncGroupRequest req = SyncGroupRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.SYNC_GROUP, SyncGroupRequest::read, (req, down) -> {
             SyncGroupResponse rsp = new SyncGroupResponse();
             rsp.errorCode = down.code;
-            ctx.respond(rsp);
-            return;
-        }
+            return rsp;
+        }, req -> syncWork(ctx, req));
+    }
+
+    private static Consumer<GroupCoordinator> syncWork(RequestContext ctx, SyncGroupRequest req) {
         Map<String, byte[]> assignments = new HashMap<>();
         for (SyncGroupRequest.Assignment a : req.assignments) {
             assignments.put(a.memberId, a.assignment);
         }
         GroupCoordinator.SyncRequest sync = new GroupCoordinator.SyncRequest(req.groupId, req.generationId,
             req.memberId, req.groupInstanceId, req.protocolType, req.protocolName, assignments);
-        submit(ctx, c -> c.sync(sync, res -> {
+        return c -> c.sync(sync, res -> {
             SyncGroupResponse rsp = new SyncGroupResponse();
             rsp.errorCode = res.error().code;
             rsp.protocolType = res.protocolType();
             rsp.protocolName = res.protocolName();
             rsp.assignment = res.assignment();
             ctx.respond(rsp);
-        }));
+        });
     }
 
     // ------------------------------------------------------------------------------------------ Heartbeat
 
     private void heartbeat(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.HEARTBEAT);
-        HeartbeatRequest req = HeartbeatRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
-            ctx.respond(new HeartbeatResponse(down.code));
-            return;
-        }
-        submit(ctx, c -> ctx.respond(new HeartbeatResponse(
-            c.heartbeat(req.groupId, req.generationId, req.memberId, req.groupInstanceId).code)));
+        serve(ctx, body, ApiKey.HEARTBEAT, HeartbeatRequest::read, (req, down) -> new HeartbeatResponse(down.code),
+            req -> c -> ctx.respond(new HeartbeatResponse(
+                c.heartbeat(req.groupId, req.generationId, req.memberId, req.groupInstanceId).code)));
     }
 
     // ------------------------------------------------------------------------------------------ LeaveGroup
 
     private void leaveGroup(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.LEAVE_GROUP);
-        LeaveGroupRequest req = LeaveGroupRequest.read(body, ctx.version);
-        List<LeaveGroupRequest.Member> leavers = req.leavers(ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.LEAVE_GROUP, LeaveGroupRequest::read, (req, down) -> {
             LeaveGroupResponse rsp = new LeaveGroupResponse();
             rsp.errorCode = down.code;
-            ctx.respond(rsp);
-            return;
-        }
+            return rsp;
+        }, req -> leaveWork(ctx, req));
+    }
+
+    private static Consumer<GroupCoordinator> leaveWork(RequestContext ctx, LeaveGroupRequest req) {
+        List<LeaveGroupRequest.Member> leavers = req.leavers(ctx.version);
         List<GroupCoordinator.MemberIdentity> who = new ArrayList<>(leavers.size());
         for (LeaveGroupRequest.Member m : leavers) {
             who.add(new GroupCoordinator.MemberIdentity(m.memberId, m.groupInstanceId));
         }
-        submit(ctx, c -> {
+        return c -> {
             GroupCoordinator.LeaveResult res = c.leave(req.groupId, who);
             LeaveGroupResponse rsp = new LeaveGroupResponse();
             rsp.errorCode = res.error().code;
@@ -256,19 +267,17 @@ final class GroupHandlers {
                 rsp.errorCode = res.memberErrors().get(0).code; // v0-2: the one member's error is the answer
             }
             ctx.respond(rsp);
-        });
+        };
     }
 
     // ------------------------------------------------------------------------------------------ OffsetCommit
 
     private void offsetCommit(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.OFFSET_COMMIT);
-        OffsetCommitRequest req = OffsetCommitRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
-            ctx.respond(OffsetCommitResponse.allPartitions(req, down.code));
-            return;
-        }
+        serve(ctx, body, ApiKey.OFFSET_COMMIT, OffsetCommitRequest::read,
+            (req, down) -> OffsetCommitResponse.allPartitions(req, down.code), req -> commitWork(ctx, req));
+    }
+
+    private static Consumer<GroupCoordinator> commitWork(RequestContext ctx, OffsetCommitRequest req) {
         List<GroupCoordinator.CommitEntry> entries = new ArrayList<>();
         long commitTimestamp = -1;
         for (OffsetCommitRequest.Topic t : req.topics) {
@@ -284,7 +293,7 @@ final class GroupHandlers {
         GroupCoordinator.CommitRequest commit = new GroupCoordinator.CommitRequest(req.groupId,
             ctx.version >= 1 ? req.generationIdOrMemberEpoch : -1, ctx.version >= 1 ? req.memberId : "",
             req.groupInstanceId, entries, commitTimestamp, retention);
-        submit(ctx, c -> c.commitOffsets(commit, errors -> {
+        return c -> c.commitOffsets(commit, errors -> {
             OffsetCommitResponse rsp = new OffsetCommitResponse();
             int i = 0;
             for (OffsetCommitRequest.Topic t : req.topics) {
@@ -295,25 +304,23 @@ final class GroupHandlers {
                 rsp.topics.add(rt);
             }
             ctx.respond(rsp);
-        }));
+        });
     }
 
     // ------------------------------------------------------------------------------------------ OffsetFetch
 
     private void offsetFetch(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.OFFSET_FETCH);
-        OffsetFetchRequest req = OffsetFetchRequest.read(body, ctx.version);
-        List<OffsetFetchRequest.Group> asked = req.groups(ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.OFFSET_FETCH, OffsetFetchRequest::read, (req, down) -> {
             OffsetFetchResponse rsp = new OffsetFetchResponse();
-            for (OffsetFetchRequest.Group g : asked) {
+            for (OffsetFetchRequest.Group g : req.groups(ctx.version)) {
                 rsp.addGroup(ctx.version, fetchAnswer(ctx.version, g, down, List.of()));
             }
-            ctx.respond(rsp);
-            return;
-        }
-        submit(ctx, c -> {
+            return rsp;
+        }, req -> fetchWork(ctx, req.groups(ctx.version)));
+    }
+
+    private static Consumer<GroupCoordinator> fetchWork(RequestContext ctx, List<OffsetFetchRequest.Group> asked) {
+        return c -> {
             OffsetFetchResponse.Group[] answers = new OffsetFetchResponse.Group[asked.size()];
             int[] remaining = {asked.size()};
             if (asked.isEmpty()) {
@@ -343,7 +350,7 @@ final class GroupHandlers {
                     }
                 });
             }
-        });
+        };
     }
 
     /** One group's answer; v0-1 have no group-level error, so a group error goes into each partition. */
@@ -375,16 +382,11 @@ final class GroupHandlers {
     // ------------------------------------------------------------------------------------------ admin
 
     private void listGroups(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.LIST_GROUPS);
-        ListGroupsRequest req = ListGroupsRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.LIST_GROUPS, ListGroupsRequest::read, (req, down) -> {
             ListGroupsResponse rsp = new ListGroupsResponse();
             rsp.errorCode = down.code;
-            ctx.respond(rsp);
-            return;
-        }
-        submit(ctx, c -> {
+            return rsp;
+        }, req -> c -> {
             ListGroupsResponse rsp = new ListGroupsResponse();
             boolean classicWanted = req.typesFilter.isEmpty();
             for (String t : req.typesFilter) {
@@ -400,10 +402,7 @@ final class GroupHandlers {
     }
 
     private void describeGroups(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.DESCRIBE_GROUPS);
-        DescribeGroupsRequest req = DescribeGroupsRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.DESCRIBE_GROUPS, DescribeGroupsRequest::read, (req, down) -> {
             DescribeGroupsResponse rsp = new DescribeGroupsResponse();
             for (String id : req.groups) {
                 DescribeGroupsResponse.Group g = new DescribeGroupsResponse.Group();
@@ -411,10 +410,8 @@ final class GroupHandlers {
                 g.errorCode = down.code;
                 rsp.groups.add(g);
             }
-            ctx.respond(rsp);
-            return;
-        }
-        submit(ctx, c -> {
+            return rsp;
+        }, req -> c -> {
             DescribeGroupsResponse rsp = new DescribeGroupsResponse();
             for (GroupCoordinator.GroupDescription d : c.describeGroups(req.groups)) {
                 DescribeGroupsResponse.Group g = new DescribeGroupsResponse.Group();
@@ -445,18 +442,13 @@ final class GroupHandlers {
     }
 
     private void deleteGroups(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.DELETE_GROUPS);
-        DeleteGroupsRequest req = DeleteGroupsRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.DELETE_GROUPS, DeleteGroupsRequest::read, (req, down) -> {
             DeleteGroupsResponse rsp = new DeleteGroupsResponse();
             for (String id : req.groupsNames) {
                 rsp.results.add(new DeleteGroupsResponse.Result(id, down.code));
             }
-            ctx.respond(rsp);
-            return;
-        }
-        submit(ctx, c -> c.deleteGroups(req.groupsNames, errors -> {
+            return rsp;
+        }, req -> c -> c.deleteGroups(req.groupsNames, errors -> {
             DeleteGroupsResponse rsp = new DeleteGroupsResponse();
             for (int i = 0; i < errors.size(); i++) {
                 rsp.results.add(new DeleteGroupsResponse.Result(req.groupsNames.get(i), errors.get(i).code));
@@ -466,22 +458,21 @@ final class GroupHandlers {
     }
 
     private void offsetDelete(RequestContext ctx, WireReader body) {
-        broker.metrics().request(ApiKey.OFFSET_DELETE);
-        OffsetDeleteRequest req = OffsetDeleteRequest.read(body, ctx.version);
-        ErrorCode down = unavailable();
-        if (down != ErrorCode.NONE) {
+        serve(ctx, body, ApiKey.OFFSET_DELETE, OffsetDeleteRequest::read, (req, down) -> {
             OffsetDeleteResponse rsp = new OffsetDeleteResponse();
             rsp.errorCode = down.code;
-            ctx.respond(rsp);
-            return;
-        }
+            return rsp;
+        }, req -> offsetDeleteWork(ctx, req));
+    }
+
+    private Consumer<GroupCoordinator> offsetDeleteWork(RequestContext ctx, OffsetDeleteRequest req) {
         List<TopicPartition> partitions = new ArrayList<>();
         for (OffsetDeleteRequest.Topic t : req.topics) {
             for (int p : t.partitionIndexes) {
                 partitions.add(new TopicPartition(t.name, p));
             }
         }
-        submit(ctx, c -> c.deleteOffsets(req.groupId, partitions, res -> {
+        return c -> c.deleteOffsets(req.groupId, partitions, res -> {
             OffsetDeleteResponse rsp = new OffsetDeleteResponse();
             rsp.errorCode = res.error().code;
             if (res.error() == ErrorCode.NONE) {
@@ -497,6 +488,6 @@ final class GroupHandlers {
                 }
             }
             ctx.respond(rsp);
-        }));
+        });
     }
 }

@@ -10,7 +10,7 @@ import java.nio.channels.FileChannel;
  * Reads a segment file sequentially, one whole batch at a time, through one large buffer (recovery and producer
  * state replay: a few big reads instead of a system call per batch). Checks only that each batch's length field is
  * plausible and that the batch is entirely in the file; the caller checks magic, CRC and offsets on
- * {@link #batch()}. Not thread-safe.
+ * {@link #batch()}, or lets {@link #walk} check each batch as the log does. Not thread-safe.
  */
 final class BatchScanner {
     /** What {@link #next()} found. */
@@ -76,6 +76,47 @@ final class BatchScanner {
     /** File position of the batch (or torn bytes) found by the last {@link #next()}. */
     long position() {
         return position;
+    }
+
+    /** Sees each good batch of a {@link #walk}; may stop the walk with a problem of its own. */
+    @FunctionalInterface
+    interface Visitor {
+        /** @return null to go on, or what is wrong with this batch (the walk stops at it) */
+        String visit(RecordBatch batch, long position) throws IOException;
+    }
+
+    /**
+     * Where a {@link #walk} stopped: the file position of the end, of the torn bytes or of the batch found wrong; the
+     * offset the next batch would have had; why it stopped (null: it reached the end).
+     */
+    record Walk(long position, long nextOffset, String problem) {
+    }
+
+    /**
+     * The one walk over stored batches that segment recovery, index rebuilds and the offline data-dir tool share:
+     * from the {@link #open} position, each batch must be whole ({@code tornProblem} otherwise) and valid with the
+     * offset that follows on from {@code expectedOffset} ({@link LogSegment#invalidStoredBatch}); {@code visitor}
+     * sees each such batch and may stop the walk. Stops at the end or at the first problem.
+     */
+    Walk walk(long expectedOffset, String tornProblem, Visitor visitor) throws IOException {
+        long expected = expectedOffset;
+        while (true) {
+            Status status = next();
+            if (status == Status.END) {
+                return new Walk(position, expected, null);
+            }
+            if (status == Status.TORN) {
+                return new Walk(position, expected, tornProblem);
+            }
+            String problem = LogSegment.invalidStoredBatch(batch, expected);
+            if (problem == null) {
+                problem = visitor.visit(batch, position);
+            }
+            if (problem != null) {
+                return new Walk(position, expected, problem);
+            }
+            expected = batch.lastOffset() + 1;
+        }
     }
 
     /** Makes {@code bytes} bytes from {@link #nextPosition} available in the buffer; false at end of file. */

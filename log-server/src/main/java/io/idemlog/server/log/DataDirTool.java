@@ -328,38 +328,27 @@ public final class DataDirTool {
             BatchScanner scanner = new BatchScanner().open(channel, 0, Math.min(size, Integer.MAX_VALUE));
             Varints.Cursor cursor = new Varints.Cursor();
             RecordReader reader = new RecordReader();
-            long expected = segment.base();
-            long maxTimestamp = -1L;
-            String problem = null;
-            while (true) {
-                BatchScanner.Status status = scanner.next();
-                if (status == BatchScanner.Status.END) {
-                    break;
-                }
-                if (status == BatchScanner.Status.TORN) {
-                    problem = "incomplete batch (batchLength runs past the end of the file, or less than a header)";
-                    break;
-                }
-                RecordBatch batch = scanner.batch();
-                problem = LogSegment.invalidStoredBatch(batch, expected);
-                if (problem == null && batch.compression() == 0 && !batch.validateRecords(cursor)) {
-                    problem = "the records section does not parse as " + batch.recordsCount() + " records";
-                }
-                if (problem != null) {
-                    break;
-                }
-                result.batches.add(new long[] {scanner.position(), batch.baseOffset(), maxTimestamp});
-                if (batch.producerId() >= 0) {
-                    seenProducerId(batch.producerId(), file + " at byte " + scanner.position());
-                }
-                if (dump) {
-                    printBatch(batch, scanner.position(), reader);
-                }
-                maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());
-                expected = batch.lastOffset() + 1;
-            }
+            long[] maxTimestamp = {-1L};
+            BatchScanner.Walk walk = scanner.walk(segment.base(),
+                "incomplete batch (batchLength runs past the end of the file, or less than a header)",
+                (batch, position) -> {
+                    if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
+                        return "the records section does not parse as " + batch.recordsCount() + " records";
+                    }
+                    result.batches.add(new long[] {position, batch.baseOffset(), maxTimestamp[0]});
+                    if (batch.producerId() >= 0) {
+                        seenProducerId(batch.producerId(), file + " at byte " + position);
+                    }
+                    if (dump) {
+                        printBatch(batch, position, reader);
+                    }
+                    maxTimestamp[0] = Math.max(maxTimestamp[0], batch.maxTimestamp());
+                    return null;
+                });
+            long expected = walk.nextOffset();
+            String problem = walk.problem();
             result.nextOffset = expected;
-            long at = scanner.position();
+            long at = walk.position();
             result.validBytes = problem == null ? size : at;
             if (problem != null) {
                 if (isLast && zeros(channel, at, size)) {

@@ -315,43 +315,25 @@ final class LogSegment {
                             boolean rebuildIndex) throws IOException {
         long fileSize = channel.size();
         long end = Math.min(fileSize, Integer.MAX_VALUE);
-        scanner.open(channel, start, end);
-        long expected = expectedOffset;
-        long position = start;
-        String problem = null;
-        while (true) {
-            BatchScanner.Status status = scanner.next();
-            if (status == BatchScanner.Status.END) {
-                break;
-            }
-            if (status == BatchScanner.Status.TORN) {
-                problem = "incomplete batch";
-                break;
-            }
-            RecordBatch batch = scanner.batch();
-            problem = invalidStoredBatch(batch, expected);
-            if (problem != null) {
-                break;
-            }
-            int batchSize = batch.sizeInBytes();
-            if (rebuildIndex) {
-                // the same rule as append(), so a rebuilt index equals the one built live
-                if (bytesSinceIndexEntry >= indexIntervalBytes && position > 0) {
-                    index.append((int) (batch.baseOffset() - baseOffset), (int) position, maxTimestamp);
-                    bytesSinceIndexEntry = 0;
+        BatchScanner.Walk walk = scanner.open(channel, start, end).walk(expectedOffset, "incomplete batch",
+            (batch, position) -> {
+                if (rebuildIndex) {
+                    // the same rule as append(), so a rebuilt index equals the one built live
+                    if (bytesSinceIndexEntry >= indexIntervalBytes && position > 0) {
+                        index.append((int) (batch.baseOffset() - baseOffset), (int) position, maxTimestamp);
+                        bytesSinceIndexEntry = 0;
+                    }
+                    bytesSinceIndexEntry += batch.sizeInBytes();
                 }
-                bytesSinceIndexEntry += batchSize;
-            }
-            if (rollBaseMs < 0) {
-                rollBaseMs = batch.maxTimestamp();
-            }
-            maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());
-            expected = batch.lastOffset() + 1;
-            position += batchSize;
-        }
-        nextOffset = expected;
-        size = (int) position;
-        return new ScanResult(position, fileSize, problem);
+                if (rollBaseMs < 0) {
+                    rollBaseMs = batch.maxTimestamp();
+                }
+                maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());
+                return null;
+            });
+        nextOffset = walk.nextOffset();
+        size = (int) walk.position();
+        return new ScanResult(walk.position(), fileSize, walk.problem());
     }
 
     /** Scans a sealed segment from its last index entry: cheap, yet it checks the tail and finds the end. */
@@ -703,35 +685,21 @@ final class LogSegment {
         }
         SegmentIndex rebuilt = new SegmentIndex();
         int end = size;
-        BatchScanner scanner = new BatchScanner().open(channel, 0, end);
-        long expected = baseOffset;
-        long maxTs = -1L;
-        int sinceEntry = 0;
-        int position = 0;
-        String problem = null;
-        while (true) {
-            BatchScanner.Status status = scanner.next();
-            if (status == BatchScanner.Status.END) {
-                break;
-            }
-            if (status == BatchScanner.Status.TORN) {
-                problem = "incomplete batch";
-                break;
-            }
-            RecordBatch batch = scanner.batch();
-            problem = invalidStoredBatch(batch, expected);
-            if (problem != null) {
-                break;
-            }
-            if (sinceEntry >= indexIntervalBytes && position > 0) {
-                rebuilt.append((int) (batch.baseOffset() - baseOffset), position, maxTs);
-                sinceEntry = 0;
-            }
-            sinceEntry += batch.sizeInBytes();
-            maxTs = Math.max(maxTs, batch.maxTimestamp());
-            expected = batch.lastOffset() + 1;
-            position += batch.sizeInBytes();
-        }
+        long[] maxTs = {-1L};
+        int[] sinceEntry = {0};
+        BatchScanner.Walk walk = new BatchScanner().open(channel, 0, end).walk(baseOffset, "incomplete batch",
+            (batch, position) -> {
+                if (sinceEntry[0] >= indexIntervalBytes && position > 0) {
+                    rebuilt.append((int) (batch.baseOffset() - baseOffset), (int) position, maxTs[0]);
+                    sinceEntry[0] = 0;
+                }
+                sinceEntry[0] += batch.sizeInBytes();
+                maxTs[0] = Math.max(maxTs[0], batch.maxTimestamp());
+                return null;
+            });
+        long expected = walk.nextOffset();
+        int position = (int) walk.position();
+        String problem = walk.problem();
         index = rebuilt;
         indexFileStale = true;
         if (problem != null) {

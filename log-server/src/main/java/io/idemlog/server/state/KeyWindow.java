@@ -8,11 +8,21 @@ import java.nio.ByteBuffer;
  * append time. At most {@code maxKeys} entries; when full, the oldest entry is evicted (counted in
  * {@link #evictions()}), so memory is bounded whatever producers send.
  *
- * <p>Layout, no object per key: a ring of entries in insertion (= append-time) order (three parallel arrays: hash,
- * offset, time), which makes both expiry and eviction "drop the oldest", and an open-addressing index (linear
- * probing, power-of-two size, at most half full) from key hash to ring slot. Removal uses backward-shift deletion, so
- * the index never holds tombstones. Both grow by doubling up to {@code maxKeys} (a rare allocation, amortised over
- * the keys that filled them); nothing is allocated per key.
+ * <p>Layout, no object per key, each key's entry stored once:
+ * <ul>
+ * <li>a ring of entries in insertion (= append-time) order, one {@code long[]} with the three words of an entry
+ * side by side (hash, offset, time: 24 bytes, so an entry is one cache line, rarely two), which makes both expiry
+ * and eviction "drop the oldest" and keeps them sequential in memory;</li>
+ * <li>an open-addressing index over it (linear probing, power-of-two size, at most half full), one {@code long}
+ * per slot: the ring slot + 1 in the low {@value #SLOT_BITS} bits (0 = empty) and the low 34 bits of the key's
+ * mixed hash above them. The index position comes from the same mixed hash, so a probe decides "not this key" from
+ * the index word alone for all but ~2^-13 of the other keys it passes (the bits above the position act as a
+ * fingerprint), and backward-shift deletion finds every entry's home position without reading the ring. A new key
+ * therefore costs one random memory access to look up (the index line) and one to evict the oldest key at the
+ * bound (its index line; the ring itself is walked in order); a stored key one more (its ring entry).</li>
+ * </ul>
+ * Removal uses backward-shift deletion, so the index never holds tombstones. Both grow by doubling up to
+ * {@code maxKeys} (a rare allocation, amortised over the keys that filled them); nothing is allocated per key.
  *
  * <p>Collisions: a hash names candidates, never a verdict. Several entries may share a hash (two distinct keys that
  * collide, or one key stored again after its first entry expired); {@link #findOriginal} offers each live candidate's
@@ -31,23 +41,29 @@ public final class KeyWindow {
     }
 
     private static final int MIN_CAPACITY = 16;
-    private static final int EMPTY = -1;
+    /** Low bits of an index word: ring slot + 1 (0 = empty). The ring holds at most 2^29 entries. */
+    static final int SLOT_BITS = 30;
+    private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    /** Ring words per entry: hash, offset, time. */
+    private static final int STRIDE = 3;
 
     private final int maxKeys;
     private long windowMs;
 
-    // The ring: entry i of the window (0 = oldest) is at physical slot (head + i) & (ringCapacity - 1).
-    private long[] hashes;
-    private long[] offsets;
-    private long[] times;
+    // The ring: entry i of the window (0 = oldest) is at physical slot (head + i) & ringMask, words
+    // [slot * STRIDE, slot * STRIDE + STRIDE) of ring.
+    private long[] ring;
+    private int ringMask;
     private int head;
     private int size;
 
-    /** Index: ring slot, or EMPTY. Length a power of two, at least twice the ring's. */
-    private int[] index;
+    /** Index: (mixed hash << SLOT_BITS) | (ring slot + 1), or 0. Length a power of two, twice the ring's. */
+    private long[] index;
     private int indexMask;
 
     private long lastTime = Long.MIN_VALUE;
+    /** Where {@link #prefetch} leaves what it loaded, so that the loads are not optimised away. */
+    private long touched;
     private long evictions;
     private long expirations;
 
@@ -64,11 +80,9 @@ public final class KeyWindow {
     }
 
     private void allocate(int ringCapacity) {
-        hashes = new long[ringCapacity];
-        offsets = new long[ringCapacity];
-        times = new long[ringCapacity];
-        index = new int[ringCapacity * 2];
-        java.util.Arrays.fill(index, EMPTY);
+        ring = new long[ringCapacity * STRIDE];
+        ringMask = ringCapacity - 1;
+        index = new long[ringCapacity * 2];
         indexMask = index.length - 1;
         head = 0;
     }
@@ -108,13 +122,18 @@ public final class KeyWindow {
         return expirations;
     }
 
-    /** Bytes of the arrays held now (8 + 8 + 8 per ring slot, 4 per index slot), for the memory figures. */
+    /** Bytes of the arrays held now (24 per ring slot, 8 per index slot), for the memory figures. */
     public long retainedBytes() {
-        return (long) hashes.length * 24 + (long) index.length * 4;
+        return (long) ring.length * 8 + (long) index.length * 8;
     }
 
     private long clamp(long nowMs) {
         return Math.max(nowMs, lastTime);
+    }
+
+    /** The index word's fingerprint part for a mixed hash (what {@code word >>> SLOT_BITS} must equal). */
+    private static long tag(long mixed) {
+        return mixed & (-1L >>> SLOT_BITS);
     }
 
     /**
@@ -123,30 +142,79 @@ public final class KeyWindow {
      */
     public long findOriginal(long hash, long nowMs, Verifier verifier) {
         long now = clamp(nowMs);
-        for (int i = (int) mix(hash) & indexMask; ; i = (i + 1) & indexMask) {
-            int slot = index[i];
-            if (slot == EMPTY) {
+        long mixed = mix(hash);
+        long tag = tag(mixed);
+        long[] idx = index;
+        int mask = indexMask;
+        for (int i = (int) mixed & mask; ; i = (i + 1) & mask) {
+            long word = idx[i];
+            if (word == 0) {
                 return -1L;
             }
-            if (hashes[slot] == hash && now - times[slot] < windowMs) {
-                long offset = offsets[slot];
-                if (verifier.sameKey(offset)) {
-                    return offset;
+            if (word >>> SLOT_BITS == tag) {
+                int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
+                if (ring[e] == hash && now - ring[e + 2] < windowMs) {
+                    long offset = ring[e + 1];
+                    if (verifier.sameKey(offset)) {
+                        return offset;
+                    }
                 }
             }
         }
     }
 
+    /**
+     * Touches the index words where the lookups (and inserts) of these hashes start, so that their cache misses
+     * overlap: the loads of this loop do not depend on each other, so the CPU keeps many of them in flight, where
+     * the probes of {@link #findOriginal} one key after another would wait for each miss in turn. A hint only: no
+     * state changes, no allocation. {@code hashes[0, n)}.
+     */
+    public void prefetch(long[] hashes, int n) {
+        long[] idx = index;
+        int mask = indexMask;
+        long acc = 0;
+        for (int k = 0; k < n; k++) {
+            acc += idx[(int) mix(hashes[k]) & mask];
+        }
+        touched = acc;
+    }
+
+    /**
+     * Touches the index words of the oldest entries that entering {@code adding} keys at {@code nowMs} will remove
+     * (evicted at the bound or expired), for the same reason as {@link #prefetch}. A hint only.
+     */
+    public void prefetchOldest(int adding, long nowMs) {
+        long now = clamp(nowMs);
+        int evicting = size + adding - maxKeys;
+        int n = Math.min(size, adding);
+        long[] idx = index;
+        int mask = indexMask;
+        long acc = 0;
+        for (int k = 0; k < n; k++) {
+            int e = ((head + k) & ringMask) * STRIDE;
+            if (k >= evicting && now - ring[e + 2] < windowMs) {
+                break;
+            }
+            acc += idx[(int) mix(ring[e]) & mask];
+        }
+        touched = acc;
+    }
+
     /** Whether any live entry has this hash (no verification: for tests and the benchmark's raw probe). */
     public boolean containsHash(long hash, long nowMs) {
         long now = clamp(nowMs);
-        for (int i = (int) mix(hash) & indexMask; ; i = (i + 1) & indexMask) {
-            int slot = index[i];
-            if (slot == EMPTY) {
+        long mixed = mix(hash);
+        long tag = tag(mixed);
+        for (int i = (int) mixed & indexMask; ; i = (i + 1) & indexMask) {
+            long word = index[i];
+            if (word == 0) {
                 return false;
             }
-            if (hashes[slot] == hash && now - times[slot] < windowMs) {
-                return true;
+            if (word >>> SLOT_BITS == tag) {
+                int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
+                if (ring[e] == hash && now - ring[e + 2] < windowMs) {
+                    return true;
+                }
             }
         }
     }
@@ -162,26 +230,31 @@ public final class KeyWindow {
         if (size == maxKeys) {
             removeOldest();
             evictions++;
-        } else if (size == hashes.length) {
+        } else if (size == ringMask + 1) {
             grow();
         }
-        int slot = (head + size) & (hashes.length - 1);
-        hashes[slot] = hash;
-        offsets[slot] = offset;
-        times[slot] = now;
+        int slot = (head + size) & ringMask;
+        int e = slot * STRIDE;
+        ring[e] = hash;
+        ring[e + 1] = offset;
+        ring[e + 2] = now;
         size++;
-        int i = (int) mix(hash) & indexMask;
-        while (index[i] != EMPTY) {
+        insert(mix(hash), slot);
+    }
+
+    private void insert(long mixed, int slot) {
+        int i = (int) mixed & indexMask;
+        while (index[i] != 0) {
             i = (i + 1) & indexMask;
         }
-        index[i] = slot;
+        index[i] = (mixed << SLOT_BITS) | (slot + 1L);
     }
 
     /** Drops the entries older than the window; returns how many. */
     public int expire(long nowMs) {
         long now = clamp(nowMs);
         int removed = 0;
-        while (size > 0 && now - times[head] >= windowMs) {
+        while (size > 0 && now - ring[head * STRIDE + 2] >= windowMs) {
             removeOldest();
             removed++;
         }
@@ -191,65 +264,80 @@ public final class KeyWindow {
 
     /** Drops every entry (a changed dedup header: keys of the old header say nothing about the new one). */
     public void clear() {
-        java.util.Arrays.fill(index, EMPTY);
+        java.util.Arrays.fill(index, 0L);
         head = 0;
         size = 0;
     }
 
     private void removeOldest() {
         int slot = head;
-        int i = (int) mix(hashes[slot]) & indexMask;
-        while (index[i] != slot) {
+        long mixed = mix(ring[slot * STRIDE]);
+        long word = (mixed << SLOT_BITS) | (slot + 1L);
+        int i = (int) mixed & indexMask;
+        while (index[i] != word) {
             i = (i + 1) & indexMask;
         }
         deleteAt(i);
-        head = (head + 1) & (hashes.length - 1);
+        head = (head + 1) & ringMask;
         size--;
     }
 
     /** Backward-shift deletion at index position {@code hole}: later entries of the probe run move up. */
     private void deleteAt(int hole) {
+        long[] idx = index;
+        int mask = indexMask;
         int i = hole;
         while (true) {
-            i = (i + 1) & indexMask;
-            int slot = index[i];
-            if (slot == EMPTY) {
+            i = (i + 1) & mask;
+            long word = idx[i];
+            if (word == 0) {
                 break;
             }
-            int home = (int) mix(hashes[slot]) & indexMask;
+            int home = (int) (word >>> SLOT_BITS) & mask;
             // The entry at i may move to the hole if its home is not cyclically within (hole, i].
             boolean between = hole <= i ? home > hole && home <= i : home > hole || home <= i;
             if (!between) {
-                index[hole] = slot;
+                idx[hole] = word;
                 hole = i;
             }
         }
-        index[hole] = EMPTY;
+        idx[hole] = 0L;
     }
 
+    /**
+     * Doubles the ring and the index. The ring is copied in order (oldest entry to slot 0); the index is rebuilt by
+     * walking the old one in order, not the ring: an entry's new home is its old home or that + the old size, so the
+     * writes run through two regions of the new index front to back instead of landing at random (linear probing
+     * finds every entry whatever the insertion order), and each word's new ring slot is computed from the old one.
+     */
     private void grow() {
-        long[] h = hashes;
-        long[] o = offsets;
-        long[] t = times;
-        int oldMask = h.length - 1;
+        long[] oldRing = ring;
+        long[] oldIndex = index;
+        int oldRingMask = ringMask;
         int n = size;
         int oldHead = head;
-        allocate(Math.min(h.length * 2, ceilPowerOfTwo(maxKeys)));
-        for (int k = 0; k < n; k++) {
-            int from = (oldHead + k) & oldMask;
-            hashes[k] = h[from];
-            offsets[k] = o[from];
-            times[k] = t[from];
-            int i = (int) mix(h[from]) & indexMask;
-            while (index[i] != EMPTY) {
-                i = (i + 1) & indexMask;
+        allocate(Math.min((oldRingMask + 1) * 2, ceilPowerOfTwo(maxKeys)));
+        int first = oldHead * STRIDE;
+        int tail = Math.min(n, oldRingMask + 1 - oldHead);
+        System.arraycopy(oldRing, first, ring, 0, tail * STRIDE);
+        System.arraycopy(oldRing, 0, ring, tail * STRIDE, (n - tail) * STRIDE);
+        long[] idx = index;
+        int mask = indexMask;
+        for (long word : oldIndex) {
+            if (word == 0) {
+                continue;
             }
-            index[i] = k;
+            int slot = ((int) (word & SLOT_MASK) - 1 - oldHead) & oldRingMask;
+            int i = (int) (word >>> SLOT_BITS) & mask;
+            while (idx[i] != 0) {
+                i = (i + 1) & mask;
+            }
+            idx[i] = (word & ~SLOT_MASK) | (slot + 1L);
         }
         size = n;
     }
 
-    /** The index position comes from the high bits mixed down (the key hash's low bits may be weak). */
+    /** The index position and fingerprint come from the hash mixed once more (its low bits may be weak). */
     private static long mix(long h) {
         long x = h ^ (h >>> 33);
         x *= 0xff51afd7ed558ccdL;
@@ -262,10 +350,9 @@ public final class KeyWindow {
     }
 
     public void forEachOldestFirst(EntryVisitor visitor) {
-        int mask = hashes.length - 1;
         for (int k = 0; k < size; k++) {
-            int slot = (head + k) & mask;
-            visitor.entry(hashes[slot], offsets[slot], times[slot]);
+            int e = ((head + k) & ringMask) * STRIDE;
+            visitor.entry(ring[e], ring[e + 1], ring[e + 2]);
         }
     }
 

@@ -2,13 +2,8 @@ package io.idemlog.server.state;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
 
@@ -29,7 +24,8 @@ import java.util.zip.CRC32C;
  *   end-4    4 crc          CRC-32C of every byte before it
  * </pre>
  *
- * Recovery loads the newest valid one at or below the log end whose header name is the partition's current one
+ * The file naming, the atomic write and the CRC trailer are {@link SnapshotFiles}', shared with the producer
+ * snapshot. Recovery loads the newest valid one at or below the log end whose header name is the partition's current one
  * (keys of another header say nothing about this one's), then replays the log after it.
  */
 public final class KeyWindowFile {
@@ -38,8 +34,7 @@ public final class KeyWindowFile {
     static final short VERSION = 1;
     static final int HEADER_SIZE = 20;
     static final int ENTRY_SIZE = 24;
-    static final int CRC_SIZE = 4;
-    private static final int OFFSET_DIGITS = 20;
+    static final int CRC_SIZE = SnapshotFiles.CRC_SIZE;
 
     /** What a snapshot said besides its entries. */
     public record Loaded(long logOffset, int entries) {
@@ -49,60 +44,25 @@ public final class KeyWindowFile {
     }
 
     public static Path path(Path dir, long offset) {
-        return dir.resolve(String.format("%020d", offset) + SUFFIX);
+        return SnapshotFiles.path(dir, offset, SUFFIX);
     }
 
     /** The log offset a file name stands for, or -1. */
     public static long offsetOf(Path file) {
-        String name = file.getFileName().toString();
-        if (name.length() != OFFSET_DIGITS + SUFFIX.length() || !name.endsWith(SUFFIX)) {
-            return -1L;
-        }
-        for (int i = 0; i < OFFSET_DIGITS; i++) {
-            if (!Character.isDigit(name.charAt(i))) {
-                return -1L;
-            }
-        }
-        try {
-            return Long.parseLong(name, 0, OFFSET_DIGITS, 10);
-        } catch (NumberFormatException e) {
-            return -1L;
-        }
+        return SnapshotFiles.offsetOf(file, SUFFIX);
     }
 
     /** Log offsets of the key window snapshots in {@code dir}, ascending. */
     public static long[] list(Path dir) throws IOException {
-        long[] offsets = new long[8];
-        int n = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
-            for (Path file : files) {
-                long offset = offsetOf(file);
-                if (offset >= 0) {
-                    if (n == offsets.length) {
-                        offsets = Arrays.copyOf(offsets, n * 2);
-                    }
-                    offsets[n++] = offset;
-                }
-            }
-        }
-        long[] result = Arrays.copyOf(offsets, n);
-        Arrays.sort(result);
-        return result;
+        return SnapshotFiles.list(dir, SUFFIX);
     }
 
     public static void retainNewest(Path dir, int keep) throws IOException {
-        long[] offsets = list(dir);
-        for (int i = 0; i < offsets.length - keep; i++) {
-            Files.deleteIfExists(path(dir, offsets[i]));
-        }
+        SnapshotFiles.retainNewest(dir, SUFFIX, keep);
     }
 
     public static void deleteAbove(Path dir, long offset) throws IOException {
-        for (long o : list(dir)) {
-            if (o > offset) {
-                Files.deleteIfExists(path(dir, o));
-            }
-        }
+        SnapshotFiles.deleteAbove(dir, SUFFIX, offset);
     }
 
     /** The snapshot bytes of {@code window} at {@code logOffset}, in memory (24 bytes per key). */
@@ -123,9 +83,7 @@ public final class KeyWindowFile {
      * fsyncs the directory).
      */
     public static Path writeBytes(Path dir, long logOffset, ByteBuffer bytes) throws IOException {
-        Path target = path(dir, logOffset);
-        DurableFiles.writeAndRename(target, channel -> DurableFiles.writeFully(channel, bytes.duplicate()));
-        return target;
+        return SnapshotFiles.writeBytes(dir, logOffset, SUFFIX, bytes);
     }
 
     /**
@@ -135,36 +93,15 @@ public final class KeyWindowFile {
      * @throws CorruptSnapshotException when the content cannot be trusted
      */
     public static Loaded load(Path file, String header, KeyWindow into) throws IOException {
-        ByteBuffer buf;
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < HEADER_SIZE + CRC_SIZE || size > Integer.MAX_VALUE - 8) {
-                throw new CorruptSnapshotException(file, -1L, "size " + size + " is not that of a key snapshot");
-            }
-            buf = ByteBuffer.allocate((int) size);
-            while (buf.hasRemaining()) {
-                if (channel.read(buf, buf.position()) < 0) {
-                    throw new CorruptSnapshotException(file, buf.position(), "shorter than its size when opened");
-                }
-            }
-        }
-        return read(buf.flip(), file.toString(), header, into);
+        ByteBuffer buf = SnapshotFiles.readWhole(file, HEADER_SIZE + CRC_SIZE, "a key snapshot");
+        return read(buf, file.toString(), header, into);
     }
 
     /** Parses a whole file's bytes; for any bytes returns, returns null, or throws CorruptSnapshotException. */
     public static Loaded read(ByteBuffer bytes, String source, String header, KeyWindow into)
         throws CorruptSnapshotException {
-        ByteBuffer buf = bytes.slice().order(ByteOrder.BIG_ENDIAN);
-        int size = buf.remaining();
-        if (size < HEADER_SIZE + CRC_SIZE) {
-            throw new CorruptSnapshotException(source, -1L, "size " + size + " is smaller than a key snapshot");
-        }
-        int end = size - CRC_SIZE;
-        CRC32C crc = new CRC32C();
-        crc.update(buf.duplicate().limit(end));
-        if ((int) crc.getValue() != buf.getInt(end)) {
-            throw new CorruptSnapshotException(source, end, "CRC mismatch");
-        }
+        ByteBuffer buf = SnapshotFiles.checked(bytes, source, HEADER_SIZE + CRC_SIZE, "a key snapshot");
+        int end = buf.remaining() - CRC_SIZE;
         if (buf.getInt(0) != MAGIC) {
             throw new CorruptSnapshotException(source, 0, "bad magic");
         }

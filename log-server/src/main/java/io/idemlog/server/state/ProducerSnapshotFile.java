@@ -3,13 +3,8 @@ package io.idemlog.server.state;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -44,7 +39,8 @@ import java.util.zip.CRC32C;
  * producer id allocator must start above every id a partition holds even when its own file is lost or older than
  * the logs, and this field gives that bound without reading the log (ProducerIdAllocator, LogManager).
  *
- * <p>Written through {@link DurableFiles#writeAtomically} (temporary file, fsync, atomic rename, directory fsync):
+ * <p>The file naming, the whole-file read and the CRC trailer check are {@link SnapshotFiles}', shared with the
+ * key window snapshot. Written through {@link DurableFiles#writeAtomically} (temporary file, fsync, atomic rename, directory fsync):
  * after a crash a snapshot file is either absent or complete. A roll serialises the table in memory
  * ({@link #serialize}, under the partition lock) and a storage thread writes the bytes ({@link #writeBytes}).
  */
@@ -85,74 +81,38 @@ public final class ProducerSnapshotFile {
     static final int BATCH_FIRST_OFFSET_OFFSET = BATCH_LAST_OFFSET_DELTA_OFFSET + 4;
     static final int BATCH_SIZE = BATCH_FIRST_OFFSET_OFFSET + 8;
 
-    static final int CRC_SIZE = 4;
+    static final int CRC_SIZE = SnapshotFiles.CRC_SIZE;
     private static final int MAX_ENTRY_SIZE = ENTRY_HEADER_SIZE + ProducerStateTable.RETAINED_BATCHES * BATCH_SIZE;
     private static final int WRITE_BUFFER_SIZE = 64 * 1024;
-    private static final int OFFSET_DIGITS = 20;
     /** Larger snapshots are refused unread: far beyond what any configured producer limit can produce. */
-    static final long MAX_FILE_SIZE = Integer.MAX_VALUE - 8;
+    static final long MAX_FILE_SIZE = SnapshotFiles.MAX_FILE_SIZE;
 
     private ProducerSnapshotFile() {
     }
 
     /** The snapshot file for log offset {@code offset} in {@code dir}. */
     public static Path path(Path dir, long offset) {
-        return dir.resolve(String.format("%020d", offset) + SUFFIX);
+        return SnapshotFiles.path(dir, offset, SUFFIX);
     }
 
     /** The log offset a snapshot file name stands for, or -1 when the name is not one of a snapshot. */
     public static long offsetOf(Path file) {
-        String name = file.getFileName().toString();
-        if (name.length() != OFFSET_DIGITS + SUFFIX.length() || !name.endsWith(SUFFIX)) {
-            return -1L;
-        }
-        for (int i = 0; i < OFFSET_DIGITS; i++) {
-            if (!Character.isDigit(name.charAt(i))) {
-                return -1L;
-            }
-        }
-        try {
-            return Long.parseLong(name, 0, OFFSET_DIGITS, 10);
-        } catch (NumberFormatException e) {
-            return -1L;
-        }
+        return SnapshotFiles.offsetOf(file, SUFFIX);
     }
 
     /** Log offsets of the snapshot files in {@code dir}, ascending. */
     public static long[] list(Path dir) throws IOException {
-        long[] offsets = new long[8];
-        int n = 0;
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
-            for (Path file : files) {
-                long offset = offsetOf(file);
-                if (offset >= 0) {
-                    if (n == offsets.length) {
-                        offsets = Arrays.copyOf(offsets, n * 2);
-                    }
-                    offsets[n++] = offset;
-                }
-            }
-        }
-        long[] result = Arrays.copyOf(offsets, n);
-        Arrays.sort(result);
-        return result;
+        return SnapshotFiles.list(dir, SUFFIX);
     }
 
     /** Deletes every snapshot in {@code dir} except the {@code keep} newest. */
     public static void retainNewest(Path dir, int keep) throws IOException {
-        long[] offsets = list(dir);
-        for (int i = 0; i < offsets.length - keep; i++) {
-            Files.deleteIfExists(path(dir, offsets[i]));
-        }
+        SnapshotFiles.retainNewest(dir, SUFFIX, keep);
     }
 
     /** Deletes every snapshot in {@code dir} above {@code offset} (they describe records that are gone). */
     public static void deleteAbove(Path dir, long offset) throws IOException {
-        for (long o : list(dir)) {
-            if (o > offset) {
-                Files.deleteIfExists(path(dir, o));
-            }
-        }
+        SnapshotFiles.deleteAbove(dir, SUFFIX, offset);
     }
 
     /**
@@ -200,9 +160,7 @@ public final class ProducerSnapshotFile {
      * returns its path. Like {@link DurableFiles#writeAndRename}, the caller fsyncs the directory.
      */
     public static Path writeBytes(Path dir, long logOffset, ByteBuffer bytes) throws IOException {
-        Path target = path(dir, logOffset);
-        DurableFiles.writeAndRename(target, channel -> DurableFiles.writeFully(channel, bytes.duplicate()));
-        return target;
+        return SnapshotFiles.writeBytes(dir, logOffset, SUFFIX, bytes);
     }
 
     /**
@@ -213,20 +171,8 @@ public final class ProducerSnapshotFile {
      * @throws IOException              when the file cannot be read
      */
     public static Loaded load(Path file, ProducerStateTable into) throws IOException {
-        ByteBuffer buf;
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = channel.size();
-            if (size < V1_HEADER_SIZE + CRC_SIZE || size > MAX_FILE_SIZE) {
-                throw new CorruptSnapshotException(file, -1L, "size " + size + " is not that of a snapshot");
-            }
-            buf = ByteBuffer.allocate((int) size);
-            while (buf.hasRemaining()) {
-                if (channel.read(buf, buf.position()) < 0) {
-                    throw new CorruptSnapshotException(file, buf.position(), "shorter than its size when opened");
-                }
-            }
-        }
-        return read(buf.flip(), file.toString(), into);
+        ByteBuffer buf = SnapshotFiles.readWhole(file, V1_HEADER_SIZE + CRC_SIZE, "a snapshot");
+        return read(buf, file.toString(), into);
     }
 
     /**
@@ -242,17 +188,9 @@ public final class ProducerSnapshotFile {
      */
     public static Loaded read(ByteBuffer bytes, String source, ProducerStateTable into)
         throws CorruptSnapshotException {
-        ByteBuffer buf = bytes.slice().order(ByteOrder.BIG_ENDIAN);
+        ByteBuffer buf = SnapshotFiles.checked(bytes, source, V1_HEADER_SIZE + CRC_SIZE, "a snapshot header");
         int size = buf.remaining();
-        if (size < V1_HEADER_SIZE + CRC_SIZE) {
-            throw new CorruptSnapshotException(source, -1L, "size " + size + " is smaller than a snapshot header");
-        }
         int end = size - CRC_SIZE;
-        CRC32C crc = new CRC32C();
-        crc.update(buf.duplicate().limit(end));
-        if ((int) crc.getValue() != buf.getInt(end)) {
-            throw new CorruptSnapshotException(source, end, "CRC mismatch");
-        }
         if (buf.getInt(MAGIC_OFFSET) != MAGIC) {
             throw new CorruptSnapshotException(source, MAGIC_OFFSET, "bad magic");
         }

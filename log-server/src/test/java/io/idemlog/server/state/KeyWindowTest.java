@@ -169,7 +169,7 @@ class KeyWindowTest {
         assertEquals(150, w.evictions());
         assertEquals(-1L, w.findOriginal(149 * 31L + 1, 2_000, o -> true), "evicted");
         assertEquals(150L, w.findOriginal(150 * 31L + 1, 2_000, o -> true), "the oldest kept");
-        assertTrue(w.retainedBytes() <= 128 * 24 + 256 * 4, "grew no further than the bound needs");
+        assertTrue(w.retainedBytes() <= 128 * 24 + 256 * 8, "grew no further than the bound needs");
     }
 
     @Test
@@ -188,7 +188,7 @@ class KeyWindowTest {
         }
         assertEquals(0, w.evictions());
         // 2^20 ring slots of 24 bytes and 2^21 index slots of 4 bytes: 33.5 bytes per key at 1M keys.
-        assertEquals((1L << 20) * 24 + (1L << 21) * 4, w.retainedBytes());
+        assertEquals((1L << 20) * 24 + (1L << 21) * 8, w.retainedBytes());
     }
 
     @Test
