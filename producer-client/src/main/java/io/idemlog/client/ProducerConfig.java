@@ -138,14 +138,16 @@ public final class ProducerConfig {
         new Option(RECONNECT_BACKOFF_MAX_MS, Long.class, 1000L,
             "Upper bound of the reconnect backoff, in ms (raised to reconnect.backoff.ms if lower, as in "
                 + "kafka-clients)."),
-        new Option(STALL_TIMEOUT_MS, Long.class, 50L,
+        new Option(STALL_TIMEOUT_MS, Long.class, 0L,
             "idemlog only, idempotent producers: the least time the oldest request on a connection may wait for its "
                 + "answer before the producer gives the connection up as stalled and re-sends what was in flight on "
                 + "a new one (the server answers a re-sent batch it already has as a duplicate with its original "
                 + "offset), in ms. The real bound adapts to the answer latency seen (2 x the smoothed latency + 4 x "
                 + "its deviation, after TCP's retransmission timeout) and doubles after each stall (halved again "
-                + "per 64 answers without one); request.timeout.ms stays the upper bound. 0: off (wait "
-                + "request.timeout.ms)."),
+                + "per 64 answers without one); request.timeout.ms stays the upper bound. 0 (the default): off "
+                + "(wait request.timeout.ms); 50 is the setting measured in docs/BENCHMARKS.md. Off by default "
+                + "until a quiet-machine run shows it pays: on a loaded machine it gave up 7-13 healthy "
+                + "connections per run."),
         new Option(ANSWER_PROBE_MS, Long.class, 200L,
             "idemlog only: when requests are in flight on a connection and nothing was sent on it for this long, "
                 + "in ms, the producer sends one small Metadata request (no topics) on it; answers come in request "

@@ -342,8 +342,8 @@ public final class Sender implements Transport.Listener {
                     // Tell the callers now; keep the batch (and its sequence) until its request is settled, whose
                     // answer may still resolve the sequence.
                     b.expired = true;
-                    b.fail(e);
                     metrics.recordsFailed(b.recordCount());
+                    b.fail(e);
                 } else {
                     s.onDead(b);
                     finishFailed(b, e);
@@ -927,8 +927,9 @@ public final class Sender implements Transport.Listener {
 
     private void finishSucceeded(ProducerBatch b, long baseOffset, long logAppendTimeMs, long[] repeats) {
         if (!b.expired) {
-            b.complete(baseOffset, logAppendTimeMs, repeats);
+            // Counted before the futures complete: whoever waits on them then sees the count (metrics tests did not).
             metrics.recordsSent(b.recordCount());
+            b.complete(baseOffset, logAppendTimeMs, repeats);
         }
         accumulator.deallocate(b);
     }
@@ -936,8 +937,8 @@ public final class Sender implements Transport.Listener {
     /** Fails the batch's records (unless {@code e} is null: already told) and frees it. */
     private void finishFailed(ProducerBatch b, ProducerException e) {
         if (e != null && !b.expired) {
-            b.fail(e);
             metrics.recordsFailed(b.recordCount());
+            b.fail(e);
         }
         accumulator.deallocate(b);
     }
