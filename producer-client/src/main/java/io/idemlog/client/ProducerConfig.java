@@ -143,8 +143,9 @@ public final class ProducerConfig {
                 + "answer before the producer gives the connection up as stalled and re-sends what was in flight on "
                 + "a new one (the server answers a re-sent batch it already has as a duplicate with its original "
                 + "offset), in ms. The real bound adapts to the answer latency seen (2 x the smoothed latency + 4 x "
-                + "its deviation, after TCP's retransmission timeout) and doubles after each stall until an answer comes; "
-                + "request.timeout.ms stays the upper bound. 0: off (wait request.timeout.ms)."),
+                + "its deviation, after TCP's retransmission timeout) and doubles after each stall (halved again "
+                + "per 64 answers without one); request.timeout.ms stays the upper bound. 0: off (wait "
+                + "request.timeout.ms)."),
         new Option(ANSWER_PROBE_MS, Long.class, 200L,
             "idemlog only: when requests are in flight on a connection and nothing was sent on it for this long, "
                 + "in ms, the producer sends one small Metadata request (no topics) on it; answers come in request "

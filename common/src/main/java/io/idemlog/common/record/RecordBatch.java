@@ -304,15 +304,39 @@ public final class RecordBatch {
     }
 
     /**
+     * Where {@link #validateRecords(Varints.Cursor, byte[], RecordSink)} found a well-formed record, so that a caller
+     * that needs each record (the de-duplication key of a partition) does not walk the batch a second time.
+     */
+    public interface RecordSink {
+        /**
+         * Record {@code index} is bytes [{@code start}, {@code end}) of the buffer (its length varint included),
+         * has this timestamp delta, and the value of its first header with the name asked for is
+         * {@code headerValueLength} bytes at {@code headerValueIndex} ({@code headerValueLength} -1: no such header,
+         * or a null value). Called in record order, while the walk goes on: a later record may still make the
+         * batch invalid.
+         */
+        void record(int index, int start, int end, long timestampDelta, int headerValueIndex, int headerValueLength);
+    }
+
+    /**
      * Walks every record of an uncompressed batch and checks that the records section holds exactly
      * {@link #recordsCount()} well-formed records with offset deltas 0, 1, 2, ... and nothing after them.
      * Call after {@link #validate} returned VALID. No allocation.
      */
     public boolean validateRecords(Varints.Cursor cursor) {
+        return validateRecords(cursor, null, null);
+    }
+
+    /**
+     * {@link #validateRecords(Varints.Cursor)}, telling {@code sink} (when not null) about each record and the value
+     * of its first header named {@code header} (UTF-8 bytes; null: none asked for). No allocation.
+     */
+    public boolean validateRecords(Varints.Cursor cursor, byte[] header, RecordSink sink) {
         int end = offset + sizeInBytes();
         int count = recordsCount();
         cursor.wrap(buffer, offset + RECORDS_OFFSET, end);
         for (int i = 0; i < count; i++) {
+            int recordStart = cursor.next;
             int length = cursor.varint();
             if (cursor.failed() || length < 1 || length > end - cursor.next) {
                 return false;
@@ -320,7 +344,7 @@ public final class RecordBatch {
             int recordEnd = cursor.next + length;
             Varints.Cursor c = cursor.wrap(buffer, cursor.next, recordEnd);
             c.skip(1); // attributes
-            c.varlong(); // timestamp delta
+            long timestampDelta = c.varlong();
             int offsetDelta = c.varint();
             if (c.failed() || offsetDelta != i) {
                 return false;
@@ -339,24 +363,43 @@ public final class RecordBatch {
             if (c.failed() || headers < 0) {
                 return false;
             }
+            int foundIndex = -1;
+            int foundLength = -1;
             for (int h = 0; h < headers; h++) {
                 int hk = c.varint();
                 if (c.failed() || hk < 0) {
                     return false;
                 }
+                int hkIndex = c.next;
                 c.skip(hk);
                 int hv = c.varint();
                 if (c.failed() || hv < -1) {
                     return false;
+                }
+                if (header != null && foundIndex < 0 && hk == header.length && sameBytes(hkIndex, header)) {
+                    foundIndex = c.next;
+                    foundLength = hv;
                 }
                 c.skip(Math.max(0, hv));
             }
             if (c.failed() || c.next != recordEnd) {
                 return false;
             }
+            if (sink != null) {
+                sink.record(i, recordStart, recordEnd, timestampDelta, foundIndex, foundLength);
+            }
             cursor.wrap(buffer, recordEnd, end);
         }
         return cursor.next == end;
+    }
+
+    private boolean sameBytes(int index, byte[] bytes) {
+        for (int k = 0; k < bytes.length; k++) {
+            if (buffer.get(index + k) != bytes[k]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -28,6 +28,56 @@ class RecordBatchTest {
     }
 
     @Test
+    void theValidatingWalkReportsEachRecordAndTheValueOfItsFirstHeaderWithTheName() {
+        byte[] name = "event-id".getBytes(StandardCharsets.UTF_8);
+        Header[][] headers = {
+            null,                                                                        // no headers
+            {new Header("other", "x".getBytes()), new Header("event-id", "a".getBytes())},
+            {new Header("event-id", null), new Header("event-id", "b".getBytes())},    // first is null: none
+            {new Header("event-id", new byte[0])},                                      // empty value
+            {new Header("event-id", "c".getBytes()), new Header("event-id", "d".getBytes())},
+            {new Header("event-ie", "e".getBytes()), new Header("event-i", "f".getBytes())}, // near names
+        };
+        String[] expected = {null, "a", null, "", "c", null};
+        for (ByteBuffer buf : new ByteBuffer[] {ByteBuffer.allocate(4096), ByteBuffer.allocateDirect(4096)}) {
+            RecordBatchBuilder b = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+            for (int i = 0; i < headers.length; i++) {
+                assertTrue(b.tryAppend(1_000L + 7 * i, null, ("value-" + i).getBytes(), headers[i]));
+            }
+            buf.limit(b.close());
+            RecordBatch batch = new RecordBatch(buf, 0);
+            int[] seen = {0};
+            int[] previousEnd = {RecordBatch.RECORDS_OFFSET};
+            RecordBatch.RecordSink check = (index, start, end, tsDelta, vIndex, vLength) -> {
+                assertEquals(seen[0]++, index);
+                assertEquals(previousEnd[0], start, "records are contiguous");
+                previousEnd[0] = end;
+                assertEquals(7L * index, tsDelta);
+                if (expected[index] == null) {
+                    assertEquals(-1, vLength, "record " + index);
+                } else {
+                    byte[] value = new byte[vLength];
+                    buf.get(vIndex, value);
+                    assertEquals(expected[index], new String(value, StandardCharsets.UTF_8), "record " + index);
+                }
+            };
+            assertTrue(batch.validateRecords(new Varints.Cursor(), name, check));
+            assertEquals(headers.length, seen[0]);
+            assertEquals(buf.limit(), previousEnd[0]);
+            // The same verdict as the plain walk on every truncation of the records section.
+            for (int cut = RecordBatch.RECORDS_OFFSET; cut < buf.limit(); cut++) {
+                ByteBuffer copy = ByteBuffer.allocate(buf.limit());
+                copy.put(0, buf, 0, buf.limit());
+                copy.putInt(RecordBatch.LENGTH_OFFSET, cut - RecordBatch.LOG_OVERHEAD);
+                RecordBatch damaged = new RecordBatch(copy, 0);
+                assertEquals(damaged.validateRecords(new Varints.Cursor()),
+                    damaged.validateRecords(new Varints.Cursor(), name, (i, s0, e, t, vi, vl) -> { }), "cut " + cut);
+                assertFalse(damaged.validateRecords(new Varints.Cursor(), name, null), "cut " + cut);
+            }
+        }
+    }
+
+    @Test
     void shouldBuildABatchThatValidatesAndReadsBack() {
         for (ByteBuffer buf : new ByteBuffer[] {ByteBuffer.allocate(4096), ByteBuffer.allocateDirect(4096)}) {
             build(buf, 10);

@@ -24,7 +24,7 @@ import java.util.Arrays;
  * enters the window only with the record that carries it, as that record is stored.</li>
  * </ol>
  */
-final class DedupFilter {
+final class DedupFilter implements RecordBatch.RecordSink {
     private final Varints.Cursor cursor = new Varints.Cursor();
     private byte[] headerName;
 
@@ -40,6 +40,10 @@ final class DedupFilter {
     private int count;
     private int repeats;
     private ByteBuffer buffer;
+    /** The batch {@link #validate} walked (its buffer and position), whose records pass 1 of {@link #scan} has. */
+    private ByteBuffer validatedBuffer;
+    private int validatedOffset = -1;
+    private int withKey;
 
     /** In-batch table: record index + 1, or 0. */
     private int[] batchTable = new int[128];
@@ -70,14 +74,49 @@ final class DedupFilter {
             return;
         }
         int c = Integer.highestOneBit(n - 1) << 1;
-        recordStart = new int[c];
-        recordEnd = new int[c];
-        timestampDelta = new long[c];
-        keyIndex = new int[c];
-        keyLength = new int[c];
-        keyHash = new long[c];
-        original = new long[c];
+        recordStart = Arrays.copyOf(recordStart, c);
+        recordEnd = Arrays.copyOf(recordEnd, c);
+        timestampDelta = Arrays.copyOf(timestampDelta, c);
+        keyIndex = Arrays.copyOf(keyIndex, c);
+        keyLength = Arrays.copyOf(keyLength, c);
+        keyHash = Arrays.copyOf(keyHash, c);
+        original = Arrays.copyOf(original, c);
         batchTable = new int[c * 2];
+    }
+
+    /**
+     * {@link RecordBatch#validateRecords(Varints.Cursor)} of an uncompressed batch, also collecting each record's
+     * place and key for {@link #scan} (one walk of the records instead of two). The arrays grow with the records
+     * actually walked, never with the batch's claimed count.
+     */
+    boolean validate(RecordBatch batch, Varints.Cursor walk) {
+        validatedOffset = -1;
+        buffer = batch.buffer();
+        withKey = 0;
+        boolean valid = batch.validateRecords(walk, headerName, this);
+        if (valid) {
+            validatedBuffer = batch.buffer();
+            validatedOffset = batch.offset();
+        }
+        return valid;
+    }
+
+    @Override
+    public void record(int index, int start, int end, long tsDelta, int headerValueIndex, int headerValueLength) {
+        ensure(index + 1);
+        recordStart[index] = start;
+        recordEnd[index] = end;
+        timestampDelta[index] = tsDelta;
+        original[index] = -1L;
+        if (headerValueLength > 0) {
+            keyIndex[index] = headerValueIndex;
+            keyLength[index] = headerValueLength;
+            keyHash[index] = KeyWindow.hash(buffer, headerValueIndex, headerValueLength);
+            withKey++;
+        } else {
+            keyLength[index] = 0;
+            keyHash[index] = 0L;
+        }
     }
 
     /**
@@ -93,11 +132,16 @@ final class DedupFilter {
         repeats = 0;
         int tableMask = Integer.highestOneBit(Math.max(1, n * 2 - 1)) * 2 - 1;
         Arrays.fill(batchTable, 0, tableMask + 1, 0);
+        boolean walked = validatedOffset == batch.offset() && validatedBuffer == buf;
+        validatedBuffer = null;
+        validatedOffset = -1;
         int end = batch.offset() + batch.sizeInBytes();
         int position = batch.offset() + RecordBatch.RECORDS_OFFSET;
-        int withKey = 0;
-        // Pass 1: each record's key, hashed in place (the batch is in the cache: it was just validated).
-        for (int i = 0; i < n; i++) {
+        if (!walked) {
+            withKey = 0;
+        }
+        // Pass 1: each record's key, hashed in place; already done by validate() when it walked this batch.
+        for (int i = 0; i < n && !walked; i++) {
             Varints.Cursor c = cursor.wrap(buf, position, end);
             int length = c.varint();
             int start = c.next;

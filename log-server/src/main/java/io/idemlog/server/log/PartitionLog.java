@@ -371,7 +371,10 @@ final class PartitionLog implements Partition {
                 break;
         }
         // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
-        if (batch.compression() == 0 && !batch.validateRecords(cursor)) {
+        // With de-duplication on, the same walk also finds each record's key (DedupFilter.scan then reuses it).
+        boolean recordsValid = batch.compression() != 0
+            || (keys != null ? filter.validate(batch, cursor) : batch.validateRecords(cursor));
+        if (!recordsValid) {
             return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
         }
         return null;

@@ -146,11 +146,12 @@ public final class KeyWindow {
         long tag = tag(mixed);
         long[] idx = index;
         int mask = indexMask;
-        for (int i = (int) mixed & mask; ; i = (i + 1) & mask) {
+        for (int i = (int) mixed & mask, probes = 0; ; i = (i + 1) & mask) {
             long word = idx[i];
             if (word == 0) {
                 return -1L;
             }
+            checkProbes(++probes, mask);
             if (word >>> SLOT_BITS == tag) {
                 int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
                 if (ring[e] == hash && now - ring[e + 2] < windowMs) {
@@ -205,11 +206,12 @@ public final class KeyWindow {
         long now = clamp(nowMs);
         long mixed = mix(hash);
         long tag = tag(mixed);
-        for (int i = (int) mixed & indexMask; ; i = (i + 1) & indexMask) {
+        for (int i = (int) mixed & indexMask, probes = 0; ; i = (i + 1) & indexMask) {
             long word = index[i];
             if (word == 0) {
                 return false;
             }
+            checkProbes(++probes, indexMask);
             if (word >>> SLOT_BITS == tag) {
                 int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
                 if (ring[e] == hash && now - ring[e + 2] < windowMs) {
@@ -244,7 +246,8 @@ public final class KeyWindow {
 
     private void insert(long mixed, int slot) {
         int i = (int) mixed & indexMask;
-        while (index[i] != 0) {
+        for (int probes = 1; index[i] != 0; probes++) {
+            checkProbes(probes, indexMask);
             i = (i + 1) & indexMask;
         }
         index[i] = (mixed << SLOT_BITS) | (slot + 1L);
@@ -274,7 +277,8 @@ public final class KeyWindow {
         long mixed = mix(ring[slot * STRIDE]);
         long word = (mixed << SLOT_BITS) | (slot + 1L);
         int i = (int) mixed & indexMask;
-        while (index[i] != word) {
+        for (int probes = 1; index[i] != word; probes++) {
+            checkProbes(probes, indexMask); // the oldest entry is always indexed: a miss means a broken index
             i = (i + 1) & indexMask;
         }
         deleteAt(i);
@@ -287,7 +291,8 @@ public final class KeyWindow {
         long[] idx = index;
         int mask = indexMask;
         int i = hole;
-        while (true) {
+        for (int probes = 1; ; probes++) {
+            checkProbes(probes, mask);
             i = (i + 1) & mask;
             long word = idx[i];
             if (word == 0) {
@@ -329,12 +334,25 @@ public final class KeyWindow {
             }
             int slot = ((int) (word & SLOT_MASK) - 1 - oldHead) & oldRingMask;
             int i = (int) (word >>> SLOT_BITS) & mask;
-            while (idx[i] != 0) {
+            for (int probes = 1; idx[i] != 0; probes++) {
+                checkProbes(probes, mask);
                 i = (i + 1) & mask;
             }
             idx[i] = (word & ~SLOT_MASK) | (slot + 1L);
         }
         size = n;
+    }
+
+    /**
+     * Every probe loop is bounded: the index is at most half full, so a probe run ends at an empty word long before it
+     * has visited every position; one that would go round the whole index means the index is broken (a bug, never
+     * input), and fails loudly instead of spinning.
+     */
+    private static void checkProbes(int probes, int mask) {
+        if (probes > mask) {
+            throw new IllegalStateException("key window index inconsistent: a probe run visited all " + (mask + 1)
+                + " positions");
+        }
     }
 
     /** The index position and fingerprint come from the hash mixed once more (its low bits may be weak). */

@@ -151,6 +151,29 @@ class DedupAppendTest {
     }
 
     @Test
+    void theKeyIsTheValueOfTheFirstHeaderWithTheName() throws IOException {
+        try (LogFixture log = new LogFixture(dir, config(1000))) {
+            log.appendOk(batch(-1, -1, -1, "a", "b"));
+            // Record 0: the first event-id header is null, so no key (the later "a" is not looked at): stored.
+            // Record 1: the first event-id is "b" (stored before): a repeat, whatever follows. Record 2: "c" first.
+            ByteBuffer buf = ByteBuffer.allocateDirect(1024);
+            RecordBatchBuilder builder = new RecordBatchBuilder().init(buf, 0, buf.capacity());
+            Header[][] headers = {
+                {new Header(HEADER, null), new Header(HEADER, bytes("a"))},
+                {new Header(HEADER, bytes("b")), new Header(HEADER, bytes("z"))},
+                {new Header("other", bytes("b")), new Header(HEADER, bytes("c")), new Header(HEADER, bytes("a"))},
+            };
+            for (int i = 0; i < headers.length; i++) {
+                assertTrue(builder.tryAppend(2_000L + i, null, bytes("w-" + i), headers[i]));
+            }
+            buf.limit(builder.close());
+            AppendResult r = log.appendOk(buf);
+            assertArrayEquals(new long[] {1, 1}, r.repeats());
+            assertEquals(List.of(2L, 4L), stored(log.partition()).get(1).offsets());
+        }
+    }
+
+    @Test
     void recordsWithoutTheHeaderOrWithAnEmptyValueAreStoredAsUsual() throws IOException {
         try (LogFixture log = new LogFixture(dir, config(1000))) {
             log.appendOk(batch(-1, -1, -1, null, null, ""));

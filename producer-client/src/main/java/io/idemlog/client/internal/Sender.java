@@ -70,8 +70,13 @@ public final class Sender implements Transport.Listener {
         /** Smoothed answer latency and its mean deviation, in ms (RFC 6298's SRTT and RTTVAR); -1: no sample yet. */
         double srttMs = -1;
         double rttvarMs;
-        /** Connections given up as stalled since the last answer: each doubles the stall bound. */
-        int stalls;
+        /**
+         * The stall bound is doubled this many times: one more per stall, one less per {@link #STALL_DECAY_ANSWERS}
+         * answers without a stall. A stall that was a false alarm (a slow server, not a stalled connection) so
+         * makes the next ones rarer for a while, instead of recurring at every latency spike of a loaded machine.
+         */
+        int stallLevel;
+        int answersSinceStall;
 
         NodeState(int id) {
             this.id = id;
@@ -201,7 +206,8 @@ public final class Sender implements Transport.Listener {
                         + "re-sending what was in flight on a new connection", head.correlationId, n.id, bound,
                         Math.round(n.srttMs));
                     metrics.connectionStalled();
-                    n.stalls++;
+                    n.stallLevel = Math.min(n.stallLevel + 1, 30);
+                    n.answersSinceStall = 0;
                 } else {
                     LOG.debug("request {} to node {} timed out after {} ms; closing the connection",
                         head.correlationId, n.id, requestTimeoutMs);
@@ -230,20 +236,23 @@ public final class Sender implements Transport.Listener {
 
     /**
      * How long the oldest request on the node may wait: request.timeout.ms, or, with stall detection, the
-     * adaptive stall bound max(stall.timeout.ms, 2 SRTT + 4 RTTVAR) doubled per stall since the last answer,
-     * never above request.timeout.ms. Twice the smoothed latency (TCP's bound has SRTT once, but a floor of 1 s):
+     * adaptive stall bound max(stall.timeout.ms, 2 SRTT + 4 RTTVAR) doubled per stall and halved again per
+     * {@link #STALL_DECAY_ANSWERS} answers without one, never above request.timeout.ms. Twice the smoothed latency (TCP's bound has SRTT once, but a floor of 1 s):
      * a server whose answers take 1.5x their usual time now and then is not taken for stalled.
      */
+    /** Answers without a stall that halve the stall bound again after a stall doubled it. */
+    static final int STALL_DECAY_ANSWERS = 64;
+
     private long stallBoundMs(NodeState n) {
         if (stallTimeoutMs <= 0) {
             return requestTimeoutMs;
         }
         double adaptive = n.srttMs < 0 ? stallTimeoutMs : Math.max(stallTimeoutMs, 2 * n.srttMs + 4 * n.rttvarMs);
-        double bound = adaptive * (double) (1L << Math.min(n.stalls, 30));
+        double bound = adaptive * (double) (1L << n.stallLevel);
         return bound >= requestTimeoutMs ? requestTimeoutMs : (long) Math.ceil(bound);
     }
 
-    /** An answer came {@code sampleMs} after its request: RFC 6298's update, and the stall doubling ends. */
+    /** An answer came {@code sampleMs} after its request: RFC 6298's update, and the stall doubling decays. */
     private static void onLatencySample(NodeState n, long sampleMs) {
         double r = Math.max(0, sampleMs);
         if (n.srttMs < 0) {
@@ -253,7 +262,10 @@ public final class Sender implements Transport.Listener {
             n.rttvarMs = 0.75 * n.rttvarMs + 0.25 * Math.abs(n.srttMs - r);
             n.srttMs = 0.875 * n.srttMs + 0.125 * r;
         }
-        n.stalls = 0;
+        if (n.stallLevel > 0 && ++n.answersSinceStall >= STALL_DECAY_ANSWERS) {
+            n.stallLevel--;
+            n.answersSinceStall = 0;
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------

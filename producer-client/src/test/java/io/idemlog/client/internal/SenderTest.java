@@ -619,14 +619,27 @@ class SenderTest {
         transport.respond(NODE, answer(0, 0, 5));
         step(0);
         assertEquals(5, f1.get().offset());
-        // The answer came 0 ms after its request: the adaptive bound is back at its floor, doubling ended.
+        // Two stalls: the bound stays doubled twice (200 ms) after the answer, not back at the floor at once.
         CompletableFuture<RecordMetadata> f2 = append(0);
         step(0);
-        step(50);
-        assertEquals(3, metrics.stalledConnections());
+        step(199);
+        assertEquals(2, metrics.stalledConnections(), "still 4x the floor after one answer");
         transport.respond(NODE, answer(0, 0, 6));
         step(0);
         assertEquals(6, f2.get().offset());
+        // Each STALL_DECAY_ANSWERS answers without a stall halve it: after twice that many, the floor again.
+        for (int i = 0; i < 2 * Sender.STALL_DECAY_ANSWERS; i++) {
+            append(0);
+            step(0);
+            transport.respond(NODE, answer(0, 0, 7 + i));
+            step(0);
+        }
+        append(0);
+        step(0);
+        step(49);
+        assertEquals(2, metrics.stalledConnections());
+        step(1);
+        assertEquals(3, metrics.stalledConnections(), "the floor again");
     }
 
     @Test
