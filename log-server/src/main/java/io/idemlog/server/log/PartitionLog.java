@@ -849,33 +849,8 @@ final class PartitionLog implements Partition {
             if (state.get() != State.OPEN) {
                 return List.of();
             }
-            LogSegment[] current = segments;
-            long totalBytes = 0;
-            for (LogSegment s : current) {
-                totalBytes += s.size();
-            }
-            long highWatermark = durability.highWatermark();
-            List<LogSegment> removed = new ArrayList<>();
-            for (int i = 0; i < current.length - 1; i++) {
-                LogSegment s = current[i];
-                boolean tooOld = config.retentionMs() >= 0 && nowMs - s.maxTimestamp() > config.retentionMs();
-                boolean tooBig = config.retentionBytes() >= 0 && totalBytes - s.size() >= config.retentionBytes();
-                boolean belowStart = s.nextOffset() <= logStartOffset;
-                if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
-                    break;
-                }
-                try {
-                    s.markDeleted();
-                } catch (IOException e) {
-                    LOG.warn("{}: cannot rename {} for deletion", this, s, e);
-                    break;
-                }
-                removed.add(s);
-                totalBytes -= s.size();
-            }
+            List<LogSegment> removed = removeOldestLocked(config, nowMs, true);
             if (!removed.isEmpty()) {
-                segments = Arrays.copyOfRange(current, removed.size(), current.length);
-                logStartOffset = Math.max(logStartOffset, segments[0].baseOffset);
                 LOG.info("{}: retention removed {} segment(s); log start offset is now {}", this, removed.size(),
                     logStartOffset);
             }
@@ -924,24 +899,7 @@ final class PartitionLog implements Partition {
                     throw new IOException(this + " was closed while its log start offset moved to " + target);
                 }
                 logStartOffset = Math.max(logStartOffset, target);
-                LogSegment[] current = segments;
-                List<LogSegment> removed = new ArrayList<>();
-                for (int i = 0; i < current.length - 1; i++) {
-                    LogSegment s = current[i];
-                    if (s.nextOffset() > logStartOffset || sealPending(s)) {
-                        break;
-                    }
-                    try {
-                        s.markDeleted();
-                    } catch (IOException e) {
-                        LOG.warn("{}: cannot rename {} for deletion (it goes at the next start)", this, s, e);
-                        break;
-                    }
-                    removed.add(s);
-                }
-                if (!removed.isEmpty()) {
-                    segments = Arrays.copyOfRange(current, removed.size(), current.length);
-                }
+                List<LogSegment> removed = removeOldestLocked(config, 0L, false);
                 LOG.info("{}: DeleteRecords moved the log start offset to {}; {} segment(s) removed", this,
                     logStartOffset, removed.size());
                 return new LogStartAdvance(logStartOffset, removed);
@@ -949,6 +907,47 @@ final class PartitionLog implements Partition {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * Renames for deletion the oldest segments, front to back, while each is entirely below the log start offset or
+     * (when {@code byRetention}) too old or beyond retention.bytes by {@code config}; never the active segment, one
+     * not entirely below the high watermark, or one whose seal is pending (its end can equal the high watermark: the
+     * seal still writes its index next to it). The one loop of retention and DeleteRecords. Partition lock held.
+     */
+    private List<LogSegment> removeOldestLocked(LogConfig config, long nowMs, boolean byRetention) {
+        LogSegment[] current = segments;
+        long totalBytes = 0;
+        for (LogSegment s : current) {
+            totalBytes += s.size();
+        }
+        long highWatermark = durability.highWatermark();
+        List<LogSegment> removed = new ArrayList<>();
+        for (int i = 0; i < current.length - 1; i++) {
+            LogSegment s = current[i];
+            boolean belowStart = s.nextOffset() <= logStartOffset;
+            boolean tooOld = byRetention && config.retentionMs() >= 0
+                && nowMs - s.maxTimestamp() > config.retentionMs();
+            boolean tooBig = byRetention && config.retentionBytes() >= 0
+                && totalBytes - s.size() >= config.retentionBytes();
+            if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
+                break;
+            }
+            try {
+                s.markDeleted();
+            } catch (IOException e) {
+                LOG.warn("{}: cannot rename {} for deletion (it goes at a later maintenance run or start)", this, s,
+                    e);
+                break;
+            }
+            removed.add(s);
+            totalBytes -= s.size();
+        }
+        if (!removed.isEmpty()) {
+            segments = Arrays.copyOfRange(current, removed.size(), current.length);
+            logStartOffset = Math.max(logStartOffset, segments[0].baseOffset);
+        }
+        return removed;
     }
 
     /** Whether the segment's seal is still queued (partition lock held). */
