@@ -107,65 +107,63 @@ class KafkaClientsInteropTest {
      */
     private void produceAndConsume(ServerProcess server, String major, String topic, int records, String compression)
         throws IOException {
-        {
-            Path out = dir.resolve("driver.out");
-            Path log = dir.resolve("driver.log");
-            String label = "kc" + major;
-            List<String> args = new ArrayList<>(List.of(server.bootstrap(), topic, String.valueOf(PARTITIONS),
-                String.valueOf(records), label, out.toString()));
-            if (compression != null) {
-                args.add(compression);
-            }
-            Process p = ChildJvm.launch(ChildJvm.javaCommand(List.of("-Xmx512m"), driverClasspath(major),
-                KafkaClientsDriver.class.getName(), args), log, "kafka-clients " + major + ".x driver");
-            boolean exited = ChildJvm.waitFor(p, Duration.ofSeconds(300));
-            if (!exited) {
-                ChildJvm.kill(p, Duration.ofSeconds(10));
-            }
-            assertTrue(exited && p.exitValue() == 0, "driver failed (exit " + (exited ? p.exitValue() : "timeout")
-                + "):\n" + ChildJvm.tail(log, 4000) + "\nserver:\n" + server.logTail(2000));
-
-            List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
-            String version = lines.get(0).substring("version ".length());
-            assertTrue(version.startsWith(major.equals("3") ? "3.9" : System.getProperty("idemlog.kafka4.version",
-                "4.")), "ran kafka-clients " + version);
-            assertTrue(lines.get(1).startsWith("failures 0"), lines.get(1));
-
-            HistoryChecker viaConsumer = new HistoryChecker();
-            HistoryChecker viaLogReader = new HistoryChecker();
-            for (int i = 0; i < records; i++) {
-                RecordTag tag = new RecordTag(label, i % PARTITIONS, i);
-                viaConsumer.sent(tag);
-                viaLogReader.sent(tag);
-            }
-            int acked = 0;
-            int consumed = 0;
-            for (String line : lines.subList(3, lines.size())) {
-                String[] f = line.split(" ");
-                if (f[0].equals("acked")) {
-                    RecordTag tag = new RecordTag(label, Integer.parseInt(f[1]), Long.parseLong(f[2]));
-                    viaConsumer.acked(tag, Long.parseLong(f[3]));
-                    viaLogReader.acked(tag, Long.parseLong(f[3]));
-                    acked++;
-                } else if (f[0].equals("consumed")) {
-                    int partition = Integer.parseInt(f[1]);
-                    long offset = Long.parseLong(f[2]);
-                    byte[] value = new RecordTag(f[3], Integer.parseInt(f[4]), Long.parseLong(f[5])).encode(100);
-                    viaConsumer.logged(new LoggedRecord(partition, offset, -1L, null, value));
-                    consumed++;
-                }
-            }
-            assertEquals(records, acked, "every send acknowledged");
-            assertEquals(records, consumed, "the consumer read exactly as many records as were sent");
-            HistoryReport consumerReport = viaConsumer.check();
-            assertTrue(consumerReport.isClean(), "KafkaConsumer view: " + consumerReport.summary());
-
-            try (LogReader reader = new LogReader(server.address())) {
-                reader.readAll(topic, viaLogReader::logged);
-            }
-            HistoryReport logReport = viaLogReader.check();
-            assertTrue(logReport.isClean(), "LogReader view: " + logReport.summary());
-            System.out.println("kafka-clients " + version + ": " + lines.get(2) + "; " + consumerReport.summary());
+        Path out = dir.resolve("driver.out");
+        Path log = dir.resolve("driver.log");
+        String label = "kc" + major;
+        List<String> args = new ArrayList<>(List.of(server.bootstrap(), topic, String.valueOf(PARTITIONS),
+            String.valueOf(records), label, out.toString()));
+        if (compression != null) {
+            args.add(compression);
         }
+        Process p = ChildJvm.launch(ChildJvm.javaCommand(List.of("-Xmx512m"), driverClasspath(major),
+            KafkaClientsDriver.class.getName(), args), log, "kafka-clients " + major + ".x driver");
+        boolean exited = ChildJvm.waitFor(p, Duration.ofSeconds(300));
+        if (!exited) {
+            ChildJvm.kill(p, Duration.ofSeconds(10));
+        }
+        assertTrue(exited && p.exitValue() == 0, "driver failed (exit " + (exited ? p.exitValue() : "timeout")
+            + "):\n" + ChildJvm.tail(log, 4000) + "\nserver:\n" + server.logTail(2000));
+
+        List<String> lines = Files.readAllLines(out, StandardCharsets.UTF_8);
+        String version = lines.get(0).substring("version ".length());
+        assertTrue(version.startsWith(major.equals("3") ? "3.9" : System.getProperty("idemlog.kafka4.version",
+            "4.")), "ran kafka-clients " + version);
+        assertTrue(lines.get(1).startsWith("failures 0"), lines.get(1));
+
+        HistoryChecker viaConsumer = new HistoryChecker();
+        HistoryChecker viaLogReader = new HistoryChecker();
+        for (int i = 0; i < records; i++) {
+            RecordTag tag = new RecordTag(label, i % PARTITIONS, i);
+            viaConsumer.sent(tag);
+            viaLogReader.sent(tag);
+        }
+        int acked = 0;
+        int consumed = 0;
+        for (String line : lines.subList(3, lines.size())) {
+            String[] f = line.split(" ");
+            if (f[0].equals("acked")) {
+                RecordTag tag = new RecordTag(label, Integer.parseInt(f[1]), Long.parseLong(f[2]));
+                viaConsumer.acked(tag, Long.parseLong(f[3]));
+                viaLogReader.acked(tag, Long.parseLong(f[3]));
+                acked++;
+            } else if (f[0].equals("consumed")) {
+                int partition = Integer.parseInt(f[1]);
+                long offset = Long.parseLong(f[2]);
+                byte[] value = new RecordTag(f[3], Integer.parseInt(f[4]), Long.parseLong(f[5])).encode(100);
+                viaConsumer.logged(new LoggedRecord(partition, offset, -1L, null, value));
+                consumed++;
+            }
+        }
+        assertEquals(records, acked, "every send acknowledged");
+        assertEquals(records, consumed, "the consumer read exactly as many records as were sent");
+        HistoryReport consumerReport = viaConsumer.check();
+        assertTrue(consumerReport.isClean(), "KafkaConsumer view: " + consumerReport.summary());
+
+        try (LogReader reader = new LogReader(server.address())) {
+            reader.readAll(topic, viaLogReader::logged);
+        }
+        HistoryReport logReport = viaLogReader.check();
+        assertTrue(logReport.isClean(), "LogReader view: " + logReport.summary());
+        System.out.println("kafka-clients " + version + ": " + lines.get(2) + "; " + consumerReport.summary());
     }
 }
