@@ -20,7 +20,7 @@ import java.nio.ByteBuffer;
 final class LogKeyVerifier implements KeyWindow.Verifier {
     private static final Logger LOG = LoggerFactory.getLogger(LogKeyVerifier.class);
 
-    private final PartitionLog partition;
+    private final PartitionApplier.Host partition;
     private final Varints.Cursor cursor = new Varints.Cursor();
     private final ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
     private byte[] name;
@@ -33,7 +33,7 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
     private int keyIndex;
     private int keyLength;
 
-    LogKeyVerifier(PartitionLog partition, DedupConfig config) {
+    LogKeyVerifier(PartitionApplier.Host partition, DedupConfig config) {
         this.partition = partition;
         configure(config);
     }
@@ -63,11 +63,12 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
 
     @Override
     public boolean sameKey(long offset) {
-        if (offset < partition.logStartOffset() || offset >= partition.logEndOffset()) {
-            return false;
+        LogSegment segment = partition.segmentFor(offset);
+        if (segment == null) {
+            return false; // below the log start (retention removed it) or not in the log
         }
         if (offset < cachedBase || offset > cachedLast) {
-            if (!load(offset)) {
+            if (!load(segment, offset)) {
                 return false;
             }
         }
@@ -75,12 +76,8 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
             keyLength, cursor);
     }
 
-    private boolean load(long offset) {
+    private boolean load(LogSegment segment, long offset) {
         forget();
-        LogSegment segment = partition.segmentFor(offset);
-        if (segment == null) {
-            return false;
-        }
         try {
             int position = segment.findBatch(offset, header);
             if (position < 0) {

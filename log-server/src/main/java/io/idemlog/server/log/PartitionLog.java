@@ -2,14 +2,12 @@ package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.record.RecordBatch;
-import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
 import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
-import io.idemlog.server.state.SequenceOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,9 +43,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  *
  * <p>The append is split on purpose: the stateless header checks and the CRC run before the lock; then, under it,
- * {@link #decide} (producer-state check, record validation, offset assignment: a deterministic function of the
- * state, the batch and the time, with no I/O, to become the apply step of a replicated log), the write, and only
- * after a successful write the state update.
+ * {@link PartitionApplier#apply} with the server clock's time and leader epoch 0: the producer-state check, record
+ * validation, offset assignment, the write, and only after a successful write the state update (a deterministic
+ * function of the state, the batch, the time and the epoch: the apply step of a replicated log, docs/REPLICATION.md).
+ * The applier owns the single writer's state (producer state, key window, active segment, log end); this class owns
+ * the segment list, the log start, durability, seals and the life cycle.
  *
  * <p>Rolls and the high watermark: a roll makes the new segment active at once, and hands the old one's seal (trim,
  * fsync, index file, the producer snapshot taken in memory at the roll, directory fsync) to the storage thread. Until
@@ -56,7 +56,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * be, so acks=all for it waits. After a crash at any point recovery finds the new segment still named
  * {@code .log.pending} and treats the old one like a last segment (docs/STORAGE.md, "Recovery").
  */
-final class PartitionLog implements Partition {
+final class PartitionLog implements Partition, PartitionApplier.Host {
     /**
      * Life cycle: OPEN -> OFFLINE (an I/O error: nothing more is written or promised) -> CLOSED, or OPEN -> CLOSED.
      * Every change goes through {@link #moveTo}.
@@ -81,6 +81,8 @@ final class PartitionLog implements Partition {
     /** Snapshots kept per partition: the newest is normally used; older ones are the fallback if it is damaged. */
     static final int SNAPSHOTS_TO_KEEP = 3;
     private static final long[] NO_OFFSET = {-1L, -1L};
+    /** The leader epoch of every batch a single node writes. */
+    static final int SINGLE_NODE_EPOCH = 0;
     /** DeleteRecords' offset meaning "the high watermark". */
     static final long HIGH_WATERMARK = -1L;
 
@@ -102,31 +104,13 @@ final class PartitionLog implements Partition {
     private final AtomicBoolean dirty = new AtomicBoolean();
     private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
 
-    // Guarded by lock.
-    private final ProducerStateTable producers;
-    private final Varints.Cursor cursor = new Varints.Cursor();
+    // Guarded by lock (the applier's writer state too: every call into it holds the lock).
     private final ArrayDeque<PendingSeal> pendingSeals = new ArrayDeque<>(2);
-    private LogSegment active;
-    /** De-duplication keys: the topic's setting, and when it is on, the window with its filter and verifier. */
-    private DedupConfig dedup;
-    private KeyWindow keys;
-    private DedupFilter filter;
-    private LogKeyVerifier verifier;
+    private final PartitionApplier applier;
 
     // Written under lock, read anywhere.
     private volatile LogSegment[] segments;
     private volatile long logStartOffset;
-    private volatile long logEndOffset;
-    private volatile int producerCount;
-    private volatile long producerEvictions;
-    /**
-     * Highest producer id of any batch ever appended to this partition (-1: none), also of producers since expired or
-     * evicted: recorded in every snapshot, so that the producer id allocator can start above it (LogManager).
-     */
-    private volatile long maxProducerId;
-    private volatile long repeatsDropped;
-    private volatile int dedupKeyCount;
-    private volatile long dedupEvictions;
 
     /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
@@ -151,17 +135,13 @@ final class PartitionLog implements Partition {
         this.dir = dir;
         this.context = context;
         this.config = context.config();
-        this.producers = producers;
-        this.maxProducerId = maxProducerId;
         this.segments = segments.toArray(new LogSegment[0]);
-        this.active = this.segments[this.segments.length - 1];
         this.logStartOffset = Math.max(this.segments[0].baseOffset, logStartOffset);
-        this.logEndOffset = active.nextOffset();
+        this.applier = new PartitionApplier(topic, index, this, this.segments[this.segments.length - 1], producers,
+            maxProducerId, dedup, keys);
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
-        this.durability = new DurabilityTracker(logEndOffset, flushLock, context.metrics().callbackFailures);
-        this.dedup = DedupConfig.OFF;
-        applyDedup(dedup, keys);
-        publishProducerStats();
+        this.durability = new DurabilityTracker(applier.logEndOffset(), flushLock,
+            context.metrics().callbackFailures);
     }
 
     /**
@@ -172,7 +152,7 @@ final class PartitionLog implements Partition {
     void dedup(DedupConfig next) {
         lock.lock();
         try {
-            applyDedup(next, null);
+            applier.dedup(next, null);
         } finally {
             lock.unlock();
         }
@@ -181,42 +161,10 @@ final class PartitionLog implements Partition {
     DedupConfig dedup() {
         lock.lock();
         try {
-            return dedup;
+            return applier.dedup();
         } finally {
             lock.unlock();
         }
-    }
-
-    private void applyDedup(DedupConfig next, KeyWindow recovered) {
-        DedupConfig was = dedup;
-        dedup = next;
-        if (!next.enabled()) {
-            keys = null;
-            filter = null;
-            verifier = null;
-        } else if (recovered != null) {
-            keys = recovered;
-            filter = new DedupFilter(next);
-            verifier = new LogKeyVerifier(this, next);
-        } else if (keys == null || !was.header().equals(next.header())) {
-            keys = new KeyWindow(next.windowMs(), next.maxKeys());
-            filter = new DedupFilter(next);
-            verifier = new LogKeyVerifier(this, next);
-        } else {
-            keys.windowMs(next.windowMs());
-            if (keys.maxKeys() != next.maxKeys()) {
-                KeyWindow resized = new KeyWindow(next.windowMs(), next.maxKeys());
-                keys.forEachOldestFirst(resized::add);
-                keys = resized;
-            }
-        }
-        publishDedupStats();
-    }
-
-    private void publishDedupStats() {
-        KeyWindow k = keys;
-        dedupKeyCount = k == null ? 0 : k.size();
-        dedupEvictions = k == null ? dedupEvictions : k.evictions();
     }
 
     @Override
@@ -276,142 +224,38 @@ final class PartitionLog implements Partition {
         if (state.get() != State.OPEN) {
             return unavailable();
         }
-        long nowMs = context.clock().time();
-        AppendResult rejected = decide(batch);
-        if (rejected != null) {
-            return rejected;
-        }
-        long baseOffset = logEndOffset;
-        int lastOffsetDelta = batch.lastOffsetDelta();
-        long lastOffset = baseOffset + lastOffsetDelta;
-        int repeats = 0;
-        int writeLength = length;
-        if (keys != null) {
-            if (batch.compression() != 0) {
-                // Not yet: the records would have to be decompressed, filtered and compressed again (docs/DEDUP.md).
-                return AppendResult.error(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "topic " + topic
-                    + " de-duplicates by key; compressed batches are not supported there yet");
-            }
-            // After the producer-session rules (a same-session retry was answered above, as a classic duplicate):
-            // drop the records whose key is stored, keeping the batch's offset and sequence range.
-            repeats = filter.scan(batch, baseOffset, keys, nowMs, verifier);
-            if (repeats > 0) {
-                writeLength = filter.compact(batch);
-            }
-        }
-        batch.baseOffset(baseOffset);
-        batch.partitionLeaderEpoch(0);
-        long appendTime = config.logAppendTime() ? nowMs : -1L; // config is volatile: read it once
-        if (appendTime >= 0) {
-            batch.stampLogAppendTime(appendTime); // after the filter: compact() would recompute the max timestamp
-        }
         try {
-            maybeRoll(nowMs, writeLength, lastOffset);
-            active.append(buffer, offset, writeLength, baseOffset, lastOffset, batch.maxTimestamp(), nowMs,
-                config.indexIntervalBytes(), context.io());
+            return applier.apply(batch, buffer, offset, length, context.clock().time(), SINGLE_NODE_EPOCH, config,
+                out);
         } catch (IOException e) {
-            active.discardTail();
-            goOffline("append at offset " + baseOffset + " failed", e);
+            goOffline("append at offset " + applier.logEndOffset() + " failed", e);
             return unavailable();
         }
-        if (config.preallocate() && !active.preallocate((long) active.size() + LogConfig.PREALLOCATE_AHEAD_BYTES,
-            config.segmentBytes(), context.io())) {
-            LOG.warn("{}: cannot zero-fill ahead in {}; the segment grows as it is written", this, active);
-        }
-        long producerId = batch.producerId();
-        producers.update(producerId, batch.producerEpoch(), batch.baseSequence(), lastOffsetDelta, baseOffset, nowMs);
-        if (producerId > maxProducerId) {
-            maxProducerId = producerId;
-        }
-        logEndOffset = lastOffset + 1;
-        publishProducerStats();
-        long[] repeated = null;
-        if (keys != null) {
-            // Only now, with the batch written, do its keys enter the window.
-            filter.commit(keys, baseOffset, nowMs);
-            if (repeats > 0) {
-                repeated = new long[repeats * 2];
-                int k = 0;
-                for (int i = 0; i < filter.count(); i++) {
-                    long original = filter.original(i);
-                    if (original >= 0) {
-                        repeated[k++] = i;
-                        repeated[k++] = original;
-                    }
-                }
-                repeatsDropped += repeats;
-            }
-            publishDedupStats();
-        }
-        out.appended(baseOffset, lastOffset, repeated, appendTime);
-        return null;
     }
 
     /**
-     * The stateful part of validation: the producer-state check (which may answer a duplicate) and only then the
-     * per-record walk. Returns the answer when the batch is not to be written, null when it is. No I/O, no time.
+     * The host's part of a roll ({@link PartitionApplier.Host#roll}), on the appending thread, under the partition
+     * lock, without an fsync: the applier took the producer state snapshot at the new base offset in memory (so it is
+     * exactly the state at the roll); here the new segment's file is created under its {@code .log.pending} name (a
+     * metadata operation) and the old segment's seal is queued for the storage thread ({@link #runPendingSeals});
+     * until it is durable, {@link #durableTarget} keeps the high watermark below the new segment.
      */
-    private AppendResult decide(RecordBatch batch) {
-        SequenceOutcome outcome = producers.check(batch.producerId(), batch.producerEpoch(), batch.baseSequence(),
-            batch.lastOffsetDelta());
-        switch (outcome) {
-            case DUPLICATE:
-                return AppendResult.duplicate(producers.duplicateFirstOffset(), producers.duplicateLastOffset());
-            case INVALID_RECORD:
-                return AppendResult.error(ErrorCode.INVALID_RECORD, "producerId " + batch.producerId()
-                    + " with baseSequence " + batch.baseSequence() + " is not a valid idempotent batch");
-            case FENCED:
-                return AppendResult.error(ErrorCode.INVALID_PRODUCER_EPOCH, "producer " + batch.producerId()
-                    + " epoch " + batch.producerEpoch() + " is older than the current epoch");
-            case OUT_OF_ORDER:
-                return AppendResult.error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "producer " + batch.producerId()
-                    + " epoch " + batch.producerEpoch() + ": sequence " + batch.baseSequence()
-                    + " does not follow the last one appended");
-            default:
-                break;
-        }
-        // A compressed batch's records were checked by ProduceBatchCheck (decompressing, outside the lock).
-        // With de-duplication on, the same walk also finds each record's key (DedupFilter.scan then reuses it).
-        boolean recordsValid = batch.compression() != 0
-            || (keys != null ? filter.validate(batch, cursor) : batch.validateRecords(cursor));
-        if (!recordsValid) {
-            return AppendResult.error(ErrorCode.CORRUPT_MESSAGE, "the records of the batch are malformed");
-        }
-        return null;
-    }
-
-    private void maybeRoll(long nowMs, int length, long lastOffset) throws IOException {
-        LogSegment segment = active;
-        if (segment.size() == 0) {
-            return;
-        }
-        if (segment.size() + (long) length > config.segmentBytes()
-            || nowMs - segment.rollBaseMs() >= config.segmentMs()
-            || lastOffset - segment.baseOffset > Integer.MAX_VALUE) {
-            roll();
-        }
-    }
-
-    /**
-     * The part of a roll that runs on the appending thread, under the partition lock, without an fsync: the producer
-     * state snapshot at the new base offset, taken in memory (so it is exactly the state at the roll), and the new
-     * segment's file, created under its {@code .log.pending} name (a metadata operation). The old segment's seal is
-     * queued for the storage thread ({@link #runPendingSeals}); until it is durable, {@link #durableTarget} keeps
-     * the high watermark below the new segment.
-     */
-    private void roll() throws IOException {
-        LogSegment old = active;
-        long newBase = logEndOffset;
-        ByteBuffer snapshot = ProducerSnapshotFile.serialize(newBase, maxProducerId, producers);
-        ByteBuffer keySnapshot = keys == null ? null : KeyWindowFile.serialize(newBase, dedup.header(), keys);
+    @Override
+    public LogSegment roll(long newBase, ByteBuffer snapshot, ByteBuffer keySnapshot) throws IOException {
+        LogSegment old = applier.active();
         LogSegment next = LogSegment.createAfterRoll(dir, newBase);
         LogSegment[] current = segments;
         LogSegment[] grown = Arrays.copyOf(current, current.length + 1);
         grown[current.length] = next;
         segments = grown;
-        active = next;
         pendingSeals.add(new PendingSeal(old, next, snapshot, keySnapshot));
         context.sealer().schedule(this);
+        return next;
+    }
+
+    @Override
+    public StorageIo io() {
+        return context.io();
     }
 
     /**
@@ -493,7 +337,7 @@ final class PartitionLog implements Partition {
     /** {@link #writeSnapshotBytes}, streamed from the live table (clean close: the table no longer changes). */
     private void writeSnapshot(long offset) {
         try {
-            ProducerSnapshotFile.write(dir, offset, maxProducerId, producers);
+            ProducerSnapshotFile.write(dir, offset, applier.maxProducerId(), applier.producers());
             ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
         } catch (IOException e) {
             LOG.warn("{}: cannot write the producer state snapshot at offset {}", this, offset, e);
@@ -541,7 +385,7 @@ final class PartitionLog implements Partition {
 
     @Override
     public long logEndOffset() {
-        return logEndOffset;
+        return applier.logEndOffset();
     }
 
     @Override
@@ -641,33 +485,34 @@ final class PartitionLog implements Partition {
 
     @Override
     public int producerCount() {
-        return producerCount;
+        return applier.producerCount();
     }
 
     @Override
     public long producerEvictions() {
-        return producerEvictions;
+        return applier.producerEvictions();
     }
 
     @Override
     public long dedupRepeats() {
-        return repeatsDropped;
+        return applier.dedupRepeats();
     }
 
     @Override
     public int dedupKeys() {
-        return dedupKeyCount;
+        return applier.dedupKeys();
     }
 
     @Override
     public long dedupEvictions() {
-        return dedupEvictions;
+        return applier.dedupEvictions();
     }
 
     /** The segment holding {@code offset}, or null when it is below the log start or at/after the end. */
-    LogSegment segmentFor(long offset) {
+    @Override
+    public LogSegment segmentFor(long offset) {
         LogSegment[] current = segments;
-        if (offset < logStartOffset || offset >= logEndOffset) {
+        if (offset < logStartOffset || offset >= applier.logEndOffset()) {
             return null;
         }
         return current[floorSegment(current, offset)];
@@ -675,14 +520,14 @@ final class PartitionLog implements Partition {
 
     /** The key window (tests), or null when de-duplication is off. */
     KeyWindow keyWindow() {
-        return keys;
+        return applier.keys();
     }
 
     @Override
     public void forEachProducer(io.idemlog.server.state.ProducerEntryVisitor visitor) {
         lock.lock();
         try {
-            producers.forEachOldestFirst(visitor);
+            applier.producers().forEachOldestFirst(visitor);
         } finally {
             lock.unlock();
         }
@@ -690,12 +535,7 @@ final class PartitionLog implements Partition {
 
     /** Highest producer id of any batch appended to the partition, or -1 (see the field). */
     long maxProducerId() {
-        return maxProducerId;
-    }
-
-    private void publishProducerStats() {
-        producerCount = producers.size();
-        producerEvictions = producers.evictions();
+        return applier.maxProducerId();
     }
 
     // ---- durability: the commit-lock holder ----
@@ -727,8 +567,8 @@ final class PartitionLog implements Partition {
                 }
                 return false;
             }
-            segment = active;
-            end = logEndOffset;
+            segment = applier.active();
+            end = applier.logEndOffset();
         } finally {
             lock.unlock();
         }
@@ -757,7 +597,7 @@ final class PartitionLog implements Partition {
      */
     private long durableTarget() {
         PendingSeal oldest = pendingSeals.peek();
-        return oldest != null ? oldest.segment().flushedEnd() : active.flushedEnd();
+        return oldest != null ? oldest.segment().flushedEnd() : applier.active().flushedEnd();
     }
 
     /** Commit-lock holder: advances the high watermark to {@link #durableTarget}; true when it moved. */
@@ -974,13 +814,7 @@ final class PartitionLog implements Partition {
     int expireProducers(long nowMs) {
         lock.lock();
         try {
-            int removed = producers.removeExpired(nowMs);
-            publishProducerStats();
-            if (keys != null) {
-                keys.expire(nowMs);
-                publishDedupStats();
-            }
-            return removed;
+            return applier.expire(nowMs);
         } finally {
             lock.unlock();
         }
@@ -1052,6 +886,8 @@ final class PartitionLog implements Partition {
                 }
                 try {
                     if (was == State.OPEN && pendingSeals.isEmpty()) {
+                        LogSegment active = applier.active();
+                        long logEndOffset = applier.logEndOffset();
                         active.trimPreallocation();
                         active.flush(context.io(), logEndOffset);
                         durableEnd = logEndOffset;
@@ -1061,9 +897,10 @@ final class PartitionLog implements Partition {
                                 s.writeIndexFile(); // found wrong by reads and rebuilt in memory: rewrite the file
                             }
                         }
+                        KeyWindow keys = applier.keys();
                         if (keys != null) {
-                            writeKeySnapshot(logEndOffset, KeyWindowFile.serialize(logEndOffset, dedup.header(),
-                                keys));
+                            writeKeySnapshot(logEndOffset, KeyWindowFile.serialize(logEndOffset,
+                                applier.dedup().header(), keys));
                         }
                         writeSnapshot(logEndOffset); // its directory fsync covers the index and keys renames too
                         // (rewritten sealed indexes included)
