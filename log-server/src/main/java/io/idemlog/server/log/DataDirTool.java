@@ -5,6 +5,8 @@ import io.idemlog.common.record.RecordReader;
 import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.DurableFiles;
+import io.idemlog.server.state.LeaderEpochCache;
+import io.idemlog.server.state.LeaderEpochFile;
 import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerIdAllocator;
@@ -235,6 +237,7 @@ public final class DataDirTool {
         List<Path> snapshots = new ArrayList<>();
         List<Path> indexes = new ArrayList<>();
         Path startFile = null;
+        Path epochFile = null;
         String pendingSuffix = LogFiles.LOG_SUFFIX + LogFiles.PENDING_SUFFIX;
         try (DirectoryStream<Path> s = Files.newDirectoryStream(partition)) {
             for (Path p : s) {
@@ -252,6 +255,8 @@ public final class DataDirTool {
                     snapshots.add(p);
                 } else if (name.equals(LogStartOffsetFile.FILE_NAME)) {
                     startFile = p;
+                } else if (name.equals(LeaderEpochFile.FILE_NAME)) {
+                    epochFile = p;
                 } else {
                     note(p, "not a file the server writes");
                 }
@@ -281,6 +286,29 @@ public final class DataDirTool {
         }
         if (startFile != null) {
             verifyLogStart(startFile, logEnd);
+        }
+        if (epochFile != null) {
+            verifyLeaderEpochs(epochFile, logEnd);
+        }
+    }
+
+    /** The leader epochs: readable; epochs starting at or after the log end are what recovery cuts. */
+    private void verifyLeaderEpochs(Path file, long logEnd) throws IOException {
+        try {
+            LeaderEpochCache epochs = LeaderEpochFile.parse(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)),
+                file.toString());
+            if (dump) {
+                out.println("leader epochs (epoch@first offset) " + epochs);
+            }
+            for (int i = 0; i < epochs.size(); i++) {
+                if (epochs.startOffsetAt(i) >= logEnd) {
+                    note(file, "epoch " + epochs.epochAt(i) + " starts at " + epochs.startOffsetAt(i)
+                        + ", at or after the log end " + logEnd + ": its first batch did not survive a crash (the "
+                        + "server cuts it at open)");
+                }
+            }
+        } catch (CorruptFileException e) {
+            damage(file, e.position(), e.problem() + " (the server refuses to open the partition)");
         }
     }
 

@@ -5,6 +5,7 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LeaderEpochCache;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
 import io.idemlog.server.state.SequenceOutcome;
@@ -44,6 +45,12 @@ final class PartitionApplier {
         LogSegment segmentFor(long offset);
 
         StorageIo io();
+
+        /**
+         * The epoch cache gained an entry (the first batch of a newer leader epoch is about to be written): make it
+         * durable ({@link io.idemlog.server.state.LeaderEpochFile}) before that batch is.
+         */
+        void epochsChanged(LeaderEpochCache epochs) throws IOException;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionApplier.class);
@@ -54,6 +61,8 @@ final class PartitionApplier {
     private final ProducerStateTable producers;
     private final Varints.Cursor cursor = new Varints.Cursor();
     private LogSegment active;
+    /** Leader epoch -> first offset, for OffsetsForLeaderEpoch (KIP-320); one entry per epoch that wrote data. */
+    private final LeaderEpochCache epochs;
     /** De-duplication keys: the topic's setting, and when it is on, the window with its filter and verifier. */
     private DedupConfig dedup;
     private KeyWindow keys;
@@ -77,14 +86,16 @@ final class PartitionApplier {
      * @param topic  the partition's topic and {@code index} its index, for messages
      * @param active the last segment (the log end is its next offset)
      * @param keys   the recovered key window when {@code dedup} is on (null: an empty one)
+     * @param epochs the recovered leader epochs (consistent with the log end: none starts at or after it)
      */
     PartitionApplier(String topic, int index, Host host, LogSegment active, ProducerStateTable producers, long maxProducerId,
-                     DedupConfig dedup, KeyWindow keys) {
+                     DedupConfig dedup, KeyWindow keys, LeaderEpochCache epochs) {
         this.topic = topic;
         this.name = topic + "-" + index;
         this.host = host;
         this.active = active;
         this.producers = producers;
+        this.epochs = epochs;
         this.maxProducerId = maxProducerId;
         this.logEndOffset = active.nextOffset();
         this.dedup = DedupConfig.OFF;
@@ -124,6 +135,14 @@ final class PartitionApplier {
             repeats = filter.scan(batch, baseOffset, keys, appendTimeMs, verifier);
             if (repeats > 0) {
                 writeLength = filter.compact(batch);
+            }
+        }
+        if (epochs.assign(leaderEpoch, baseOffset)) {
+            try {
+                host.epochsChanged(epochs);
+            } catch (IOException e) {
+                epochs.truncateFromEnd(baseOffset);
+                throw e;
             }
         }
         batch.baseOffset(baseOffset);
@@ -293,6 +312,16 @@ final class PartitionApplier {
 
     long logEndOffset() {
         return logEndOffset;
+    }
+
+    /** KIP-320: {epoch, endOffset} for {@code leaderEpoch} (see {@link LeaderEpochCache#endOffsetFor}). Writer only. */
+    long[] endOffsetForEpoch(int leaderEpoch) {
+        return epochs.endOffsetFor(leaderEpoch, logEndOffset);
+    }
+
+    /** The leader epoch cache. Writer only (or under the host's lock). */
+    LeaderEpochCache epochs() {
+        return epochs;
     }
 
     long maxProducerId() {

@@ -6,6 +6,8 @@ import io.idemlog.server.state.CorruptSnapshotException;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LeaderEpochCache;
+import io.idemlog.server.state.LeaderEpochFile;
 import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import io.idemlog.server.state.ProducerSnapshotFile;
@@ -67,6 +69,8 @@ final class PartitionLoader {
         deleteLeftovers(dir);
         // A damaged log-start-offset file refuses to open the partition (before anything is changed).
         long storedStart = LogStartOffsetFile.readIfExists(dir);
+        // So does a damaged leader-epochs file.
+        LeaderEpochCache storedEpochs = LeaderEpochFile.readIfExists(dir);
         SegmentFile[] files = segmentFiles(dir);
         BatchScanner scanner = new BatchScanner();
         List<LogSegment> segments = new ArrayList<>(Math.max(1, files.length));
@@ -127,12 +131,13 @@ final class PartitionLoader {
             long maxProducerId = Math.max(Math.max(snapshot.maxProducerId(), replayed.maxProducerId()),
                 maxEntryId(producers));
             logStart = applyStoredStart(topic, index, dir, segments, storedStart);
+            LeaderEpochCache epochs = recoverEpochs(topic, index, dir, segments, storedEpochs);
             LOG.info("{}-{}: log [{}, {}), {} producers ({} batches replayed from offset {}), highest producer id {}"
                     + "{}", topic, index, logStart, last.nextOffset(), producers.size(), replayed.batches(), replayFrom,
                 maxProducerId, keys == null ? "" : ", " + keys.size() + " de-duplication keys (" + replayed.keys()
                     + " replayed from offset " + keysFrom + ")");
             return new PartitionLog(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys,
-                logStart);
+                logStart, epochs);
         } catch (IOException | RuntimeException e) {
             for (LogSegment s : segments) {
                 try {
@@ -171,6 +176,38 @@ final class PartitionLoader {
             Files.deleteIfExists(LogFiles.indexFile(dir, gone.baseOffset));
         }
         return start;
+    }
+
+    /**
+     * The leader epochs after recovery: the stored ones without those starting at or after the recovered log end
+     * (their first batch did not survive: the file is written before it). With no stored epoch left and data in the
+     * log (a directory written before the file existed), one entry: the epoch of the log's first batch (0: what a
+     * single node writes) at the first segment's base. The file is rewritten when this changed anything.
+     */
+    private static LeaderEpochCache recoverEpochs(String topic, int index, Path dir, List<LogSegment> segments,
+                                                  LeaderEpochCache stored) throws IOException {
+        LeaderEpochCache epochs = stored != null ? stored : new LeaderEpochCache();
+        LogSegment first = segments.get(0);
+        long logEnd = segments.get(segments.size() - 1).nextOffset();
+        boolean changed = epochs.truncateFromEnd(logEnd);
+        if (changed) {
+            LOG.info("{}-{}: leader epochs cut at the log end {}: {}", topic, index, logEnd, epochs);
+        }
+        if (epochs.size() == 0 && logEnd > first.baseOffset) {
+            ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
+            while (header.hasRemaining() && first.channel().read(header, header.position()) > 0) {
+                // a header read: the first batch was validated (or is checked by reads) and is at least this long
+            }
+            int epoch = header.hasRemaining() ? 0 : header.getInt(RecordBatch.PARTITION_LEADER_EPOCH_OFFSET);
+            epochs.assign(Math.max(epoch, 0), first.baseOffset); // a damaged first batch: 0, what was written
+            changed = true;
+            LOG.info("{}-{}: no {} for a log holding data: leader epochs {} from its first batch", topic, index,
+                LeaderEpochFile.FILE_NAME, epochs);
+        }
+        if (changed) {
+            LeaderEpochFile.write(dir, epochs);
+        }
+        return epochs;
     }
 
     private static void deleteLeftovers(Path dir) throws IOException {

@@ -5,6 +5,8 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindow;
 import io.idemlog.server.state.KeyWindowFile;
+import io.idemlog.server.state.LeaderEpochCache;
+import io.idemlog.server.state.LeaderEpochFile;
 import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import io.idemlog.server.state.ProducerStateTable;
@@ -115,21 +117,14 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
 
-    PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
-                 ProducerStateTable producers, long maxProducerId) {
-        this(topic, index, dir, context, segments, producers, maxProducerId, DedupConfig.OFF, null);
-    }
-
-    /** @param keys the recovered key window when {@code dedup} is on (null: an empty one) */
-    PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
-                 ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys) {
-        this(topic, index, dir, context, segments, producers, maxProducerId, dedup, keys, segments.get(0).baseOffset);
-    }
-
-    /** @param logStartOffset the recovered log start (DeleteRecords' stored value, see PartitionLoader) */
+    /**
+     * @param keys           the recovered key window when {@code dedup} is on (null: an empty one)
+     * @param logStartOffset the recovered log start (DeleteRecords' stored value, see PartitionLoader)
+     * @param epochs         the recovered leader epochs (consistent with the log end)
+     */
     PartitionLog(String topic, int index, Path dir, LogContext context, List<LogSegment> segments,
                  ProducerStateTable producers, long maxProducerId, DedupConfig dedup, KeyWindow keys,
-                 long logStartOffset) {
+                 long logStartOffset, LeaderEpochCache epochs) {
         this.topic = topic;
         this.index = index;
         this.dir = dir;
@@ -138,7 +133,7 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         this.segments = segments.toArray(new LogSegment[0]);
         this.logStartOffset = Math.max(this.segments[0].baseOffset, logStartOffset);
         this.applier = new PartitionApplier(topic, index, this, this.segments[this.segments.length - 1], producers,
-            maxProducerId, dedup, keys);
+            maxProducerId, dedup, keys, epochs);
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
         this.durability = new DurabilityTracker(applier.logEndOffset(), flushLock,
             context.metrics().callbackFailures);
@@ -256,6 +251,29 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     @Override
     public StorageIo io() {
         return context.io();
+    }
+
+    /**
+     * The host's part of a new leader epoch ({@link PartitionApplier.Host#epochsChanged}): the epoch file written
+     * durably before the epoch's first batch. Under the partition lock, with an fsync: once per partition on a single
+     * node (its first append), once per leader change in a cluster.
+     */
+    @Override
+    public void epochsChanged(LeaderEpochCache epochs) throws IOException {
+        LeaderEpochFile.write(dir, epochs);
+    }
+
+    /**
+     * KIP-320's OffsetsForLeaderEpoch for {@code leaderEpoch}: {epoch, endOffset}, see
+     * {@link LeaderEpochCache#endOffsetFor}.
+     */
+    long[] endOffsetForEpoch(int leaderEpoch) {
+        lock.lock();
+        try {
+            return applier.endOffsetForEpoch(leaderEpoch);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -956,6 +974,14 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
 
     LogSegment[] segments() {
         return segments;
+    }
+
+    /**
+     * The single writer's state and step (tests, and the replicated state machine's seam): calls into it must hold
+     * this partition's lock, or be the only thread touching the partition.
+     */
+    PartitionApplier applier() {
+        return applier;
     }
 
     /** Rolls whose seal is not yet durable (tests). */

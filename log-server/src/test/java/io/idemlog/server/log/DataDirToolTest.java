@@ -128,6 +128,19 @@ class DataDirToolTest {
     }
 
     @Test
+    void theLeaderEpochFileIsCheckedAndADamagedOneIsDamage() throws IOException {
+        Path file = io.idemlog.server.state.LeaderEpochFile.path(partition);
+        assertTrue(Files.exists(file), "written by the first append");
+        assertEquals(0, run("dump", dir.toString(), "--partition", LogFixture.TOPIC + "-0"), out);
+        assertTrue(out.contains("leader epochs (epoch@first offset) [0@0]"), out);
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length - 1] ^= 1;
+        Files.write(file, bytes);
+        assertEquals(1, run("verify", dir.toString()), out);
+        assertTrue(out.contains("DAMAGE " + file + " at byte " + (bytes.length - 4) + ": CRC mismatch"), out);
+    }
+
+    @Test
     void aFlippedByteInASealedSegmentIsDamage() throws IOException {
         Path seg = segment(0);
         long at = fifthBatch(seg);

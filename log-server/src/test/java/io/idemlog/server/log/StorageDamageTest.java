@@ -2,6 +2,7 @@ package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.record.RecordBatch;
+import io.idemlog.server.state.LeaderEpochFile;
 import io.idemlog.server.state.ProducerIdAllocator;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +64,10 @@ class StorageDamageTest {
         MISSING_SNAPSHOTS(Outcome.STARTS),
         GARBLE_PRODUCER_IDS(Outcome.REFUSES),
         TRUNCATE_PRODUCER_IDS(Outcome.REFUSES),
-        MISSING_PRODUCER_IDS(Outcome.STARTS);
+        MISSING_PRODUCER_IDS(Outcome.STARTS),
+        GARBLE_LEADER_EPOCHS(Outcome.REFUSES),
+        TRUNCATE_LEADER_EPOCHS(Outcome.REFUSES),
+        MISSING_LEADER_EPOCHS(Outcome.STARTS);
 
         final Outcome outcome;
 
@@ -219,6 +223,18 @@ class StorageDamageTest {
                 damaged = dir.resolve(ProducerIdAllocator.FILE_NAME);
                 Files.delete(damaged);
             }
+            case GARBLE_LEADER_EPOCHS -> {
+                damaged = LeaderEpochFile.path(partition);
+                flip(damaged, 14);
+            }
+            case TRUNCATE_LEADER_EPOCHS -> {
+                damaged = LeaderEpochFile.path(partition);
+                truncate(damaged, Files.size(damaged) - 3);
+            }
+            case MISSING_LEADER_EPOCHS -> {
+                damaged = LeaderEpochFile.path(partition);
+                Files.delete(damaged);
+            }
             default -> throw new AssertionError(damage);
         }
 
@@ -233,6 +249,9 @@ class StorageDamageTest {
         try {
             assertEquals(Outcome.STARTS, damage.outcome, damage + " should have refused to start");
             checkServed(log.partition(), intactBelow);
+            // Single node: one epoch, 0, from the log's first offset (rebuilt so when the file was deleted).
+            assertEquals("[0@" + log.partition().segments()[0].baseOffset + "]",
+                LeaderEpochFile.readIfExists(partition).toString(), "leader epochs after the start");
             checkDuplicatesRecognised(log, intactBelow);
             long id = log.store.nextProducerId();
             for (long used : producerIds) {
