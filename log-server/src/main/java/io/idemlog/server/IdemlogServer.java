@@ -66,6 +66,10 @@ public final class IdemlogServer implements AutoCloseable {
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
         this.config = config;
+        if (config.cluster != null && !config.clusterIncompleteAllowed) {
+            // never a half-cluster: see ClusterConfig.INCOMPLETE (Main refuses earlier, with exit code 2)
+            throw new IllegalStateException(io.idemlog.server.cluster.ClusterConfig.INCOMPLETE);
+        }
         Files.createDirectories(config.dataDir);
         lockChannel = FileChannel.open(config.dataDir.resolve(".lock"), StandardOpenOption.CREATE,
             StandardOpenOption.WRITE);

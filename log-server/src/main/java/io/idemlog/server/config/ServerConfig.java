@@ -1,5 +1,6 @@
 package io.idemlog.server.config;
 
+import io.idemlog.server.cluster.ClusterConfig;
 import io.idemlog.server.log.DedupConfig;
 import io.idemlog.server.group.GroupConfig;
 import io.idemlog.server.log.FlushDuty;
@@ -40,6 +41,30 @@ public final class ServerConfig {
         .define("broker.id", INT, null, 0, Integer.MAX_VALUE, "Alias of node.id (must agree with it if both are set).")
         .define("cluster.id", STRING, null, "Cluster id reported in Metadata. Default: generated once and kept in "
             + "<data dir>/meta.properties.")
+        .define("controller.quorum.voters", STRING, "",
+            "Cluster mode (docs/REPLICATION.md): every node of the cluster as id@host:port[,id@host:port]..., the "
+                + "port being that node's Raft (gRPC) endpoint, not its Kafka listener; the voters of the replicated "
+                + "metadata group (KRaft's name). Every node lists the same voters and its own node.id among them. "
+                + "Empty = single node (as without it). Cluster mode is not complete yet (issue 13: partitions are "
+                + "not replicated), so a server with this set refuses to start.")
+        .define("default.replication.factor", INT, null, 1, Short.MAX_VALUE,
+            "Replicas of a topic created without its own replication factor. Default: 1 on a single node, "
+                + "min(3, voters) in a cluster; at most the number of controller.quorum.voters (a single node accepts "
+                + "only 1).")
+        .define("min.insync.replicas", INT, null, 1, Short.MAX_VALUE,
+            "Replicas that must have an acks=all write before it is acknowledged. Default: 1 on a single node, "
+                + "min(2, default.replication.factor) in a cluster; at most default.replication.factor (a single node "
+                + "accepts only 1).")
+        .define("replication.election.timeout.ms", LONG, "1000", 50, 600_000,
+            "Cluster mode: Raft election timeout, Ratis's raft.server.rpc.timeout.min (the max is twice it). A "
+                + "follower that hears nothing from its leader for a random time in [this, 2 x this] starts an "
+                + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3).")
+        .define("replication.dir", STRING, null,
+            "Cluster mode: Ratis's storage (Raft logs and state machine snapshots). Default: <data dir>/raft.")
+        .define("internal.cluster.incomplete.enable", BOOLEAN, "false",
+            "INTERNAL, for tests of the cluster code only: start with controller.quorum.voters set although cluster "
+                + "mode is incomplete (the replicated metadata group runs beside an otherwise single-node server "
+                + "whose partitions are NOT replicated). Never set it in production.")
         .define("num.partitions", INT, "1", 1, 100_000, "Partitions of an auto-created topic.")
         .define("auto.create.topics.enable", BOOLEAN, "true",
             "Create a topic named in a Metadata request when it does not exist and the client allows it.")
@@ -223,6 +248,10 @@ public final class ServerConfig {
     public final GroupConfig groups;
     /** offsets.compact.bytes. */
     public final long offsetsCompactBytes;
+    /** Cluster mode's settings (controller.quorum.voters and the rest), or null on a single node. */
+    public final ClusterConfig cluster;
+    /** internal.cluster.incomplete.enable: start in (incomplete) cluster mode instead of refusing. */
+    public final boolean clusterIncompleteAllowed;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
@@ -347,6 +376,32 @@ public final class ServerConfig {
                 + " is above group.max.session.timeout.ms=" + groups.maxSessionTimeoutMs());
         }
         offsetsCompactBytes = Long.parseLong(values.get("offsets.compact.bytes"));
+        cluster = parseCluster(raw);
+        clusterIncompleteAllowed = Boolean.parseBoolean(values.get("internal.cluster.incomplete.enable"));
+    }
+
+    private ClusterConfig parseCluster(Map<String, String> raw) {
+        Integer rf = values.get("default.replication.factor") == null ? null
+            : Integer.valueOf(values.get("default.replication.factor"));
+        Integer minIsr = values.get("min.insync.replicas") == null ? null
+            : Integer.valueOf(values.get("min.insync.replicas"));
+        String voters = values.get("controller.quorum.voters").trim();
+        if (voters.isEmpty()) {
+            if (rf != null && rf != 1) {
+                throw new ConfigException("default.replication.factor=" + rf + " needs a cluster "
+                    + "(controller.quorum.voters); a single node keeps one replica");
+            }
+            if (minIsr != null && minIsr != 1) {
+                throw new ConfigException("min.insync.replicas=" + minIsr + " needs a cluster "
+                    + "(controller.quorum.voters); a single node has one replica");
+            }
+            return null;
+        }
+        boolean nodeIdSet = explicitlySet.contains("node.id") || explicitlySet.contains("broker.id");
+        String raftDir = values.get("replication.dir");
+        return ClusterConfig.parse(nodeId, nodeIdSet, voters, rf, minIsr,
+            Long.parseLong(values.get("replication.election.timeout.ms")),
+            raftDir != null ? Paths.get(raftDir.trim()).toAbsolutePath().normalize() : dataDir.resolve("raft"));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {
