@@ -63,6 +63,11 @@ public final class IdemlogServer implements AutoCloseable {
     /** Blocking file work handed off by request handlers (see {@link BrokerContext#blockingIo()}). */
     private final ExecutorService blockingIo;
     private boolean closed;
+    /**
+     * Cluster mode only (internal.cluster.incomplete.enable): this node's member of the metadata group. Not used
+     * by the handlers yet (partition replication comes first); null on a single node.
+     */
+    private final io.idemlog.server.cluster.MetadataQuorum metadataQuorum;
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
         this.config = config;
@@ -89,6 +94,7 @@ public final class IdemlogServer implements AutoCloseable {
         GroupCoordinatorService coordinator = null;
         NetworkServer net = null;
         MetricsService meters = null;
+        io.idemlog.server.cluster.MetadataQuorum quorum = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "idemlog-storage-io");
             t.setDaemon(true);
@@ -131,8 +137,16 @@ public final class IdemlogServer implements AutoCloseable {
             meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
                 config.metricsJmx, config.metricsJmxDomain),
                 new ServerMeters(metrics, net.metrics(), n::requestMemoryInUse, opened));
+            if (config.cluster != null) {
+                LOG.warn("INCOMPLETE CLUSTER MODE (internal.cluster.incomplete.enable): the metadata group runs, "
+                    + "partitions are NOT replicated");
+                quorum = io.idemlog.server.cluster.MetadataQuorum.start(config.cluster);
+            }
             port = net.start();
         } catch (IOException | InterruptedException | RuntimeException e) {
+            if (quorum != null) {
+                quorum.close();
+            }
             if (meters != null) {
                 meters.close();
             }
@@ -151,6 +165,7 @@ public final class IdemlogServer implements AutoCloseable {
             throw e;
         }
         logs = opened;
+        metadataQuorum = quorum;
         groupCoordinator = coordinator;
         network = net;
         metricsService = meters;
@@ -252,6 +267,11 @@ public final class IdemlogServer implements AutoCloseable {
         return metricsService;
     }
 
+    /** Cluster mode's metadata group member, or null on a single node. */
+    public io.idemlog.server.cluster.MetadataQuorum metadataQuorum() {
+        return metadataQuorum;
+    }
+
     public String clusterId() {
         return clusterId;
     }
@@ -269,6 +289,9 @@ public final class IdemlogServer implements AutoCloseable {
         try {
             network.close();
             metricsService.close();
+            if (metadataQuorum != null) {
+                metadataQuorum.close();
+            }
         } finally {
             try {
                 stopBlockingIo();

@@ -108,4 +108,24 @@ class ClusterConfigTest {
         assertTrue(ServerConfig.of(props("node.id", "1", "controller.quorum.voters", VOTERS,
             "internal.cluster.incomplete.enable", "true")).clusterIncompleteAllowed);
     }
+
+    @Test
+    void withTheInternalSwitchTheServerRunsItsMetadataGroupMember(@org.junit.jupiter.api.io.TempDir Path dir)
+        throws Exception {
+        int raftPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            raftPort = s.getLocalPort();
+        }
+        ServerConfig c = ServerConfig.of(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0",
+            "node.id", "5", "controller.quorum.voters", "5@127.0.0.1:" + raftPort,
+            "internal.cluster.incomplete.enable", "true", "replication.election.timeout.ms", "200"));
+        try (io.idemlog.server.IdemlogServer server = io.idemlog.server.IdemlogServer.start(c,
+            (d, cfg, l) -> io.idemlog.server.log.LogManager.open(d, cfg, org.agrona.concurrent.SystemEpochClock.INSTANCE,
+                l))) {
+            MetadataQuorum q = server.metadataQuorum();
+            ClusterImage.TopicState t = q.createTopic("t", 2, -1, Map.of()).get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(List.of(5), t.partitions().get(1).replicas());
+            assertTrue(java.nio.file.Files.isDirectory(dir.resolve("raft")));
+        }
+    }
 }

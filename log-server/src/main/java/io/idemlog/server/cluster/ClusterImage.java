@@ -1,0 +1,308 @@
+package io.idemlog.server.cluster;
+
+import io.idemlog.server.metadata.MetadataRecord;
+
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The replicated cluster metadata as the metadata group's log made it: topics (name, id, configs), per partition
+ * its replicas, leader and leader epoch, and the next unallocated producer id. Immutable: {@link #apply} returns a
+ * new image, so handlers read a published image without locks. {@link #apply} is a pure function of (image, entry):
+ * no clock, no randomness, no I/O; topic ids, assignments and block sizes are decided by the proposer and carried in
+ * the entry. Topic records use {@link MetadataRecord}'s encoding (the single-node metadata log's own format).
+ */
+public final class ClusterImage {
+    public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>(), 0);
+
+    /** One partition: its replicas (node ids, preferred leader first), current leader and leader epoch. */
+    public record PartitionState(List<Integer> replicas, int leader, int leaderEpoch) {
+        public PartitionState {
+            replicas = List.copyOf(replicas);
+        }
+    }
+
+    /** One topic. */
+    public record TopicState(String name, UUID id, Map<String, String> configs, List<PartitionState> partitions) {
+        public TopicState {
+            configs = Map.copyOf(configs);
+            partitions = List.copyOf(partitions);
+        }
+    }
+
+    /** What applying an entry did: the new image, and the answer for its proposer. */
+    public record Result(ClusterImage image, boolean accepted, long value, String message) {
+    }
+
+    // entry kinds
+    static final byte CREATE_TOPIC = 1;
+    static final byte TOPIC_RECORD = 2;
+    static final byte LEADER_CHANGED = 3;
+    static final byte PRODUCER_ID_BLOCK = 4;
+
+    private final Map<String, TopicState> topics;
+    private final long nextProducerId;
+
+    private ClusterImage(Map<String, TopicState> topics, long nextProducerId) {
+        this.topics = Collections.unmodifiableMap(topics);
+        this.nextProducerId = nextProducerId;
+    }
+
+    public Map<String, TopicState> topics() {
+        return topics;
+    }
+
+    public TopicState topic(String name) {
+        return topics.get(name);
+    }
+
+    public TopicState topic(UUID id) {
+        for (TopicState t : topics.values()) {
+            if (t.id().equals(id)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    /** The first producer id no block has been given yet. */
+    public long nextProducerId() {
+        return nextProducerId;
+    }
+
+    // ------------------------------------------------------------------------------------------------ entries
+
+    /** A new topic with the proposer's id and assignment (leader = first replica, epoch 0). */
+    static byte[] createTopic(String name, UUID id, Map<String, String> configs, List<List<Integer>> assignment) {
+        byte[] rec = new MetadataRecord.TopicCreated(name, id, assignment.size(), configs).encode();
+        int size = 1 + 4 + rec.length + 4;
+        for (List<Integer> r : assignment) {
+            size += 4 + 4 * r.size();
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).put(CREATE_TOPIC).putInt(rec.length).put(rec).putInt(assignment.size());
+        for (List<Integer> r : assignment) {
+            b.putInt(r.size());
+            for (int n : r) {
+                b.putInt(n);
+            }
+        }
+        return b.array();
+    }
+
+    /** A change of an existing topic: {@link MetadataRecord.ConfigsReplaced} or {@link MetadataRecord.TopicDeleted}. */
+    static byte[] topicRecord(MetadataRecord record) {
+        byte[] rec = record.encode();
+        return ByteBuffer.allocate(1 + 4 + rec.length).put(TOPIC_RECORD).putInt(rec.length).put(rec).array();
+    }
+
+    static byte[] leaderChanged(UUID topicId, int partition, int leader, int leaderEpoch) {
+        return ByteBuffer.allocate(1 + 16 + 12).put(LEADER_CHANGED).putLong(topicId.getMostSignificantBits())
+            .putLong(topicId.getLeastSignificantBits()).putInt(partition).putInt(leader).putInt(leaderEpoch).array();
+    }
+
+    static byte[] producerIdBlock(int nodeId, int size) {
+        return ByteBuffer.allocate(1 + 8).put(PRODUCER_ID_BLOCK).putInt(nodeId).putInt(size).array();
+    }
+
+    /**
+     * Applies one entry. A well-formed entry that does not fit the image (a topic name taken, an unknown topic, a
+     * stale leader epoch) is refused in the result, identically on every node; the image is then unchanged.
+     *
+     * @throws IllegalArgumentException when the bytes are not an entry (a damaged log)
+     */
+    public Result apply(ByteBuffer entry) {
+        try {
+            byte kind = entry.get();
+            return switch (kind) {
+                case CREATE_TOPIC -> applyCreate(entry);
+                case TOPIC_RECORD -> applyTopicRecord(entry);
+                case LEADER_CHANGED -> applyLeader(entry);
+                case PRODUCER_ID_BLOCK -> applyBlock(entry);
+                default -> throw new IllegalArgumentException("unknown metadata entry kind " + kind);
+            };
+        } catch (BufferUnderflowException e) {
+            throw new IllegalArgumentException("truncated metadata entry");
+        }
+    }
+
+    private static MetadataRecord record(ByteBuffer b) {
+        int n = b.getInt();
+        if (n < 1 || n > b.remaining()) {
+            throw new IllegalArgumentException("bad record length " + n);
+        }
+        ByteBuffer slice = b.slice(b.position(), n);
+        b.position(b.position() + n);
+        return MetadataRecord.decode(slice);
+    }
+
+    private Result refuse(String why) {
+        return new Result(this, false, -1, why);
+    }
+
+    private Result applyCreate(ByteBuffer b) {
+        if (!(record(b) instanceof MetadataRecord.TopicCreated t)) {
+            throw new IllegalArgumentException("CREATE_TOPIC without a TopicCreated record");
+        }
+        int n = b.getInt();
+        if (n != t.partitions() || n < 1) {
+            throw new IllegalArgumentException("assignment of " + n + " partitions for " + t.partitions());
+        }
+        List<PartitionState> parts = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            int r = b.getInt();
+            if (r < 1 || r > b.remaining() / 4) {
+                throw new IllegalArgumentException("bad replica count " + r);
+            }
+            List<Integer> replicas = new ArrayList<>(r);
+            for (int i = 0; i < r; i++) {
+                replicas.add(b.getInt());
+            }
+            parts.add(new PartitionState(replicas, replicas.get(0), 0));
+        }
+        if (topics.containsKey(t.name())) {
+            return refuse("topic " + t.name() + " already exists");
+        }
+        if (topic(t.id()) != null) {
+            return refuse("topic id " + t.id() + " already in use");
+        }
+        TreeMap<String, TopicState> next = new TreeMap<>(topics);
+        next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
+        return new Result(new ClusterImage(next, nextProducerId), true, n, "created");
+    }
+
+    private Result applyTopicRecord(ByteBuffer b) {
+        MetadataRecord r = record(b);
+        TreeMap<String, TopicState> next = new TreeMap<>(topics);
+        if (r instanceof MetadataRecord.ConfigsReplaced c) {
+            TopicState t = topic(c.id());
+            if (t == null) {
+                return refuse("no topic with id " + c.id());
+            }
+            next.put(t.name(), new TopicState(t.name(), t.id(), c.configs(), t.partitions()));
+        } else if (r instanceof MetadataRecord.TopicDeleted d) {
+            TopicState t = topic(d.id());
+            if (t == null) {
+                return refuse("no topic with id " + d.id());
+            }
+            next.remove(t.name());
+        } else {
+            throw new IllegalArgumentException("TOPIC_RECORD cannot carry " + r.getClass().getSimpleName());
+        }
+        return new Result(new ClusterImage(next, nextProducerId), true, 0, "applied");
+    }
+
+    private Result applyLeader(ByteBuffer b) {
+        UUID id = new UUID(b.getLong(), b.getLong());
+        int partition = b.getInt();
+        int leader = b.getInt();
+        int epoch = b.getInt();
+        TopicState t = topic(id);
+        if (t == null || partition < 0 || partition >= t.partitions().size()) {
+            return refuse("no partition " + partition + " of topic id " + id);
+        }
+        PartitionState old = t.partitions().get(partition);
+        if (epoch <= old.leaderEpoch()) {
+            return refuse("leader epoch " + epoch + " is not above the current " + old.leaderEpoch());
+        }
+        if (!old.replicas().contains(leader)) {
+            return refuse("node " + leader + " is not a replica of " + t.name() + "-" + partition);
+        }
+        List<PartitionState> parts = new ArrayList<>(t.partitions());
+        parts.set(partition, new PartitionState(old.replicas(), leader, epoch));
+        TreeMap<String, TopicState> next = new TreeMap<>(topics);
+        next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
+        return new Result(new ClusterImage(next, nextProducerId), true, epoch, "leader changed");
+    }
+
+    private Result applyBlock(ByteBuffer b) {
+        b.getInt(); // the requesting node: informational (logged by the proposer), the block is the same for anyone
+        int size = b.getInt();
+        if (size < 1) {
+            throw new IllegalArgumentException("producer id block of " + size);
+        }
+        if (nextProducerId > Long.MAX_VALUE - size) {
+            return refuse("producer ids exhausted");
+        }
+        return new Result(new ClusterImage(topics, nextProducerId + size), true, nextProducerId, "allocated");
+    }
+
+    // ------------------------------------------------------------------------------------------------ snapshot
+
+    /** The image as bytes: next producer id, then per topic its CREATE_TOPIC entry and each partition's leader/epoch. */
+    byte[] encode() {
+        List<byte[]> parts = new ArrayList<>();
+        int size = 8 + 4;
+        for (TopicState t : topics.values()) {
+            List<List<Integer>> assignment = new ArrayList<>();
+            for (PartitionState p : t.partitions()) {
+                assignment.add(p.replicas());
+            }
+            byte[] e = createTopic(t.name(), t.id(), t.configs(), assignment);
+            parts.add(e);
+            size += 4 + e.length + 8 * t.partitions().size();
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).putLong(nextProducerId).putInt(parts.size());
+        int i = 0;
+        for (TopicState t : topics.values()) {
+            byte[] e = parts.get(i++);
+            b.putInt(e.length).put(e);
+            for (PartitionState p : t.partitions()) {
+                b.putInt(p.leader()).putInt(p.leaderEpoch());
+            }
+        }
+        return b.array();
+    }
+
+    static ClusterImage decode(ByteBuffer b) {
+        long next = b.getLong();
+        int n = b.getInt();
+        ClusterImage image = new ClusterImage(new TreeMap<>(), next);
+        for (int i = 0; i < n; i++) {
+            int len = b.getInt();
+            ByteBuffer e = b.slice(b.position(), len);
+            b.position(b.position() + len);
+            Result r = image.apply(e);
+            if (!r.accepted()) {
+                throw new IllegalArgumentException("snapshot topic does not apply: " + r.message());
+            }
+            TopicState t = null;
+            for (TopicState x : r.image().topics().values()) {
+                if (image.topics().get(x.name()) == null) {
+                    t = x;
+                }
+            }
+            List<PartitionState> parts = new ArrayList<>();
+            for (PartitionState p : t.partitions()) {
+                parts.add(new PartitionState(p.replicas(), b.getInt(), b.getInt()));
+            }
+            TreeMap<String, TopicState> m = new TreeMap<>(r.image().topics());
+            m.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
+            image = new ClusterImage(m, next);
+        }
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException(b.remaining() + " bytes after the snapshot's topics");
+        }
+        return image;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ClusterImage c && c.nextProducerId == nextProducerId && c.topics.equals(topics);
+    }
+
+    @Override
+    public int hashCode() {
+        return topics.hashCode() * 31 + Long.hashCode(nextProducerId);
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterImage{nextProducerId=" + nextProducerId + ", topics=" + topics + "}";
+    }
+}

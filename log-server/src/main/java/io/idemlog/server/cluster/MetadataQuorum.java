@@ -1,0 +1,288 @@
+package io.idemlog.server.cluster;
+
+import io.idemlog.server.metadata.MetadataRecord;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * This node's member of the replicated metadata group: a Ratis server (gRPC on the node's
+ * {@code controller.quorum.voters} endpoint) hosting the {@link MetadataStateMachine}, and a Ratis client through
+ * which any node proposes (the client finds and follows the leader). A proposal's future completes once the entry
+ * is committed AND applied on this node, so the caller's next {@link #image()} shows it.
+ *
+ * <p>What needs randomness (a topic id) or a choice (the replica assignment) is decided here, by the proposer, and
+ * carried in the entry: apply stays a pure function of the log.
+ */
+public final class MetadataQuorum implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MetadataQuorum.class);
+    /** The metadata group's id, the same on every node. */
+    public static final RaftGroupId GROUP_ID = RaftGroupId.valueOf(
+        UUID.nameUUIDFromBytes("idemlog-metadata-group".getBytes(StandardCharsets.UTF_8)));
+    /** Producer ids per block (ProducerIdAllocator's block size on a single node). */
+    public static final int PRODUCER_ID_BLOCK = 1000;
+
+    /** A refused proposal (the entry was committed but did not fit the image): the same answer on every node. */
+    public static final class RefusedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /** A block of producer ids, {@code [firstId, firstId + size)}, owned by the node that asked for it. */
+    public record ProducerIdBlock(long firstId, int size) {
+        public long endId() {
+            return firstId + size;
+        }
+    }
+
+    private final ClusterConfig config;
+    private final RaftGroup group;
+    private final MetadataStateMachine stateMachine = new MetadataStateMachine();
+    private final RaftServer server;
+    private final RaftClient client;
+
+    private MetadataQuorum(ClusterConfig config, RaftProperties props) throws IOException {
+        this.config = config;
+        List<RaftPeer> peers = new ArrayList<>();
+        for (ClusterConfig.Voter v : config.voters()) {
+            peers.add(RaftPeer.newBuilder().setId(peerId(v.id())).setAddress(v.address())
+                .setClientAddress(v.address()).setAdminAddress(v.address()).build());
+        }
+        group = RaftGroup.valueOf(GROUP_ID, peers);
+        server = RaftServer.newBuilder().setServerId(peerId(config.nodeId())).setProperties(props)
+            .setOption(RaftStorage.StartupOption.RECOVER)
+            .setStateMachineRegistry(id -> {
+                if (!id.equals(GROUP_ID)) {
+                    throw new IllegalArgumentException("no state machine for group " + id + " (only the metadata "
+                        + "group exists yet)");
+                }
+                return stateMachine;
+            })
+            .build();
+        RaftClient c = null;
+        try {
+            server.start();
+            Set<RaftGroupId> existing = new HashSet<>();
+            server.getGroupIds().forEach(existing::add);
+            if (!existing.contains(GROUP_ID)) {
+                RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(ClientId.randomId(),
+                    peerId(config.nodeId()), 1, group));
+                if (!reply.isSuccess()) {
+                    throw new IOException("cannot add the metadata group: " + reply.getException());
+                }
+                LOG.info("node {}: metadata group {} created (empty) with voters {}", config.nodeId(), GROUP_ID,
+                    config.voters());
+            } else {
+                LOG.info("node {}: metadata group {} recovered from {}", config.nodeId(), GROUP_ID, config.raftDir());
+            }
+            c = RaftClient.newBuilder().setProperties(new RaftProperties()).setRaftGroup(group)
+                .setClientId(ClientId.randomId())
+                .setRetryPolicy(RetryPolicies.retryForeverWithSleep(TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        client = c;
+    }
+
+    static RaftPeerId peerId(int nodeId) {
+        return RaftPeerId.valueOf("n" + nodeId);
+    }
+
+    /**
+     * Ratis properties for the metadata group: storage, this node's gRPC endpoint, election timeout, and the
+     * settings docs/REPLICATION.md §3 found necessary (a SIGKILL's torn Raft log tail is truncated, not fatal).
+     *
+     * @param snapshotEveryEntries take a snapshot (and purge the log up to it) after this many applied entries
+     */
+    public static RaftProperties properties(ClusterConfig config, long snapshotEveryEntries) {
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(config.raftDir().toFile()));
+        ClusterConfig.Voter self = config.self();
+        GrpcConfigKeys.Server.setHost(p, self.host());
+        GrpcConfigKeys.Server.setPort(p, self.port());
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(config.electionTimeoutMs(),
+            TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2 * config.electionTimeoutMs(),
+            TimeUnit.MILLISECONDS));
+        // §3.2: with the default (EXCEPTION) a node SIGKILLed during a Raft log write never starts again; the torn
+        // entry was never fsync'd, so never acknowledged: truncating it is safe
+        RaftServerConfigKeys.Log.setCorruptionPolicy(p, RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, snapshotEveryEntries);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, 1);
+        // metadata entries are tiny: small segments so that a purge really removes them, small buffers
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("1MB"));
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("512KB"));
+        return p;
+    }
+
+    /** Starts (or recovers) this node's member of the metadata group. */
+    public static MetadataQuorum start(ClusterConfig config, RaftProperties props) throws IOException {
+        return new MetadataQuorum(config, props);
+    }
+
+    public static MetadataQuorum start(ClusterConfig config) throws IOException {
+        return start(config, properties(config, 1000));
+    }
+
+    /** The metadata as applied on this node so far (immutable; may lag the leader by the entries in flight). */
+    public ClusterImage image() {
+        return stateMachine.image();
+    }
+
+    MetadataStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    RaftServer server() {
+        return server;
+    }
+
+    public int nodeId() {
+        return config.nodeId();
+    }
+
+    /** Whether this node is the metadata group's leader right now. */
+    public boolean isLeader() {
+        try {
+            return server.getDivision(GROUP_ID).getInfo().isLeader();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The entry applied on this node up to now. */
+    public long appliedIndex() {
+        return stateMachine.getLastAppliedTermIndex().getIndex();
+    }
+
+    /**
+     * Creates a topic with {@code partitions} partitions, each on {@code replicationFactor} nodes (-1: the default)
+     * placed round-robin from a start that rotates per partition; completes with the topic as applied here.
+     */
+    public CompletableFuture<ClusterImage.TopicState> createTopic(String name, int partitions, int replicationFactor,
+                                                                  Map<String, String> configs) {
+        int rf = replicationFactor < 0 ? config.defaultReplicationFactor() : replicationFactor;
+        List<ClusterConfig.Voter> voters = config.voters();
+        if (partitions < 1 || rf < 1 || rf > voters.size()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("cannot place " + partitions
+                + " partitions with replication factor " + rf + " on " + voters.size() + " nodes"));
+        }
+        int start = Math.floorMod(name.hashCode(), voters.size());
+        List<List<Integer>> assignment = new ArrayList<>();
+        for (int p = 0; p < partitions; p++) {
+            List<Integer> replicas = new ArrayList<>();
+            for (int r = 0; r < rf; r++) {
+                replicas.add(voters.get((start + p + r) % voters.size()).id());
+            }
+            assignment.add(replicas);
+        }
+        UUID id = UUID.randomUUID();
+        return propose(ClusterImage.createTopic(name, id, configs, assignment))
+            .thenApply(img -> img.topic(name));
+    }
+
+    /** Replaces a topic's config overrides. */
+    public CompletableFuture<ClusterImage> replaceConfigs(UUID topicId, Map<String, String> configs) {
+        return propose(ClusterImage.topicRecord(new MetadataRecord.ConfigsReplaced(topicId, configs)));
+    }
+
+    /** Deletes a topic (its assignments go with it). */
+    public CompletableFuture<ClusterImage> deleteTopic(UUID topicId) {
+        return propose(ClusterImage.topicRecord(new MetadataRecord.TopicDeleted(topicId)));
+    }
+
+    /** Records a partition's new leader; refused unless the epoch is above the current one. */
+    public CompletableFuture<ClusterImage> changeLeader(UUID topicId, int partition, int leader, int leaderEpoch) {
+        return propose(ClusterImage.leaderChanged(topicId, partition, leader, leaderEpoch));
+    }
+
+    /**
+     * Allocates a block of {@link #PRODUCER_ID_BLOCK} producer ids for this node. Blocks are cut in log order, so no
+     * two blocks overlap whoever asks and whatever the leader changes; a proposal retried across a leader change
+     * may waste a block, never repeat one.
+     */
+    public CompletableFuture<ProducerIdBlock> allocateProducerIdBlock() {
+        int size = PRODUCER_ID_BLOCK;
+        CompletableFuture<ProducerIdBlock> out = new CompletableFuture<>();
+        send(ClusterImage.producerIdBlock(config.nodeId(), size)).whenComplete((reply, e) -> {
+            if (e != null) {
+                out.completeExceptionally(e);
+            } else {
+                out.complete(new ProducerIdBlock(reply.value, size));
+            }
+        });
+        return out;
+    }
+
+    private record Reply(long value, ClusterImage image) {
+    }
+
+    private CompletableFuture<ClusterImage> propose(byte[] entry) {
+        return send(entry).thenApply(Reply::image);
+    }
+
+    /** Sends the entry to the leader; completes once it is applied HERE, failing if apply refused it. */
+    private CompletableFuture<Reply> send(byte[] entry) {
+        return client.async().send(Message.valueOf(ByteString.copyFrom(entry))).thenCompose(reply -> {
+            if (!reply.isSuccess()) {
+                return CompletableFuture.failedFuture(reply.getException() != null ? reply.getException()
+                    : new IOException("metadata proposal failed: " + reply));
+            }
+            ByteBuffer b = reply.getMessage().getContent().asReadOnlyByteBuffer();
+            byte status = b.get();
+            long value = b.getLong();
+            byte[] msg = new byte[b.remaining()];
+            b.get(msg);
+            if (status != MetadataStateMachine.ACCEPTED) {
+                return CompletableFuture.failedFuture(new RefusedException(new String(msg, StandardCharsets.UTF_8)));
+            }
+            return stateMachine.awaitApplied(reply.getLogIndex()).thenApply(img -> new Reply(value, img));
+        });
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            client.close();
+        } finally {
+            server.close();
+        }
+    }
+}
