@@ -77,6 +77,16 @@ public final class Sender implements Transport.Listener {
          */
         int stallLevel;
         int answersSinceStall;
+        /**
+         * When the request now at the head of {@link #inFlight} became the head (its predecessor answered, or it was
+         * sent to an empty pipeline). Answers come in request order, so a request queued behind others cannot be
+         * answered before them: its wait is counted from here, not from its send (answer latency and stall bound).
+         */
+        long headSinceMs;
+        /** Answer-latency samples taken; the stall bound acts only from {@link #STALL_MIN_SAMPLES} on. */
+        int samples;
+        /** The largest recent latency sample, decaying by 1/{@link #STALL_MAX_DECAY} per answer (ms). */
+        double recentMaxMs;
 
         NodeState(int id) {
             this.id = id;
@@ -194,17 +204,17 @@ public final class Sender implements Transport.Listener {
             if (head == null) {
                 continue;
             }
-            // Stall detection re-sends Produce requests only: a second InitProducerId would take a new id (or,
-            // named, a new epoch block) and a Metadata request is cheap to wait for.
-            long bound = head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs;
-            long due = head.sentMs + bound; // as nextRequestDeadline
+            long timeoutDue = head.sentMs + requestTimeoutMs;
+            long due = dueMs(n, head); // as nextRequestDeadline
             if (due <= nowMs) {
-                if (bound < requestTimeoutMs) {
+                if (due < timeoutDue) {
                     // Faster than waiting the request timeout: the re-sent batches are answered as duplicates
                     // with their original offsets if the server has them (docs/CLIENT.md "Faults that cost little").
-                    LOG.debug("request {} to node {} unanswered after {} ms (stall bound; smoothed latency {} ms); "
-                        + "re-sending what was in flight on a new connection", head.correlationId, n.id, bound,
-                        Math.round(n.srttMs));
+                    LOG.debug("request {} to node {} unanswered {} ms after it could have been answered ({} after "
+                        + "its send; stall bound {} ms, smoothed latency {} ms, recent maximum {} ms); re-sending "
+                        + "what was in flight on a new connection", head.correlationId, n.id,
+                        nowMs - waitStart(n, head), nowMs - head.sentMs, stallBoundMs(n), Math.round(n.srttMs),
+                        Math.round(n.recentMaxMs));
                     metrics.connectionStalled();
                     n.stallLevel = Math.min(n.stallLevel + 1, 30);
                     n.answersSinceStall = 0;
@@ -228,33 +238,74 @@ public final class Sender implements Transport.Listener {
         for (NodeState n : nodes.values()) {
             InFlight head = n.inFlight.peekFirst();
             if (head != null) {
-                next = Math.min(next, head.sentMs + (head.kind == Kind.PRODUCE ? stallBoundMs(n) : requestTimeoutMs));
+                next = Math.min(next, dueMs(n, head));
             }
         }
         return next;
     }
 
     /**
-     * How long the oldest request on the node may wait: request.timeout.ms, or, with stall detection, the
-     * adaptive stall bound max(stall.timeout.ms, 2 SRTT + 4 RTTVAR) doubled per stall and halved again per
-     * {@link #STALL_DECAY_ANSWERS} answers without one, never above request.timeout.ms. Twice the smoothed latency (TCP's bound has SRTT once, but a floor of 1 s):
-     * a server whose answers take 1.5x their usual time now and then is not taken for stalled.
+     * When the head request is given up: request.timeout.ms after its send, or, for a Produce request with stall
+     * detection, earlier at the stall bound counted from {@link #waitStart}. Stall detection re-sends Produce
+     * requests only: a second InitProducerId would take a new id (or, named, a new epoch block) and a Metadata
+     * request is cheap to wait for.
      */
+    private long dueMs(NodeState n, InFlight head) {
+        long timeoutDue = head.sentMs + requestTimeoutMs;
+        if (head.kind != Kind.PRODUCE) {
+            return timeoutDue;
+        }
+        long bound = stallBoundMs(n);
+        return bound >= requestTimeoutMs ? timeoutDue : Math.min(timeoutDue, waitStart(n, head) + bound);
+    }
+
+    /**
+     * Where the head request's wait is counted from: its send, or, if it was queued behind others, the moment its
+     * predecessor was answered (answers come in request order: before that it could not have been answered).
+     * Counting from the send took a request queued behind one slow answer (a long fsync) for stalled.
+     */
+    private static long waitStart(NodeState n, InFlight head) {
+        return Math.max(head.sentMs, n.headSinceMs);
+    }
+
     /** Answers without a stall that halve the stall bound again after a stall doubled it. */
     static final int STALL_DECAY_ANSWERS = 64;
+    /**
+     * Latency samples a node needs before its stall bound acts (request.timeout.ms until then): the first answers
+     * of a producer (JIT, topic creation, a cold page cache) are no estimate of the next ones.
+     */
+    static final int STALL_MIN_SAMPLES = 32;
+    /** The recent maximum latency loses 1/this of itself per answer (halved in ~710 answers). */
+    static final int STALL_MAX_DECAY = 1024;
+    /** The stall bound is at least this multiple of the recent maximum latency. */
+    static final double STALL_MAX_FACTOR = 1.5;
 
+    /**
+     * How long the oldest request on the node may wait (from {@link #waitStart}): request.timeout.ms, or, with
+     * stall detection and at least {@link #STALL_MIN_SAMPLES} samples, the adaptive stall bound
+     * max(stall.timeout.ms, 2 SRTT + 4 RTTVAR, 1.5 x the recent maximum latency) doubled per stall and halved again
+     * per {@link #STALL_DECAY_ANSWERS} answers without one, never above request.timeout.ms. Twice the smoothed
+     * latency (TCP's bound has SRTT once, but a floor of 1 s): a server whose answers take 1.5x their usual time
+     * now and then is not taken for stalled; the recent maximum: a healthy server's rare slow answers (its latency
+     * has a long tail that SRTT and RTTVAR, both averages, forget within a few answers) are not either.
+     */
     private long stallBoundMs(NodeState n) {
-        if (stallTimeoutMs <= 0) {
+        if (stallTimeoutMs <= 0 || n.samples < STALL_MIN_SAMPLES) {
             return requestTimeoutMs;
         }
-        double adaptive = n.srttMs < 0 ? stallTimeoutMs : Math.max(stallTimeoutMs, 2 * n.srttMs + 4 * n.rttvarMs);
+        double adaptive = Math.max(Math.max(stallTimeoutMs, 2 * n.srttMs + 4 * n.rttvarMs),
+            STALL_MAX_FACTOR * n.recentMaxMs);
         double bound = adaptive * (double) (1L << n.stallLevel);
         return bound >= requestTimeoutMs ? requestTimeoutMs : (long) Math.ceil(bound);
     }
 
-    /** An answer came {@code sampleMs} after its request: RFC 6298's update, and the stall doubling decays. */
+    /** An answer came {@code sampleMs} after its wait started: RFC 6298's update, and the stall doubling decays. */
     private static void onLatencySample(NodeState n, long sampleMs) {
         double r = Math.max(0, sampleMs);
+        if (n.samples < Integer.MAX_VALUE) {
+            n.samples++;
+        }
+        n.recentMaxMs = Math.max(r, n.recentMaxMs - n.recentMaxMs / STALL_MAX_DECAY);
         if (n.srttMs < 0) {
             n.srttMs = r;
             n.rttvarMs = r / 2;
@@ -694,10 +745,12 @@ public final class Sender implements Transport.Listener {
             }
             return;
         }
+        long waitStart = waitStart(n, request);
         n.inFlight.pollFirst();
+        n.headSinceMs = nowMs;
         metrics.inFlightDelta(-1);
         if (body != null) {
-            onLatencySample(n, nowMs - request.sentMs);
+            onLatencySample(n, nowMs - waitStart);
         }
         switch (request.kind) {
             case PRODUCE -> onProduceResponse(request, (ProduceResponse) body, nowMs);
@@ -725,6 +778,7 @@ public final class Sender implements Transport.Listener {
             return;
         }
         n.inFlight.pollFirst();
+        n.headSinceMs = nowMs;
         metrics.inFlightDelta(-1);
         metrics.answerLost();
         LOG.debug("node {}: the answer to request {} was lost (a later answer came first); re-sending at once",

@@ -159,6 +159,12 @@ final class MockTransport implements Transport {
         return n;
     }
 
+    /** How many requests to the node wait for an answer. */
+    int unansweredCount(int nodeId) {
+        ArrayDeque<Sent> q = unanswered.get(nodeId);
+        return q == null ? 0 : q.size();
+    }
+
     /** Answers the oldest unanswered request to the node (after any Metadata request ahead of it). */
     void respond(int nodeId, Message body) {
         answerMetadata();

@@ -600,22 +600,25 @@ class SenderTest {
     @Test
     void shouldGiveUpAStalledConnectionAtTheStallBoundAndResendAtOnce() throws Exception {
         start(config().stallTimeoutMs(50));
+        warmUp(); // fast answers: the bound is the floor, stall.timeout.ms
+        int sentBefore = produces().size();
         CompletableFuture<RecordMetadata> f1 = append(0);
         step(0);
-        byte[] b1 = produces().get(0).batches().get(0);
+        byte[] b1 = produces().get(sentBefore).batches().get(0);
         step(49);
         assertEquals(List.of(), transport.disconnectsBySender, "not before the stall bound");
-        step(1); // 50 ms: no latency sample yet, so the bound is stall.timeout.ms
+        step(1); // 50 ms
         assertEquals(List.of(NODE), transport.disconnectsBySender);
         assertEquals(1, metrics.stalledConnections());
         assertEquals(0, metrics.requestTimeouts());
-        assertEquals(2, produces().size(), "re-sent at once on the new connection");
-        assertArrayEquals(b1, produces().get(1).batches().get(0), "the same bytes: a duplicate if it was written");
+        assertEquals(sentBefore + 2, produces().size(), "re-sent at once on the new connection");
+        assertArrayEquals(b1, produces().get(sentBefore + 1).batches().get(0),
+            "the same bytes: a duplicate if it was written");
         step(99);
         assertEquals(1, metrics.stalledConnections(), "the bound doubled after a stall");
         step(1);
         assertEquals(2, metrics.stalledConnections());
-        assertEquals(3, produces().size());
+        assertEquals(sentBefore + 3, produces().size());
         transport.respond(NODE, answer(0, 0, 5));
         step(0);
         assertEquals(5, f1.get().offset());
@@ -627,47 +630,144 @@ class SenderTest {
         transport.respond(NODE, answer(0, 0, 6));
         step(0);
         assertEquals(6, f2.get().offset());
-        // Each STALL_DECAY_ANSWERS answers without a stall halve it: after twice that many, the floor again.
+        // Each STALL_DECAY_ANSWERS answers without a stall halve it: after twice that many, undoubled again. The
+        // 199 ms answer is the recent maximum now (decaying per answer), so the bound is 1.5 x it, not the floor.
+        double recentMax = 199;
         for (int i = 0; i < 2 * Sender.STALL_DECAY_ANSWERS; i++) {
             append(0);
             step(0);
             transport.respond(NODE, answer(0, 0, 7 + i));
             step(0);
+            recentMax -= recentMax / Sender.STALL_MAX_DECAY;
         }
+        long bound = (long) Math.ceil(Sender.STALL_MAX_FACTOR * recentMax);
+        assertTrue(bound > 50 && bound < 2 * 199, "undoubled, above the floor: " + bound);
         append(0);
         step(0);
-        step(49);
+        step(bound - 1);
         assertEquals(2, metrics.stalledConnections());
         step(1);
-        assertEquals(3, metrics.stalledConnections(), "the floor again");
+        assertEquals(3, metrics.stalledConnections(), "undoubled again");
+    }
+
+    /** Sender.STALL_MIN_SAMPLES answers of 1 ms each: enough samples for the stall bound to act. */
+    private void warmUp() throws Exception {
+        for (int i = 0; i < Sender.STALL_MIN_SAMPLES; i++) {
+            CompletableFuture<RecordMetadata> f = append(0);
+            step(0);
+            answerAfter(1, 0, 1000 + i);
+            assertTrue(f.isDone());
+        }
+    }
+
+    /**
+     * The oldest request in flight is answered {@code ms} after now; the sender runs at every millisecond in
+     * between (so that a stall bound below {@code ms} would act) and once with the answer.
+     */
+    private void answerAfter(long ms, int partition, long offset) {
+        for (long t = 1; t < ms; t++) {
+            step(1);
+        }
+        now += ms > 0 ? 1 : 0;
+        transport.respond(NODE, answer(partition, 0, offset));
+        sender.runOnce(now);
+    }
+
+    @Test
+    void shouldNotActOnTheStallBoundBeforeEnoughAnswersWereSeen() throws Exception {
+        // The first answers of a producer (JIT, a topic just created) are no estimate of the next ones.
+        start(config().stallTimeoutMs(50));
+        append(0);
+        step(0);
+        for (int t = 0; t < 99; t++) {
+            step(10);
+        }
+        assertEquals(0, metrics.stalledConnections(), "no stall bound without samples: request.timeout.ms");
+        step(10);
+        assertEquals(1, metrics.requestTimeouts());
+        assertEquals(0, metrics.stalledConnections());
     }
 
     @Test
     void shouldAdaptTheStallBoundToTheAnswerLatency() throws Exception {
         start(config().stallTimeoutMs(50));
-        long afterFirst = -1;
-        for (int i = 0; i < 20; i++) {
+        for (int i = 0; i < Sender.STALL_MIN_SAMPLES + 8; i++) {
             append(0);
             step(0);
-            for (int t = 0; t < 10; t++) {
-                step(10); // every answer takes 100 ms (the first one's re-send 50)
-            }
-            transport.respond(NODE, answer(0, 0, i));
-            step(0);
-            if (i == 0) {
-                afterFirst = metrics.stalledConnections();
-                assertEquals(1, afterFirst, "no sample yet: the floor (50 ms) applies to the first answer");
-            }
+            answerAfter(100, 0, i); // every answer takes 100 ms
         }
-        assertEquals(afterFirst, metrics.stalledConnections(), "100 ms answers are no stalls once they are the norm");
+        assertEquals(0, metrics.stalledConnections(), "100 ms answers are no stalls once they are the norm");
         append(0);
         step(0);
-        for (int t = 0; t < 15; t++) {
-            step(10);
-        }
-        assertEquals(afterFirst, metrics.stalledConnections(), "1.5x the usual latency is no stall");
+        answerAfter(150, 0, 99);
+        assertEquals(0, metrics.stalledConnections(), "1.5x the usual latency is no stall");
+        append(0);
+        step(0);
         step(1000);
-        assertEquals(afterFirst + 1, metrics.requestTimeouts() + metrics.stalledConnections());
+        assertEquals(1, metrics.requestTimeouts() + metrics.stalledConnections());
+    }
+
+    @Test
+    void shouldCountTheWaitOfARequestQueuedBehindASlowOneFromWhenItReachedTheHead() throws Exception {
+        // Two requests in flight; the first is answered late (45 ms, under the 50 ms floor), the second 30 ms
+        // after that: 75 ms after its own send, but it could not be answered before the first (answers come in
+        // request order). Counted from its send it would be a (false) stall.
+        start(config().stallTimeoutMs(50));
+        warmUp();
+        CompletableFuture<RecordMetadata> f1 = append(0);
+        step(0);
+        CompletableFuture<RecordMetadata> f2 = append(1);
+        step(0);
+        assertEquals(2, transport.unansweredCount(NODE));
+        answerAfter(45, 0, 7);
+        assertTrue(f1.isDone());
+        answerAfter(30, 1, 8);
+        assertEquals(8, f2.get().offset());
+        assertEquals(0, metrics.stalledConnections());
+        assertEquals(List.of(), transport.disconnectsBySender);
+    }
+
+    @Test
+    void shouldNotGiveUpAHealthyButJitteryConnectionAndStillCatchAStalledOne() throws Exception {
+        // A pipelined connection whose answers mostly take 1-5 ms with a long tail: one answer in 40 takes
+        // 40-48 ms and one in 200 (a slow fsync) 56 ms, past the 50 ms floor, with the request behind each
+        // answered 1-5 ms after it. Before the fix both kinds were stalls: the request behind counted from its
+        // send (45 + 5 > 50), the 56 ms answer above the floor.
+        start(config().stallTimeoutMs(50).requestTimeoutMs(1000));
+        java.util.Random random = new java.util.Random(14);
+        long offset = 0;
+        // Warm-up with ordinary answers, then the tail. Every 56 ms answer comes after the recent maximum learned
+        // a 40-48 ms one (1.5 x 40 x the decay > 56).
+        for (int i = 0; i < 2000; i++) {
+            append(0);
+            step(0);
+            append(1);
+            step(0);
+            long first;
+            if (i >= Sender.STALL_MIN_SAMPLES && i % 200 == 150) {
+                first = 56;
+            } else if (i >= Sender.STALL_MIN_SAMPLES && i % 40 == 7) {
+                first = 40 + random.nextInt(9);
+            } else {
+                first = 1 + random.nextInt(5);
+            }
+            answerAfter(first, 0, offset++);
+            answerAfter(1 + random.nextInt(5), 1, offset++);
+        }
+        assertEquals(0, metrics.stalledConnections(), "a healthy connection is not given up");
+        assertEquals(0, metrics.requestTimeouts());
+        // The same connection then stalls: an answer held back (the fault proxy's delayed response).
+        CompletableFuture<RecordMetadata> held = append(0);
+        step(0);
+        long sentAt = now;
+        for (int t = 0; t < 200 && metrics.stalledConnections() == 0; t++) {
+            step(1);
+        }
+        assertEquals(1, metrics.stalledConnections(), "a stalled connection is given up");
+        assertTrue(now - sentAt <= 100, "at the bound the recent latencies set (1.5 x 56 ms at most), not at the "
+            + "request timeout (1000 ms): " + (now - sentAt) + " ms");
+        assertEquals(0, metrics.requestTimeouts());
+        assertFalse(held.isDone(), "re-sent, not failed");
     }
 
     @Test
@@ -756,6 +856,7 @@ class SenderTest {
         assertEquals(1, produces().size());
         assertEquals(now + 1000, next, "woken at request.timeout.ms");
         start(config().stallTimeoutMs(50));
+        warmUp();
         append(0);
         next = sender.runOnce(now);
         assertEquals(now + 50, next, "woken at the stall bound");
