@@ -142,12 +142,15 @@ public final class ProducerConfig {
             "idemlog only, idempotent producers: the least time the oldest request on a connection may wait for its "
                 + "answer before the producer gives the connection up as stalled and re-sends what was in flight on "
                 + "a new one (the server answers a re-sent batch it already has as a duplicate with its original "
-                + "offset), in ms. The real bound adapts to the answer latency seen (2 x the smoothed latency + 4 x "
-                + "its deviation, after TCP's retransmission timeout) and doubles after each stall (halved again "
-                + "per 64 answers without one); request.timeout.ms stays the upper bound. 0 (the default): off "
-                + "(wait request.timeout.ms); 50 is the setting measured in docs/BENCHMARKS.md (under 1 % "
+                + "offset), in ms. The wait is counted from when the request reached the head of the connection's "
+                + "in-flight queue (answers come in request order), and the bound acts only after 32 answers. The "
+                + "real bound adapts to the answer latency seen (the largest of this floor, 2 x the smoothed latency "
+                + "+ 4 x its deviation, and 1.5 x the recent maximum latency) and doubles after each stall (halved "
+                + "again per 64 answers without one); request.timeout.ms stays the upper bound. 0 (the default): "
+                + "off (wait request.timeout.ms); 50 is the setting measured in docs/BENCHMARKS.md (under 1 % "
                 + "faults 0.925 of fault-free throughput with it, 0.622 without). Off by default because it "
-                + "also gives up healthy connections (about one a second at full speed)."),
+                + "also gives up connections to a healthy server whose answers pause for 100-500 ms now and then "
+                + "(about one a second at full speed on a loaded 2-core machine; docs/CLIENT.md)."),
         new Option(ANSWER_PROBE_MS, Long.class, 200L,
             "idemlog only: when requests are in flight on a connection and nothing was sent on it for this long, "
                 + "in ms, the producer sends one small Metadata request (no topics) on it; answers come in request "
