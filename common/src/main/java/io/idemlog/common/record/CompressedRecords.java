@@ -66,6 +66,9 @@ public final class CompressedRecords {
     private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
     private ByteBuffer blockOut = ByteBuffer.allocateDirect(CHUNK);
     private ByteBuffer directCopy = ByteBuffer.allocateDirect(CHUNK);
+    private static final int INFLATED_RETAIN_LIMIT = 4 << 20;
+    private ByteBuffer inflated = ByteBuffer.allocate(CHUNK);
+    private int inflatedSize;
     private Inflater inflater;
     private final CRC32 crc32 = new CRC32();
     private ZstdDecompressCtx zstd;
@@ -140,6 +143,94 @@ public final class CompressedRecords {
         } finally {
             release();
         }
+    }
+
+    /**
+     * Decompresses the inner records of {@code batch} (header VALID, codec not NONE) into a reused heap buffer, as
+     * an uncompressed batch at index 0 of {@link #inflated()}: the header copied, the codec bits cleared, batchLength
+     * set to the decompressed size (the CRC is not recomputed), the records after it. Checks the stream as
+     * {@link #validate} does (at most {@code maxInnerBytes} bytes out, trailers, frames) but not the records: the
+     * caller walks them once in memory ({@link RecordBatch#validateRecords(Varints.Cursor, byte[],
+     * RecordBatch.RecordSink)}, which checks what {@link #validate}'s walk checks, and can collect each record's
+     * place meanwhile). The buffer grows to the largest batch inflated so far (doubling, so per batch only when a
+     * batch is larger than any before); one above 4 MiB is dropped at the next call. The result stays valid until
+     * the next call on this instance. Never throws for any content of the batch.
+     */
+    public Result inflate(RecordBatch batch, long maxInnerBytes) {
+        Compression c = Compression.forId(batch.compression());
+        if (c == null || c == Compression.NONE) {
+            reason = "compression type " + batch.compression() + " cannot be inflated";
+            return Result.UNSUPPORTED;
+        }
+        if (inflated.capacity() > INFLATED_RETAIN_LIMIT) {
+            inflated = ByteBuffer.allocate(CHUNK);
+        }
+        inflatedSize = 0;
+        codec = c;
+        maxInner = maxInnerBytes;
+        produced = 0;
+        ended = false;
+        failure = null;
+        reason = null;
+        cur = chunk;
+        pos = 0;
+        lim = 0;
+        try {
+            setInput(batch);
+            Result r = start();
+            if (r != Result.VALID) {
+                return r;
+            }
+            int at = RecordBatch.RECORDS_OFFSET;
+            ensureInflated(at);
+            inflated.put(0, batch.buffer(), batch.offset(), RecordBatch.RECORDS_OFFSET);
+            while (refill()) {
+                int n = lim - pos;
+                ensureInflated(at + n);
+                inflated.put(at, cur, pos, n);
+                at += n;
+                pos = lim;
+            }
+            if (failure != null) {
+                return failure;
+            }
+            inflated.putInt(RecordBatch.LENGTH_OFFSET, at - RecordBatch.LOG_OVERHEAD);
+            short attributes = inflated.getShort(RecordBatch.ATTRIBUTES_OFFSET);
+            inflated.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) (attributes & ~RecordBatch.COMPRESSION_MASK));
+            inflatedSize = at;
+            return Result.VALID;
+        } catch (RuntimeException e) {
+            return corruptResult(codec.kafkaName + " stream is malformed (" + e.getClass().getSimpleName() + ")");
+        } finally {
+            release();
+        }
+    }
+
+    /** The buffer {@link #inflate} wrote the uncompressed batch to (at index 0; {@link #inflatedSize()} bytes). */
+    public ByteBuffer inflated() {
+        return inflated;
+    }
+
+    /** Bytes of the last VALID {@link #inflate}'s uncompressed batch (header included); 0 otherwise. */
+    public int inflatedSize() {
+        return inflatedSize;
+    }
+
+    /** Sets the reason (and CORRUPT) when the caller's walk of the inflated records found them malformed. */
+    public Result recordsMalformed(String why) {
+        failure = null;
+        corruptResult(why);
+        return failure;
+    }
+
+    private void ensureInflated(int n) {
+        if (inflated.capacity() >= n) {
+            return;
+        }
+        int capacity = (int) Math.max(n, Math.min(Integer.MAX_VALUE - 64, 2L * inflated.capacity()));
+        ByteBuffer grown = ByteBuffer.allocate(capacity);
+        grown.put(0, inflated, 0, inflated.capacity());
+        inflated = grown;
     }
 
     /** Why the last {@link #validate} did not answer VALID; null after VALID. */

@@ -56,6 +56,11 @@ final class DedupFilter implements RecordBatch.RecordSink {
         headerName = config.headerBytes();
     }
 
+    /** Looks for the header {@code name} (UTF-8 bytes, kept by reference) from the next batch on. */
+    void configure(byte[] name) {
+        headerName = name;
+    }
+
     int count() {
         return count;
     }

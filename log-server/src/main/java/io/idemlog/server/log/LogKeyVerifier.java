@@ -1,5 +1,6 @@
 package io.idemlog.server.log;
 
+import io.idemlog.common.record.CompressedRecords;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.record.Varints;
 import io.idemlog.server.state.KeyWindow;
@@ -15,6 +16,7 @@ import java.nio.ByteBuffer;
  * key being looked up. Runs only on a hash hit, i.e. for a repeat (or a 64-bit collision); the last batch read is
  * kept, so a run of repeats of one original batch reads it once. A candidate that is no longer in the log
  * (retention removed it) or cannot be read is not a match: the new record is stored (and an I/O error is logged).
+ * A compressed original is decompressed (once per batch read: the decompressed copy is what is kept).
  * Partition lock held.
  */
 final class LogKeyVerifier implements KeyWindow.Verifier {
@@ -25,9 +27,17 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
     private final ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
     private byte[] name;
     private ByteBuffer scratch = ByteBuffer.allocate(64 * 1024);
+    /** Decompresses a compressed original (created at the first one); its buffer is then the cached batch. */
+    private CompressedRecords inflater;
+    private final RecordBatch stored = new RecordBatch();
+    /** The cached batch: {@link #scratch} or, for a compressed original, the inflater's buffer (at index 0). */
+    private ByteBuffer cached;
     private long cachedBase = -1L;
     private long cachedLast = -1L;
     private long reads;
+    private long inflations;
+    /** Bound on a stored batch's decompressed size (produced batches were held to 16 x the batch limit). */
+    private static final long MAX_INFLATED_BYTES = 256L << 20;
 
     private ByteBuffer key;
     private int keyIndex;
@@ -54,6 +64,11 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
         return reads;
     }
 
+    /** Compressed batches decompressed so far (tests: once per batch read, not per repeat). */
+    long inflations() {
+        return inflations;
+    }
+
     /** The key the next {@link #sameKey} calls compare with. */
     void expect(ByteBuffer buffer, int index, int length) {
         key = buffer;
@@ -72,7 +87,7 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
                 return false;
             }
         }
-        return DedupFilter.storedRecordHasKey(scratch, 0, (int) (offset - cachedBase), name, key, keyIndex,
+        return DedupFilter.storedRecordHasKey(cached, 0, (int) (offset - cachedBase), name, key, keyIndex,
             keyLength, cursor);
     }
 
@@ -104,6 +119,21 @@ final class LogKeyVerifier implements KeyWindow.Verifier {
             long last = base + scratch.getInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET);
             if (offset < base || offset > last) {
                 return false;
+            }
+            cached = scratch;
+            if (stored.wrap(scratch, 0).compression() != 0) {
+                // A compressed original: its records are compared decompressed (the whole batch, once; kept
+                // with the cache, so a run of repeats of one compressed batch decompresses it once).
+                if (inflater == null) {
+                    inflater = new CompressedRecords();
+                }
+                if (inflater.inflate(stored, MAX_INFLATED_BYTES) != CompressedRecords.Result.VALID) {
+                    LOG.warn("{}: cannot decompress the batch at offset {} to confirm a de-duplication key ({}); "
+                        + "the record is stored", partition, offset, inflater.reason());
+                    return false;
+                }
+                inflations++;
+                cached = inflater.inflated();
             }
             cachedBase = base;
             cachedLast = last;

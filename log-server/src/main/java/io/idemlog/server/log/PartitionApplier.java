@@ -68,6 +68,11 @@ final class PartitionApplier {
     private KeyWindow keys;
     private DedupFilter filter;
     private LogKeyVerifier verifier;
+    /**
+     * The de-duplication header's UTF-8 bytes (null: off); volatile: the caller reads it without the lock to find a
+     * compressed batch's keys before taking it ({@link ProduceBatchCheck}, {@link CompressedBatchKeys}).
+     */
+    private volatile byte[] dedupHeader;
 
     // Written by the writer, read anywhere.
     private volatile long logEndOffset;
@@ -124,17 +129,34 @@ final class PartitionApplier {
         long lastOffset = baseOffset + lastOffsetDelta;
         int repeats = 0;
         int writeLength = length;
+        DedupFilter batchFilter = filter;
         if (keys != null) {
+            CompressedBatchKeys compressed = null;
             if (batch.compression() != 0) {
-                // Not yet: the records would have to be decompressed, filtered and compressed again (docs/DEDUP.md).
-                return AppendResult.error(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, "topic " + topic
-                    + " de-duplicates by key; compressed batches are not supported there yet");
+                // Its keys were found outside the lock (ProduceBatchCheck); again here only if the topic's header
+                // changed in between (or the caller did not prepare it).
+                compressed = CompressedBatchKeys.forThread();
+                if (!compressed.preparedFor(batch, dedupHeader)) {
+                    ErrorCode error = compressed.prepare(batch, dedupHeader,
+                        ProduceBatchCheck.maxInnerBytes(config.maxBatchBytes()));
+                    if (error != ErrorCode.NONE) {
+                        return AppendResult.error(error, "compressed batch refused: " + compressed.reason());
+                    }
+                }
+                batchFilter = compressed.filter();
             }
             // After the producer-session rules (a same-session retry was answered above, as a classic duplicate):
             // drop the records whose key is stored, keeping the batch's offset and sequence range.
-            repeats = filter.scan(batch, baseOffset, keys, appendTimeMs, verifier);
-            if (repeats > 0) {
+            repeats = batchFilter.scan(compressed != null ? compressed.batch() : batch, baseOffset, keys,
+                appendTimeMs, verifier);
+            if (repeats > 0 && compressed == null) {
                 writeLength = filter.compact(batch);
+            } else if (repeats > 0) {
+                // Rebuilt from the decompressed copy and compressed again; written from this thread's buffer.
+                writeLength = compressed.rebuild(batch.compression());
+                batch = compressed.batch();
+                buffer = batch.buffer();
+                offset = 0;
             }
         }
         if (epochs.assign(leaderEpoch, baseOffset)) {
@@ -174,12 +196,12 @@ final class PartitionApplier {
         long[] repeated = null;
         if (keys != null) {
             // Only now, with the batch written, do its keys enter the window.
-            filter.commit(keys, baseOffset, appendTimeMs);
+            batchFilter.commit(keys, baseOffset, appendTimeMs);
             if (repeats > 0) {
                 repeated = new long[repeats * 2];
                 int k = 0;
-                for (int i = 0; i < filter.count(); i++) {
-                    long original = filter.original(i);
+                for (int i = 0; i < batchFilter.count(); i++) {
+                    long original = batchFilter.original(i);
                     if (original >= 0) {
                         repeated[k++] = i;
                         repeated[k++] = original;
@@ -268,6 +290,7 @@ final class PartitionApplier {
     void dedup(DedupConfig next, KeyWindow recovered) {
         DedupConfig was = dedup;
         dedup = next;
+        dedupHeader = next.enabled() ? next.headerBytes() : null;
         if (!next.enabled()) {
             keys = null;
             filter = null;
@@ -298,6 +321,16 @@ final class PartitionApplier {
     /** The key window, or null when de-duplication is off. Writer only. */
     KeyWindow keys() {
         return keys;
+    }
+
+    /** The de-duplication header's UTF-8 bytes, or null when off; any thread. */
+    byte[] dedupHeader() {
+        return dedupHeader;
+    }
+
+    /** The key verifier (tests), or null when de-duplication is off. */
+    LogKeyVerifier verifier() {
+        return verifier;
     }
 
     /** The producer state. Writer only (or under the host's lock). */

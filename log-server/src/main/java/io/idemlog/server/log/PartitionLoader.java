@@ -1,5 +1,6 @@
 package io.idemlog.server.log;
 
+import io.idemlog.common.record.CompressedRecords;
 import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.state.CorruptFileException;
 import io.idemlog.server.state.CorruptSnapshotException;
@@ -50,6 +51,8 @@ import java.util.List;
  */
 final class PartitionLoader {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionLoader.class);
+    /** Bound on a stored batch's decompressed size when its keys are replayed (produced ones: 16 x the batch limit). */
+    private static final long REPLAY_MAX_INFLATED_BYTES = 256L << 20;
 
     private PartitionLoader() {
     }
@@ -375,6 +378,8 @@ final class PartitionLoader {
         int keysReplayed = 0;
         long maxProducerId = -1L;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.HEADER_SIZE);
+        CompressedRecords inflater = null; // the first compressed batch with keys creates it
+        RecordBatch inflated = new RecordBatch();
         for (LogSegment segment : segments) {
             if (segment.nextOffset() <= scanFrom) {
                 continue;
@@ -402,8 +407,21 @@ final class PartitionLoader {
                         batch.lastOffsetDelta(), batch.baseOffset(), nowMs);
                     replayed++;
                 }
-                if (keys != null && batch.baseOffset() >= keysFrom && batch.compression() == 0) {
-                    keysReplayed += filter.replay(batch, keys, nowMs);
+                if (keys != null && batch.baseOffset() >= keysFrom && batch.recordsCount() > 0) {
+                    if (batch.compression() == 0) {
+                        keysReplayed += filter.replay(batch, keys, nowMs);
+                    } else {
+                        if (inflater == null) {
+                            inflater = new CompressedRecords();
+                        }
+                        if (inflater.inflate(batch, REPLAY_MAX_INFLATED_BYTES) == CompressedRecords.Result.VALID) {
+                            keysReplayed += filter.replay(inflated.wrap(inflater.inflated(), 0), keys, nowMs);
+                        } else {
+                            LOG.warn("{}: the keys of the compressed batch at offset {} of {} are not replayed: {}",
+                                segment.path().getParent().getFileName(), batch.baseOffset(),
+                                segment.path().getFileName(), inflater.reason());
+                        }
+                    }
                 }
             }
         }

@@ -184,7 +184,7 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
         RecordBatch batch = out.view(buffer, offset);
         int maxBatchBytes = config.maxBatchBytes();
-        ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes);
+        ErrorCode headerError = ProduceBatchCheck.check(batch, length, maxBatchBytes, applier.dedupHeader());
         if (headerError != ErrorCode.NONE) {
             out.set(AppendResult.error(headerError,
                 ProduceBatchCheck.describe(headerError, batch, length, maxBatchBytes)));
@@ -539,6 +539,11 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     /** The key window (tests), or null when de-duplication is off. */
     KeyWindow keyWindow() {
         return applier.keys();
+    }
+
+    /** The key verifier (tests), or null when de-duplication is off. */
+    LogKeyVerifier keyVerifier() {
+        return applier.verifier();
     }
 
     @Override

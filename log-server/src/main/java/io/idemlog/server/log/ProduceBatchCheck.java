@@ -40,6 +40,16 @@ final class ProduceBatchCheck {
      * decompression costs far more than the walk and must not hold up the partition's other producers.
      */
     static ErrorCode check(RecordBatch batch, int length, int maxBatchBytes) {
+        return check(batch, length, maxBatchBytes, null);
+    }
+
+    /**
+     * {@link #check(RecordBatch, int, int)} for a partition that de-duplicates by the header {@code dedupHeader}
+     * (UTF-8; null: it does not): the inner records of a compressed batch are then decompressed into this thread's
+     * {@link CompressedBatchKeys} instead of streamed, and the one validating walk of them also finds each record's
+     * key (hash and place), which the partition lock then only looks up. Same answers, same order.
+     */
+    static ErrorCode check(RecordBatch batch, int length, int maxBatchBytes, byte[] dedupHeader) {
         if (length >= RecordBatch.HEADER_SIZE) {
             long size = (long) batch.batchLength() + RecordBatch.LOG_OVERHEAD;
             if (size >= RecordBatch.HEADER_SIZE && size < length) {
@@ -64,6 +74,11 @@ final class ProduceBatchCheck {
             return ErrorCode.INVALID_RECORD;
         }
         if (batch.compression() != 0) {
+            CompressedBatchKeys compressed = CompressedBatchKeys.forThread();
+            compressed.clear();
+            if (dedupHeader != null) {
+                return compressed.prepare(batch, dedupHeader, maxInnerBytes(maxBatchBytes));
+            }
             switch (INNER.get().validate(batch, maxInnerBytes(maxBatchBytes))) {
                 case VALID:
                     break;
@@ -101,7 +116,8 @@ final class ProduceBatchCheck {
         if (batch.compression() != 0 && Compression.forId(batch.compression()) != null
             && !batch.isTransactional() && !batch.isControl() && error != ErrorCode.NONE) {
             // Asked right after check() on the same thread: the inner validator still holds its answer.
-            return "compressed batch refused: " + INNER.get().reason();
+            String reason = CompressedBatchKeys.forThread().reason();
+            return "compressed batch refused: " + (reason != null ? reason : INNER.get().reason());
         }
         switch (error) {
             case UNSUPPORTED_COMPRESSION_TYPE:
