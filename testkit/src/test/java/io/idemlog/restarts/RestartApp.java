@@ -25,7 +25,7 @@ import java.util.Properties;
  * (no de-duplication) must store at least {@code kills * every} duplicates, not merely "some" that a kill landing
  * right after a checkpoint would not have made.
  *
- * <p>{@code RestartApp <bootstrap> <topic> <events file> <checkpoint file> <idemlog|kafka> <every>}
+ * <p>{@code RestartApp <bootstrap> <topic> <events file> <checkpoint file> <idemlog|kafka|kafka-lz4> <every>}
  */
 public final class RestartApp {
     static final String HEADER = "event-id";
@@ -63,8 +63,14 @@ public final class RestartApp {
     }
 
     static Sink kafka(String bootstrap) {
+        return kafka(bootstrap, "none");
+    }
+
+    /** kafka-clients with this compression.type (the "kafka-lz4" client: compressed batches with repeats). */
+    static Sink kafka(String bootstrap, String compression) {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", bootstrap,
             "enable.idempotence", true, "acks", "all", "linger.ms", 5, "delivery.timeout.ms", 120_000,
+            "compression.type", compression,
             "key.serializer", ByteArraySerializer.class.getName(),
             "value.serializer", ByteArraySerializer.class.getName()));
         return new Sink() {
@@ -101,7 +107,8 @@ public final class RestartApp {
         Path checkpoint = Path.of(args[3]);
         int every = Integer.parseInt(args[5]);
         long from = readCheckpoint(checkpoint);
-        try (Sink sink = args[4].equals("kafka") ? kafka(bootstrap) : idemlog(bootstrap)) {
+        try (Sink sink = args[4].equals("kafka") ? kafka(bootstrap)
+            : args[4].equals("kafka-lz4") ? kafka(bootstrap, "lz4") : idemlog(bootstrap)) {
             for (long i = from; i < events.size(); i++) {
                 byte[] id = events.get((int) i).getBytes(StandardCharsets.UTF_8);
                 sink.send(topic, id, ("payload-of-" + events.get((int) i)).getBytes(StandardCharsets.UTF_8));

@@ -61,7 +61,10 @@ class RestartDedupTest {
     record Outcome(long stored, long distinct, long duplicates, long missing, int kills, long resent, long millis) {
     }
 
-    /** The command that starts the application for {@code client}: idemlog, kafka (kafka-clients) or librdkafka. */
+    /**
+     * The command that starts the application for {@code client}: idemlog, kafka (kafka-clients), kafka-lz4
+     * (kafka-clients with compression.type=lz4: compressed batches, repeats in them) or librdkafka.
+     */
     private List<String> appCommand(String client, ServerProcess server, Path events, Path checkpoint, int every)
         throws Exception {
         if (client.equals("librdkafka")) {
@@ -175,7 +178,7 @@ class RestartDedupTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"idemlog", "kafka", "librdkafka"})
+    @ValueSource(strings = {"idemlog", "kafka", "kafka-lz4", "librdkafka"})
     void aRestartedProducerCannotDuplicateWithDedupAndDoesWithout(String client) throws Exception {
         Path events = dir.resolve("events.txt");
         List<String> ids = new ArrayList<>(EVENTS);

@@ -68,6 +68,8 @@ public final class Bench {
                   (text-like values, compression.type none vs each codec, both against idemlog; default none)
           e2e/peer: --dedup-cost-partitions 1,8 (idemlog producer, a unique 16-byte key in header dedup-id per
                   record on both sides; A's topic has dedup.header=dedup-id, B's not; default none)
+                  --dedup-cost-compression lz4 (that compression.type and text-like values on both sides of
+                  the dedup-cost pairs; default none)
           faults: --records 2000000 --partitions 8 --batch-size 16384 --rates 0,0.001,0.01,0.05 --kill true
                   --control true (idempotence off too) --direct true (a run without the proxy too)
                   --warmup-run true (one discarded fault-free run first)
@@ -97,6 +99,7 @@ public final class Bench {
         List<Integer> compPartitions = o.ints("compression-partitions", "1");
         List<Integer> dedupPartitions = o.str("dedup-cost-partitions", "none").equals("none") ? List.of()
             : o.ints("dedup-cost-partitions", "1,8");
+        String dedupCompression = o.str("dedup-cost-compression", "none");
         String partitioner = o.str("partitioner", "sticky");
         Path outDir = Path.of(o.str("out", "docs/benchmarks"));
         String tag = o.str("tag", mode + "-" + LocalDate.now(ZoneOffset.UTC));
@@ -160,8 +163,12 @@ public final class Bench {
         List<String> dedupTopics = new ArrayList<>();
         for (int p : dedupPartitions) {
             Workload w = base.withClient(ClientKind.IDEMLOG).withPartitions(p).withDedupHeader(DEDUP_HEADER);
+            if (!dedupCompression.equals("none")) {
+                w = w.withCompression(dedupCompression, true);
+            }
             dedupTopics.add("t" + specs.size() + "a");
-            specs.add(new Spec("dedup-cost idemlog/p" + p, "idemlog dedup on", false, w, "idemlog dedup off", false,
+            specs.add(new Spec("dedup-cost idemlog/p" + p + (dedupCompression.equals("none") ? ""
+                : "/" + dedupCompression), "idemlog dedup on", false, w, "idemlog dedup off", false,
                 w));
         }
         Map<String, Integer> idemlogTopics = new LinkedHashMap<>();
