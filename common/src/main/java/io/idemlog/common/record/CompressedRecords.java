@@ -121,28 +121,7 @@ public final class CompressedRecords {
             reason = null;
             return batch.validateRecords(new Varints.Cursor()) ? Result.VALID : corruptResult("malformed records");
         }
-        codec = c;
-        maxInner = maxInnerBytes;
-        produced = 0;
-        ended = false;
-        failure = null;
-        reason = null;
-        cur = chunk;
-        pos = 0;
-        lim = 0;
-        try {
-            setInput(batch);
-            Result r = start();
-            if (r == Result.VALID) {
-                r = walk(batch.recordsCount());
-            }
-            return r;
-        } catch (RuntimeException e) {
-            // A codec library's exception for input it cannot decode (ZstdException, LZ4Exception, ...).
-            return corruptResult(codec.kafkaName + " stream is malformed (" + e.getClass().getSimpleName() + ")");
-        } finally {
-            release();
-        }
+        return begin(batch, c, maxInnerBytes, false);
     }
 
     /**
@@ -166,6 +145,16 @@ public final class CompressedRecords {
             inflated = ByteBuffer.allocate(CHUNK);
         }
         inflatedSize = 0;
+        return begin(batch, c, maxInnerBytes, true);
+    }
+
+    /**
+     * The decoder run shared by {@link #validate} and {@link #inflate}: resets the decoder state, sets the input,
+     * reads the codec's header, then either walks the records ({@code inflating} false) or copies the inner bytes
+     * out ({@link #copyInflated}); a codec library's exception becomes CORRUPT, and the input is released in every
+     * case.
+     */
+    private Result begin(RecordBatch batch, Compression c, long maxInnerBytes, boolean inflating) {
         codec = c;
         maxInner = maxInnerBytes;
         produced = 0;
@@ -181,29 +170,35 @@ public final class CompressedRecords {
             if (r != Result.VALID) {
                 return r;
             }
-            int at = RecordBatch.RECORDS_OFFSET;
-            ensureInflated(at);
-            inflated.put(0, batch.buffer(), batch.offset(), RecordBatch.RECORDS_OFFSET);
-            while (refill()) {
-                int n = lim - pos;
-                ensureInflated(at + n);
-                inflated.put(at, cur, pos, n);
-                at += n;
-                pos = lim;
-            }
-            if (failure != null) {
-                return failure;
-            }
-            inflated.putInt(RecordBatch.LENGTH_OFFSET, at - RecordBatch.LOG_OVERHEAD);
-            short attributes = inflated.getShort(RecordBatch.ATTRIBUTES_OFFSET);
-            inflated.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) (attributes & ~RecordBatch.COMPRESSION_MASK));
-            inflatedSize = at;
-            return Result.VALID;
+            return inflating ? copyInflated(batch) : walk(batch.recordsCount());
         } catch (RuntimeException e) {
+            // A codec library's exception for input it cannot decode (ZstdException, LZ4Exception, ...).
             return corruptResult(codec.kafkaName + " stream is malformed (" + e.getClass().getSimpleName() + ")");
         } finally {
             release();
         }
+    }
+
+    /** {@link #inflate}'s body after the codec header: the batch header, then every inner chunk, into the buffer. */
+    private Result copyInflated(RecordBatch batch) {
+        int at = RecordBatch.RECORDS_OFFSET;
+        ensureInflated(at);
+        inflated.put(0, batch.buffer(), batch.offset(), RecordBatch.RECORDS_OFFSET);
+        while (refill()) {
+            int n = lim - pos;
+            ensureInflated(at + n);
+            inflated.put(at, cur, pos, n);
+            at += n;
+            pos = lim;
+        }
+        if (failure != null) {
+            return failure;
+        }
+        inflated.putInt(RecordBatch.LENGTH_OFFSET, at - RecordBatch.LOG_OVERHEAD);
+        short attributes = inflated.getShort(RecordBatch.ATTRIBUTES_OFFSET);
+        inflated.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) (attributes & ~RecordBatch.COMPRESSION_MASK));
+        inflatedSize = at;
+        return Result.VALID;
     }
 
     /** The buffer {@link #inflate} wrote the uncompressed batch to (at index 0; {@link #inflatedSize()} bytes). */
