@@ -91,6 +91,48 @@ public interface Partition {
      */
     long[] offsetForTimestamp(long timestamp) throws IOException;
 
+    /**
+     * This node's role for the partition (docs/REPLICATION.md section 4.6): handlers answer NOT_LEADER_OR_FOLLOWER
+     * unless it is {@link PartitionRole#LEADER}. A single node is always the leader.
+     */
+    default PartitionRole role() {
+        return PartitionRole.LEADER;
+    }
+
+    /**
+     * The partition's current leader epoch (KIP-320): what Metadata (v7+) reports and what Fetch's and ListOffsets'
+     * {@code current_leader_epoch} is checked against. In a cluster the Raft term of the leader; on a single node the
+     * newest epoch of its leader-epoch cache, which is 0 (also before the first append).
+     */
+    default int leaderEpoch() {
+        return 0;
+    }
+
+    /**
+     * The node id of the partition's leader, or -1 for "this node" (a single node: handlers map -1 to the broker's
+     * own node id). In a cluster, -1 also when no leader is known.
+     */
+    default int leaderId() {
+        return -1;
+    }
+
+    /**
+     * KIP-320's OffsetsForLeaderEpoch for {@code leaderEpoch}, from the partition's leader-epoch cache (Kafka's
+     * LeaderEpochFileCache rules): the current epoch ends at the log end offset; an older one at the start offset of
+     * the first known epoch above it, answered as the largest known epoch at or below it (the requested epoch itself
+     * when below every known one); an epoch above every known one, or -1, is {@link EpochEndOffset#UNDEFINED}.
+     *
+     * <p>This default knows only the current epoch {@link #leaderEpoch()}, from offset 0.
+     */
+    default EpochEndOffset endOffsetForEpoch(int leaderEpoch) {
+        int current = leaderEpoch();
+        if (leaderEpoch < 0 || leaderEpoch > current) {
+            return EpochEndOffset.UNDEFINED;
+        }
+        return leaderEpoch == current ? new EpochEndOffset(leaderEpoch, logEndOffset())
+            : new EpochEndOffset(leaderEpoch, 0L);
+    }
+
     /** Producers whose state this partition keeps. */
     int producerCount();
 

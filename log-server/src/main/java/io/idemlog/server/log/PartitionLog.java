@@ -113,6 +113,8 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     // Written under lock, read anywhere.
     private volatile LogSegment[] segments;
     private volatile long logStartOffset;
+    /** The epoch cache's newest epoch, at least {@link #SINGLE_NODE_EPOCH}: {@link #leaderEpoch()} without the lock. */
+    private volatile int leaderEpoch;
 
     /** Flusher thread only: whether its current round already holds this partition. */
     boolean inFlushRound;
@@ -134,6 +136,7 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         this.logStartOffset = Math.max(this.segments[0].baseOffset, logStartOffset);
         this.applier = new PartitionApplier(topic, index, this, this.segments[this.segments.length - 1], producers,
             maxProducerId, dedup, keys, epochs);
+        this.leaderEpoch = Math.max(SINGLE_NODE_EPOCH, epochs.latestEpoch());
         // Everything on disk after a restart survived, and recovery fsync'd (and sealed) it: it is all durable.
         this.durability = new DurabilityTracker(applier.logEndOffset(), flushLock,
             context.metrics().callbackFailures);
@@ -261,16 +264,29 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     @Override
     public void epochsChanged(LeaderEpochCache epochs) throws IOException {
         LeaderEpochFile.write(dir, epochs);
+        leaderEpoch = Math.max(SINGLE_NODE_EPOCH, epochs.latestEpoch());
+    }
+
+    @Override
+    public int leaderEpoch() {
+        return leaderEpoch;
     }
 
     /**
-     * KIP-320's OffsetsForLeaderEpoch for {@code leaderEpoch}: {epoch, endOffset}, see
-     * {@link LeaderEpochCache#endOffsetFor}.
+     * KIP-320's OffsetsForLeaderEpoch for {@code requested}, see {@link LeaderEpochCache#endOffsetFor}. Before the
+     * first append the cache is empty, yet the partition already has its current epoch: as Kafka's leader (which
+     * records its epoch at the log end when it takes over), that epoch ends at the log end then.
      */
-    long[] endOffsetForEpoch(int leaderEpoch) {
+    @Override
+    public EpochEndOffset endOffsetForEpoch(int requested) {
         lock.lock();
         try {
-            return applier.endOffsetForEpoch(leaderEpoch);
+            if (applier.epochs().size() == 0) {
+                return requested >= 0 && requested == leaderEpoch
+                    ? new EpochEndOffset(requested, applier.logEndOffset()) : EpochEndOffset.UNDEFINED;
+            }
+            long[] answer = applier.endOffsetForEpoch(requested);
+            return new EpochEndOffset((int) answer[0], answer[1]);
         } finally {
             lock.unlock();
         }

@@ -30,14 +30,19 @@ class LeaderEpochTest {
     void singleNodeHasOneEpochFromItsFirstAppend() throws IOException {
         try (LogFixture log = new LogFixture(dir, new TestConfig())) {
             assertNull(LeaderEpochFile.readIfExists(log.partitionDir()), "nothing appended: no file");
-            assertArrayEquals(new long[] {-1, -1}, log.partition().endOffsetForEpoch(0));
+            assertEquals(new EpochEndOffset(0, 0), log.partition().endOffsetForEpoch(0),
+                "nothing appended: the current epoch 0 ends at the log end, as on a Kafka leader");
+            assertEquals(EpochEndOffset.UNDEFINED, log.partition().endOffsetForEpoch(1));
+            assertEquals(EpochEndOffset.UNDEFINED, log.partition().endOffsetForEpoch(-1));
+            assertEquals(0, log.partition().leaderEpoch());
+            assertEquals(PartitionRole.LEADER, log.partition().role());
             log.appendDurable(Batches.plain(3, 1000L));
             log.appendDurable(Batches.plain(2, 1000L));
             assertEquals("[0@0]", LeaderEpochFile.readIfExists(log.partitionDir()).toString());
-            assertArrayEquals(new long[] {0, 5}, log.partition().endOffsetForEpoch(0));
-            assertArrayEquals(new long[] {-1, -1}, log.partition().endOffsetForEpoch(1));
+            assertEquals(new EpochEndOffset(0, 5), log.partition().endOffsetForEpoch(0));
+            assertEquals(new EpochEndOffset(-1, -1), log.partition().endOffsetForEpoch(1));
             log.crashAndReopen();
-            assertArrayEquals(new long[] {0, 5}, log.partition().endOffsetForEpoch(0), "recovered");
+            assertEquals(new EpochEndOffset(0, 5), log.partition().endOffsetForEpoch(0), "recovered");
         }
     }
 
@@ -50,9 +55,12 @@ class LeaderEpochTest {
             apply(log.partition(), Batches.plain(4, 1000L), 9);
             assertEquals("[0@0, 4@3, 9@6]", LeaderEpochFile.readIfExists(log.partitionDir()).toString());
             PartitionLog p = log.partition();
-            assertArrayEquals(new long[] {0, 3}, p.endOffsetForEpoch(0));
-            assertArrayEquals(new long[] {4, 6}, p.endOffsetForEpoch(7), "unknown epoch: the floor's end");
-            assertArrayEquals(new long[] {9, 10}, p.endOffsetForEpoch(9));
+            assertEquals(9, p.leaderEpoch(), "the newest epoch of the cache");
+            assertEquals(new EpochEndOffset(0, 3), p.endOffsetForEpoch(2), "between 0 and 4: epoch 0 and its end");
+            assertEquals(EpochEndOffset.UNDEFINED, p.endOffsetForEpoch(10), "above every known epoch");
+            assertEquals(new EpochEndOffset(0, 3), p.endOffsetForEpoch(0));
+            assertEquals(new EpochEndOffset(4, 6), p.endOffsetForEpoch(7), "unknown epoch: the floor's end");
+            assertEquals(new EpochEndOffset(9, 10), p.endOffsetForEpoch(9));
             log.store.flushOnce();
             ByteBuffer seg = ByteBuffer.wrap(Files.readAllBytes(p.segments()[0].path()));
             int[] stamped = new int[4];
@@ -63,7 +71,8 @@ class LeaderEpochTest {
             assertArrayEquals(new int[] {0, 4, 4, 9}, stamped, "the epoch is in every batch's bytes");
             log.reopen();
             assertEquals("[0@0, 4@3, 9@6]", LeaderEpochFile.readIfExists(log.partitionDir()).toString());
-            assertArrayEquals(new long[] {9, 10}, log.partition().endOffsetForEpoch(9));
+            assertEquals(new EpochEndOffset(9, 10), log.partition().endOffsetForEpoch(9));
+            assertEquals(9, log.partition().leaderEpoch(), "recovered");
         }
     }
 
@@ -78,7 +87,7 @@ class LeaderEpochTest {
             LeaderEpochFile.write(log.partitionDir(), ahead);
             log.open();
             assertEquals("[0@0]", LeaderEpochFile.readIfExists(log.partitionDir()).toString());
-            assertArrayEquals(new long[] {0, 3}, log.partition().endOffsetForEpoch(0));
+            assertEquals(new EpochEndOffset(0, 3), log.partition().endOffsetForEpoch(0));
 
             log.store.close();
             Files.delete(LeaderEpochFile.path(log.partitionDir()));
