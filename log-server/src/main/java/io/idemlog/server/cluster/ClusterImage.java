@@ -4,6 +4,7 @@ import io.idemlog.server.metadata.MetadataRecord;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -19,7 +20,13 @@ import java.util.UUID;
  * the entry. Topic records use {@link MetadataRecord}'s encoding (the single-node metadata log's own format).
  */
 public final class ClusterImage {
-    public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>(), 0);
+    public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>(), 0, new TreeMap<>());
+    /** Longest advertised host name a broker registration may carry (bytes of UTF-8). */
+    static final int MAX_HOST_BYTES = 255;
+
+    /** A registered broker: its node id and the Kafka listener it advertises to clients (the latest registration). */
+    public record BrokerState(int nodeId, String host, int port) {
+    }
 
     /** One partition: its replicas (node ids, preferred leader first), current leader and leader epoch. */
     public record PartitionState(List<Integer> replicas, int leader, int leaderEpoch) {
@@ -45,13 +52,26 @@ public final class ClusterImage {
     static final byte TOPIC_RECORD = 2;
     static final byte LEADER_CHANGED = 3;
     static final byte PRODUCER_ID_BLOCK = 4;
+    static final byte BROKER_REGISTERED = 5;
 
     private final Map<String, TopicState> topics;
     private final long nextProducerId;
+    private final Map<Integer, BrokerState> brokers;
 
-    private ClusterImage(Map<String, TopicState> topics, long nextProducerId) {
+    private ClusterImage(Map<String, TopicState> topics, long nextProducerId, Map<Integer, BrokerState> brokers) {
         this.topics = Collections.unmodifiableMap(topics);
         this.nextProducerId = nextProducerId;
+        this.brokers = Collections.unmodifiableMap(brokers);
+    }
+
+    /** Every registered broker by node id (ascending), each with its latest registration. */
+    public Map<Integer, BrokerState> brokers() {
+        return brokers;
+    }
+
+    /** The broker with this node id, or null when it never registered. */
+    public BrokerState broker(int nodeId) {
+        return brokers.get(nodeId);
     }
 
     public Map<String, TopicState> topics() {
@@ -106,6 +126,16 @@ public final class ClusterImage {
             .putLong(topicId.getLeastSignificantBits()).putInt(partition).putInt(leader).putInt(leaderEpoch).array();
     }
 
+    /** A broker's (re-)registration: node id and the advertised Kafka listener; the image keeps the latest. */
+    static byte[] brokerRegistered(int nodeId, String host, int port) {
+        byte[] h = host.getBytes(StandardCharsets.UTF_8);
+        if (h.length < 1 || h.length > MAX_HOST_BYTES) {
+            throw new IllegalArgumentException("advertised host of " + h.length + " bytes (1.." + MAX_HOST_BYTES + ")");
+        }
+        return ByteBuffer.allocate(1 + 4 + 2 + h.length + 4).put(BROKER_REGISTERED).putInt(nodeId)
+            .putShort((short) h.length).put(h).putInt(port).array();
+    }
+
     static byte[] producerIdBlock(int nodeId, int size) {
         return ByteBuffer.allocate(1 + 8).put(PRODUCER_ID_BLOCK).putInt(nodeId).putInt(size).array();
     }
@@ -124,6 +154,7 @@ public final class ClusterImage {
                 case TOPIC_RECORD -> applyTopicRecord(entry);
                 case LEADER_CHANGED -> applyLeader(entry);
                 case PRODUCER_ID_BLOCK -> applyBlock(entry);
+                case BROKER_REGISTERED -> applyBroker(entry);
                 default -> throw new IllegalArgumentException("unknown metadata entry kind " + kind);
             };
         } catch (BufferUnderflowException e) {
@@ -173,7 +204,7 @@ public final class ClusterImage {
         }
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-        return new Result(new ClusterImage(next, nextProducerId), true, n, "created");
+        return new Result(new ClusterImage(next, nextProducerId, brokers), true, n, "created");
     }
 
     private Result applyTopicRecord(ByteBuffer b) {
@@ -194,7 +225,7 @@ public final class ClusterImage {
         } else {
             throw new IllegalArgumentException("TOPIC_RECORD cannot carry " + r.getClass().getSimpleName());
         }
-        return new Result(new ClusterImage(next, nextProducerId), true, 0, "applied");
+        return new Result(new ClusterImage(next, nextProducerId, brokers), true, 0, "applied");
     }
 
     private Result applyLeader(ByteBuffer b) {
@@ -217,7 +248,7 @@ public final class ClusterImage {
         parts.set(partition, new PartitionState(old.replicas(), leader, epoch));
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-        return new Result(new ClusterImage(next, nextProducerId), true, epoch, "leader changed");
+        return new Result(new ClusterImage(next, nextProducerId, brokers), true, epoch, "leader changed");
     }
 
     private Result applyBlock(ByteBuffer b) {
@@ -229,12 +260,44 @@ public final class ClusterImage {
         if (nextProducerId > Long.MAX_VALUE - size) {
             return refuse("producer ids exhausted");
         }
-        return new Result(new ClusterImage(topics, nextProducerId + size), true, nextProducerId, "allocated");
+        return new Result(new ClusterImage(topics, nextProducerId + size, brokers), true, nextProducerId, "allocated");
+    }
+
+    private Result applyBroker(ByteBuffer b) {
+        int nodeId = b.getInt();
+        int len = b.getShort() & 0xffff;
+        if (len < 1 || len > MAX_HOST_BYTES || len > b.remaining()) {
+            throw new IllegalArgumentException("bad advertised host length " + len);
+        }
+        byte[] h = new byte[len];
+        b.get(h);
+        int port = b.getInt();
+        String host = new String(h, StandardCharsets.UTF_8);
+        if (nodeId < 0) {
+            return refuse("broker node id " + nodeId + " is negative");
+        }
+        if (port < 1 || port > 65535) {
+            return refuse("broker " + nodeId + " advertises port " + port);
+        }
+        BrokerState now = new BrokerState(nodeId, host, port);
+        if (now.equals(brokers.get(nodeId))) {
+            return new Result(this, true, nodeId, "already registered"); // a restart with the same listener
+        }
+        TreeMap<Integer, BrokerState> next = new TreeMap<>(brokers);
+        next.put(nodeId, now);
+        return new Result(new ClusterImage(topics, nextProducerId, next), true, nodeId, "registered");
     }
 
     // ------------------------------------------------------------------------------------------------ snapshot
 
-    /** The image as bytes: next producer id, then per topic its CREATE_TOPIC entry and each partition's leader/epoch. */
+    /** Snapshot body versions: 1 = topics and next producer id; 2 = 1 followed by the registered brokers. */
+    static final int SNAPSHOT_V1 = 1;
+    static final int SNAPSHOT_V2 = 2;
+
+    /**
+     * The image as bytes (version {@link #SNAPSHOT_V2}): next producer id, then per topic its CREATE_TOPIC entry and
+     * each partition's leader/epoch, then the brokers (count, then each one's BROKER_REGISTERED entry).
+     */
     byte[] encode() {
         List<byte[]> parts = new ArrayList<>();
         int size = 8 + 4;
@@ -247,6 +310,13 @@ public final class ClusterImage {
             parts.add(e);
             size += 4 + e.length + 8 * t.partitions().size();
         }
+        List<byte[]> regs = new ArrayList<>();
+        size += 4;
+        for (BrokerState br : brokers.values()) {
+            byte[] e = brokerRegistered(br.nodeId(), br.host(), br.port());
+            regs.add(e);
+            size += 4 + e.length;
+        }
         ByteBuffer b = ByteBuffer.allocate(size).putLong(nextProducerId).putInt(parts.size());
         int i = 0;
         for (TopicState t : topics.values()) {
@@ -256,13 +326,21 @@ public final class ClusterImage {
                 b.putInt(p.leader()).putInt(p.leaderEpoch());
             }
         }
+        b.putInt(regs.size());
+        for (byte[] e : regs) {
+            b.putInt(e.length).put(e);
+        }
         return b.array();
     }
 
-    static ClusterImage decode(ByteBuffer b) {
+    /** Decodes a snapshot body of the given version ({@link #SNAPSHOT_V1} has no brokers). */
+    static ClusterImage decode(ByteBuffer b, int version) {
+        if (version != SNAPSHOT_V1 && version != SNAPSHOT_V2) {
+            throw new IllegalArgumentException("unknown metadata snapshot version " + version);
+        }
         long next = b.getLong();
         int n = b.getInt();
-        ClusterImage image = new ClusterImage(new TreeMap<>(), next);
+        ClusterImage image = new ClusterImage(new TreeMap<>(), next, new TreeMap<>());
         for (int i = 0; i < n; i++) {
             int len = b.getInt();
             ByteBuffer e = b.slice(b.position(), len);
@@ -283,7 +361,29 @@ public final class ClusterImage {
             }
             TreeMap<String, TopicState> m = new TreeMap<>(r.image().topics());
             m.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-            image = new ClusterImage(m, next);
+            image = new ClusterImage(m, next, image.brokers);
+        }
+        if (version >= SNAPSHOT_V2) {
+            int count = b.getInt();
+            if (count < 0 || count > b.remaining()) {
+                throw new IllegalArgumentException("bad broker count " + count);
+            }
+            for (int i = 0; i < count; i++) {
+                int len = b.getInt();
+                if (len < 1 || len > b.remaining()) {
+                    throw new IllegalArgumentException("bad broker entry length " + len);
+                }
+                ByteBuffer e = b.slice(b.position(), len);
+                b.position(b.position() + len);
+                if (e.get(0) != BROKER_REGISTERED) {
+                    throw new IllegalArgumentException("snapshot broker entry of kind " + e.get(0));
+                }
+                Result r = image.apply(e);
+                if (!r.accepted()) {
+                    throw new IllegalArgumentException("snapshot broker does not apply: " + r.message());
+                }
+                image = r.image();
+            }
         }
         if (b.hasRemaining()) {
             throw new IllegalArgumentException(b.remaining() + " bytes after the snapshot's topics");
@@ -293,16 +393,18 @@ public final class ClusterImage {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ClusterImage c && c.nextProducerId == nextProducerId && c.topics.equals(topics);
+        return o instanceof ClusterImage c && c.nextProducerId == nextProducerId && c.topics.equals(topics)
+            && c.brokers.equals(brokers);
     }
 
     @Override
     public int hashCode() {
-        return topics.hashCode() * 31 + Long.hashCode(nextProducerId);
+        return (topics.hashCode() * 31 + Long.hashCode(nextProducerId)) * 31 + brokers.hashCode();
     }
 
     @Override
     public String toString() {
-        return "ClusterImage{nextProducerId=" + nextProducerId + ", topics=" + topics + "}";
+        return "ClusterImage{nextProducerId=" + nextProducerId + ", brokers=" + brokers.values() + ", topics=" + topics
+            + "}";
     }
 }

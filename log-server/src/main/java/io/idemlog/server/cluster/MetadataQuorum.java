@@ -32,7 +32,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * This node's member of the replicated metadata group: a Ratis server (gRPC on the node's
@@ -72,6 +78,10 @@ public final class MetadataQuorum implements AutoCloseable {
     private final MetadataStateMachine stateMachine = new MetadataStateMachine();
     private final RaftServer server;
     private final RaftClient client;
+    /** Image listeners (see {@link #addImageListener}), run on {@link #listenerThread}, never on Ratis's. */
+    private final List<Consumer<ClusterImage>> imageListeners = new CopyOnWriteArrayList<>();
+    private final ExecutorService listenerThread;
+    private final AtomicBoolean listenerRunPending = new AtomicBoolean();
 
     private MetadataQuorum(ClusterConfig config, RaftProperties props) throws IOException {
         this.config = config;
@@ -81,6 +91,12 @@ public final class MetadataQuorum implements AutoCloseable {
                 .setClientAddress(v.address()).setAdminAddress(v.address()).build());
         }
         group = RaftGroup.valueOf(GROUP_ID, peers);
+        listenerThread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "idemlog-metadata-listener-" + config.nodeId());
+            t.setDaemon(true);
+            return t;
+        });
+        stateMachine.setImageHook(this::scheduleListeners);
         server = RaftServer.newBuilder().setServerId(peerId(config.nodeId())).setProperties(props)
             .setOption(RaftStorage.StartupOption.RECOVER)
             .setStateMachineRegistry(id -> {
@@ -113,6 +129,7 @@ public final class MetadataQuorum implements AutoCloseable {
                 .build();
         } catch (IOException | RuntimeException e) {
             server.close();
+            listenerThread.shutdownNow();
             throw e;
         }
         client = c;
@@ -277,12 +294,66 @@ public final class MetadataQuorum implements AutoCloseable {
         });
     }
 
+    /**
+     * Calls {@code listener} with the latest image after entries are applied on this node (and once at once):
+     * on one dedicated thread, in order, never on a Ratis thread, so the listener may block (propose, create
+     * directories). Runs coalesce: a listener sees the latest image, not necessarily every intermediate one, so it
+     * must act on the whole image (idempotently), not on a difference it assumes.
+     */
+    public void addImageListener(Consumer<ClusterImage> listener) {
+        imageListeners.add(listener);
+        scheduleListeners();
+    }
+
+    private void scheduleListeners() {
+        if (imageListeners.isEmpty() || !listenerRunPending.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            listenerThread.execute(() -> {
+                listenerRunPending.set(false); // an image published from here on schedules another run
+                ClusterImage now = image();
+                for (Consumer<ClusterImage> l : imageListeners) {
+                    try {
+                        l.accept(now);
+                    } catch (RuntimeException e) {
+                        LOG.error("node {}: metadata image listener failed", config.nodeId(), e);
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            listenerRunPending.set(false); // closing
+        }
+    }
+
+    /**
+     * Registers (or re-registers) this node as a broker advertising {@code host:port} to Kafka clients; the image
+     * keeps the latest registration per node, and an unchanged re-registration (a restart) changes nothing.
+     */
+    public CompletableFuture<ClusterImage> registerBroker(String host, int port) {
+        return propose(ClusterImage.brokerRegistered(config.nodeId(), host, port));
+    }
+
+    /** This node's cluster configuration. */
+    public ClusterConfig config() {
+        return config;
+    }
+
     @Override
     public void close() throws IOException {
+        listenerThread.shutdown();
         try {
             client.close();
         } finally {
             server.close();
+            try {
+                if (!listenerThread.awaitTermination(10, TimeUnit.SECONDS)) {
+                    LOG.warn("node {}: the metadata image listener did not finish within 10 s", config.nodeId());
+                    listenerThread.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

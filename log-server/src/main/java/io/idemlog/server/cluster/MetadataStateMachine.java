@@ -40,7 +40,10 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class MetadataStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataStateMachine.class);
-    private static final byte[] MAGIC = "IDLCSNP1".getBytes(StandardCharsets.US_ASCII);
+    /** Snapshot magic of body version 1 (no brokers: read, never written any more). */
+    private static final byte[] MAGIC_V1 = "IDLCSNP1".getBytes(StandardCharsets.US_ASCII);
+    /** Snapshot magic of body version 2 (with the registered brokers): what {@link #takeSnapshot} writes. */
+    private static final byte[] MAGIC = "IDLCSNP2".getBytes(StandardCharsets.US_ASCII);
     static final byte ACCEPTED = 0;
     static final byte REFUSED = 1;
 
@@ -48,6 +51,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
     private volatile ClusterImage image = ClusterImage.EMPTY;
     private final List<Waiter> waiters = new ArrayList<>();
     private volatile long snapshotsInstalled;
+    /** Told (on the Ratis thread, must not block) after each new image is published; null = nobody. */
+    private volatile Runnable imageHook;
 
     private record Waiter(long index, CompletableFuture<ClusterImage> future) {
     }
@@ -55,6 +60,18 @@ public final class MetadataStateMachine extends BaseStateMachine {
     /** The image as of the last applied entry (immutable). */
     public ClusterImage image() {
         return image;
+    }
+
+    /** Sets who is told (on Ratis's thread: must return at once) after each newly published image. */
+    void setImageHook(Runnable hook) {
+        imageHook = hook;
+    }
+
+    private void fireHook() {
+        Runnable h = imageHook;
+        if (h != null) {
+            h.run();
+        }
     }
 
     /** Snapshots this node loaded through {@link #reinitialize} (a leader's install). */
@@ -118,6 +135,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         snapshotsInstalled = snapshotsInstalled + 1;
         LOG.info("{}: metadata snapshot installed, applied {}", getGroupId(), getLastAppliedTermIndex());
         wakeWaiters();
+        fireHook();
     }
 
     private void load(SingleFileSnapshotInfo snapshot) throws IOException {
@@ -130,15 +148,22 @@ public final class MetadataStateMachine extends BaseStateMachine {
             MD5FileUtil.verifySavedMD5(file, snapshot.getFile().getFileDigest());
         }
         byte[] all = Files.readAllBytes(file.toPath());
-        if (all.length < MAGIC.length + 4 || !java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
-            throw new IOException(file + ": not a metadata snapshot (bad magic or too short)");
+        int version;
+        if (all.length < MAGIC.length + 4) {
+            throw new IOException(file + ": not a metadata snapshot (too short)");
+        } else if (java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            version = ClusterImage.SNAPSHOT_V2;
+        } else if (java.util.Arrays.equals(all, 0, MAGIC_V1.length, MAGIC_V1, 0, MAGIC_V1.length)) {
+            version = ClusterImage.SNAPSHOT_V1;
+        } else {
+            throw new IOException(file + ": not a metadata snapshot (bad magic)");
         }
         int crcAt = all.length - 4;
         if ((Crc32c.compute(all, 0, crcAt) & 0xffffffffL) != (ByteBuffer.wrap(all).getInt(crcAt) & 0xffffffffL)) {
             throw new IOException(file + ": checksum mismatch: the metadata snapshot is damaged");
         }
         try {
-            image = ClusterImage.decode(ByteBuffer.wrap(all, MAGIC.length, crcAt - MAGIC.length).slice());
+            image = ClusterImage.decode(ByteBuffer.wrap(all, MAGIC.length, crcAt - MAGIC.length).slice(), version);
         } catch (RuntimeException e) {
             throw new IOException(file + ": undecodable metadata snapshot: " + e.getMessage(), e);
         }
@@ -162,6 +187,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         image = r.image();
         updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         wakeWaiters();
+        fireHook();
         byte[] msg = r.message().getBytes(StandardCharsets.UTF_8);
         ByteBuffer reply = ByteBuffer.allocate(1 + 8 + msg.length).put(r.accepted() ? ACCEPTED : REFUSED)
             .putLong(r.value()).put(msg);

@@ -278,6 +278,9 @@ class MetadataQuorumTest {
         int leader = leader();
         int lagging = (leader + 1) % 3;
         int proposer = (leader + 2) % 3;
+        for (int i = 0; i < 3; i++) {
+            get(nodes[i].registerBroker("127.0.0.1", 9090 + i));
+        }
         get(nodes[proposer].createTopic("before", 1, -1, Map.of()));
         awaitSameImage("the first topic everywhere");
 
@@ -298,6 +301,7 @@ class MetadataQuorumTest {
             get(nodes[proposer].allocateProducerIdBlock());
         }
         get(nodes[proposer].createTopic("after-purge", 3, -1, Map.of("cleanup.policy", "delete")));
+        get(nodes[proposer].registerBroker("127.0.0.1", 19999)); // re-registered with a new port while it is down
         MetadataQuorum l = nodes[leaderNow];
         await(() -> {
             try {
@@ -311,6 +315,10 @@ class MetadataQuorumTest {
         assertTrue(nodes[lagging].stateMachine().snapshotsInstalled() >= 1,
             "expected a snapshot install on node " + (lagging + 1));
         assertEquals(3, nodes[lagging].image().topic("after-purge").partitions().size());
+        // the brokers came with the snapshot (format version 2), the latest registration per node
+        assertEquals(3, nodes[lagging].image().brokers().size());
+        assertEquals(new ClusterImage.BrokerState(proposer + 1, "127.0.0.1", 19999),
+            nodes[lagging].image().broker(proposer + 1));
 
         // and it restarts from its own snapshot + log
         ClusterImage expected = nodes[lagging].image();
