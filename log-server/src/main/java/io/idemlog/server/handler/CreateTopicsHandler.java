@@ -42,7 +42,8 @@ final class CreateTopicsHandler implements ApiHandler {
     }
 
     /** A topic that passed the stateless checks: what to create. */
-    private record Plan(CreateTopicsResponse.Topic result, int partitions, Map<String, String> configs) {
+    private record Plan(CreateTopicsResponse.Topic result, int partitions, int replicationFactor,
+                        Map<String, String> configs) {
     }
 
     @Override
@@ -87,6 +88,12 @@ final class CreateTopicsHandler implements ApiHandler {
     private Plan plan(CreateTopicsRequest.Topic t, CreateTopicsResponse.Topic r) {
         int node = broker.config().nodeId;
         int partitions;
+        boolean cluster = broker.config().cluster != null;
+        if (!t.assignments.isEmpty() && cluster) {
+            fail(r, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Manual replica assignments are not supported in cluster "
+                + "mode yet: give numPartitions and replicationFactor, replicas are placed round-robin");
+            return null;
+        }
         if (!t.assignments.isEmpty()) {
             if (t.numPartitions != -1 || t.replicationFactor != -1) {
                 fail(r, ErrorCode.INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments "
@@ -115,11 +122,11 @@ final class CreateTopicsHandler implements ApiHandler {
                 fail(r, ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
                 return null;
             }
-            if (t.replicationFactor != -1 && t.replicationFactor != 1) {
-                fail(r, t.replicationFactor < 1 ? ErrorCode.INVALID_REPLICATION_FACTOR
-                    : ErrorCode.INVALID_REPLICATION_FACTOR, "Unable to replicate the partition "
+            int brokers = broker.logs().maxReplicationFactor();
+            if (t.replicationFactor != -1 && (t.replicationFactor < 1 || t.replicationFactor > brokers)) {
+                fail(r, ErrorCode.INVALID_REPLICATION_FACTOR, "Unable to replicate the partition "
                     + t.replicationFactor + " time(s): The target replication factor of " + t.replicationFactor
-                    + " cannot be reached because only 1 broker(s) are registered.");
+                    + " cannot be reached because only " + brokers + " broker(s) are registered.");
                 return null;
             }
         }
@@ -135,7 +142,7 @@ final class CreateTopicsHandler implements ApiHandler {
                 return null;
             }
         }
-        return new Plan(r, partitions, configs);
+        return new Plan(r, partitions, t.assignments.isEmpty() ? t.replicationFactor : -1, configs);
     }
 
     /** Answers, counting each topic's error by API and version (the metrics endpoint). */
@@ -190,12 +197,18 @@ final class CreateTopicsHandler implements ApiHandler {
         private void create(Plan p) {
             CreateTopicsResponse.Topic r = p.result();
             try {
-                UUID id = broker.logs().createTopic(r.name, p.partitions(), p.configs(), validateOnly);
+                UUID id = broker.logs().createTopic(r.name, p.partitions(), p.replicationFactor(), p.configs(),
+                    validateOnly);
                 if (id != null) {
                     r.topicId = id;
                 }
                 r.numPartitions = p.partitions();
-                r.replicationFactor = 1;
+                int rf = validateOnly ? -1 : broker.logs().replicationFactor(r.name);
+                if (rf < 0) {
+                    rf = p.replicationFactor() != -1 ? p.replicationFactor()
+                        : broker.config().cluster == null ? 1 : broker.config().cluster.defaultReplicationFactor();
+                }
+                r.replicationFactor = (short) rf;
                 TopicConfig tc = broker.logs().newTopicConfig(p.configs());
                 r.configs = new ArrayList<>();
                 for (TopicConfigDef.Key k : tc.def().keys().values()) {

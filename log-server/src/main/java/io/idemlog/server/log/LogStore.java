@@ -41,6 +41,32 @@ public interface LogStore extends AutoCloseable {
     }
 
     /**
+     * {@link #createTopic(String, int, Map, boolean)} with a replication factor: -1 is the store's default; a
+     * single node accepts -1 and 1 only.
+     *
+     * @throws AdminException also INVALID_REPLICATION_FACTOR (below 1 or above {@link #maxReplicationFactor()})
+     */
+    default UUID createTopic(String topic, int partitions, int replicationFactor, Map<String, String> configs,
+                             boolean validateOnly) throws IOException, AdminException {
+        if (replicationFactor != -1 && replicationFactor != 1) {
+            throw new AdminException(io.idemlog.common.protocol.ErrorCode.INVALID_REPLICATION_FACTOR,
+                "Unable to replicate the partition " + replicationFactor + " time(s): The target replication "
+                    + "factor of " + replicationFactor + " cannot be reached because only 1 broker(s) are registered.");
+        }
+        return createTopic(topic, partitions, configs, validateOnly);
+    }
+
+    /** The largest replication factor a new topic may have: the brokers a replica can be placed on (1 here). */
+    default int maxReplicationFactor() {
+        return 1;
+    }
+
+    /** The topic's replication factor, or -1 when it does not exist. */
+    default int replicationFactor(String topic) {
+        return partitionCount(topic) < 0 ? -1 : 1;
+    }
+
+    /**
      * Deletes a topic: durably decided, gone from lookups at once, producer state dropped, appends in flight answered
      * KAFKA_STORAGE_ERROR, files removed after log.segment.delete.delay.ms (fetches in flight finish reading them).
      * Fires {@link TopicLifecycleListener#onTopicDeleted}.

@@ -1,0 +1,364 @@
+package io.idemlog.server.cluster;
+
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.log.LogConfig;
+import io.idemlog.server.log.LogStore;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.StorageMetrics;
+import io.idemlog.server.log.TopicLifecycleListener;
+import io.idemlog.server.metadata.AdminException;
+import io.idemlog.server.metadata.TopicConfig;
+import io.idemlog.server.metadata.TopicConfigDef;
+import io.idemlog.server.state.ProducerIdentities;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The {@link LogStore} of a cluster node: topics, partition counts, ids and configs are the replicated metadata
+ * ({@link MetadataQuorum#image()}); creating, deleting and reconfiguring a topic are metadata proposals, waited for
+ * (bounded) until applied on this node, so callers must run them off the event loops (handlers do:
+ * {@code BrokerContext.runBlocking}); producer ids come from blocks the metadata group cuts in log order, so they
+ * are unique across the cluster; partitions are the partition groups this node hosts (the lookup the server passes,
+ * {@code PartitionGroups.partition}).
+ *
+ * <p>What is not replicated is refused, never served from this node's local state: adding partitions (the image
+ * has no such entry yet: INVALID_REQUEST), named producer identities (INVALID_REQUEST) and DeleteRecords
+ * (INVALID_REQUEST until the log start offset is part of the partition's replicated state).
+ */
+public final class ClusterLogStore implements LogStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterLogStore.class);
+    /** Most partitions a topic may have (LogManager's bound on a single node). */
+    static final int MAX_PARTITIONS = 100_000;
+
+    /** This node's partition replicas. */
+    @FunctionalInterface
+    public interface PartitionLookup {
+        /** The partition if this node hosts it, otherwise null. */
+        Partition partition(String topic, int index);
+    }
+
+    private final MetadataQuorum quorum;
+    private final PartitionLookup partitions;
+    private final LogConfig baseConfig;
+    private final long timeoutMs;
+    private final TopicConfigDef configDef = TopicConfigDef.STANDARD;
+    private final StorageMetrics metrics = new StorageMetrics();
+    private volatile TopicConfigDef.BrokerDefaults brokerDefaults = TopicConfigDef.BrokerDefaults.NONE;
+    private volatile TopicLifecycleListener lifecycleListener;
+    /** The effective config of each topic, for the image it was computed from (rebuilt when the image changes). */
+    private volatile ConfigCache configCache = new ConfigCache(null, Map.of());
+    /** The producer ids of this node's current block: [nextId, endId). Guarded by this. */
+    private long nextId;
+    private long endId;
+
+    private record ConfigCache(ClusterImage image, Map<String, TopicConfig> configs) {
+    }
+
+    /**
+     * @param quorum     this node's metadata group member
+     * @param partitions this node's partition replicas
+     * @param baseConfig the server's log configuration (topic overrides apply on top of it)
+     * @param timeoutMs  how long a metadata proposal may take before the request is answered REQUEST_TIMED_OUT
+     */
+    public ClusterLogStore(MetadataQuorum quorum, PartitionLookup partitions, LogConfig baseConfig, long timeoutMs) {
+        this.quorum = Objects.requireNonNull(quorum, "quorum");
+        this.partitions = Objects.requireNonNull(partitions, "partitions");
+        this.baseConfig = Objects.requireNonNull(baseConfig, "baseConfig");
+        this.timeoutMs = timeoutMs;
+    }
+
+    private ClusterImage image() {
+        return quorum.image();
+    }
+
+    // ------------------------------------------------------------------------------------------------ reads
+
+    @Override
+    public Partition partition(String topic, int index) {
+        ClusterImage.TopicState t = image().topic(topic);
+        if (t == null || index < 0 || index >= t.partitions().size()) {
+            return null;
+        }
+        return partitions.partition(topic, index);
+    }
+
+    @Override
+    public int partitionCount(String topic) {
+        ClusterImage.TopicState t = image().topic(topic);
+        return t == null ? -1 : t.partitions().size();
+    }
+
+    @Override
+    public Map<String, Integer> topics() {
+        Map<String, Integer> m = new TreeMap<>();
+        for (ClusterImage.TopicState t : image().topics().values()) {
+            m.put(t.name(), t.partitions().size());
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public UUID topicId(String topic) {
+        ClusterImage.TopicState t = image().topic(topic);
+        return t == null ? null : t.id();
+    }
+
+    @Override
+    public String topicName(UUID id) {
+        ClusterImage.TopicState t = image().topic(id);
+        return t == null ? null : t.name();
+    }
+
+    @Override
+    public TopicConfig topicConfig(String topic) {
+        ClusterImage now = image();
+        ConfigCache cache = configCache;
+        if (cache.image() != now) {
+            Map<String, TopicConfig> m = new HashMap<>();
+            for (ClusterImage.TopicState t : now.topics().values()) {
+                m.put(t.name(), new TopicConfig(configDef, t.configs(), brokerDefaults));
+            }
+            cache = new ConfigCache(now, m);
+            configCache = cache;
+        }
+        return cache.configs().get(topic);
+    }
+
+    @Override
+    public TopicConfig newTopicConfig(Map<String, String> overrides) {
+        return new TopicConfig(configDef, overrides, brokerDefaults);
+    }
+
+    @Override
+    public TopicConfigDef topicConfigDef() {
+        return configDef;
+    }
+
+    @Override
+    public void setBrokerDefaults(TopicConfigDef.BrokerDefaults defaults) {
+        brokerDefaults = Objects.requireNonNull(defaults, "defaults");
+        configCache = new ConfigCache(null, Map.of());
+    }
+
+    @Override
+    public void setTopicLifecycleListener(TopicLifecycleListener listener) {
+        lifecycleListener = listener;
+    }
+
+    /** Who hears of topic deletions (the cluster node tells it when an applied image drops a topic). */
+    TopicLifecycleListener lifecycleListener() {
+        return lifecycleListener;
+    }
+
+    @Override
+    public int maxReplicationFactor() {
+        return Math.max(1, image().brokers().size());
+    }
+
+    @Override
+    public int replicationFactor(String topic) {
+        ClusterImage.TopicState t = image().topic(topic);
+        return t == null || t.partitions().isEmpty() ? -1 : t.partitions().get(0).replicas().size();
+    }
+
+    // ------------------------------------------------------------------------------------------------ admin
+
+    @Override
+    public int createTopic(String topic, int partitions) throws IOException {
+        try {
+            createTopic(topic, partitions, -1, Map.of(), false);
+            return partitions;
+        } catch (AdminException e) {
+            if (e.error() == ErrorCode.TOPIC_ALREADY_EXISTS) {
+                int n = partitionCount(topic);
+                if (n >= 0) {
+                    return n;
+                }
+            }
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
+    @Override
+    public UUID createTopic(String topic, int partitions, Map<String, String> configs, boolean validateOnly)
+        throws IOException, AdminException {
+        return createTopic(topic, partitions, -1, configs, validateOnly);
+    }
+
+    @Override
+    public UUID createTopic(String topic, int partitions, int replicationFactor, Map<String, String> configs,
+                            boolean validateOnly) throws IOException, AdminException {
+        if (!io.idemlog.server.config.TopicNames.isValid(topic)) {
+            throw new AdminException(ErrorCode.INVALID_TOPIC_EXCEPTION, "invalid topic name '" + topic
+                + "': 1-249 characters of a-z A-Z 0-9 . _ -, not '.' or '..'");
+        }
+        if (partitions < 1 || partitions > MAX_PARTITIONS) {
+            throw new AdminException(ErrorCode.INVALID_PARTITIONS, "partition count must be in [1, "
+                + MAX_PARTITIONS + "]: " + partitions);
+        }
+        int rf = replicationFactor == -1 ? quorum.config().defaultReplicationFactor() : replicationFactor;
+        int brokers = image().brokers().size();
+        if (rf < 1 || rf > brokers) {
+            throw new AdminException(ErrorCode.INVALID_REPLICATION_FACTOR, "Unable to replicate the partition "
+                + rf + " time(s): The target replication factor of " + rf + " cannot be reached because only "
+                + brokers + " broker(s) are registered.");
+        }
+        if (image().topic(topic) != null) {
+            throw new AdminException(ErrorCode.TOPIC_ALREADY_EXISTS, "Topic '" + topic + "' already exists.");
+        }
+        checkConfigs(configs);
+        if (validateOnly) {
+            return null;
+        }
+        ClusterImage.TopicState t = await(quorum.createTopic(topic, partitions, rf, configs), "create topic "
+            + topic);
+        LOG.info("created topic {} (id {}) with {} partition(s), replication factor {}, configs {}", topic, t.id(),
+            partitions, rf, configs);
+        return t.id();
+    }
+
+    private void checkConfigs(Map<String, String> configs) throws AdminException {
+        List<String> problems = configDef.problems(configs);
+        if (!problems.isEmpty()) {
+            throw new AdminException(ErrorCode.INVALID_CONFIG, String.join("; ", problems));
+        }
+        try {
+            new TopicConfig(configDef, configs, brokerDefaults).applyTo(baseConfig);
+        } catch (IllegalArgumentException e) {
+            throw new AdminException(ErrorCode.INVALID_CONFIG, "the topic configs do not fit together: "
+                + e.getMessage());
+        }
+    }
+
+    private ClusterImage.TopicState existing(String topic) throws AdminException {
+        ClusterImage.TopicState t = image().topic(topic);
+        if (t == null) {
+            throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This cluster has no topic '" + topic
+                + "'.");
+        }
+        return t;
+    }
+
+    @Override
+    public void deleteTopic(String topic) throws IOException, AdminException {
+        ClusterImage.TopicState t = existing(topic);
+        await(quorum.deleteTopic(t.id()), "delete topic " + topic);
+        LOG.info("deleted topic {} (id {})", topic, t.id());
+    }
+
+    @Override
+    public void alterTopicConfig(String topic, Map<String, String> overrides, boolean validateOnly)
+        throws IOException, AdminException {
+        ClusterImage.TopicState t = existing(topic);
+        checkConfigs(overrides);
+        if (validateOnly) {
+            return;
+        }
+        await(quorum.replaceConfigs(t.id(), overrides), "alter configs of " + topic);
+        LOG.info("topic {} configs are now {}", topic, overrides);
+    }
+
+    @Override
+    public void createPartitions(String topic, int totalCount, boolean validateOnly) throws AdminException {
+        ClusterImage.TopicState t = existing(topic);
+        if (totalCount <= t.partitions().size()) {
+            throw new AdminException(ErrorCode.INVALID_PARTITIONS, "Topic currently has " + t.partitions().size()
+                + " partitions, which is higher than or equal to the requested " + totalCount + ".");
+        }
+        throw new AdminException(ErrorCode.INVALID_REQUEST, "adding partitions is not supported in cluster mode "
+            + "yet (the replicated metadata has no entry for it): create a new topic with more partitions");
+    }
+
+    @Override
+    public long deleteRecords(String topic, int partition, long offset) throws AdminException {
+        existing(topic);
+        throw new AdminException(ErrorCode.INVALID_REQUEST, "DeleteRecords is not supported in cluster mode yet "
+            + "(the log start offset is not part of the replicated partition state)");
+    }
+
+    // ------------------------------------------------------------------------------------------------ producer ids
+
+    /**
+     * The next id of this node's block; a new block from the metadata group when it runs out (waits for the
+     * proposal, bounded: call it off the event loops).
+     */
+    @Override
+    public synchronized long nextProducerId() throws IOException {
+        if (nextId >= endId) {
+            MetadataQuorum.ProducerIdBlock b;
+            try {
+                b = await(quorum.allocateProducerIdBlock(), "allocate a producer id block");
+            } catch (AdminException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            nextId = b.firstId();
+            endId = b.endId();
+            LOG.info("node {}: producer id block [{}, {})", quorum.nodeId(), nextId, endId);
+        }
+        return nextId++;
+    }
+
+    /** Refused: named identities are this node's local state, which a cluster must not serve as cluster-wide. */
+    @Override
+    public ProducerIdentities.Identity initNamedProducer(String name) {
+        LOG.warn("refusing a named producer (InitProducerId with a producer name): named identities are not "
+            + "replicated in cluster mode yet");
+        throw new IllegalArgumentException("named producer identities are not replicated in cluster mode yet");
+    }
+
+    @Override
+    public StorageMetrics metrics() {
+        return metrics;
+    }
+
+    /** Nothing of its own to close: the partition groups and the quorum belong to the server. */
+    @Override
+    public void close() {
+    }
+
+    /**
+     * Waits (bounded) for a proposal. A refusal by the image becomes the matching admin error; a timeout
+     * REQUEST_TIMED_OUT; a quorum that cannot be reached an IOException (the caller's storage error).
+     */
+    private <T> T await(CompletableFuture<T> f, String what) throws IOException, AdminException {
+        try {
+            return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            throw new AdminException(ErrorCode.REQUEST_TIMED_OUT, what + ": the metadata quorum did not commit "
+                + "it within " + timeoutMs + " ms (is a majority of the controller.quorum.voters up?)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof MetadataQuorum.RefusedException r) {
+                String m = r.getMessage();
+                if (m.contains("already exists") || m.contains("already in use")) {
+                    throw new AdminException(ErrorCode.TOPIC_ALREADY_EXISTS, m);
+                }
+                if (m.startsWith("no topic") || m.startsWith("no partition")) {
+                    throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, m);
+                }
+                throw new AdminException(ErrorCode.INVALID_REQUEST, what + " refused: " + m);
+            }
+            if (c instanceof IllegalArgumentException) {
+                throw new AdminException(ErrorCode.INVALID_REPLICATION_FACTOR, c.getMessage());
+            }
+            throw new IOException(what + ": " + c, c);
+        }
+    }
+}
