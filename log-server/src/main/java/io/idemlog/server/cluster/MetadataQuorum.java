@@ -16,6 +16,7 @@ import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
@@ -39,6 +40,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * This node's member of the replicated metadata group: a Ratis server (gRPC on the node's
@@ -83,7 +85,8 @@ public final class MetadataQuorum implements AutoCloseable {
     private final ExecutorService listenerThread;
     private final AtomicBoolean listenerRunPending = new AtomicBoolean();
 
-    private MetadataQuorum(ClusterConfig config, RaftProperties props) throws IOException {
+    private MetadataQuorum(ClusterConfig config, RaftProperties props,
+                           Function<RaftGroupId, StateMachine> partitionGroups) throws IOException {
         this.config = config;
         List<RaftPeer> peers = new ArrayList<>();
         for (ClusterConfig.Voter v : config.voters()) {
@@ -100,11 +103,14 @@ public final class MetadataQuorum implements AutoCloseable {
         server = RaftServer.newBuilder().setServerId(peerId(config.nodeId())).setProperties(props)
             .setOption(RaftStorage.StartupOption.RECOVER)
             .setStateMachineRegistry(id -> {
-                if (!id.equals(GROUP_ID)) {
-                    throw new IllegalArgumentException("no state machine for group " + id + " (only the metadata "
-                        + "group exists yet)");
+                if (id.equals(GROUP_ID)) {
+                    return stateMachine;
                 }
-                return stateMachine;
+                if (partitionGroups == null) {
+                    throw new IllegalArgumentException("no state machine for group " + id + " (this server hosts "
+                        + "only the metadata group)");
+                }
+                return partitionGroups.apply(id);
             })
             .build();
         RaftClient c = null;
@@ -171,7 +177,23 @@ public final class MetadataQuorum implements AutoCloseable {
 
     /** Starts (or recovers) this node's member of the metadata group. */
     public static MetadataQuorum start(ClusterConfig config, RaftProperties props) throws IOException {
-        return new MetadataQuorum(config, props);
+        return new MetadataQuorum(config, props, null);
+    }
+
+    /**
+     * Starts (or recovers) this node's Raft server hosting the metadata group and the partition groups: Ratis asks
+     * {@code partitionGroups} (PartitionGroups.registry()) for the state machine of every other group, the ones
+     * added later and the ones it recovers from storage during this call.
+     */
+    public static MetadataQuorum start(ClusterConfig config, RaftProperties props,
+                                       Function<RaftGroupId, StateMachine> partitionGroups) throws IOException {
+        return new MetadataQuorum(config, props, java.util.Objects.requireNonNull(partitionGroups, "partitionGroups"));
+    }
+
+    /** {@link #start(ClusterConfig, RaftProperties, Function)} with the default properties. */
+    public static MetadataQuorum start(ClusterConfig config, Function<RaftGroupId, StateMachine> partitionGroups)
+        throws IOException {
+        return start(config, properties(config, 1000), partitionGroups);
     }
 
     public static MetadataQuorum start(ClusterConfig config) throws IOException {
@@ -187,7 +209,8 @@ public final class MetadataQuorum implements AutoCloseable {
         return stateMachine;
     }
 
-    RaftServer server() {
+    /** This node's Raft server: it hosts the metadata group and every partition group of this node. */
+    public RaftServer server() {
         return server;
     }
 

@@ -184,6 +184,33 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
 
     @Override
     public void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out) {
+        append(buffer, offset, length, duty, out, CLOCK_UNDER_LOCK, SINGLE_NODE_EPOCH);
+    }
+
+    /**
+     * Cluster mode (docs/REPLICATION.md 4.2): a replicated partition's state machine applies a committed entry with
+     * the entry's leader time and term, in log order, from its single updater thread. The same checks and step as
+     * {@link #append(ByteBuffer, int, int, FlushDuty, AppendOutcome)}: only the time and the epoch come from the
+     * caller instead of the clock and 0.
+     */
+    void applyEntry(ByteBuffer buffer, int offset, int length, long appendTimeMs, int leaderEpoch, AppendOutcome out) {
+        append(buffer, offset, length, FlushDuty.FLUSHER, out, appendTimeMs, leaderEpoch);
+    }
+
+    /** The stateless header checks (no lock, no state): {@link ErrorCode#NONE} or why the batch is refused. */
+    ErrorCode checkHeader(RecordBatch batch, int length) {
+        return ProduceBatchCheck.check(batch, length, config.maxBatchBytes(), applier.dedupHeader());
+    }
+
+    String describeRefusal(ErrorCode error, RecordBatch batch, int length) {
+        return ProduceBatchCheck.describe(error, batch, length, config.maxBatchBytes());
+    }
+
+    /** {@code appendTimeMs} meaning "read the clock under the partition lock" (the single node). */
+    private static final long CLOCK_UNDER_LOCK = Long.MIN_VALUE;
+
+    private void append(ByteBuffer buffer, int offset, int length, FlushDuty duty, AppendOutcome out,
+                        long appendTimeMs, int leaderEpoch) {
         Objects.checkFromIndexSize(offset, length, buffer.limit());
         RecordBatch batch = out.view(buffer, offset);
         int maxBatchBytes = config.maxBatchBytes();
@@ -196,7 +223,7 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         AppendResult rejected;
         lock.lock();
         try {
-            rejected = appendLocked(batch, buffer, offset, length, out);
+            rejected = appendLocked(batch, buffer, offset, length, out, appendTimeMs, leaderEpoch);
         } finally {
             lock.unlock();
         }
@@ -218,13 +245,13 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
      * that path), or returns the rejection or duplicate answer (which the caller copies into {@code out}).
      */
     private AppendResult appendLocked(RecordBatch batch, ByteBuffer buffer, int offset, int length,
-                                      AppendOutcome out) {
+                                      AppendOutcome out, long appendTimeMs, int leaderEpoch) {
         if (state.get() != State.OPEN) {
             return unavailable();
         }
         try {
-            return applier.apply(batch, buffer, offset, length, context.clock().time(), SINGLE_NODE_EPOCH, config,
-                out);
+            long time = appendTimeMs == CLOCK_UNDER_LOCK ? context.clock().time() : appendTimeMs;
+            return applier.apply(batch, buffer, offset, length, time, leaderEpoch, config, out);
         } catch (IOException e) {
             goOffline("append at offset " + applier.logEndOffset() + " failed", e);
             return unavailable();
@@ -957,6 +984,50 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
                 durability.advanceTo(durableEnd);
             }
             durability.fail();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /**
+     * Cluster mode: the state a Raft snapshot names (docs/REPLICATION.md 4.3). Runs the pending seals, fsyncs the
+     * active segment up to the log end, writes the producer state (and key window) snapshot at the log end, and
+     * returns {@code {logEnd, base0, size0, base1, size1, ...}}: every segment and the bytes it holds at this
+     * point. Called by the partition's single writer (nothing is appended meanwhile). Unlike a roll's snapshot, a
+     * failure to write the state files is an error here: the Raft log may be purged up to this snapshot.
+     */
+    long[] snapshotForReplication() throws IOException {
+        runPendingSeals();
+        flushLock.lock();
+        try {
+            long[] result;
+            lock.lock();
+            try {
+                if (state.get() != State.OPEN) {
+                    throw new IOException(this + ": cannot snapshot a partition that is " + state.get());
+                }
+                LogSegment active = applier.active();
+                long end = applier.logEndOffset();
+                active.flush(context.io(), end);
+                KeyWindow keys = applier.keys();
+                if (keys != null) {
+                    KeyWindowFile.writeBytes(dir, end, KeyWindowFile.serialize(end, applier.dedup().header(), keys));
+                    KeyWindowFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+                }
+                ProducerSnapshotFile.write(dir, end, applier.maxProducerId(), applier.producers());
+                ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+                LogSegment[] current = segments;
+                result = new long[1 + 2 * current.length];
+                result[0] = end;
+                for (int i = 0; i < current.length; i++) {
+                    result[1 + 2 * i] = current[i].baseOffset;
+                    result[2 + 2 * i] = current[i].size();
+                }
+            } finally {
+                lock.unlock();
+            }
+            advanceDurable();
+            return result;
         } finally {
             flushLock.unlock();
         }

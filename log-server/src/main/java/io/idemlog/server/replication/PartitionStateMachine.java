@@ -1,0 +1,293 @@
+package io.idemlog.server.replication;
+
+import io.idemlog.server.log.AppendOutcome;
+import io.idemlog.server.log.DedupConfig;
+import io.idemlog.server.log.ReplicaStorage;
+import org.agrona.concurrent.EpochClock;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One partition as a Ratis state machine (docs/REPLICATION.md 4.2): apply is the single node's deterministic step
+ * ({@code PartitionApplier.apply} through {@link ReplicaStorage.Log#apply}: producer-state check, de-duplication
+ * keys, offset assignment, patch, segment append) with the leader's time from the entry and the entry's Raft term as
+ * the leader epoch. A retry that reaches a new leader is therefore answered DUPLICATE with its original offset by
+ * construction: the producer state is a function of the applied log.
+ *
+ * <p>Threads (Ratis's): {@link #startTransaction} on the leader's request threads (stamps the leader's clock;
+ * the stateless batch checks ran on the proposer before submitting, {@link ReplicatedPartition});
+ * {@link #applyTransaction}, {@link #takeSnapshot}, {@link #pause}, {@link #reinitialize} on the group's state
+ * machine updater, the single writer of the partition's storage. Reads go to the storage directly
+ * ({@link #log()}), lock-free as on a single node.
+ *
+ * <p>Storage: the partition's files live in the group's state machine directory with a {@link PartitionDescriptor}
+ * and the snapshot manifests ({@link SnapshotManifestFile}). Snapshot = fsync + state files + manifest, no copy;
+ * restart and install cut the directory to the newest manifest and Ratis replays the entries after it.
+ */
+public final class PartitionStateMachine extends BaseStateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionStateMachine.class);
+
+    private final PartitionGroups groups;
+    private final EpochClock clock;
+    private final Storage storage = new Storage();
+    private final AppendOutcome outcome = new AppendOutcome();
+    private PartitionDescriptor descriptor;
+    private ByteBuffer applyBuffer = ByteBuffer.allocateDirect(64 << 10);
+    private volatile ReplicaStorage.Log log;
+    private volatile Path dir;
+    private volatile RaftServer raftServer;
+
+    /** @param descriptor what the group holds when it is being created here (null: read it from the directory) */
+    PartitionStateMachine(PartitionGroups groups, EpochClock clock, PartitionDescriptor descriptor) {
+        this.groups = groups;
+        this.clock = clock;
+        this.descriptor = descriptor;
+    }
+
+    // ---------------------------------------------------------------------------------------------- life cycle
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        raftServer = server;
+        storage.init(raftStorage);
+        dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
+        if (descriptor == null) {
+            descriptor = PartitionDescriptor.read(dir);
+            if (descriptor == null) {
+                throw new IOException("group " + groupId + ": no " + PartitionDescriptor.FILE_NAME + " in " + dir
+                    + " (a partition group's directory always has one)");
+            }
+        } else {
+            descriptor.write(dir);
+        }
+        getLifeCycle().transition(LifeCycle.State.STARTING);
+        load();
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+        groups.hosted(this);
+    }
+
+    /** Before a leader-sent snapshot replaces the directory: close the storage (Ratis then swaps the files). */
+    @Override
+    public void pause() {
+        getLifeCycle().transition(LifeCycle.State.PAUSING);
+        closeLog();
+        getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+
+    /** After a snapshot install: the installed files, cut to their manifest. */
+    @Override
+    public void reinitialize() throws IOException {
+        if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+            getLifeCycle().transition(LifeCycle.State.STARTING);
+        }
+        descriptor.write(dir);
+        load();
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+        LOG.info("{}: reinitialized from a snapshot at {} (log end offset {})", this, getLastAppliedTermIndex(),
+            log.logEndOffset());
+    }
+
+    @Override
+    public void close() {
+        closeLog();
+        groups.closed(this);
+    }
+
+    private void closeLog() {
+        ReplicaStorage.Log l = log;
+        log = null;
+        if (l != null) {
+            try {
+                l.close();
+            } catch (IOException e) {
+                LOG.warn("{}: closing the partition storage failed", this, e);
+            }
+        }
+    }
+
+    private void load() throws IOException {
+        closeLog();
+        SnapshotManifestFile m = SnapshotManifestFile.newest(dir);
+        DedupConfig dedup = groups.dedupFor(descriptor);
+        log = groups.storage().open(descriptor.topic(), descriptor.partition(), dir, dedup,
+            m == null ? null : m.manifest());
+        setLastAppliedTermIndex(m == null ? TermIndex.INITIAL_VALUE : TermIndex.valueOf(m.term(), m.index()));
+        LOG.info("{}: storage loaded at {} (log end offset {})", this, m == null ? "the start" : "snapshot "
+            + m.name(), log.logEndOffset());
+    }
+
+    // ---------------------------------------------------------------------------------------------- leader side
+
+    /** The leader's request thread: the entry = the request's kind + the leader's clock + the batch as sent. */
+    @Override
+    public TransactionContext startTransaction(RaftClientRequest request) {
+        ByteString content = request.getMessage().getContent();
+        TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
+        byte kind = content.isEmpty() ? 0 : content.byteAt(0);
+        if (kind != PartitionEntry.BATCH && kind != PartitionEntry.TICK) {
+            TransactionContext t = b.setLogData(ByteString.EMPTY).build();
+            t.setException(new IOException("not a partition request (kind " + kind + ")"));
+            return t;
+        }
+        ByteString entry = PartitionEntry.entryHeader(kind, clock.time())
+            .concat(content.substring(PartitionEntry.REQUEST_HEADER));
+        return b.setLogData(entry).build();
+    }
+
+    // ---------------------------------------------------------------------------------------------- apply
+
+    /** The updater thread, in log order, on every replica: the deterministic step. */
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        LogEntryProto entry = trx.getLogEntry();
+        ByteString data = entry.getStateMachineLogEntry().getLogData();
+        ReplicaStorage.Log l = log;
+        if (data.size() < PartitionEntry.ENTRY_HEADER || l == null) {
+            return CompletableFuture.failedFuture(new IOException(this + ": cannot apply entry " + entry.getIndex()
+                + (l == null ? " (storage closed)" : " (" + data.size() + " bytes)")));
+        }
+        ByteBuffer header = data.substring(0, PartitionEntry.ENTRY_HEADER).asReadOnlyByteBuffer();
+        byte kind = header.get();
+        long leaderTimeMs = header.getLong();
+        ByteString reply;
+        if (kind == PartitionEntry.TICK) {
+            l.expire(leaderTimeMs);
+            reply = ByteString.EMPTY;
+        } else {
+            int length = data.size() - PartitionEntry.ENTRY_HEADER;
+            if (applyBuffer.capacity() < length) {
+                applyBuffer = ByteBuffer.allocateDirect(Integer.highestOneBit(length) << 1);
+            }
+            ByteBuffer buf = applyBuffer;
+            buf.clear();
+            data.substring(PartitionEntry.ENTRY_HEADER).copyTo(buf);
+            buf.flip();
+            int term = (int) Math.min(Integer.MAX_VALUE, entry.getTerm());
+            l.apply(buf, 0, length, leaderTimeMs, term, outcome);
+            reply = PartitionEntry.reply(outcome);
+        }
+        updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        return CompletableFuture.completedFuture(Message.valueOf(reply));
+    }
+
+    // ---------------------------------------------------------------------------------------------- leadership
+
+    @Override
+    public void notifyLeaderReady() {
+        groups.leaderReady(this);
+    }
+
+    // ---------------------------------------------------------------------------------------------- snapshots
+
+    @Override
+    public StateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    /** The updater thread (apply waits): the files at the applied index ARE the snapshot. */
+    @Override
+    public long takeSnapshot() throws IOException {
+        ReplicaStorage.Log l = log;
+        TermIndex applied = getLastAppliedTermIndex();
+        if (l == null || applied == null || applied.getIndex() < 0) {
+            return -1L;
+        }
+        ReplicaStorage.Manifest manifest = l.snapshot();
+        SnapshotManifestFile m = new SnapshotManifestFile(applied.getTerm(), applied.getIndex(), manifest);
+        m.write(dir);
+        LOG.info("{}: snapshot {} (log end offset {}, {} segments)", this, m.name(), manifest.logEndOffset(),
+            manifest.bases().length);
+        return applied.getIndex();
+    }
+
+    private final class Storage implements StateMachineStorage {
+        @Override
+        public void init(RaftStorage raftStorage) {
+        }
+
+        @Override
+        public SnapshotInfo getLatestSnapshot() {
+            Path d = dir;
+            if (d == null) {
+                return null;
+            }
+            try {
+                SnapshotManifestFile m = SnapshotManifestFile.newest(d);
+                if (m == null) {
+                    return null;
+                }
+                List<FileInfo> files = new ArrayList<>();
+                files.add(new FileInfo(d.resolve(m.name()), null));
+                files.add(new FileInfo(d.resolve(PartitionDescriptor.FILE_NAME), null));
+                for (Path p : m.manifest().files(d)) {
+                    files.add(new FileInfo(p, null));
+                }
+                return new FileListSnapshotInfo(files, m.term(), m.index());
+            } catch (IOException e) {
+                LOG.warn("{}: cannot read the latest snapshot", PartitionStateMachine.this, e);
+                return null;
+            }
+        }
+
+        @Override
+        public void format() {
+        }
+
+        @Override
+        public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) {
+            // SnapshotManifestFile.write keeps the newest two; the data files belong to the live partition
+        }
+
+        @Override
+        public File getSnapshotDir() {
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- access
+
+    /** The Raft server hosting this group (set by initialize). */
+    RaftServer raftServer() {
+        return raftServer;
+    }
+
+    PartitionDescriptor descriptor() {
+        return descriptor;
+    }
+
+    /** The partition's storage, or null while it is closed (a snapshot install in progress, or closed). */
+    ReplicaStorage.Log log() {
+        return log;
+    }
+
+    @Override
+    public String toString() {
+        PartitionDescriptor d = descriptor;
+        return d == null ? "partition-group " + getGroupId() : d.topic() + "-" + d.partition();
+    }
+}

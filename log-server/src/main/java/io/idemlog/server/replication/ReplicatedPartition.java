@@ -1,0 +1,338 @@
+package io.idemlog.server.replication;
+
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.common.record.RecordBatch;
+import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.EpochEndOffset;
+import io.idemlog.server.log.FlushDuty;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.PartitionRole;
+import io.idemlog.server.log.ReadResult;
+import io.idemlog.server.log.ReplicaStorage;
+import io.idemlog.server.state.ProducerEntryVisitor;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A partition replicated by its Ratis group (docs/REPLICATION.md 4.2-4.6): what the request handlers use in cluster
+ * mode. Appends are submitted to this node's division of the group (so only when it leads) and answered with the
+ * {@link AppendResult} that apply computed: after the entry is committed (in the Raft logs of a majority, each
+ * fsync'd: Ratis's default log policy, never its unsafe flush) and applied here. acks=1 is answered the same way
+ * (offsets exist only after apply). Reads are served by the leader from the applied storage, up to its high
+ * watermark.
+ *
+ * <p>Roles: {@link PartitionRole#LEADER} only when this division leads AND is ready (its start entry applied, so
+ * the producer state is complete); otherwise FOLLOWER; OFFLINE when the storage is closed (a snapshot install).
+ */
+public final class ReplicatedPartition implements Partition {
+    private final PartitionGroups groups;
+    private final PartitionStateMachine sm;
+    private final int nodeId;
+    private final RecordBatch checkBatch = new RecordBatch();
+
+    ReplicatedPartition(PartitionGroups groups, PartitionStateMachine sm, int nodeId) {
+        this.groups = groups;
+        this.sm = sm;
+        this.nodeId = nodeId;
+    }
+
+    PartitionStateMachine stateMachine() {
+        return sm;
+    }
+
+    public PartitionDescriptor descriptor() {
+        return sm.descriptor();
+    }
+
+    private RaftServer.Division division() {
+        RaftServer server = sm.raftServer();
+        if (server == null) {
+            return null;
+        }
+        try {
+            return server.getDivision(sm.getGroupId());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The storage, or null while closed. */
+    private Partition storage() {
+        ReplicaStorage.Log l = sm.log();
+        return l == null ? null : l.partition();
+    }
+
+    @Override
+    public String topic() {
+        return sm.descriptor().topic();
+    }
+
+    @Override
+    public int index() {
+        return sm.descriptor().partition();
+    }
+
+    @Override
+    public PartitionRole role() {
+        if (sm.log() == null) {
+            return PartitionRole.OFFLINE;
+        }
+        RaftServer.Division d = division();
+        if (d == null) {
+            return PartitionRole.OFFLINE;
+        }
+        DivisionInfo info = d.getInfo();
+        return info.isLeader() && info.isLeaderReady() ? PartitionRole.LEADER : PartitionRole.FOLLOWER;
+    }
+
+    /** The Raft term this division is in (the leader epoch when it leads). */
+    @Override
+    public int leaderEpoch() {
+        RaftServer.Division d = division();
+        return d == null ? -1 : (int) Math.min(Integer.MAX_VALUE, d.getInfo().getCurrentTerm());
+    }
+
+    /** The leader's node id as this division knows it, -1 when unknown. */
+    @Override
+    public int leaderId() {
+        RaftServer.Division d = division();
+        if (d == null) {
+            return -1;
+        }
+        if (d.getInfo().isLeader()) {
+            return nodeId;
+        }
+        return PartitionGroups.nodeIdOf(d.getInfo().getLeaderId());
+    }
+
+    @Override
+    public EpochEndOffset endOffsetForEpoch(int leaderEpoch) {
+        Partition s = storage();
+        return s == null ? EpochEndOffset.UNDEFINED : s.endOffsetForEpoch(leaderEpoch);
+    }
+
+    /**
+     * Submits a batch to the group: the stateless checks here (a bad batch never enters the Raft log), then the
+     * entry goes to this node's division; completes with apply's answer, or NOT_LEADER_OR_FOLLOWER when this node
+     * does not lead (or lost leadership before commit), REQUEST_TIMED_OUT when not committed in time. The bytes are
+     * copied before this returns: the caller may reuse the buffer.
+     */
+    public CompletableFuture<AppendResult> appendAsync(ByteBuffer buffer, int offset, int length) {
+        ReplicaStorage.Log l = sm.log();
+        if (l == null) {
+            return CompletableFuture.completedFuture(AppendResult.error(ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                "the partition's replica is not serving here now"));
+        }
+        if (role() != PartitionRole.LEADER) {
+            return CompletableFuture.completedFuture(notLeader());
+        }
+        byte[] request = new byte[PartitionEntry.REQUEST_HEADER + length];
+        request[0] = PartitionEntry.BATCH;
+        ByteBuffer src = buffer.duplicate();
+        src.limit(offset + length).position(offset);
+        src.get(request, PartitionEntry.REQUEST_HEADER, length);
+        ErrorCode error;
+        String why = null;
+        synchronized (checkBatch) {
+            ByteBuffer view = ByteBuffer.wrap(request, PartitionEntry.REQUEST_HEADER, length).slice();
+            checkBatch.wrap(view, 0);
+            error = l.check(checkBatch, length);
+            if (error != ErrorCode.NONE) {
+                why = l.describe(error, checkBatch, length);
+            }
+        }
+        if (error != ErrorCode.NONE) {
+            return CompletableFuture.completedFuture(AppendResult.error(error, why));
+        }
+        return submit(UnsafeByteOperations.unsafeWrap(request)).thenApply(reply -> {
+            AppendResult failed = failure(reply);
+            return failed != null ? failed : PartitionEntry.parseReply(reply.getMessage().getContent());
+        }).exceptionally(ReplicatedPartition::fromThrowable);
+    }
+
+    /** The leader's periodic tick entry (expiry in log order). */
+    void tick() {
+        submit(PartitionEntry.tickRequest());
+    }
+
+    private CompletableFuture<RaftClientReply> submit(ByteString content) {
+        RaftServer server = sm.raftServer();
+        if (server == null) {
+            return CompletableFuture.failedFuture(new IOException(this + ": not initialised"));
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(groups.clientId())
+            .setServerId(server.getId()).setGroupId(sm.getGroupId()).setCallId(groups.nextCallId())
+            .setMessage(Message.valueOf(content)).setType(RaftClientRequest.writeRequestType()).build();
+        try {
+            return server.submitClientRequestAsync(request)
+                .orTimeout(groups.appendTimeoutMs(), TimeUnit.MILLISECONDS);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static AppendResult failure(RaftClientReply reply) {
+        if (reply.isSuccess()) {
+            return null;
+        }
+        if (reply.getNotLeaderException() != null || reply.getException() instanceof LeaderNotReadyException) {
+            return notLeader();
+        }
+        return AppendResult.error(ErrorCode.NOT_LEADER_OR_FOLLOWER, "the partition group did not commit the batch: "
+            + reply.getException());
+    }
+
+    private static AppendResult fromThrowable(Throwable t) {
+        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (c instanceof TimeoutException) {
+            return AppendResult.error(ErrorCode.REQUEST_TIMED_OUT, "not committed within the produce timeout");
+        }
+        if (c instanceof NotLeaderException || c instanceof LeaderNotReadyException) {
+            return notLeader();
+        }
+        return AppendResult.error(ErrorCode.NOT_LEADER_OR_FOLLOWER, "the partition group failed the batch: " + c);
+    }
+
+    private static AppendResult notLeader() {
+        return AppendResult.error(ErrorCode.NOT_LEADER_OR_FOLLOWER, "this node does not lead the partition now");
+    }
+
+    /**
+     * The synchronous form (waits for commit + apply, at most the append timeout). The produce path uses
+     * {@link #appendAsync}; this one is for callers without an asynchronous answer.
+     */
+    @Override
+    public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
+        try {
+            return appendAsync(buffer, offset, length).get(groups.appendTimeoutMs() + 1000L, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return AppendResult.error(ErrorCode.REQUEST_TIMED_OUT, "interrupted");
+        } catch (ExecutionException | TimeoutException e) {
+            return fromThrowable(e);
+        }
+    }
+
+    /**
+     * The entry is committed once apply answered (a majority's Raft logs are fsync'd), so a completed append is as
+     * durable as acks=all asks; this also waits for the segment fsync of this replica (its high watermark).
+     */
+    @Override
+    public void whenDurable(long offset, DurabilityCallback callback) {
+        Partition s = storage();
+        if (s == null) {
+            callback.onComplete(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+            return;
+        }
+        s.whenDurable(offset, callback);
+    }
+
+    @Override
+    public void flushNow() {
+        Partition s = storage();
+        if (s != null) {
+            s.flushNow();
+        }
+    }
+
+    @Override
+    public long logStartOffset() {
+        Partition s = storage();
+        return s == null ? 0L : s.logStartOffset();
+    }
+
+    @Override
+    public long sizeInBytes() {
+        Partition s = storage();
+        return s == null ? 0L : s.sizeInBytes();
+    }
+
+    @Override
+    public long highWatermark() {
+        Partition s = storage();
+        return s == null ? 0L : s.highWatermark();
+    }
+
+    @Override
+    public long logEndOffset() {
+        Partition s = storage();
+        return s == null ? 0L : s.logEndOffset();
+    }
+
+    @Override
+    public ReadResult read(long fetchOffset, int maxBytes) {
+        Partition s = storage();
+        if (s == null) {
+            return new ReadResult(ErrorCode.NOT_LEADER_OR_FOLLOWER, null, 0L, 0, 0L, 0L);
+        }
+        return s.read(fetchOffset, maxBytes);
+    }
+
+    @Override
+    public long[] offsetForTimestamp(long timestamp) throws IOException {
+        Partition s = storage();
+        if (s == null) {
+            throw new IOException(this + ": the replica is not serving here now");
+        }
+        return s.offsetForTimestamp(timestamp);
+    }
+
+    @Override
+    public int producerCount() {
+        Partition s = storage();
+        return s == null ? 0 : s.producerCount();
+    }
+
+    @Override
+    public long producerEvictions() {
+        Partition s = storage();
+        return s == null ? 0L : s.producerEvictions();
+    }
+
+    @Override
+    public long dedupRepeats() {
+        Partition s = storage();
+        return s == null ? 0L : s.dedupRepeats();
+    }
+
+    @Override
+    public int dedupKeys() {
+        Partition s = storage();
+        return s == null ? 0 : s.dedupKeys();
+    }
+
+    @Override
+    public long dedupEvictions() {
+        Partition s = storage();
+        return s == null ? 0L : s.dedupEvictions();
+    }
+
+    @Override
+    public void forEachProducer(ProducerEntryVisitor visitor) {
+        Partition s = storage();
+        if (s != null) {
+            s.forEachProducer(visitor);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return sm.toString();
+    }
+}

@@ -1,0 +1,120 @@
+package io.idemlog.server.replication;
+
+import io.idemlog.server.log.ReplicaStorage;
+import io.idemlog.server.state.DurableFiles;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A partition group's Raft snapshot (docs/REPLICATION.md 4.3): the Raft term and index it covers, and the partition
+ * storage's {@link ReplicaStorage.Manifest} (log end, every segment and its size). The snapshot IS the files it
+ * names (no copy); restoring cuts the directory to it and lets Ratis replay the rest. Text, written atomically.
+ */
+record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manifest) {
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotManifestFile.class);
+    static final String PREFIX = "raft-snapshot.";
+    static final String SUFFIX = ".manifest";
+    private static final int KEEP = 2;
+
+    String name() {
+        return String.format("%s%020d_%020d%s", PREFIX, index, term, SUFFIX);
+    }
+
+    Path write(Path dir) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append("term=").append(term).append('\n').append("index=").append(index).append('\n')
+            .append("logEndOffset=").append(manifest.logEndOffset()).append('\n');
+        for (int i = 0; i < manifest.bases().length; i++) {
+            sb.append("segment=").append(manifest.bases()[i]).append(' ').append(manifest.sizes()[i]).append('\n');
+        }
+        sb.append("end\n");
+        byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
+        Path file = dir.resolve(name());
+        DurableFiles.writeAtomically(file, ch -> DurableFiles.writeFully(ch, ByteBuffer.wrap(bytes)));
+        List<Path> all = list(dir);
+        for (int i = 0; i < all.size() - KEEP; i++) {
+            Files.deleteIfExists(all.get(i));
+        }
+        return file;
+    }
+
+    static SnapshotManifestFile read(Path file) throws IOException {
+        long term = -1;
+        long index = -1;
+        long end = -1;
+        boolean complete = false;
+        List<long[]> segments = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.equals("end")) {
+                complete = true;
+                continue;
+            }
+            int eq = line.indexOf('=');
+            if (eq < 0) {
+                throw new IOException(file + ": bad line '" + line + "'");
+            }
+            String k = line.substring(0, eq);
+            String v = line.substring(eq + 1);
+            try {
+                switch (k) {
+                    case "term" -> term = Long.parseLong(v);
+                    case "index" -> index = Long.parseLong(v);
+                    case "logEndOffset" -> end = Long.parseLong(v);
+                    case "segment" -> {
+                        int sp = v.indexOf(' ');
+                        segments.add(new long[] {Long.parseLong(v.substring(0, sp)),
+                            Long.parseLong(v.substring(sp + 1))});
+                    }
+                    default -> throw new IOException(file + ": unknown key " + k);
+                }
+            } catch (RuntimeException e) {
+                throw new IOException(file + ": bad line '" + line + "'", e);
+            }
+        }
+        if (!complete || term < 0 || index < 0 || end < 0 || segments.isEmpty()) {
+            throw new IOException(file + ": incomplete snapshot manifest");
+        }
+        long[] bases = new long[segments.size()];
+        long[] sizes = new long[segments.size()];
+        for (int i = 0; i < bases.length; i++) {
+            bases[i] = segments.get(i)[0];
+            sizes[i] = segments.get(i)[1];
+        }
+        return new SnapshotManifestFile(term, index, new ReplicaStorage.Manifest(end, bases, sizes));
+    }
+
+    /** The manifests in {@code dir}, oldest first (the name sorts by index). */
+    static List<Path> list(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> {
+                String n = p.getFileName().toString();
+                return n.startsWith(PREFIX) && n.endsWith(SUFFIX);
+            }).sorted().toList();
+        }
+    }
+
+    /** The newest readable manifest, or null. An unreadable newer one is skipped (logged). */
+    static SnapshotManifestFile newest(Path dir) throws IOException {
+        List<Path> all = list(dir);
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                return read(all.get(i));
+            } catch (IOException e) {
+                LOG.warn("ignoring unreadable snapshot manifest {}", all.get(i), e);
+            }
+        }
+        return null;
+    }
+}
