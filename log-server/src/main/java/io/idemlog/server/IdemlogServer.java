@@ -224,7 +224,22 @@ public final class IdemlogServer implements AutoCloseable {
 
     /** The cluster id: configured, or generated once and kept in meta.properties (a mismatch refuses to start). */
     private static String clusterId(ServerConfig config) throws IOException {
+        if (config.cluster != null) {
+            // every node of a cluster reports the same id without cluster.id being configured: derived from the
+            // voters (the same string on every node), kept in meta.properties like a generated one
+            String derived = derivedClusterId(config.cluster);
+            return MetaProperties.clusterId(config.dataDir, config.clusterId, config.nodeId, () -> derived);
+        }
         return MetaProperties.clusterId(config.dataDir, config.clusterId, config.nodeId, IdemlogServer::uuidBase64);
+    }
+
+    /** The cluster id a cluster without cluster.id reports: a name-based UUID of its voters, base64. */
+    static String derivedClusterId(io.idemlog.server.cluster.ClusterConfig cluster) {
+        UUID u = UUID.nameUUIDFromBytes(("idemlog-cluster:" + cluster.voters())
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putLong(u.getMostSignificantBits())
+            .putLong(u.getLeastSignificantBits());
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
     }
 
     /** Lets the blocking work already handed off finish (its answers go nowhere once the network is closed). */

@@ -80,8 +80,14 @@ public final class ClusterLogStore implements LogStore {
         this.timeoutMs = timeoutMs;
     }
 
-    private ClusterImage image() {
+    /** The replicated metadata as applied on this node (immutable). */
+    public ClusterImage image() {
         return quorum.image();
+    }
+
+    /** The metadata group's leader (the controller Metadata and DescribeCluster report), -1 when unknown. */
+    public int metadataLeaderId() {
+        return quorum.leaderId();
     }
 
     // ------------------------------------------------------------------------------------------------ reads

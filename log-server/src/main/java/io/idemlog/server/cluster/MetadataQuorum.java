@@ -227,6 +227,19 @@ public final class MetadataQuorum implements AutoCloseable {
         }
     }
 
+    /** The node id of the metadata group's leader as this node knows it, or -1 when it knows none. */
+    public int leaderId() {
+        try {
+            RaftPeerId id = server.getDivision(GROUP_ID).getInfo().getLeaderId();
+            if (id == null || !id.toString().startsWith("n")) {
+                return -1;
+            }
+            return Integer.parseInt(id.toString().substring(1));
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** The entry applied on this node up to now. */
     public long appliedIndex() {
         return stateMachine.getLastAppliedTermIndex().getIndex();

@@ -65,6 +65,8 @@ final class GroupHandlers {
     private static final Logger LOG = LoggerFactory.getLogger(GroupHandlers.class);
     static final String NO_TRANSACTIONS = "idemlog does not support transactions: use an idempotent producer "
         + "(enable.idempotence=true) without transactional.id";
+    static final String NO_CLUSTER_GROUPS = "consumer groups are not available in cluster mode yet: committed "
+        + "offsets are not replicated (issue 13); consume with assigned partitions and no group.id";
     static final String NO_SHARE_GROUPS = "idemlog does not support share groups (KIP-932)";
 
     private final BrokerContext broker;
@@ -153,7 +155,9 @@ final class GroupHandlers {
             port = ctx.localAddress() instanceof InetSocketAddress a ? a.getPort() : broker.config().listener.port();
         }
         for (String key : req.keys(ctx.version)) {
-            if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP) {
+            if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP && broker.config().cluster != null) {
+                rsp.answer(ctx.version, key, -1, "", -1, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, NO_CLUSTER_GROUPS);
+            } else if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP) {
                 rsp.answer(ctx.version, key, nodeId, host, port, ErrorCode.NONE.code, null);
             } else if (req.keyType == FindCoordinatorRequest.KEY_TYPE_TRANSACTION) {
                 LOG.debug("FindCoordinator for transactional id '{}' from {}: transactions are not supported",

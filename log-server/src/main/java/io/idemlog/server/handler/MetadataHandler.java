@@ -5,8 +5,11 @@ import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.MetadataRequest;
 import io.idemlog.common.protocol.message.MetadataResponse;
+import io.idemlog.server.cluster.ClusterImage;
+import io.idemlog.server.cluster.ClusterLogStore;
 import io.idemlog.server.config.ServerConfig;
 import io.idemlog.server.config.TopicNames;
+import io.idemlog.server.metadata.AdminException;
 import io.idemlog.server.network.ApiHandler;
 import io.idemlog.server.network.RequestContext;
 import org.slf4j.Logger;
@@ -27,6 +30,10 @@ import java.util.TreeMap;
  * A storage failure gives that topic KAFKA_STORAGE_ERROR; a bug closes the connection (and is counted). A topic named twice is
  * answered once. Leader epoch is -1 (no leader epochs: clients then skip position validation). From v10 every topic
  * carries its id, and a topic asked for by id alone is found by it (UNKNOWN_TOPIC_ID when no topic has it).
+ *
+ * <p>Cluster mode ({@link ClusterLogStore}): every registered broker, the metadata group's leader as the controller,
+ * and per partition the replicas, leader and leader epoch of the replicated metadata (see
+ * {@link #addClusterPartitions}); auto-created topics get default.replication.factor.
  */
 final class MetadataHandler implements ApiHandler {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataHandler.class);
@@ -43,9 +50,15 @@ final class MetadataHandler implements ApiHandler {
         MetadataRequest req = MetadataRequest.read(body, ctx.version);
         ServerConfig config = broker.config();
         MetadataResponse rsp = new MetadataResponse();
-        rsp.brokers.add(advertised(ctx, config));
+        ClusterLogStore cluster = broker.logs() instanceof ClusterLogStore c ? c : null;
         rsp.clusterId = broker.clusterId();
-        rsp.controllerId = config.nodeId;
+        if (cluster == null) {
+            rsp.brokers.add(advertised(ctx, config));
+            rsp.controllerId = config.nodeId;
+        } else {
+            rsp.brokers.addAll(clusterBrokers(ctx, config, cluster.image()));
+            rsp.controllerId = cluster.metadataLeaderId();
+        }
 
         Set<String> names = new LinkedHashSet<>();
         if (req.topics == null) {
@@ -101,7 +114,62 @@ final class MetadataHandler implements ApiHandler {
         }
     }
 
+    /**
+     * Every registered broker of the cluster image (the latest registration of each), and this node as it
+     * advertises itself when its own registration is not applied yet (a client must always find the node it asked).
+     */
+    static List<MetadataResponse.Broker> clusterBrokers(RequestContext ctx, ServerConfig config, ClusterImage image) {
+        List<MetadataResponse.Broker> out = new ArrayList<>();
+        for (ClusterImage.BrokerState b : image.brokers().values()) {
+            out.add(new MetadataResponse.Broker(b.nodeId(), b.host(), b.port()));
+        }
+        if (image.broker(config.nodeId) == null) {
+            out.add(advertised(ctx, config));
+        }
+        return out;
+    }
+
+    /**
+     * Cluster mode: each partition as the replicated metadata has it: replicas (the ISR is reported as all of
+     * them: Raft keeps no ISR, a majority commits), and the leader and leader epoch of the last LeaderChanged. A
+     * partition whose leader never became ready (epoch 0) or is not a registered broker is LEADER_NOT_AVAILABLE
+     * with leader -1, which clients retry.
+     */
+    private void addClusterPartitions(MetadataResponse.Topic t, ClusterImage image, ClusterImage.TopicState topic) {
+        t.topicId = topic.id();
+        for (int p = 0; p < topic.partitions().size(); p++) {
+            ClusterImage.PartitionState s = topic.partitions().get(p);
+            MetadataResponse.Partition mp = new MetadataResponse.Partition();
+            mp.partitionIndex = p;
+            int[] replicas = new int[s.replicas().size()];
+            for (int i = 0; i < replicas.length; i++) {
+                replicas[i] = s.replicas().get(i);
+            }
+            mp.replicaNodes = replicas;
+            mp.isrNodes = replicas;
+            if (s.leaderEpoch() == 0 || image.broker(s.leader()) == null) {
+                mp.errorCode = ErrorCode.LEADER_NOT_AVAILABLE.code;
+                mp.leaderId = -1;
+                mp.leaderEpoch = s.leaderEpoch();
+            } else {
+                mp.leaderId = s.leader();
+                mp.leaderEpoch = s.leaderEpoch();
+            }
+            t.partitions.add(mp);
+        }
+    }
+
     private void addPartitions(MetadataResponse.Topic t, int partitions) {
+        if (broker.logs() instanceof ClusterLogStore cluster) {
+            ClusterImage image = cluster.image();
+            ClusterImage.TopicState topic = image.topic(t.name);
+            if (topic != null) {
+                addClusterPartitions(t, image, topic);
+            } else {
+                t.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code; // deleted in between
+            }
+            return;
+        }
         int node = broker.config().nodeId;
         java.util.UUID id = broker.logs().topicId(t.name);
         if (id != null) {
@@ -156,7 +224,21 @@ final class MetadataHandler implements ApiHandler {
         private short create(MetadataResponse.Topic t) {
             int partitions;
             try {
-                partitions = broker.logs().createTopic(t.name, broker.config().numPartitions);
+                if (broker.logs() instanceof ClusterLogStore cluster) {
+                    // default.replication.factor; a refusal (too few brokers registered yet, a timeout) is the
+                    // topic's error, which clients retry or report
+                    try {
+                        cluster.createTopic(t.name, broker.config().numPartitions, -1, java.util.Map.of(), false);
+                    } catch (AdminException e) {
+                        if (e.error() != ErrorCode.TOPIC_ALREADY_EXISTS) {
+                            LOG.warn("cannot auto-create topic {}: {}", t.name, e.getMessage());
+                            return e.error().code;
+                        }
+                    }
+                    partitions = cluster.partitionCount(t.name);
+                } else {
+                    partitions = broker.logs().createTopic(t.name, broker.config().numPartitions);
+                }
             } catch (IOException e) {
                 broker.metrics().storageErrors.increment();
                 LOG.error("cannot create topic {}", t.name, e);
