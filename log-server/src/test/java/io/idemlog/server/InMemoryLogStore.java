@@ -3,10 +3,12 @@ package io.idemlog.server;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.EpochEndOffset;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.HighWatermarkListener;
 import io.idemlog.server.log.LogStore;
 import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.PartitionRole;
 import io.idemlog.server.log.ReadResult;
 import io.idemlog.common.record.RecordBatch;
 
@@ -102,6 +104,7 @@ public final class InMemoryLogStore implements LogStore {
         if (p == null) {
             throw new io.idemlog.server.metadata.AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "unknown");
         }
+        ((FakePartition) p).work.incrementAndGet();
         return offset == -1L ? p.highWatermark() : offset;
     }
 
@@ -154,6 +157,14 @@ public final class InMemoryLogStore implements LogStore {
         public volatile IOException timestampLookupFailure;
         /** Calls of {@link #flushNow()} so far. */
         public final AtomicLong flushNowCalls = new AtomicLong();
+        /** This node's role for the partition (a follower answers NOT_LEADER_OR_FOLLOWER). */
+        public volatile PartitionRole role = PartitionRole.LEADER;
+        /** The partition's leader epoch (0 as a single node's). */
+        public volatile int leaderEpoch;
+        /** The leader's node id; -1 = this node. */
+        public volatile int leaderId = -1;
+        /** Calls that do work on the partition: append, read, offsetForTimestamp, endOffsetForEpoch, DeleteRecords. */
+        public final AtomicLong work = new AtomicLong();
 
         FakePartition(String topic, int index) {
             this.topic = topic;
@@ -172,6 +183,7 @@ public final class InMemoryLogStore implements LogStore {
 
         @Override
         public AppendResult append(ByteBuffer buffer, int offset, int length, FlushDuty duty) {
+            work.incrementAndGet();
             RecordBatch b = new RecordBatch(buffer, offset);
             RecordBatch.Validation v = b.validate(length, Integer.MAX_VALUE);
             if (v != RecordBatch.Validation.VALID) {
@@ -262,6 +274,7 @@ public final class InMemoryLogStore implements LogStore {
 
         @Override
         public synchronized ReadResult read(long fetchOffset, int maxBytes) {
+            work.incrementAndGet();
             if (fetchOffset < 0 || fetchOffset > highWatermark) {
                 return new ReadResult(ErrorCode.OFFSET_OUT_OF_RANGE, null, 0, 0, highWatermark, 0);
             }
@@ -270,10 +283,32 @@ public final class InMemoryLogStore implements LogStore {
 
         @Override
         public long[] offsetForTimestamp(long timestamp) throws IOException {
+            work.incrementAndGet();
             if (timestampLookupFailure != null) {
                 throw timestampLookupFailure;
             }
             return new long[] {-1, -1};
+        }
+
+        @Override
+        public PartitionRole role() {
+            return role;
+        }
+
+        @Override
+        public int leaderEpoch() {
+            return leaderEpoch;
+        }
+
+        @Override
+        public int leaderId() {
+            return leaderId;
+        }
+
+        @Override
+        public EpochEndOffset endOffsetForEpoch(int epoch) {
+            work.incrementAndGet();
+            return Partition.super.endOffsetForEpoch(epoch);
         }
 
         @Override

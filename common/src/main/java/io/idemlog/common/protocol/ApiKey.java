@@ -40,7 +40,9 @@ public enum ApiKey {
     DESCRIBE_PRODUCERS(61, 0, 0, 0),
     // log admin (issue 10): DeleteRecords moves a partition's log start offset; DescribeLogDirs the data directory
     DELETE_RECORDS(21, 0, 2, 2),
-    DESCRIBE_LOG_DIRS(35, 0, 4, 2);
+    DESCRIBE_LOG_DIRS(35, 0, 4, 2),
+    // leader epochs (issue 13, KIP-320): the end offset of a leader epoch, which consumers ask to validate positions
+    OFFSET_FOR_LEADER_EPOCH(23, 0, 4, 4);
 
     /**
      * One above the largest api key id Kafka defines or may soon define (4.x stops near 92): tables indexed by api

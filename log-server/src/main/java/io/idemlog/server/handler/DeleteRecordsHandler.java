@@ -17,7 +17,8 @@ import java.io.IOException;
 /**
  * DeleteRecords: per partition, moves the log start offset (LogStore#deleteRecords) and answers the new one as
  * low_watermark. Offset -1 means the high watermark; above it, or negative, OFFSET_OUT_OF_RANGE; an unknown topic or
- * partition UNKNOWN_TOPIC_OR_PARTITION; an offline partition or a failed write KAFKA_STORAGE_ERROR (low_watermark
+ * partition UNKNOWN_TOPIC_OR_PARTITION; a partition this node does not lead NOT_LEADER_OR_FOLLOWER, before any
+ * work; an offline partition or a failed write KAFKA_STORAGE_ERROR (low_watermark
  * -1 with every error, as Kafka). At or below the current start nothing changes and the current start is
  * answered. The new start is durable (an fsync'd file) before the answer: the work runs on the storage-io thread, one
  * topic per task, never on an event loop. The timeout is not needed: the answer waits for nothing but that fsync.
@@ -64,6 +65,12 @@ final class DeleteRecordsHandler implements ApiHandler {
             DeleteRecordsResponse.Partition rp = new DeleteRecordsResponse.Partition();
             rp.partitionIndex = p.partitionIndex;
             rt.partitions.add(rp);
+            io.idemlog.server.log.Partition partition = broker.logs().partition(t.name, p.partitionIndex);
+            if (partition != null && LeaderChecks.leader(partition) != ErrorCode.NONE) {
+                rp.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER.code;
+                ctx.countError(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+                continue;
+            }
             try {
                 rp.lowWatermark = broker.logs().deleteRecords(t.name, p.partitionIndex, p.offset);
             } catch (AdminException e) {

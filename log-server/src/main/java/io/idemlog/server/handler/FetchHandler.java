@@ -22,6 +22,9 @@ import java.util.concurrent.Future;
  * Long polling: when fewer than min_bytes are available the fetch parks until a partition's high watermark moves
  * or max_wait_ms passes — no busy loop. Fetch sessions (KIP-227) are not created: every answer carries
  * session_id 0, so consumers keep sending full fetches; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
+ * A partition this node does not lead answers NOT_LEADER_OR_FOLLOWER; v9+ a {@code current_leader_epoch} lower than
+ * the partition's FENCED_LEADER_EPOCH, higher UNKNOWN_LEADER_EPOCH (-1: no check); high watermark, last stable
+ * offset and log start -1 with these errors, as Kafka; a fetch with any partition error is answered at once.
  */
 final class FetchHandler implements ApiHandler {
     private static final MemoryRecords EMPTY = new MemoryRecords(ByteBuffer.allocate(0));
@@ -171,6 +174,14 @@ final class FetchHandler implements ApiHandler {
                 Partition partition = t.partition();
                 if (partition == null) {
                     p.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
+                    error = true;
+                    continue;
+                }
+                // Leadership and current_leader_epoch (v9+), before the read; the offsets stay -1, as Kafka's
+                // error answers. Checked on every attempt: a parked fetch sees a leader change when it wakes.
+                ErrorCode refused = LeaderChecks.leaderAndEpoch(partition, t.request().currentLeaderEpoch);
+                if (refused != ErrorCode.NONE) {
+                    p.errorCode = refused.code;
                     error = true;
                     continue;
                 }

@@ -33,6 +33,7 @@ public final class Handlers {
         handlers[ApiKey.DESCRIBE_PRODUCERS.id] = new DescribeProducersHandler(broker);
         handlers[ApiKey.DELETE_RECORDS.id] = new DeleteRecordsHandler(broker);
         handlers[ApiKey.DESCRIBE_LOG_DIRS.id] = new DescribeLogDirsHandler(broker);
+        handlers[ApiKey.OFFSET_FOR_LEADER_EPOCH.id] = new OffsetForLeaderEpochHandler(broker);
         GroupHandlers.register(handlers, broker, groups);
         for (ApiKey api : ApiKey.values()) {
             if (handlers[api.id] == null) {

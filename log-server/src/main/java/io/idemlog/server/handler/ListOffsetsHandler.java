@@ -22,6 +22,14 @@ import java.io.IOException;
  * (offset -1: nothing is tiered). Other negative values: INVALID_REQUEST. A timestamp lookup that
  * cannot read the log (an offline partition, an I/O error) answers KAFKA_STORAGE_ERROR for that partition, counted in
  * errors.storage and logged (rate-limited), never "no such offset".
+ *
+ * <p>Before any lookup: this node not the partition's leader NOT_LEADER_OR_FOLLOWER; v4+ {@code current_leader_epoch}
+ * lower than the partition's FENCED_LEADER_EPOCH, higher UNKNOWN_LEADER_EPOCH, -1 no check (offset and timestamp -1
+ * with every error). An answered offset carries (v4+) the partition's current leader epoch as its leader_epoch
+ * (-1 with offset -1). Kafka answers the epoch of the batch holding the offset; on a single node every batch has the
+ * current epoch 0, so the two agree; in a cluster an older batch's epoch can be lower, and answering the current one
+ * only makes a consumer's later validation ask for the current epoch's end (the log end), which never reports a
+ * truncation that did not happen.
  */
 final class ListOffsetsHandler implements ApiHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ListOffsetsHandler.class);
@@ -46,10 +54,14 @@ final class ListOffsetsHandler implements ApiHandler {
                 rp.partitionIndex = p.partitionIndex;
                 rt.partitions.add(rp);
                 Partition partition = broker.logs().partition(t.name, p.partitionIndex);
-                if (partition == null) {
-                    rp.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code;
-                    ctx.countError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-                } else if (p.timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                ErrorCode refused = partition == null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                    : LeaderChecks.leaderAndEpoch(partition, p.currentLeaderEpoch);
+                if (refused != ErrorCode.NONE) {
+                    rp.errorCode = refused.code;
+                    ctx.countError(refused);
+                    continue;
+                }
+                if (p.timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
                     rp.offset = partition.highWatermark();
                 } else if (p.timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
                     rp.offset = partition.logStartOffset();
@@ -77,6 +89,10 @@ final class ListOffsetsHandler implements ApiHandler {
                 } else {
                     rp.errorCode = ErrorCode.INVALID_REQUEST.code;
                     ctx.countError(ErrorCode.INVALID_REQUEST);
+                }
+                if (rp.errorCode == ErrorCode.NONE.code && rp.offset >= 0) {
+                    // v4+: the epoch of the offset answered; see the class comment
+                    rp.leaderEpoch = partition.leaderEpoch();
                 }
             }
         }

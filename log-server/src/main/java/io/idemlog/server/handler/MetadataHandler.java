@@ -10,6 +10,7 @@ import io.idemlog.server.cluster.ClusterLogStore;
 import io.idemlog.server.config.ServerConfig;
 import io.idemlog.server.config.TopicNames;
 import io.idemlog.server.metadata.AdminException;
+import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
 import io.idemlog.server.network.RequestContext;
 import org.slf4j.Logger;
@@ -28,7 +29,9 @@ import java.util.TreeMap;
  * when missing if both the server (auto.create.topics.enable) and the client allow it; the creation runs on the
  * storage-io thread ({@link BrokerContext#runBlocking}) and the answer is sent from there once every topic exists.
  * A storage failure gives that topic KAFKA_STORAGE_ERROR; a bug closes the connection (and is counted). A topic named twice is
- * answered once. Leader epoch is -1 (no leader epochs: clients then skip position validation). From v10 every topic
+ * answered once. Leader epoch (v7+) is the partition's ({@link Partition#leaderEpoch()}: 0 on a single node), so
+ * clients validate their positions with OffsetForLeaderEpoch (KIP-320) after a seek to an offset with an epoch, as
+ * against Kafka; the leader is {@link Partition#leaderId()}, -1 meaning this node. From v10 every topic
  * carries its id, and a topic asked for by id alone is found by it (UNKNOWN_TOPIC_ID when no topic has it).
  *
  * <p>Cluster mode ({@link ClusterLogStore}): every registered broker, the metadata group's leader as the controller,
@@ -178,8 +181,10 @@ final class MetadataHandler implements ApiHandler {
         for (int p = 0; p < partitions; p++) {
             MetadataResponse.Partition mp = new MetadataResponse.Partition();
             mp.partitionIndex = p;
-            mp.leaderId = node;
-            mp.leaderEpoch = -1;
+            Partition partition = broker.logs().partition(t.name, p);
+            int leader = partition == null ? -1 : partition.leaderId();
+            mp.leaderId = leader == -1 ? node : leader;
+            mp.leaderEpoch = partition == null ? 0 : partition.leaderEpoch();
             mp.replicaNodes = new int[] {node};
             mp.isrNodes = mp.replicaNodes;
             t.partitions.add(mp);

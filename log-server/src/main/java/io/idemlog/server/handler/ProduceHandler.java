@@ -28,7 +28,8 @@ import java.util.concurrent.Future;
  *       (group-committed fsync), or with REQUEST_TIMED_OUT for what is not durable after timeout_ms;</li>
  *   <li>acks=0 never; an error then closes the connection, which is the only way to tell such a producer.</li>
  * </ul>
- * Any other acks value gets INVALID_REQUIRED_ACKS on every partition and nothing is appended.
+ * Any other acks value gets INVALID_REQUIRED_ACKS on every partition and nothing is appended. A partition this node
+ * does not lead ({@link io.idemlog.server.log.Partition#role()}) gets NOT_LEADER_OR_FOLLOWER, nothing appended.
  */
 final class ProduceHandler implements ApiHandler {
     /** Each network thread's append outcome, reused batch after batch (read before the next append). */
@@ -77,6 +78,8 @@ final class ProduceHandler implements ApiHandler {
                     error = ErrorCode.INVALID_REQUIRED_ACKS;
                 } else if (partition == null) {
                     error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+                } else if (LeaderChecks.leader(partition) != ErrorCode.NONE) {
+                    error = ErrorCode.NOT_LEADER_OR_FOLLOWER; // before any work: the client refreshes metadata
                 } else if (repeated(req, t, i)) {
                     error = ErrorCode.INVALID_RECORD;
                     message = "more than one batch for partition " + td.name + "-" + pd.index + " in one request";

@@ -29,6 +29,7 @@ public final class Messages {
             case DESCRIBE_PRODUCERS -> DescribeProducersRequest.read(reader, version);
             case DELETE_RECORDS -> DeleteRecordsRequest.read(reader, version);
             case DESCRIBE_LOG_DIRS -> DescribeLogDirsRequest.read(reader, version);
+            case OFFSET_FOR_LEADER_EPOCH -> OffsetForLeaderEpochRequest.read(reader, version);
             default -> GroupApis.require(api).request().read(reader, version);
         };
     }
@@ -51,6 +52,7 @@ public final class Messages {
             case DESCRIBE_PRODUCERS -> DescribeProducersResponse.read(reader, version);
             case DELETE_RECORDS -> DeleteRecordsResponse.read(reader, version);
             case DESCRIBE_LOG_DIRS -> DescribeLogDirsResponse.read(reader, version);
+            case OFFSET_FOR_LEADER_EPOCH -> OffsetForLeaderEpochResponse.read(reader, version);
             default -> GroupApis.require(api).response().read(reader, version);
         };
     }

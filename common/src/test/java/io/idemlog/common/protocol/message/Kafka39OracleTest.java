@@ -200,4 +200,31 @@ class Kafka39OracleTest {
         }
         return tests;
     }
+
+    /** OffsetForLeaderEpoch v0-v4 as kafka-clients 3.9 reads and writes them (4.0 removed request v0-v1). */
+    @TestFactory
+    List<DynamicTest> offsetForLeaderEpochEveryVersion() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (short v = 0; v <= 4; v++) {
+            short version = v;
+            tests.add(DynamicTest.dynamicTest("OFFSET_FOR_LEADER_EPOCH v" + v, () -> {
+                OffsetForLeaderEpochRequest m = new OffsetForLeaderEpochRequest();
+                m.replicaId = -1;
+                OffsetForLeaderEpochRequest.Topic t = new OffsetForLeaderEpochRequest.Topic("orders");
+                t.partitions.add(new OffsetForLeaderEpochRequest.Partition(2, version >= 2 ? 9 : -1, 8));
+                m.topics.add(t);
+                check("OFFSET_FOR_LEADER_EPOCH", true, m, version, "topic='orders'", "partition=2",
+                    "leaderEpoch=8", version >= 2 ? "currentLeaderEpoch=9" : "currentLeaderEpoch=-1",
+                    version >= 3 ? "replicaId=-1" : "replicaId=-2");
+                OffsetForLeaderEpochResponse r = new OffsetForLeaderEpochResponse();
+                OffsetForLeaderEpochResponse.Topic rt = new OffsetForLeaderEpochResponse.Topic("orders");
+                rt.partitions.add(new OffsetForLeaderEpochResponse.Partition(2, (short) 0, version >= 1 ? 8 : -1,
+                    77L));
+                r.topics.add(rt);
+                check("OFFSET_FOR_LEADER_EPOCH", false, r, version, "endOffset=77", "errorCode=0",
+                    version >= 1 ? "leaderEpoch=8" : "leaderEpoch=-1");
+            }));
+        }
+        return tests;
+    }
 }
