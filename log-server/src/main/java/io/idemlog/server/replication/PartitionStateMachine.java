@@ -60,6 +60,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private volatile ReplicaStorage.Log log;
     private volatile Path dir;
     private volatile RaftServer raftServer;
+    /** Snapshots installed from a leader into this replica (reinitialize calls). */
+    private volatile int installs;
 
     /** @param descriptor what the group holds when it is being created here (null: read it from the directory) */
     PartitionStateMachine(PartitionGroups groups, EpochClock clock, PartitionDescriptor descriptor) {
@@ -107,6 +109,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         }
         descriptor.write(dir);
         load();
+        installs++;
         getLifeCycle().transition(LifeCycle.State.RUNNING);
         LOG.info("{}: reinitialized from a snapshot at {} (log end offset {})", this, getLastAppliedTermIndex(),
             log.logEndOffset());
@@ -263,13 +266,19 @@ public final class PartitionStateMachine extends BaseStateMachine {
             // SnapshotManifestFile.write keeps the newest two; the data files belong to the live partition
         }
 
+        /** The state machine directory: Ratis ships the snapshot's files by their path relative to it. */
         @Override
         public File getSnapshotDir() {
-            return null;
+            Path d = dir;
+            return d == null ? null : d.toFile();
         }
     }
 
     // ---------------------------------------------------------------------------------------------- access
+
+    int installs() {
+        return installs;
+    }
 
     /** The Raft server hosting this group (set by initialize). */
     RaftServer raftServer() {

@@ -68,8 +68,8 @@ final class ReplicaCluster implements AutoCloseable {
 
     void start(int i) throws IOException {
         RaftProperties p = MetadataQuorum.properties(configs[i], snapshotEveryEntries);
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("64KB"));
-        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("16KB"));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("512KB"));
         PartitionGroups g = new PartitionGroups(configs[i], logConfig, new SystemEpochClock(), 0);

@@ -1,0 +1,185 @@
+package io.idemlog.server.replication;
+
+import io.idemlog.common.protocol.ErrorCode;
+import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.Partition;
+import io.idemlog.server.state.ProducerEntryVisitor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The replicated partition on three in-process Raft servers (docs/REPLICATION.md section 8): the producer state is
+ * replicated by apply, so a retry that reaches a NEW leader is answered DUPLICATE with its original offset; restart
+ * from a snapshot + replay and a snapshot install to a follower behind a purged log give identical bytes and
+ * producer state.
+ */
+class ReplicatedPartitionTest {
+    private static final String TOPIC = "payments";
+    private static final long PRODUCER = 4242;
+
+    @TempDir
+    Path dir;
+    private ReplicaCluster cluster;
+    private final UUID topicId = UUID.randomUUID();
+
+    @AfterEach
+    void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private void startWithPartition(long snapshotEveryEntries) throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.snapshotEveryEntries = snapshotEveryEntries;
+        cluster.startAll();
+        for (int i = 0; i < 3; i++) {
+            cluster.groups[i].ensure(TOPIC, topicId, 0, List.of(1, 2, 3));
+        }
+    }
+
+    private Partition at(int node) {
+        return cluster.groups[node].partition(TOPIC, 0);
+    }
+
+    private static AppendResult append(Partition p, byte[] batch) throws Exception {
+        return ((ReplicatedPartition) p).appendAsync(ByteBuffer.wrap(batch), 0, batch.length)
+            .get(ReplicaCluster.TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Appends batches of {@code PRODUCER} from sequence {@code seq} on the current leader; returns the log end. */
+    private long appendBatches(int from, int count, int recordsEach) throws Exception {
+        long end = -1;
+        for (int b = from; b < from + count; b++) {
+            AppendResult r = append(at(cluster.leader(TOPIC, 0)),
+                ReplicaCluster.batch(PRODUCER, (short) 0, b * recordsEach, recordsEach, "r" + b));
+            assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+            assertFalse(r.duplicate(), "batch " + b + " is new");
+            end = r.lastOffset() + 1;
+        }
+        return end;
+    }
+
+    private static String producers(Partition p) {
+        StringBuilder sb = new StringBuilder();
+        p.forEachProducer(new ProducerEntryVisitor() {
+            @Override
+            public void producer(long producerId, short epoch, long lastWriteMs, int batchCount) {
+                sb.append('[').append(producerId).append(' ').append(epoch).append(' ').append(lastWriteMs)
+                    .append(' ').append(batchCount).append(']');
+            }
+
+            @Override
+            public void batch(int firstSequence, int lastOffsetDelta, long firstOffset) {
+                sb.append('(').append(firstSequence).append(',').append(lastOffsetDelta).append(',')
+                    .append(firstOffset).append(')');
+            }
+        });
+        return sb.toString();
+    }
+
+    @Test
+    void aRetryOfACommittedBatchSentToTheNewLeaderIsADuplicateWithItsOriginalOffset() throws Exception {
+        startWithPartition(1_000_000);
+        int oldLeader = cluster.leader(TOPIC, 0);
+        long end = appendBatches(0, 10, 4);
+        byte[] last = ReplicaCluster.batch(PRODUCER, (short) 0, 40, 4, "last");
+        AppendResult first = append(at(oldLeader), last);
+        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
+        assertEquals(end, first.baseOffset());
+        end = first.lastOffset() + 1;
+        // The answer is lost (the client never saw it); the leader dies.
+        cluster.awaitApplied(TOPIC, 0, end);
+        cluster.stop(oldLeader);
+        int newLeader = cluster.leader(TOPIC, 0);
+        assertNotEquals(oldLeader, newLeader);
+        AppendResult retry = append(at(newLeader), last);
+        assertEquals(ErrorCode.NONE, retry.error(), retry.errorMessage());
+        assertTrue(retry.duplicate(), "the new leader, which never saw the first attempt, knows it was committed");
+        assertEquals(first.baseOffset(), retry.baseOffset(), "answered with the original offset");
+        assertEquals(first.lastOffset(), retry.lastOffset());
+        assertEquals(end, at(newLeader).logEndOffset(), "nothing appended twice");
+        // A new batch goes on at the right place, with the new term as its leader epoch.
+        AppendResult next = append(at(newLeader), ReplicaCluster.batch(PRODUCER, (short) 0, 44, 4, "next"));
+        assertEquals(end, next.baseOffset());
+
+        // Control: the same fault without idempotence (no producer state to consult) stores the retry again.
+        byte[] plain = ReplicaCluster.batch(-1, (short) -1, -1, 4, "plain");
+        AppendResult p1 = append(at(newLeader), plain);
+        AppendResult p2 = append(at(newLeader), plain);
+        assertEquals(ErrorCode.NONE, p2.error());
+        assertFalse(p2.duplicate());
+        assertEquals(p1.lastOffset() + 1, p2.baseOffset(), "without idempotence the retry is a second copy");
+    }
+
+    @Test
+    void aRestartFromItsOwnSnapshotPlusReplayEqualsTheStateBefore() throws Exception {
+        startWithPartition(8);
+        long end = appendBatches(0, 30, 3);
+        cluster.awaitApplied(TOPIC, 0, end);
+        int node = (cluster.leader(TOPIC, 0) + 1) % 3; // a follower
+        Path sm = ((ReplicatedPartition) at(node)).stateMachine().log().dir();
+        ReplicaCluster.await(() -> manifests(sm) > 0, "a snapshot manifest on node " + (node + 1));
+        String bytes = cluster.digest(node, TOPIC, 0);
+        String state = producers(at(node));
+        cluster.stop(node);
+        cluster.start(node);
+        cluster.awaitApplied(TOPIC, 0, end);
+        assertEquals(bytes, cluster.digest(node, TOPIC, 0), "segment bytes after snapshot + replay");
+        assertEquals(state, producers(at(node)), "producer state after snapshot + replay");
+        assertEquals(0, ((ReplicatedPartition) at(node)).stateMachine().installs());
+    }
+
+    @Test
+    void aFollowerBehindAPurgedLogCatchesUpBySnapshotInstallWithIdenticalBytesAndProducerState() throws Exception {
+        startWithPartition(8);
+        long end = appendBatches(0, 5, 20);
+        cluster.awaitApplied(TOPIC, 0, end);
+        int leader = cluster.leader(TOPIC, 0);
+        int lagging = (leader + 1) % 3;
+        cluster.stop(lagging);
+        end = appendBatches(5, 60, 20); // several snapshots, the Raft log purged past what the stopped node has
+        int nowLeader = cluster.leader(TOPIC, 0);
+        ReplicaCluster.await(() -> firstRaftIndex(nowLeader) > 20, "the leader's Raft log purged");
+        cluster.start(lagging);
+        cluster.awaitApplied(TOPIC, 0, end);
+        ReplicatedPartition caughtUp = (ReplicatedPartition) at(lagging);
+        assertTrue(caughtUp.stateMachine().installs() > 0, "caught up by a snapshot install");
+        String expected = cluster.digest(nowLeader, TOPIC, 0);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(expected, cluster.digest(i, TOPIC, 0), "node " + (i + 1) + "'s bytes");
+            assertEquals(producers(at(nowLeader)), producers(at(i)), "node " + (i + 1) + "'s producer state");
+        }
+    }
+
+    private long firstRaftIndex(int node) {
+        try {
+            return cluster.quorums[node].server().getDivision(PartitionGroups.groupId(topicId, 0)).getRaftLog()
+                .getStartIndex();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    private static long manifests(Path sm) {
+        try (Stream<Path> files = Files.list(sm)) {
+            return files.filter(p -> p.getFileName().toString().startsWith(SnapshotManifestFile.PREFIX)).count();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+}
