@@ -166,6 +166,41 @@ public final class InMemoryLogStore implements LogStore {
         /** Calls that do work on the partition: append, read, offsetForTimestamp, endOffsetForEpoch, DeleteRecords. */
         public final AtomicLong work = new AtomicLong();
 
+        /**
+         * When set, the partition answers appends asynchronously (as a replicated one does): the outcome is computed
+         * at once but given to the callback only when the test runs {@link #completeAppends} (on its own thread).
+         */
+        public volatile boolean asyncAppends;
+        /** When set with {@link #asyncAppends}, every asynchronous append answers this error instead. */
+        public volatile ErrorCode asyncError;
+        private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> pendingAppends =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        @Override
+        public boolean appendsAsynchronously() {
+            return asyncAppends;
+        }
+
+        @Override
+        public void append(ByteBuffer buffer, int offset, int length, io.idemlog.server.log.AppendCallback callback) {
+            ErrorCode e = asyncError;
+            AppendResult r = e != null ? AppendResult.error(e, "injected") : append(buffer, offset, length);
+            pendingAppends.add(() -> callback.onAppended(r));
+        }
+
+        /** Asynchronous appends waiting for their answer. */
+        public int pendingAppends() {
+            return pendingAppends.size();
+        }
+
+        /** Answers the waiting asynchronous appends, on the calling thread. */
+        public void completeAppends() {
+            Runnable r;
+            while ((r = pendingAppends.poll()) != null) {
+                r.run();
+            }
+        }
+
         FakePartition(String topic, int index) {
             this.topic = topic;
             this.index = index;

@@ -9,6 +9,7 @@ import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
 import io.idemlog.server.log.AppendOutcome;
+import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
@@ -91,6 +92,14 @@ final class ProduceHandler implements ApiHandler {
                     message = "producer " + records.buffer().getLong(records.buffer().position()
                         + RecordBatch.PRODUCER_ID_OFFSET) + " is a named producer with a newer incarnation: this one "
                         + "is fenced";
+                } else if (partition.appendsAsynchronously()) {
+                    // Cluster mode: answered once the batch's entry is committed and applied (acks=1 and acks=all
+                    // alike, REPLICATION.md 4.4); the response waits for every such partition.
+                    if (acks != 0 && durability == null) {
+                        durability = new Durability(ctx, rsp);
+                    }
+                    appendAsync(ctx, td.name, partition, records.buffer(), pr, durability);
+                    continue;
                 } else {
                     ByteBuffer buf = records.buffer();
                     int length = buf.remaining();
@@ -160,6 +169,42 @@ final class ProduceHandler implements ApiHandler {
         } else {
             ctx.respond(rsp);
         }
+    }
+
+    /**
+     * A replicated partition's append: the partition response is filled when the outcome arrives (on a Ratis thread,
+     * or inline when refused before proposing), under the request's {@link Durability} monitor; with acks=0
+     * ({@code pending} null) the outcome is only counted.
+     */
+    private void appendAsync(RequestContext ctx, String topicName, Partition partition, ByteBuffer buf,
+                             ProduceResponse.PartitionResponse pr, Durability pending) {
+        int length = buf.remaining();
+        ServerMetrics metrics = broker.metrics();
+        Await a = pending == null ? null : pending.register(pr);
+        partition.append(buf, buf.position(), length, result -> {
+            ErrorCode error = result.error();
+            TopicProduceMetrics topic = metrics.topic(topicName);
+            if (error != ErrorCode.NONE) {
+                topic.count(TopicProduceMetrics.Outcome.of(error));
+                metrics.produceError(error);
+            } else if (result.duplicate()) {
+                metrics.duplicateBatches.increment();
+                topic.count(TopicProduceMetrics.Outcome.DUPLICATE);
+            } else {
+                metrics.batchesAppended.increment();
+                metrics.bytesAppended.add(length);
+                topic.count(TopicProduceMetrics.Outcome.APPENDED);
+                topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1 - result.repeatCount());
+                topic.bytesAppended.add(length);
+                if (result.repeats() != null) {
+                    metrics.recordsDeduplicated.add(result.repeatCount());
+                    topic.recordsDeduplicated.add(result.repeatCount());
+                }
+            }
+            if (a != null) {
+                pending.appended(a, result, partition.logStartOffset());
+            }
+        });
     }
 
     /**
@@ -244,6 +289,46 @@ final class ProduceHandler implements ApiHandler {
                 awaits.add(a);
             }
             partition.whenDurable(lastOffset, error -> onDurable(a, error));
+        }
+
+        /** A partition whose answer comes from an asynchronous append ({@link #appended}). */
+        Await register(ProduceResponse.PartitionResponse pr) {
+            Await a = new Await(pr);
+            synchronized (this) {
+                outstanding++;
+                awaits.add(a);
+            }
+            return a;
+        }
+
+        /** The asynchronous append's outcome: writes the partition response, answers when it was the last. */
+        void appended(Await a, AppendResult result, long logStartOffset) {
+            synchronized (this) {
+                if (answered) {
+                    return;
+                }
+                a.done = true;
+                ProduceResponse.PartitionResponse pr = a.response;
+                if (result.error() != ErrorCode.NONE) {
+                    ctx.countError(result.error());
+                    fail(pr, result.error(), ctx.version >= 8 ? (result.errorMessage() != null
+                        ? result.errorMessage() : result.error().message) : null);
+                } else {
+                    pr.baseOffset = result.baseOffset();
+                    pr.logAppendTimeMs = result.logAppendTime();
+                    pr.logStartOffset = logStartOffset;
+                    if (result.repeats() != null && ctx.version >= 9) {
+                        pr.taggedFields = new RawTaggedFields();
+                        pr.taggedFields.add(ProduceResponse.REPEATS_TAG,
+                            ProduceResponse.encodeRepeats(result.repeats()));
+                    }
+                }
+                if (--outstanding > 0) {
+                    return;
+                }
+                answered = true;
+            }
+            finish();
         }
 
         private void onDurable(Await a, ErrorCode error) {

@@ -44,6 +44,27 @@ public interface Partition {
     }
 
     /**
+     * Whether this partition answers appends later, on another thread ({@link #append(ByteBuffer, int, int,
+     * AppendCallback)}): a replicated partition (cluster mode) knows a batch's offsets only once its entry is
+     * committed and applied. A single node's partition answers inline (false): the produce path then uses the
+     * synchronous {@link #append(ByteBuffer, int, int, FlushDuty, AppendOutcome)}, unchanged and allocation-free.
+     */
+    default boolean appendsAsynchronously() {
+        return false;
+    }
+
+    /**
+     * The asynchronous append (docs/REPLICATION.md 4.8): the same checks and outcome as {@link #append(ByteBuffer,
+     * int, int)}, the answer given to {@code callback}, inline or later on another thread. The bytes are no longer
+     * needed once this returns (a replicated partition copies them into its Raft entry). The answer means what it
+     * does for acks=all: in a cluster, committed (the Raft logs of a majority fsync'd) and applied on the leader; on a
+     * single node this default answers after the append only, durability is {@link #whenDurable}'s.
+     */
+    default void append(ByteBuffer buffer, int offset, int length, AppendCallback callback) {
+        callback.onAppended(append(buffer, offset, length));
+    }
+
+    /**
      * Calls {@code callback} once every offset up to and including {@code offset} is durable: at once on the
      * calling thread if it already is, otherwise later on the flusher thread, in offset order. (A callback that
      * completes at once may run before a lower offset's callback that the flusher is completing at that moment:

@@ -2,6 +2,7 @@ package io.idemlog.server.replication;
 
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.record.RecordBatch;
+import io.idemlog.server.log.AppendCallback;
 import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.DurabilityCallback;
 import io.idemlog.server.log.EpochEndOffset;
@@ -164,6 +165,18 @@ public final class ReplicatedPartition implements Partition {
             AppendResult failed = failure(reply);
             return failed != null ? failed : PartitionEntry.parseReply(reply.getMessage().getContent());
         }).exceptionally(ReplicatedPartition::fromThrowable);
+    }
+
+    @Override
+    public boolean appendsAsynchronously() {
+        return true;
+    }
+
+    /** {@link #appendAsync}, answered on a Ratis thread (or inline when refused before submitting). */
+    @Override
+    public void append(ByteBuffer buffer, int offset, int length, AppendCallback callback) {
+        appendAsync(buffer, offset, length).whenComplete((r, e) -> callback.onAppended(r != null ? r
+            : fromThrowable(e)));
     }
 
     /** The leader's periodic tick entry (expiry in log order). */

@@ -146,4 +146,59 @@ class ProduceHandlerTest {
             assertEquals(0L, p.flushNowCalls.get());
         }
     }
+
+    @Test
+    void anAsynchronousPartitionIsAnsweredOnlyOnceItsAppendCompletesForAcksOneAndAll() throws Exception {
+        start(Map.of());
+        InMemoryLogStore.FakePartition p0 = store.fake("t1", 0);
+        InMemoryLogStore.FakePartition p1 = store.fake("t1", 1);
+        p0.asyncAppends = true;
+        p1.asyncAppends = true;
+        p1.asyncError = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        store.fake("t1", 2).autoDurable = true; // a synchronous partition in the same request
+        for (short acks : new short[] {1, -1}) {
+            try (WireClient c = new WireClient(server.port())) {
+                int id = c.send(ApiKey.PRODUCE, (short) 9, produce(acks, 30_000, 0, 1, 2));
+                awaitPending(p0, 1);
+                awaitPending(p1, 1);
+                assertTrue(c.silentFor(200), "acks=" + acks + ": no answer before the replicated appends complete");
+                p1.completeAppends();
+                assertTrue(c.silentFor(100), "acks=" + acks + ": still waiting for partition 0");
+                p0.completeAppends();
+                ProduceResponse rsp = c.receive(ApiKey.PRODUCE, (short) 9, id);
+                ProduceResponse.PartitionResponse r0 = rsp.topics.get(0).partitions.get(0);
+                ProduceResponse.PartitionResponse r1 = rsp.topics.get(0).partitions.get(1);
+                ProduceResponse.PartitionResponse r2 = rsp.topics.get(0).partitions.get(2);
+                assertEquals(ErrorCode.NONE.code, r0.errorCode);
+                assertEquals(acks == 1 ? 0L : 3L, r0.baseOffset, "the offset apply assigned");
+                assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER.code, r1.errorCode);
+                assertEquals(-1L, r1.baseOffset);
+                assertEquals("injected", r1.errorMessage);
+                assertEquals(ErrorCode.NONE.code, r2.errorCode);
+            }
+        }
+    }
+
+    @Test
+    void anAsynchronousAppendNotAnsweredInTimeIsRequestTimedOut() throws Exception {
+        start(Map.of());
+        InMemoryLogStore.FakePartition p0 = store.fake("t1", 0);
+        p0.asyncAppends = true;
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) 1, 200, 0));
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT.code, rsp.topics.get(0).partitions.get(0).errorCode);
+            p0.completeAppends(); // a late answer changes nothing (and is not sent twice)
+            assertTrue(c.silentFor(100));
+        }
+    }
+
+    private static void awaitPending(InMemoryLogStore.FakePartition p, int n) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (p.pendingAppends() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the append never reached the partition");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // a poll interval
+        }
+    }
 }
