@@ -74,6 +74,8 @@ public final class Bench {
                   --control true (idempotence off too) --direct true (a run without the proxy too)
                   --warmup-run true (one discarded fault-free run first)
                   --request-timeout-ms 500 --fault-delay-ms 750 --warmup 200000 --rounds 3 --seed 1
+                  --history-during-run arrays (acked offsets in long[]s while measuring; objects: the
+                  HistoryChecker's per-record objects, the harness's GC pauses before 2026-12-03)
           plot:   --in docs/benchmarks --tag NAME (reads NAME-runs.csv / NAME-faults.csv, writes NAME-*.png)
         """;
 

@@ -71,6 +71,13 @@ final class FaultBench {
      * (mode "on*"), so that a lever is measured side by side with its absence in the same round.
      */
     private final Map<String, String> compareProps;
+    /**
+     * --history-during-run arrays (default): during the measured part the acknowledged offsets go into one long[]
+     * per producer name and the {@link HistoryChecker} is filled after it; objects: the checker's per-record objects
+     * during the run, as before 2026-12-03 (its growing live set made this JVM's young collections copy hundreds
+     * of MB: 100-3000 ms pauses that froze the producer and the proxy, see {@link Pauses}).
+     */
+    private final boolean objectHistory;
     private final Opts opts;
 
     FaultBench(Opts o) {
@@ -97,6 +104,11 @@ final class FaultBench {
         idemlogProps = o.props("idemlog-props");
         producerProps = o.props("producer-props");
         compareProps = o.props("compare-props");
+        String history = o.str("history-during-run", "arrays");
+        if (!history.equals("arrays") && !history.equals("objects")) {
+            throw new IllegalArgumentException("--history-during-run arrays|objects, not " + history);
+        }
+        objectHistory = history.equals("objects");
         o.rejectUnknown();
         if (!rates.contains(0.0)) {
             throw new IllegalArgumentException("--rates must contain 0: the fault-free run is the reference");
@@ -129,7 +141,8 @@ final class FaultBench {
 
     record Result(int round, Scenario scenario, boolean idempotence, boolean variant, double seconds, long acked, long failed,
                   HistoryReport report, Map<FaultKind, Long> faults, long proxiedRequests, long restartMs,
-                  double serverCpu, long batchesRetried, long epochBumps, double load1, Recovery recovery) {
+                  double serverCpu, long batchesRetried, long epochBumps, double load1, Recovery recovery,
+                  Pauses.Summary pauses) {
         double recordsPerSecond(long n) {
             return n / seconds;
         }
@@ -276,7 +289,15 @@ final class FaultBench {
         ServerProcess.Builder builder = ServerProcess.builder(dir.resolve("data")).logFile(dir.resolve("server.log"))
             .jvmArgs(serverJvm.toArray(String[]::new)).override("create.topics", topic + ":" + partitions)
             .override("auto.create.topics.enable", "false");
+        List<String> jvm = new ArrayList<>(serverJvm);
+        Path serverGcLog = dir.resolve("server-gc.log");
+        jvm.add("-Xlog:gc:file=" + serverGcLog + ":uptime");
+        builder.jvmArgs(jvm.toArray(String[]::new));
+        String metricsEndpoint = "http://127.0.0.1:" + freePort();
+        builder.override("metrics.listener", metricsEndpoint);
         idemlogProps.forEach(builder::override);
+        metricsEndpoint = idemlogProps.getOrDefault("metrics.listener", metricsEndpoint);
+        History history = new History(warmup, records);
         try (ServerProcess server = builder.start();
              FaultProxy proxy = FaultProxy.start(server.address(), config)) {
             proxy.setFaultsEnabled(false);
@@ -302,8 +323,13 @@ final class FaultBench {
             long retried;
             long bumps;
             Recovery recovery;
+            Pauses.AckGaps gaps = new Pauses.AckGaps();
+            Pauses.HarnessGc harnessGc;
+            Pauses.ServerCounts server0;
+            Pauses.ServerCounts server1;
+            double serverGcFrom;
             try (IdemlogProducer producer = IdemlogProducer.create(ProducerConfig.fromProperties(p))) {
-                sendAll(producer, topic, "warm", warmup, checker, new AtomicLong(), new AtomicLong(),
+                sendAll(producer, topic, "warm", warmup, checker, history, null, new AtomicLong(), new AtomicLong(),
                     new AtomicLong());
                 producer.flush();
                 proxy.setFaultsEnabled(s.rate() > 0);
@@ -334,11 +360,15 @@ final class FaultBench {
                     }
                 }, 2, 2, TimeUnit.SECONDS);
                 CompletableFuture<Long> restart = null;
+                serverGcFrom = Pauses.lastUptime(serverGcLog);
+                server0 = Pauses.scrape(metricsEndpoint);
+                harnessGc = Pauses.HarnessGc.start();
                 seconds0 = System.nanoTime();
+                gaps.start(seconds0);
                 try {
                     String producerName = "run";
                     long half = records / 2;
-                    sendAll(producer, topic, producerName, half, checker, done, acked, failed);
+                    sendAll(producer, topic, producerName, half, checker, history, gaps, done, acked, failed);
                     if (s.kill()) {
                         restart = CompletableFuture.supplyAsync(() -> {
                             long k0 = System.nanoTime();
@@ -347,7 +377,8 @@ final class FaultBench {
                             return (System.nanoTime() - k0) / 1_000_000;
                         });
                     }
-                    sendRange(producer, topic, producerName, half, records, checker, done, acked, failed);
+                    sendRange(producer, topic, producerName, half, records, checker, history, gaps, done, acked,
+                        failed);
                     producer.flush();
                     while (done.get() < records) {
                         LockSupport.parkNanos(100_000);
@@ -355,7 +386,9 @@ final class FaultBench {
                     end = System.nanoTime();
                 } finally {
                     progress.shutdownNow();
+                    harnessGc.stop();
                 }
+                server1 = Pauses.scrape(metricsEndpoint);
                 if (restart != null) {
                     restartMs = restart.join();
                     serverCpu = Double.NaN; // two processes; the first one's CPU is gone with it
@@ -369,13 +402,19 @@ final class FaultBench {
             Map<FaultKind, Long> faults = proxy.counts();
             long proxied = s.direct() ? 0 : proxy.requests() - proxied0;
             double load = Proc.load1();
+            history.replay(checker, producerNameOf("warm"), producerNameOf("run"));
+            double[] serverGc = Pauses.serverGc(serverGcLog, serverGcFrom);
+            Pauses.ServerCounts serverDelta = server1.minus(server0);
+            Pauses.Summary pauses = new Pauses.Summary(gaps.count(), gaps.maxMs(), harnessGc.over(),
+                harnessGc.maxMs(), harnessGc.totalMs(), serverGc[0], serverGc[1], serverDelta.slowProduce(),
+                serverDelta.slowFsyncs());
             try (LogReader reader = new LogReader(server.address())) {
                 reader.readAll(topic, checker::logged);
             }
             HistoryReport report = checker.check();
             Proc.sync();
             return new Result(round, s, idem, variant, (end - seconds0) / 1e9, acked.get(), failed.get(), report, faults,
-                proxied, restartMs, serverCpu, retried, bumps, load, recovery);
+                proxied, restartMs, serverCpu, retried, bumps, load, recovery, pauses);
         } finally {
             if (!keepWork) {
                 Bench.deleteTree(dir);
@@ -384,22 +423,37 @@ final class FaultBench {
     }
 
     private void sendAll(IdemlogProducer producer, String topic, String name, long n, HistoryChecker checker,
-                         AtomicLong done, AtomicLong acked, AtomicLong failed) {
-        sendRange(producer, topic, name, 0, n, checker, done, acked, failed);
+                         History history, Pauses.AckGaps gaps, AtomicLong done, AtomicLong acked, AtomicLong failed) {
+        sendRange(producer, topic, name, 0, n, checker, history, gaps, done, acked, failed);
         if (name.equals("warm")) {
             producer.flush();
         }
     }
 
     private void sendRange(IdemlogProducer producer, String topic, String name, long from, long to,
-                           HistoryChecker checker, AtomicLong done, AtomicLong acked, AtomicLong failed) {
+                           HistoryChecker checker, History history, Pauses.AckGaps gaps, AtomicLong done,
+                           AtomicLong acked, AtomicLong failed) {
+        long[] offsets = history.offsets(name);
         for (long i = from; i < to; i++) {
             int partition = (int) (i % partitions);
             RecordTag tag = new RecordTag(name, partition, i);
-            checker.sent(tag);
-            producer.send(topic, partition, null, tag.encode(size), null, (md, e) -> {
+            byte[] value = tag.encode(size);
+            int index = (int) i;
+            if (objectHistory) {
+                checker.sent(tag);
+            } else {
+                history.sent(name, i + 1);
+            }
+            producer.send(topic, partition, null, value, null, (md, e) -> {
+                if (gaps != null) {
+                    gaps.ack(System.nanoTime());
+                }
                 if (e == null) {
-                    checker.acked(tag, md.offset());
+                    if (objectHistory) {
+                        checker.acked(new RecordTag(name, partition, index), md.offset());
+                    } else {
+                        History.ack(offsets, index, md.offset(), name, history);
+                    }
                     acked.incrementAndGet();
                 } else {
                     failed.incrementAndGet();
@@ -409,12 +463,88 @@ final class FaultBench {
         }
     }
 
+    private static String producerNameOf(String name) {
+        return name;
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /**
+     * The producer side of the history as primitive arrays during the measured run: per producer name, the offset
+     * each record was acknowledged at ({@link #NOT_ACKED} until then), and how many were handed to the producer.
+     * Replayed into the {@link HistoryChecker} after the run, so that its objects do not exist while measuring.
+     */
+    private final class History {
+        static final long NOT_ACKED = Long.MIN_VALUE;
+        private final long[] warm;
+        private final long[] run;
+        private long warmSent;
+        private long runSent;
+        /** Tags acknowledged twice at different offsets (rare: replayed as two acks, the checker reports them). */
+        private final List<long[]> secondAcks = Collections.synchronizedList(new ArrayList<>());
+
+        History(long warmRecords, long runRecords) {
+            warm = new long[objectHistory ? 0 : (int) warmRecords];
+            run = new long[objectHistory ? 0 : (int) runRecords];
+            java.util.Arrays.fill(warm, NOT_ACKED);
+            java.util.Arrays.fill(run, NOT_ACKED);
+        }
+
+        long[] offsets(String name) {
+            return name.equals("warm") ? warm : run;
+        }
+
+        void sent(String name, long count) {
+            if (name.equals("warm")) {
+                warmSent = Math.max(warmSent, count);
+            } else {
+                runSent = Math.max(runSent, count);
+            }
+        }
+
+        static void ack(long[] offsets, int index, long offset, String name, History h) {
+            long previous = offsets[index];
+            if (previous == NOT_ACKED) {
+                offsets[index] = offset;
+            } else {
+                h.secondAcks.add(new long[] {name.equals("warm") ? 0 : 1, index, offset});
+            }
+        }
+
+        /** Hands everything to the checker (objects mode: nothing, it has it all). */
+        void replay(HistoryChecker checker, String warmName, String runName) {
+            if (objectHistory) {
+                return;
+            }
+            replay(checker, warmName, warm, warmSent);
+            replay(checker, runName, run, runSent);
+            for (long[] a : secondAcks) {
+                String name = a[0] == 0 ? warmName : runName;
+                checker.acked(new RecordTag(name, (int) (a[1] % partitions), a[1]), a[2]);
+            }
+        }
+
+        private void replay(HistoryChecker checker, String name, long[] offsets, long sent) {
+            for (int i = 0; i < sent; i++) {
+                RecordTag tag = new RecordTag(name, i % partitions, i);
+                checker.sent(tag);
+                if (offsets[i] != NOT_ACKED) {
+                    checker.acked(tag, offsets[i]);
+                }
+            }
+        }
+    }
+
     private String line(Result r) {
         HistoryReport h = r.report();
         return String.format(Locale.ROOT,
             "RUN r%d %-22s idempotence %-3s %,10.0f rec/s (%.2f s) | acked %,d failed %,d | duplicates %,d "
                 + "losses %,d order violations %,d offset mismatches %,d%s | faults %s in %,d requests | retried batches %,d, "
-                + "epoch bumps %d%s | %s | server CPU %s | load %.2f%s",
+                + "epoch bumps %d%s | %s | server CPU %s | load %.2f | %s%s",
             r.round(), r.scenario().label(), new Mode(r.idempotence(), r.variant()).label(), r.recordsPerSecond(records),
             r.seconds(), r.acked(), r.failed(), h.duplicates(), h.losses(), h.orderViolations(),
             h.offsetMismatches(), h.isClean() ? "" : " (" + defects(h) + ")", faultCounts(r.faults()), r.proxiedRequests(),
@@ -422,7 +552,7 @@ final class FaultBench {
             r.recovery(),
             Double.isNaN(r.serverCpu()) ? "n/a (killed)" : String.format(Locale.ROOT, "%.2f s/Mrec",
                 r.serverCpu() / (records / 1e6)),
-            r.load1(), flag(r));
+            r.load1(), r.pauses(), flag(r));
     }
 
     private static String defects(HistoryReport h) {
@@ -455,7 +585,9 @@ final class FaultBench {
     static final String CSV_HEADER = "round,scenario,fault_rate,kill,proxy,idempotence,records,seconds,records_per_s,"
         + "acked,failed,duplicates,losses,order_violations,offset_mismatches,clean,faults_total,drop_response,"
         + "reset_mid_request,delay_response,duplicate_request,proxied_requests,retried_batches,epoch_bumps,restart_ms,"
-        + "server_cpu_s_per_mrec,load1,request_timeouts,stalled_connections,answers_lost,probes_sent,variant";
+        + "server_cpu_s_per_mrec,load1,request_timeouts,stalled_connections,answers_lost,probes_sent,variant,"
+        + "ack_gaps_100ms,ack_gap_max_ms,harness_gc_100ms,harness_gc_max_ms,harness_gc_total_ms,server_gc_100ms,"
+        + "server_gc_max_ms,server_produce_100ms,server_fsync_100ms";
 
     private String csv(Result r) {
         HistoryReport h = r.report();
@@ -473,7 +605,12 @@ final class FaultBench {
             RunResult.num(r.serverCpu() / (records / 1e6)), RunResult.num(r.load1()),
             String.valueOf(r.recovery().requestTimeouts()), String.valueOf(r.recovery().stalledConnections()),
             String.valueOf(r.recovery().answersLost()), String.valueOf(r.recovery().probesSent()),
-            String.valueOf(r.variant()));
+            String.valueOf(r.variant()),
+            String.valueOf(r.pauses().ackGaps()), RunResult.num(r.pauses().ackGapMaxMs()),
+            String.valueOf(r.pauses().harnessGc()), String.valueOf(r.pauses().harnessGcMaxMs()),
+            String.valueOf(r.pauses().harnessGcTotalMs()), RunResult.num(r.pauses().serverGc()),
+            RunResult.num(r.pauses().serverGcMaxMs()), RunResult.num(r.pauses().serverSlowProduce()),
+            RunResult.num(r.pauses().serverSlowFsyncs()));
     }
 
     /** Prints the per-scenario table; returns true if a control run set showed no duplicates at all. */

@@ -771,6 +771,42 @@ class SenderTest {
     }
 
     @Test
+    void shouldNotTakeItsOwnPauseForAStalledConnection() throws Exception {
+        // The sender's thread is paused (a GC pause of the process, which in the fault benchmark also hosts the
+        // proxy) for 300 ms while a request is in flight; the server answered in time, but the answer is read only
+        // after the pause. The run that comes 250 ms after the 50 ms bound must not give the connection up: before
+        // the fix it did (the harness's 100-3000 ms GC pauses were counted as false stalls).
+        start(config().stallTimeoutMs(50).requestTimeoutMs(1000));
+        warmUp();
+        CompletableFuture<RecordMetadata> f = append(0);
+        step(0);
+        step(300);
+        assertEquals(List.of(), transport.disconnectsBySender, "a late run does not give the connection up");
+        assertEquals(0, metrics.stalledConnections());
+        transport.respond(NODE, answer(0, 0, 42));
+        step(1);
+        assertEquals(42, f.get().offset());
+        assertEquals(0, metrics.stalledConnections());
+        assertEquals(0, metrics.requestTimeouts());
+
+        // The same pause with no answer at all: the stall is still caught, by the first run that comes on time
+        // after the network had as long as the pause (at most the stall bound), well before the request timeout.
+        append(0);
+        step(0);
+        long sentAt = now;
+        step(300);
+        assertEquals(0, metrics.stalledConnections());
+        for (int t = 0; t < 1000 && metrics.stalledConnections() == 0; t++) {
+            step(1);
+        }
+        assertEquals(1, metrics.stalledConnections(), "a stalled connection is still given up");
+        assertEquals(0, metrics.requestTimeouts());
+        // The first answer's 301 ms (our pause included) is the recent maximum now: the bound is 1.5 x it.
+        assertTrue(now - sentAt <= 300 + 460, "within the bound after the pause: " + (now - sentAt) + " ms");
+        // (A run that comes on time still acts at the bound itself: shouldGiveUpAStalledConnectionAtTheStallBound.)
+    }
+
+    @Test
     void controlWithoutStallDetectionTheRequestTimeoutIsWaitedFor() throws Exception {
         start(config().stallTimeoutMs(0));
         append(0);
