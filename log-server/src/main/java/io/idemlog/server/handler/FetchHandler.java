@@ -3,9 +3,11 @@ package io.idemlog.server.handler;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.MemoryRecords;
+import io.idemlog.common.protocol.RawTaggedFields;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.FetchRequest;
 import io.idemlog.common.protocol.message.FetchResponse;
+import io.idemlog.server.log.EpochEndOffset;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.log.ReadResult;
 import io.idemlog.server.network.ApiHandler;
@@ -24,11 +26,14 @@ import java.util.concurrent.Future;
  * session_id 0, so consumers keep sending full fetches; a request naming a session gets FETCH_SESSION_ID_NOT_FOUND.
  * A partition this node does not lead answers NOT_LEADER_OR_FOLLOWER; v9+ a {@code current_leader_epoch} lower than
  * the partition's FENCED_LEADER_EPOCH, higher UNKNOWN_LEADER_EPOCH (-1: no check); high watermark, last stable
- * offset and log start -1 with these errors, as Kafka; a fetch with any partition error is answered at once.
+ * offset and log start -1 with these errors, as Kafka; a fetch with any partition error is answered at once. v12+
+ * a {@code last_fetched_epoch} is checked for divergence (KIP-595, see {@link PendingFetch#divergence}).
  */
 final class FetchHandler implements ApiHandler {
     private static final MemoryRecords EMPTY = new MemoryRecords(ByteBuffer.allocate(0));
     private static final int FINAL_EPOCH = -1;
+    /** FetchResponse v12+ partition tagged field 0: DivergingEpoch {epoch int32, end_offset int64}. */
+    static final int DIVERGING_EPOCH_TAG = 0;
 
     private final BrokerContext broker;
 
@@ -70,6 +75,8 @@ final class FetchHandler implements ApiHandler {
         private Future<?> timeout;
         private int bytes;
         private boolean error;
+        /** The last read answered a diverging epoch: answered at once, as an error is. */
+        private boolean diverged;
 
         PendingFetch(RequestContext ctx, FetchRequest req, List<Target> targets) {
             this.ctx = ctx;
@@ -79,7 +86,7 @@ final class FetchHandler implements ApiHandler {
 
         void attempt() {
             FetchResponse rsp = read();
-            if (error || bytes >= Math.max(1, req.minBytes) || req.maxWaitMs <= 0 || targets.isEmpty()) {
+            if (error || diverged || bytes >= Math.max(1, req.minBytes) || req.maxWaitMs <= 0 || targets.isEmpty()) {
                 answer(rsp);
                 return;
             }
@@ -89,7 +96,7 @@ final class FetchHandler implements ApiHandler {
                 timeout = ctx.schedule(this::expire, req.maxWaitMs);
                 // The high watermark may have moved between the read and the park: look once more.
                 rsp = read();
-                if (error || bytes >= Math.max(1, req.minBytes)) {
+                if (error || diverged || bytes >= Math.max(1, req.minBytes)) {
                     answer(rsp);
                 }
             }
@@ -155,9 +162,41 @@ final class FetchHandler implements ApiHandler {
             }
         }
 
+        /**
+         * KIP-595's divergence check for a fetch naming its {@code last_fetched_epoch} (v12+; Kafka's followers send
+         * it, kafka-clients' consumers do not): the end of that epoch here, as OffsetForLeaderEpoch answers it.
+         * Unknown (above every epoch) or a fetch offset below the log start: OFFSET_OUT_OF_RANGE. The fetcher's log
+         * diverges when that epoch ends before its fetch offset, or only an older epoch is known: the answer carries
+         * {@code diverging_epoch} (tagged field 0: the epoch and its end offset), no records, and is sent at once.
+         * Returns whether the partition was answered here. Allocates (the answer), but only for such fetches.
+         */
+        private boolean divergence(Partition partition, FetchRequest.Partition request, FetchResponse.Partition p) {
+            EpochEndOffset end = partition.endOffsetForEpoch(request.lastFetchedEpoch);
+            long logStart = partition.logStartOffset();
+            if (end.isUndefined() || request.fetchOffset < logStart) {
+                p.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE.code;
+                error = true;
+                return true;
+            }
+            if (end.leaderEpoch() < request.lastFetchedEpoch || end.endOffset() < request.fetchOffset) {
+                long highWatermark = partition.highWatermark();
+                p.highWatermark = highWatermark;
+                p.lastStableOffset = highWatermark;
+                p.logStartOffset = logStart;
+                ByteBuffer field = ByteBuffer.allocate(4 + 8 + 1);
+                field.putInt(end.leaderEpoch()).putLong(end.endOffset()).put((byte) 0); // struct, no tags of its own
+                p.taggedFields = new RawTaggedFields();
+                p.taggedFields.add(DIVERGING_EPOCH_TAG, field.array());
+                diverged = true;
+                return true;
+            }
+            return false;
+        }
+
         private FetchResponse read() {
             bytes = 0;
             error = false;
+            diverged = false;
             FetchResponse rsp = new FetchResponse();
             int remaining = req.maxBytes <= 0 ? Integer.MAX_VALUE : req.maxBytes;
             FetchResponse.Topic current = null;
@@ -183,6 +222,9 @@ final class FetchHandler implements ApiHandler {
                 if (refused != ErrorCode.NONE) {
                     p.errorCode = refused.code;
                     error = true;
+                    continue;
+                }
+                if (ctx.version >= 12 && t.request().lastFetchedEpoch >= 0 && divergence(partition, t.request(), p)) {
                     continue;
                 }
                 int limit = Math.min(t.request().partitionMaxBytes, remaining);

@@ -228,4 +228,53 @@ class LeaderRoutingTest {
             assertEquals(42, ps.get(2).leaderId);
         }
     }
+
+    /**
+     * Fetch v12's last_fetched_epoch (KIP-595): a partition at epoch 5 whose epoch 3 ended at 0 (the fake's cache:
+     * one epoch 5 from offset 0) answers a fetcher at offset 2 of epoch 3 with diverging_epoch (3, 0) and no
+     * records, at once; epoch 5 at offset 2 (log end 3) is served; an epoch above every known one, and a fetch
+     * offset below the log start, OFFSET_OUT_OF_RANGE; below v12 (no such field) nothing is checked.
+     */
+    @Test
+    void fetchChecksTheLastFetchedEpochForDivergence() throws Exception {
+        store.fake("t1", 0).leaderEpoch = 5;
+        try (WireClient c = new WireClient(server.port())) {
+            c.call(ApiKey.PRODUCE, (short) 9, ProduceHandlerTest.produce((short) -1, 30_000, 0));
+            FetchRequest req = fetch(5, 0);
+            req.maxWaitMs = 10_000; // a diverging answer must not wait for min_bytes
+            req.minBytes = 1 << 20;
+            FetchRequest.Partition fp = req.topics.get(0).partitions.get(0);
+            fp.fetchOffset = 2L;
+            fp.lastFetchedEpoch = 3;
+            long t0 = System.nanoTime();
+            FetchResponse.Partition p = ((FetchResponse) c.call(ApiKey.FETCH, (short) 12, req))
+                .topics.get(0).partitions.get(0);
+            assertEquals(ErrorCode.NONE.code, p.errorCode);
+            java.nio.ByteBuffer diverging = java.nio.ByteBuffer.wrap(p.taggedFields.get(
+                FetchHandler.DIVERGING_EPOCH_TAG));
+            assertEquals(3, diverging.getInt(), "the epoch answered");
+            assertEquals(0L, diverging.getLong(), "where it ends");
+            assertEquals(0, diverging.get(), "no tags of its own");
+            assertEquals(3L, p.highWatermark);
+            assertEquals(0, p.records.sizeInBytes());
+            org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() - t0 < 5_000_000_000L,
+                "answered at once, not after max_wait_ms");
+
+            req.maxWaitMs = 0;
+            req.minBytes = 1;
+            fp.lastFetchedEpoch = 5;
+            p = ((FetchResponse) c.call(ApiKey.FETCH, (short) 12, req)).topics.get(0).partitions.get(0);
+            assertEquals(ErrorCode.NONE.code, p.errorCode);
+            org.junit.jupiter.api.Assertions.assertNull(p.taggedFields, "no divergence within the epoch");
+
+            fp.lastFetchedEpoch = 6;
+            p = ((FetchResponse) c.call(ApiKey.FETCH, (short) 12, req)).topics.get(0).partitions.get(0);
+            assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE.code, p.errorCode, "an unknown epoch");
+
+            fp.lastFetchedEpoch = 3;
+            p = ((FetchResponse) c.call(ApiKey.FETCH, (short) 11, req)).topics.get(0).partitions.get(0);
+            assertEquals(ErrorCode.NONE.code, p.errorCode, "v11 has no last_fetched_epoch");
+            org.junit.jupiter.api.Assertions.assertNull(p.taggedFields);
+        }
+    }
 }

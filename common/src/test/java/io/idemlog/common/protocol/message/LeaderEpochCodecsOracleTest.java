@@ -95,4 +95,28 @@ class LeaderEpochCodecsOracleTest {
                 "a request cut at byte " + cut);
         }
     }
+
+    /**
+     * Fetch v12's diverging_epoch (partition tagged field 0, what the server's divergence check answers) as raw
+     * bytes epoch int32, end_offset int64, an empty tag section: kafka-clients writes and reads exactly that.
+     */
+    @Test
+    void fetchDivergingEpochIsTaggedFieldZeroAsKafkaWritesIt() {
+        for (short v = 12; v <= ApiKey.FETCH.maxVersion; v++) {
+            org.apache.kafka.common.message.FetchResponseData k = new org.apache.kafka.common.message
+                .FetchResponseData().setErrorCode((short) 0).setSessionId(0);
+            org.apache.kafka.common.message.FetchResponseData.PartitionData p = new org.apache.kafka.common
+                .message.FetchResponseData.PartitionData().setPartitionIndex(0).setHighWatermark(30L)
+                .setLastStableOffset(30L).setLogStartOffset(0L).setAbortedTransactions(null)
+                .setRecords(org.apache.kafka.common.record.MemoryRecords.EMPTY);
+            p.divergingEpoch().setEpoch(3).setEndOffset(17L);
+            k.responses().add(new org.apache.kafka.common.message.FetchResponseData.FetchableTopicResponse()
+                .setTopic("orders").setPartitions(java.util.List.of(p)));
+            FetchResponse m = roundTrip(k, v, FetchResponse::read,
+                org.apache.kafka.common.message.FetchResponseData::new);
+            byte[] field = m.topics.get(0).partitions.get(0).taggedFields.get(0);
+            java.nio.ByteBuffer expected = java.nio.ByteBuffer.allocate(13).putInt(3).putLong(17L).put((byte) 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(expected.array(), field, "v" + v);
+        }
+    }
 }
