@@ -152,6 +152,19 @@ public final class MetadataQuorum implements AutoCloseable {
      * @param snapshotEveryEntries take a snapshot (and purge the log up to it) after this many applied entries
      */
     public static RaftProperties properties(ClusterConfig config, long snapshotEveryEntries) {
+        return properties(config, snapshotEveryEntries, DEFAULT_MAX_ENTRY_BYTES);
+    }
+
+    /** message.max.bytes' default (1 MiB + 12), the largest batch a partition group's entry carries by default. */
+    public static final int DEFAULT_MAX_ENTRY_BYTES = 1_048_588;
+
+    /**
+     * {@link #properties(ClusterConfig, long)} for a server that also hosts partition groups whose entries carry
+     * batches up to {@code maxEntryBytes} (message.max.bytes): Ratis refuses an entry above its appender's byte
+     * limit ("Log entry size ... exceeds the max buffer limit"), so the limit is twice that (REPLICATION.md section
+     * 6) and the log's write buffer the limit + 8.
+     */
+    public static RaftProperties properties(ClusterConfig config, long snapshotEveryEntries, int maxEntryBytes) {
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(config.raftDir().toFile()));
         ClusterConfig.Voter self = config.self();
@@ -168,10 +181,12 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, snapshotEveryEntries);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 1);
-        // metadata entries are tiny: small segments so that a purge really removes them, small buffers
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
-        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("1MB"));
-        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("512KB"));
+        // Metadata entries are tiny, partition entries up to a batch (+ the entry header and Ratis's framing):
+        // the buffers fit the largest batch twice over; segments stay small enough that a purge removes them.
+        long byteLimit = Math.max(512L << 10, 2L * (maxEntryBytes + 1024L));
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(byteLimit));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(byteLimit + 8));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(Math.max(1L << 20, 2 * byteLimit)));
         return p;
     }
 

@@ -213,6 +213,11 @@ public final class ReplicaStorage implements AutoCloseable {
             log.applyEntry(buffer, offset, length, appendTimeMs, leaderEpoch, out);
         }
 
+        /** Whether the storage failed (an I/O error): it appends nothing more until restarted. */
+        public boolean offline() {
+            return log.state() != PartitionLog.State.OPEN;
+        }
+
         /** A tick entry: producers and de-dup keys idle past their limits at the entry's time. */
         public int expire(long nowMs) {
             return log.expireProducers(nowMs);

@@ -1,5 +1,6 @@
 package io.idemlog.server.replication;
 
+import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.server.log.AppendOutcome;
 import io.idemlog.server.log.DedupConfig;
 import io.idemlog.server.log.ReplicaStorage;
@@ -192,6 +193,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
             buf.flip();
             int term = (int) Math.min(Integer.MAX_VALUE, entry.getTerm());
             l.apply(buf, 0, length, leaderTimeMs, term, outcome);
+            if (outcome.error() == ErrorCode.KAFKA_STORAGE_ERROR && l.offline()) {
+                // Not a decision of apply but this replica's disk: going on would make it diverge from the others
+                // (they appended the batch). Stop applying; Ratis takes this division out of service.
+                LOG.error("{}: storage failed applying entry {}; this replica stops applying", this,
+                    entry.getIndex());
+                return CompletableFuture.failedFuture(new IOException(this + ": storage offline at entry "
+                    + entry.getIndex()));
+            }
             reply = PartitionEntry.reply(outcome);
         }
         updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());

@@ -121,4 +121,68 @@ class PartitionGroupsTest {
         ReplicaCluster.await(() -> !Files.exists(groupDir), "the group's directory deleted");
         cluster.groups[0].remove(id, 2); // idempotent
     }
+
+    @Test
+    void badBatchesAreRefusedBeforeProposingAndALargeBatchReplicates() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.startAll();
+        UUID id = UUID.randomUUID();
+        int[] readyTerms = new int[3];
+        for (int i = 0; i < 3; i++) {
+            int node = i;
+            cluster.groups[i].setLeaderListener((topicId, partition, term) -> {
+                if (topicId.equals(id) && partition == 1) {
+                    readyTerms[node] = term;
+                }
+            });
+            cluster.groups[i].ensure("blobs", id, 1, List.of(1, 2, 3));
+        }
+        int leader = cluster.leader("blobs", 1);
+        Partition p = cluster.groups[leader].partition("blobs", 1);
+        ReplicaCluster.await(() -> readyTerms[leader] > 0, "the leader listener told of the ready leader");
+        assertEquals(p.leaderEpoch(), readyTerms[leader], "told the term = the leader epoch");
+        assertEquals(leader + 1, p.leaderId());
+        RaftGroupId gid = PartitionGroups.groupId(id, 1);
+        long raftEnd = cluster.quorums[leader].server().getDivision(gid).getRaftLog().getLastEntryTermIndex()
+            .getIndex();
+
+        byte[] good = ReplicaCluster.batch(11, (short) 0, 0, 5, "g");
+        byte[] badCrc = good.clone();
+        badCrc[badCrc.length - 1] ^= 0x55;
+        assertEquals(ErrorCode.CORRUPT_MESSAGE, append(p, badCrc).error());
+        byte[] truncated = java.util.Arrays.copyOf(good, good.length - 7);
+        assertTrue(append(p, truncated).error() != ErrorCode.NONE, "a truncated batch is refused");
+        byte[] garbage = new byte[100];
+        new java.util.Random(13).nextBytes(garbage);
+        assertTrue(append(p, garbage).error() != ErrorCode.NONE, "garbage is refused");
+        assertEquals(raftEnd, cluster.quorums[leader].server().getDivision(gid).getRaftLog()
+            .getLastEntryTermIndex().getIndex(), "nothing refused entered the Raft log");
+        assertEquals(0L, p.logEndOffset());
+
+        // A batch near message.max.bytes (1 MiB) is one Raft entry, replicated like any other.
+        byte[] big = bigBatch(1_000_000);
+        AppendResult r = append(p, big);
+        assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+        AppendResult after = append(p, good);
+        assertEquals(ErrorCode.NONE, after.error(), after.errorMessage());
+        cluster.awaitApplied("blobs", 1, after.lastOffset() + 1);
+        String expected = cluster.digest(leader, "blobs", 1);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(expected, cluster.digest(i, "blobs", 1));
+        }
+    }
+
+    private static byte[] bigBatch(int bytes) {
+        ByteBuffer buf = ByteBuffer.allocate(bytes + 1024);
+        io.idemlog.common.record.RecordBatchBuilder b = new io.idemlog.common.record.RecordBatchBuilder()
+            .init(buf, 0, buf.capacity());
+        byte[] value = new byte[10_000];
+        new java.util.Random(7).nextBytes(value);
+        int written = 0;
+        while (written + value.length + 200 < bytes && b.tryAppend(1_700_000_000_000L, null, value, null)) {
+            written += value.length;
+        }
+        int size = b.close();
+        return java.util.Arrays.copyOf(buf.array(), size);
+    }
 }

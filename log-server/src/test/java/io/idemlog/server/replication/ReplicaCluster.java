@@ -43,6 +43,7 @@ final class ReplicaCluster implements AutoCloseable {
     final PartitionGroups[] groups = new PartitionGroups[3];
     long snapshotEveryEntries = 1_000_000;
     LogConfig logConfig = LogConfig.defaults();
+    long tickIntervalMs = 0;
 
     ReplicaCluster(Path dir) throws IOException {
         this.dir = dir;
@@ -70,9 +71,7 @@ final class ReplicaCluster implements AutoCloseable {
         RaftProperties p = MetadataQuorum.properties(configs[i], snapshotEveryEntries);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
-        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("1MB"));
-        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("512KB"));
-        PartitionGroups g = new PartitionGroups(configs[i], logConfig, new SystemEpochClock(), 0);
+        PartitionGroups g = new PartitionGroups(configs[i], logConfig, new SystemEpochClock(), tickIntervalMs);
         MetadataQuorum q;
         try {
             q = MetadataQuorum.start(configs[i], p, g.registry());
@@ -192,5 +191,17 @@ final class ReplicaCluster implements AutoCloseable {
             }
         }
         return r;
+    }
+
+    /** {@code base} with one record component replaced (LogConfig has no builder outside its package). */
+    static LogConfig with(LogConfig base, String component, Object value) throws Exception {
+        java.lang.reflect.RecordComponent[] cs = LogConfig.class.getRecordComponents();
+        Object[] args = new Object[cs.length];
+        Class<?>[] types = new Class<?>[cs.length];
+        for (int i = 0; i < cs.length; i++) {
+            types[i] = cs[i].getType();
+            args[i] = cs[i].getName().equals(component) ? value : cs[i].getAccessor().invoke(base);
+        }
+        return LogConfig.class.getDeclaredConstructor(types).newInstance(args);
     }
 }

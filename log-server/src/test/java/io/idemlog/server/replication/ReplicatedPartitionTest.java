@@ -182,4 +182,32 @@ class ReplicatedPartitionTest {
             return 0;
         }
     }
+
+    @Test
+    void tickEntriesExpireIdleProducersOnEveryReplicaAtTheLeadersTime() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.logConfig = ReplicaCluster.with(cluster.logConfig, "producerIdExpirationMs", 1_000L);
+        cluster.tickIntervalMs = 100;
+        cluster.startAll();
+        for (int i = 0; i < 3; i++) {
+            cluster.groups[i].ensure(TOPIC, topicId, 0, List.of(1, 2, 3));
+        }
+        long end = appendBatches(0, 3, 2);
+        cluster.awaitApplied(TOPIC, 0, end);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(1, at(i).producerCount(), "node " + (i + 1) + " keeps the producer");
+        }
+        ReplicaCluster.await(() -> at(0).producerCount() == 0 && at(1).producerCount() == 0
+            && at(2).producerCount() == 0, "the idle producer expired on every replica by tick entries");
+        // The expired producer is new again (an unknown producer is accepted at any sequence, as in Kafka), the
+        // same on every replica.
+        AppendResult r = append(at(cluster.leader(TOPIC, 0)), ReplicaCluster.batch(PRODUCER, (short) 0, 6, 2, "late"));
+        assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+        assertFalse(r.duplicate());
+        cluster.awaitApplied(TOPIC, 0, r.lastOffset() + 1);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(producers(at(0)), producers(at(i)), "node " + (i + 1) + "'s producer state");
+            assertEquals(cluster.digest(0, TOPIC, 0), cluster.digest(i, TOPIC, 0));
+        }
+    }
 }
