@@ -138,8 +138,19 @@ public final class PartitionStateMachine extends BaseStateMachine {
         closeLog();
         SnapshotManifestFile m = SnapshotManifestFile.newest(dir);
         DedupConfig dedup = groups.dedupFor(descriptor);
-        log = groups.storage().open(descriptor.topic(), descriptor.partition(), dir, dedup,
+        ReplicaStorage.Log opened = groups.storage().open(descriptor.topic(), descriptor.partition(), dir, dedup,
             m == null ? null : m.manifest());
+        long expectedEnd = m == null ? 0L : m.manifest().logEndOffset();
+        if (opened.logEndOffset() != expectedEnd) {
+            // Recovery cut the files below what the snapshot covers (damage inside it): Ratis would replay only the
+            // entries after the snapshot, at the wrong offsets. Refuse rather than diverge from the other replicas.
+            opened.close();
+            throw new IOException(this + ": the partition's files in " + dir + " end at offset "
+                + opened.logEndOffset() + " after recovery, but snapshot " + (m == null ? "(none)" : m.name())
+                + " covers up to " + expectedEnd + ": damaged within the snapshot; move the directory away to "
+                + "let the replica be rebuilt from the leader");
+        }
+        log = opened;
         setLastAppliedTermIndex(m == null ? TermIndex.INITIAL_VALUE : TermIndex.valueOf(m.term(), m.index()));
         LOG.info("{}: storage loaded at {} (log end offset {})", this, m == null ? "the start" : "snapshot "
             + m.name(), log.logEndOffset());

@@ -210,4 +210,48 @@ class ReplicatedPartitionTest {
             assertEquals(cluster.digest(0, TOPIC, 0), cluster.digest(i, TOPIC, 0));
         }
     }
+
+    @Test
+    void aTornTailBeyondTheSnapshotIsCutAndReplayedAndDamageInsideItRefusesTheReplica() throws Exception {
+        startWithPartition(8);
+        long end = appendBatches(0, 30, 3);
+        cluster.awaitApplied(TOPIC, 0, end);
+        int node = (cluster.leader(TOPIC, 0) + 1) % 3;
+        Path sm = ((ReplicatedPartition) at(node)).stateMachine().log().dir();
+        ReplicaCluster.await(() -> manifests(sm) > 0, "a snapshot manifest");
+        String bytes = cluster.digest(node, TOPIC, 0);
+        cluster.stop(node);
+        Path segment;
+        try (Stream<Path> files = Files.list(sm)) {
+            segment = files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().reduce((a, b) -> b)
+                .orElseThrow();
+        }
+        // What a crash in the middle of a write leaves: garbage after the last batch.
+        byte[] garbage = new byte[333];
+        new java.util.Random(3).nextBytes(garbage);
+        Files.write(segment, garbage, java.nio.file.StandardOpenOption.APPEND);
+        cluster.start(node);
+        cluster.awaitApplied(TOPIC, 0, end);
+        assertEquals(bytes, cluster.digest(node, TOPIC, 0), "cut to the snapshot, the rest replayed: same bytes");
+
+        // Damage inside what the snapshot covers: the replica must not serve (nor apply at wrong offsets).
+        SnapshotManifestFile m = SnapshotManifestFile.newest(sm);
+        cluster.stop(node);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+            sm.resolve(String.format("%020d.log", m.manifest().bases()[0])), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}), 70); // inside the first batch
+        }
+        boolean refused;
+        try {
+            cluster.start(node);
+            refused = cluster.groups[node].partition(TOPIC, 0) == null
+                || at(node).role() == io.idemlog.server.log.PartitionRole.OFFLINE;
+        } catch (java.io.IOException | RuntimeException e) {
+            refused = true;
+        }
+        assertTrue(refused, "a replica damaged inside its snapshot does not come up");
+        // The other two still serve.
+        AppendResult r = append(at(cluster.leader(TOPIC, 0)), ReplicaCluster.batch(PRODUCER, (short) 0, 90, 3, "x"));
+        assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+    }
 }
