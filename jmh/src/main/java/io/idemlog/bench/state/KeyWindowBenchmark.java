@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  *       hot in a 16-byte buffer (8-byte nonce + 8-byte counter, as the e2e dedup-cost benchmark sends): hash it,
  *       probe for it (a miss), enter it into the full window (the oldest is evicted);</li>
  *   <li>{@code newKeysBatchAtBound}: the same per key, for a batch of 512 new keys as {@code DedupFilter} does it
- *       (hash them all, {@link KeyWindow#prefetch} / {@link KeyWindow#prefetchOldest} so the cache misses overlap,
+ *       (hash them all, {@link KeyWindow#prefetch} so the lookups' cache misses overlap,
  *       then probe each and enter each).</li>
  * </ul>
  */
@@ -145,7 +145,6 @@ public class KeyWindowBenchmark {
             batchHashes[k] = KeyWindow.hash(hot, 0, 16);
         }
         window.prefetch(batchHashes, BATCH);
-        window.prefetchOldest(BATCH, NOW_MS);
         long found = 0;
         for (int k = 0; k < BATCH; k++) {
             found += window.findOriginal(batchHashes[k], NOW_MS, none);

@@ -43,7 +43,6 @@ final class DedupFilter implements RecordBatch.RecordSink {
     /** The batch {@link #validate} walked (its buffer and position), whose records pass 1 of {@link #scan} has. */
     private ByteBuffer validatedBuffer;
     private int validatedOffset = -1;
-    private int withKey;
 
     /** In-batch table: record index + 1, or 0. */
     private int[] batchTable = new int[128];
@@ -97,7 +96,6 @@ final class DedupFilter implements RecordBatch.RecordSink {
     boolean validate(RecordBatch batch, Varints.Cursor walk) {
         validatedOffset = -1;
         buffer = batch.buffer();
-        withKey = 0;
         boolean valid = batch.validateRecords(walk, headerName, this);
         if (valid) {
             validatedBuffer = batch.buffer();
@@ -117,7 +115,6 @@ final class DedupFilter implements RecordBatch.RecordSink {
             keyIndex[index] = headerValueIndex;
             keyLength[index] = headerValueLength;
             keyHash[index] = KeyWindow.hash(buffer, headerValueIndex, headerValueLength);
-            withKey++;
         } else {
             keyLength[index] = 0;
             keyHash[index] = 0L;
@@ -142,9 +139,6 @@ final class DedupFilter implements RecordBatch.RecordSink {
         validatedOffset = -1;
         int end = batch.offset() + batch.sizeInBytes();
         int position = batch.offset() + RecordBatch.RECORDS_OFFSET;
-        if (!walked) {
-            withKey = 0;
-        }
         // Pass 1: each record's key, hashed in place; already done by validate() when it walked this batch.
         for (int i = 0; i < n && !walked; i++) {
             Varints.Cursor c = cursor.wrap(buf, position, end);
@@ -166,16 +160,15 @@ final class DedupFilter implements RecordBatch.RecordSink {
             position = stop;
             if (keyLength[i] > 0) {
                 keyHash[i] = KeyWindow.hash(buf, keyIndex[i], keyLength[i]);
-                withKey++;
             } else {
                 keyHash[i] = 0L;
             }
         }
-        // Pass 2: start the window's cache misses for every key of the batch at once (lookups and the evictions
-        // that entering them will make), instead of one after another in pass 3 and in commit.
+        // Pass 2: start the window's cache misses for every key of the batch at once (the index lines where their
+        // lookups, and later their inserts, happen), instead of one after another in pass 3. Evictions touch no
+        // index line at random (KeyWindow drops the oldest by advancing its ring; a sequential sweep cleans up).
         if (window.size() > 0) {
             window.prefetch(keyHash, n);
-            window.prefetchOldest(withKey, nowMs);
         }
         // Pass 3: in record order (the first record with a key wins), a repeat of a stored key or of an earlier
         // record of this batch.

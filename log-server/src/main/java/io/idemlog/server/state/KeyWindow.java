@@ -12,22 +12,33 @@ import java.nio.ByteBuffer;
  * <ul>
  * <li>a ring of entries in insertion (= append-time) order, one {@code long[]} with the three words of an entry
  * side by side (hash, offset, time: 24 bytes, so an entry is one cache line, rarely two), which makes both expiry
- * and eviction "drop the oldest" and keeps them sequential in memory;</li>
- * <li>an open-addressing index over it (linear probing, power-of-two size, at most half full), one {@code long}
- * per slot: the ring slot + 1 in the low {@value #SLOT_BITS} bits (0 = empty) and the low 34 bits of the key's
- * mixed hash above them. The index position comes from the same mixed hash, so a probe decides "not this key" from
- * the index word alone for all but ~2^-13 of the other keys it passes (the bits above the position act as a
- * fingerprint), and backward-shift deletion finds every entry's home position without reading the ring. A new key
- * therefore costs one random memory access to look up (the index line) and one to evict the oldest key at the
- * bound (its index line; the ring itself is walked in order); a stored key one more (its ring entry).</li>
+ * and eviction "drop the oldest" and keeps them sequential in memory. Every entry has a sequence number (its
+ * insertion count, modulo 2^{@value #SEQ_BITS}); its ring slot is the sequence number's low bits;</li>
+ * <li>an open-addressing index over it (linear probing, power-of-two size, twice the ring's), one {@code long} per
+ * slot: the entry's sequence number in the low {@value #SEQ_BITS} bits, the low {@value #TAG_BITS} bits of the
+ * key's mixed hash above them and an occupied bit on top (0 = empty). The index position comes from the same mixed
+ * hash, so a probe decides "not this key" from the index word alone for all but ~2^-12 of the other keys it passes
+ * (the bits above the position act as a fingerprint), and backward-shift deletion finds every word's home position
+ * without reading the ring.</li>
  * </ul>
- * Removal uses backward-shift deletion, so the index never holds tombstones. Both grow by doubling up to
- * {@code maxKeys} (a rare allocation, amortised over the keys that filled them); nothing is allocated per key.
+ * Dropping the oldest entry (eviction at the bound, expiry) only advances the ring's head: it does not touch the
+ * index. An index word whose sequence number is no longer in [head, head + size) is <em>stale</em>: lookups pass
+ * over it (the number alone says so, no ring read), an insert that passes one reuses its slot, and a sweep that
+ * visits {@value #SWEEP} index words in order at every {@link #add} removes the stale ones it meets (backward-shift
+ * deletion, so the index never holds tombstones). So a new key at the bound costs one random memory access (the
+ * index line where its lookup and insert happen; {@link #prefetch} overlaps those of a batch) plus a sequential walk
+ * of the ring and of the index, instead of a second random access to find and delete the evicted key's word.
+ * Bounds: at the bound every add makes one word stale, and the sweep visits the whole index (twice the ring's
+ * capacity C) within about (2 C + the stale words it deletes) / {@value #SWEEP} adds, so a stale word lives at most
+ * about 0.3 C adds: the index holds at most C live words plus ~0.3 C stale ones (at most ~2/3 full, on average
+ * ~57 %, against 50 % with eager deletion), and a stale sequence number is gone long before the
+ * 2^{@value #SEQ_BITS} counter could make it look live again (that needs 2^30 - C adds). Both arrays grow by doubling up to {@code maxKeys} (a
+ * rare allocation, amortised over the keys that filled them); nothing is allocated per key.
  *
  * <p>Collisions: a hash names candidates, never a verdict. Several entries may share a hash (two distinct keys that
- * collide, or one key stored again after its first entry expired); {@link #findOriginal} offers each live candidate's
- * offset to a {@link Verifier}, which compares the actual key bytes with the record stored at that offset, so a
- * collision can never make a distinct record look like a repeat.
+ * collide, or one key stored again after its first entry expired or its record left the log); {@link #findOriginal}
+ * offers each live candidate's offset to a {@link Verifier}, which compares the actual key bytes with the record
+ * stored at that offset, so a collision can never make a distinct record look like a repeat.
  *
  * <p>Time: entries are kept in append order and their time is never older than the previous one's (a server clock
  * that steps back does not reorder the ring). An entry is live while {@code now - time < windowMs}.
@@ -41,25 +52,33 @@ public final class KeyWindow {
     }
 
     private static final int MIN_CAPACITY = 16;
-    /** Low bits of an index word: ring slot + 1 (0 = empty). The ring holds at most 2^29 entries. */
-    static final int SLOT_BITS = 30;
-    private static final long SLOT_MASK = (1L << SLOT_BITS) - 1;
+    /** Low bits of an index word: the entry's sequence number. The ring holds at most 2^29 entries. */
+    static final int SEQ_BITS = 30;
+    private static final int SEQ_MASK = (1 << SEQ_BITS) - 1;
+    /** Bits of the mixed hash kept in an index word, above the sequence number (the home position is their low bits). */
+    static final int TAG_BITS = 33;
+    private static final long TAG_MASK = (1L << TAG_BITS) - 1;
+    private static final long OCCUPIED = 1L << 63;
+    /** Index words the sweep for stale words visits per {@link #add}: one cache line. */
+    static final int SWEEP = 8;
     /** Ring words per entry: hash, offset, time. */
     private static final int STRIDE = 3;
 
     private final int maxKeys;
     private long windowMs;
 
-    // The ring: entry i of the window (0 = oldest) is at physical slot (head + i) & ringMask, words
-    // [slot * STRIDE, slot * STRIDE + STRIDE) of ring.
+    // The ring: the entry with sequence number q is at physical slot q & ringMask, words
+    // [slot * STRIDE, slot * STRIDE + STRIDE) of ring. The oldest entry's number is head; size entries follow it.
     private long[] ring;
     private int ringMask;
     private int head;
     private int size;
 
-    /** Index: (mixed hash << SLOT_BITS) | (ring slot + 1), or 0. Length a power of two, twice the ring's. */
+    /** Index: OCCUPIED | (mixed hash tag << SEQ_BITS) | sequence number, or 0. Twice the ring's length. */
     private long[] index;
     private int indexMask;
+    /** The next index position the sweep visits. */
+    private int sweep;
 
     private long lastTime = Long.MIN_VALUE;
     /** Where {@link #prefetch} leaves what it loaded, so that the loads are not optimised away. */
@@ -68,6 +87,11 @@ public final class KeyWindow {
     private long expirations;
 
     public KeyWindow(long windowMs, int maxKeys) {
+        this(windowMs, maxKeys, 0);
+    }
+
+    /** A window whose first entry gets sequence number {@code firstSeq} (tests: the 2^30 wrap of the numbers). */
+    KeyWindow(long windowMs, int maxKeys, int firstSeq) {
         if (windowMs <= 0) {
             throw new IllegalArgumentException("windowMs must be > 0: " + windowMs);
         }
@@ -76,15 +100,12 @@ public final class KeyWindow {
         }
         this.windowMs = windowMs;
         this.maxKeys = maxKeys;
-        allocate(Math.min(ceilPowerOfTwo(maxKeys), MIN_CAPACITY));
-    }
-
-    private void allocate(int ringCapacity) {
-        ring = new long[ringCapacity * STRIDE];
-        ringMask = ringCapacity - 1;
-        index = new long[ringCapacity * 2];
+        int capacity = Math.min(ceilPowerOfTwo(maxKeys), MIN_CAPACITY);
+        ring = new long[capacity * STRIDE];
+        ringMask = capacity - 1;
+        index = new long[capacity * 2];
         indexMask = index.length - 1;
-        head = 0;
+        head = firstSeq & SEQ_MASK;
     }
 
     private static int ceilPowerOfTwo(int n) {
@@ -127,18 +148,34 @@ public final class KeyWindow {
         return (long) ring.length * 8 + (long) index.length * 8;
     }
 
+    /** Index words held now, live and stale (for tests: the sweep's bound). */
+    int indexWords() {
+        int n = 0;
+        for (long word : index) {
+            if (word != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private long clamp(long nowMs) {
         return Math.max(nowMs, lastTime);
     }
 
-    /** The index word's fingerprint part for a mixed hash (what {@code word >>> SLOT_BITS} must equal). */
+    /** The index word's fingerprint part for a mixed hash (what {@code (word >>> SEQ_BITS) & TAG_MASK} must equal). */
     private static long tag(long mixed) {
-        return mixed & (-1L >>> SLOT_BITS);
+        return mixed & TAG_MASK;
+    }
+
+    /** Whether the index word names an entry still in the ring (not dropped since it was indexed). */
+    private boolean live(long word) {
+        return ((((int) word & SEQ_MASK) - head) & SEQ_MASK) < size;
     }
 
     /**
-     * The offset of the live entry with this hash whose stored record the verifier confirms carries the same key,
-     * oldest first; or -1 when there is none. No allocation.
+     * The offset of a live entry with this hash whose stored record the verifier confirms carries the same key
+     * (candidates in probe order); or -1 when there is none. No allocation.
      */
     public long findOriginal(long hash, long nowMs, Verifier verifier) {
         long now = clamp(nowMs);
@@ -152,8 +189,8 @@ public final class KeyWindow {
                 return -1L;
             }
             checkProbes(++probes, mask);
-            if (word >>> SLOT_BITS == tag) {
-                int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
+            if (((word >>> SEQ_BITS) & TAG_MASK) == tag && live(word)) {
+                int e = ((int) word & ringMask) * STRIDE;
                 if (ring[e] == hash && now - ring[e + 2] < windowMs) {
                     long offset = ring[e + 1];
                     if (verifier.sameKey(offset)) {
@@ -180,27 +217,6 @@ public final class KeyWindow {
         touched = acc;
     }
 
-    /**
-     * Touches the index words of the oldest entries that entering {@code adding} keys at {@code nowMs} will remove
-     * (evicted at the bound or expired), for the same reason as {@link #prefetch}. A hint only.
-     */
-    public void prefetchOldest(int adding, long nowMs) {
-        long now = clamp(nowMs);
-        int evicting = size + adding - maxKeys;
-        int n = Math.min(size, adding);
-        long[] idx = index;
-        int mask = indexMask;
-        long acc = 0;
-        for (int k = 0; k < n; k++) {
-            int e = ((head + k) & ringMask) * STRIDE;
-            if (k >= evicting && now - ring[e + 2] < windowMs) {
-                break;
-            }
-            acc += idx[(int) mix(ring[e]) & mask];
-        }
-        touched = acc;
-    }
-
     /** Whether any live entry has this hash (no verification: for tests and the benchmark's raw probe). */
     public boolean containsHash(long hash, long nowMs) {
         long now = clamp(nowMs);
@@ -212,8 +228,8 @@ public final class KeyWindow {
                 return false;
             }
             checkProbes(++probes, indexMask);
-            if (word >>> SLOT_BITS == tag) {
-                int e = ((int) (word & SLOT_MASK) - 1) * STRIDE;
+            if (((word >>> SEQ_BITS) & TAG_MASK) == tag && live(word)) {
+                int e = ((int) word & ringMask) * STRIDE;
                 if (ring[e] == hash && now - ring[e + 2] < windowMs) {
                     return true;
                 }
@@ -230,35 +246,57 @@ public final class KeyWindow {
         lastTime = now;
         expire(now);
         if (size == maxKeys) {
-            removeOldest();
+            dropOldest();
             evictions++;
         } else if (size == ringMask + 1) {
             grow();
         }
-        int slot = (head + size) & ringMask;
-        int e = slot * STRIDE;
+        // Before the insert: in a tiny index (2-8 words) the sweep covers every word, so the word this add made
+        // stale is gone before the new one needs a free position.
+        sweep();
+        int seq = (head + size) & SEQ_MASK;
+        int e = (seq & ringMask) * STRIDE;
         ring[e] = hash;
         ring[e + 1] = offset;
         ring[e + 2] = now;
         size++;
-        insert(mix(hash), slot);
+        insert(mix(hash), seq);
     }
 
-    private void insert(long mixed, int slot) {
-        int i = (int) mixed & indexMask;
-        for (int probes = 1; index[i] != 0; probes++) {
-            checkProbes(probes, indexMask);
-            i = (i + 1) & indexMask;
+    /** Indexes entry {@code seq}: at the first empty or stale word of its probe run. */
+    private void insert(long mixed, int seq) {
+        long[] idx = index;
+        int mask = indexMask;
+        int i = (int) mixed & mask;
+        for (int probes = 1; idx[i] != 0 && live(idx[i]); probes++) {
+            checkProbes(probes, mask);
+            i = (i + 1) & mask;
         }
-        index[i] = (mixed << SLOT_BITS) | (slot + 1L);
+        idx[i] = OCCUPIED | (tag(mixed) << SEQ_BITS) | seq;
+    }
+
+    /** Removes the stale words among the next {@value #SWEEP} positions of the index. */
+    private void sweep() {
+        long[] idx = index;
+        int mask = indexMask;
+        int i = sweep;
+        for (int k = 0; k < SWEEP; k++) {
+            long word = idx[i];
+            if (word != 0 && !live(word)) {
+                deleteAt(i); // a later word of the run may have moved to i: look at i again
+            } else {
+                i = (i + 1) & mask;
+            }
+        }
+        sweep = i;
     }
 
     /** Drops the entries older than the window; returns how many. */
     public int expire(long nowMs) {
         long now = clamp(nowMs);
         int removed = 0;
-        while (size > 0 && now - ring[head * STRIDE + 2] >= windowMs) {
-            removeOldest();
+        while (size > 0 && now - ring[(head & ringMask) * STRIDE + 2] >= windowMs) {
+            dropOldest();
             removed++;
         }
         expirations += removed;
@@ -272,21 +310,13 @@ public final class KeyWindow {
         size = 0;
     }
 
-    private void removeOldest() {
-        int slot = head;
-        long mixed = mix(ring[slot * STRIDE]);
-        long word = (mixed << SLOT_BITS) | (slot + 1L);
-        int i = (int) mixed & indexMask;
-        for (int probes = 1; index[i] != word; probes++) {
-            checkProbes(probes, indexMask); // the oldest entry is always indexed: a miss means a broken index
-            i = (i + 1) & indexMask;
-        }
-        deleteAt(i);
-        head = (head + 1) & ringMask;
+    /** The oldest entry leaves the ring; its index word is now stale (removed by a sweep or reused by an insert). */
+    private void dropOldest() {
+        head = (head + 1) & SEQ_MASK;
         size--;
     }
 
-    /** Backward-shift deletion at index position {@code hole}: later entries of the probe run move up. */
+    /** Backward-shift deletion at index position {@code hole}: later words of the probe run move up. */
     private void deleteAt(int hole) {
         long[] idx = index;
         int mask = indexMask;
@@ -298,8 +328,8 @@ public final class KeyWindow {
             if (word == 0) {
                 break;
             }
-            int home = (int) (word >>> SLOT_BITS) & mask;
-            // The entry at i may move to the hole if its home is not cyclically within (hole, i].
+            int home = (int) (word >>> SEQ_BITS) & mask;
+            // The word at i may move to the hole if its home is not cyclically within (hole, i].
             boolean between = hole <= i ? home > hole && home <= i : home > hole || home <= i;
             if (!between) {
                 idx[hole] = word;
@@ -310,41 +340,45 @@ public final class KeyWindow {
     }
 
     /**
-     * Doubles the ring and the index. The ring is copied in order (oldest entry to slot 0); the index is rebuilt by
-     * walking the old one in order, not the ring: an entry's new home is its old home or that + the old size, so the
-     * writes run through two regions of the new index front to back instead of landing at random (linear probing
-     * finds every entry whatever the insertion order), and each word's new ring slot is computed from the old one.
+     * Doubles the ring and the index. Each entry keeps its sequence number and moves to its slot in the larger ring;
+     * the index is rebuilt by walking the old one in order (stale words dropped), not the ring: a word's new home is
+     * its old home or that + the old size, so the writes run through two regions of the new index front to back
+     * instead of landing at random (linear probing finds every word whatever the insertion order). The words
+     * themselves are unchanged.
      */
     private void grow() {
         long[] oldRing = ring;
         long[] oldIndex = index;
         int oldRingMask = ringMask;
-        int n = size;
-        int oldHead = head;
-        allocate(Math.min((oldRingMask + 1) * 2, ceilPowerOfTwo(maxKeys)));
-        int first = oldHead * STRIDE;
-        int tail = Math.min(n, oldRingMask + 1 - oldHead);
-        System.arraycopy(oldRing, first, ring, 0, tail * STRIDE);
-        System.arraycopy(oldRing, 0, ring, tail * STRIDE, (n - tail) * STRIDE);
-        long[] idx = index;
-        int mask = indexMask;
+        int capacity = Math.min((oldRingMask + 1) * 2, ceilPowerOfTwo(maxKeys));
+        long[] grown = new long[capacity * STRIDE];
+        int newRingMask = capacity - 1;
+        for (int k = 0; k < size; k++) {
+            int seq = head + k;
+            System.arraycopy(oldRing, (seq & oldRingMask) * STRIDE, grown, (seq & newRingMask) * STRIDE, STRIDE);
+        }
+        ring = grown;
+        ringMask = newRingMask;
+        long[] idx = new long[capacity * 2];
+        int mask = idx.length - 1;
         for (long word : oldIndex) {
-            if (word == 0) {
+            if (word == 0 || !live(word)) {
                 continue;
             }
-            int slot = ((int) (word & SLOT_MASK) - 1 - oldHead) & oldRingMask;
-            int i = (int) (word >>> SLOT_BITS) & mask;
+            int i = (int) (word >>> SEQ_BITS) & mask;
             for (int probes = 1; idx[i] != 0; probes++) {
                 checkProbes(probes, mask);
                 i = (i + 1) & mask;
             }
-            idx[i] = (word & ~SLOT_MASK) | (slot + 1L);
+            idx[i] = word;
         }
-        size = n;
+        index = idx;
+        indexMask = mask;
+        sweep = 0;
     }
 
     /**
-     * Every probe loop is bounded: the index is at most half full, so a probe run ends at an empty word long before it
+     * Every probe loop is bounded: the index is at most ~2/3 full, so a probe run ends at an empty word long before it
      * has visited every position; one that would go round the whole index means the index is broken (a bug, never
      * input), and fails loudly instead of spinning.
      */

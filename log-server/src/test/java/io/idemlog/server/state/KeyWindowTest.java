@@ -94,11 +94,21 @@ class KeyWindowTest {
 
     @Test
     void agreesWithTheModelOverRandomOperations() {
+        agreesWithTheModel(0);
+    }
+
+    /** The same with the entries' sequence numbers starting just below 2^30, so that they wrap during each run. */
+    @Test
+    void agreesWithTheModelAcrossTheSequenceNumberWrap() {
+        agreesWithTheModel((1 << KeyWindow.SEQ_BITS) - 700);
+    }
+
+    private static void agreesWithTheModel(int firstSeq) {
         for (int seed = 0; seed < 300; seed++) {
             Random r = new Random(seed);
             long window = 1 + r.nextInt(200);
             int max = 1 + r.nextInt(r.nextBoolean() ? 8 : 300);
-            KeyWindow w = new KeyWindow(window, max);
+            KeyWindow w = new KeyWindow(window, max, firstSeq);
             Model m = new Model(window, max);
             long now = 1_000;
             long offset = 0;
@@ -172,6 +182,43 @@ class KeyWindowTest {
         assertTrue(w.retainedBytes() <= 128 * 24 + 256 * 8, "grew no further than the bound needs");
     }
 
+    /**
+     * Eviction leaves the evicted key's index word stale (only the ring's head moves); the sweep must keep the index
+     * bounded (at most ~2/3 full) over many rounds of the whole window, and no evicted or expired key may be found
+     * again, whether its word was already swept or not.
+     */
+    @Test
+    void staleWordsStayBoundedAndAreNeverFound() {
+        int max = 1 << 12;
+        KeyWindow w = new KeyWindow(Long.MAX_VALUE / 4, max);
+        int indexSize = 2 * max;
+        int mostWords = 0;
+        for (int i = 0; i < 50 * max; i++) {
+            w.add(i * 0x9E3779B97F4A7C15L, i, 1_000);
+            if (i >= max) {
+                int words = w.indexWords();
+                mostWords = Math.max(mostWords, words);
+                if (i % 97 == 0) {
+                    long evicted = (long) (i - max) * 0x9E3779B97F4A7C15L;
+                    assertEquals(-1L, w.findOriginal(evicted, 1_000, o -> true), "evicted key " + (i - max));
+                    long kept = (long) (i - max + 1) * 0x9E3779B97F4A7C15L;
+                    assertEquals(i - max + 1, w.findOriginal(kept, 1_000, o -> true), "oldest kept key");
+                }
+            }
+        }
+        assertEquals(max, w.size());
+        System.out.printf("KeyWindowTest: index words at most %d of %d (%.1f %%), at the end %d%n", mostWords,
+            indexSize, 100.0 * mostWords / indexSize, w.indexWords());
+        assertTrue(mostWords <= indexSize * 2 / 3, "index words at most " + mostWords + " of " + indexSize);
+        // Expiry: every entry leaves at once; none is found, and adds afterwards sweep the stale words away.
+        assertEquals(max, w.expire(Long.MAX_VALUE / 2));
+        assertEquals(-1L, w.findOriginal((long) (50 * max - 1) * 0x9E3779B97F4A7C15L, Long.MAX_VALUE / 2, o -> true));
+        for (int i = 0; i < max; i++) {
+            w.add(-1L - i, i, Long.MAX_VALUE / 2);
+        }
+        assertTrue(w.indexWords() <= indexSize * 2 / 3, "after expiry: " + w.indexWords());
+    }
+
     @Test
     void growsFromSmallToAMillionKeysAndFindsEveryOne() {
         int n = 1_000_000;
@@ -187,7 +234,7 @@ class KeyWindowTest {
             assertEquals(i, w.findOriginal(KeyWindow.hash(key, 0, 16), 1_000, o -> o == expected));
         }
         assertEquals(0, w.evictions());
-        // 2^20 ring slots of 24 bytes and 2^21 index slots of 4 bytes: 33.5 bytes per key at 1M keys.
+        // 2^20 ring slots of 24 bytes and 2^21 index slots of 8 bytes: 40 bytes per key at 1M keys.
         assertEquals((1L << 20) * 24 + (1L << 21) * 8, w.retainedBytes());
     }
 
