@@ -281,6 +281,11 @@ final class DedupFilter implements RecordBatch.RecordSink {
 
     /** Enters the stored records' keys into the window (after the batch was written at {@code baseOffset}). */
     void commit(KeyWindow window, long baseOffset, long nowMs) {
+        // The index lines scan's prefetch loaded may have left the cache while the batch was written (the segment
+        // write and its zero-fill ahead move more than the L2's worth): load them again, overlapped, before the inserts.
+        if (window.size() > 0) {
+            window.prefetch(keyHash, count);
+        }
         for (int i = 0; i < count; i++) {
             if (original[i] < 0 && keyLength[i] > 0) {
                 window.add(keyHash[i], baseOffset + i, nowMs);
