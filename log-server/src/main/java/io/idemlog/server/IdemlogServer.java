@@ -64,17 +64,16 @@ public final class IdemlogServer implements AutoCloseable {
     private final ExecutorService blockingIo;
     private boolean closed;
     /**
-     * Cluster mode only (internal.cluster.incomplete.enable): this node's member of the metadata group. Not used
-     * by the handlers yet (partition replication comes first); null on a single node.
+     * Cluster mode only: this node's member of the metadata group (its Raft server also hosts the partition
+     * groups); null on a single node.
      */
     private final io.idemlog.server.cluster.MetadataQuorum metadataQuorum;
+    /** Cluster mode: this node's partition groups (on the quorum's Raft server) and its metadata follower. */
+    private final io.idemlog.server.replication.PartitionGroups partitionGroups;
+    private final io.idemlog.server.cluster.ClusterNode clusterNode;
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
         this.config = config;
-        if (config.cluster != null && !config.clusterIncompleteAllowed) {
-            // never a half-cluster: see ClusterConfig.INCOMPLETE (Main refuses earlier, with exit code 2)
-            throw new IllegalStateException(io.idemlog.server.cluster.ClusterConfig.INCOMPLETE);
-        }
         Files.createDirectories(config.dataDir);
         lockChannel = FileChannel.open(config.dataDir.resolve(".lock"), StandardOpenOption.CREATE,
             StandardOpenOption.WRITE);
@@ -95,6 +94,8 @@ public final class IdemlogServer implements AutoCloseable {
         NetworkServer net = null;
         MetricsService meters = null;
         io.idemlog.server.cluster.MetadataQuorum quorum = null;
+        io.idemlog.server.replication.PartitionGroups groupsHere = null;
+        io.idemlog.server.cluster.ClusterNode node = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "idemlog-storage-io");
             t.setDaemon(true);
@@ -105,29 +106,65 @@ public final class IdemlogServer implements AutoCloseable {
             FetchWaits fetchWaits = new FetchWaits();
             metrics = new ServerMetrics();
             long t0 = System.nanoTime();
-            opened = opener.open(config.dataDir, config.log, fetchWaits);
+            if (config.cluster == null) {
+                opened = opener.open(config.dataDir, config.log, fetchWaits);
+            } else {
+                // Cluster mode (docs/REPLICATION.md): the partitions are this node's Raft partition groups, hosted
+                // on the metadata group's Raft server; topics are the replicated metadata. The data directory
+                // keeps only the lock and meta.properties; Raft storage is replication.dir.
+                groupsHere = new io.idemlog.server.replication.PartitionGroups(config.cluster, config.log,
+                    SystemEpochClock.INSTANCE, PARTITION_TICK_MS);
+                java.util.concurrent.atomic.AtomicReference<io.idemlog.server.cluster.ClusterNode> nodeRef =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+                groupsHere.setLeaderListener((topicId, partition, term) -> {
+                    io.idemlog.server.cluster.ClusterNode n = nodeRef.get();
+                    if (n != null) {
+                        n.onLeaderReady(topicId, partition, term); // before it exists, its periodic pass catches up
+                    }
+                });
+                quorum = io.idemlog.server.cluster.MetadataQuorum.start(config.cluster,
+                    io.idemlog.server.cluster.MetadataQuorum.properties(config.cluster, 1000,
+                        config.log.maxBatchBytes()), groupsHere.registry());
+                groupsHere.attach(quorum.server());
+                io.idemlog.server.replication.PartitionGroups hosted = groupsHere;
+                io.idemlog.server.cluster.ClusterLogStore cluster = new io.idemlog.server.cluster.ClusterLogStore(
+                    quorum, hosted::partition, config.log, CLUSTER_ADMIN_TIMEOUT_MS);
+                groupsHere.setDedupConfigs(d -> {
+                    io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
+                    return tc == null ? config.log.dedup() : tc.applyTo(config.log).dedup();
+                });
+                opened = cluster;
+                node = new io.idemlog.server.cluster.ClusterNode(quorum, groupsHere, CLUSTER_RECONCILE_MS);
+                nodeRef.set(node);
+            }
             LOG.info("storage opened in {} ms: {} topics", (System.nanoTime() - t0) / 1_000_000,
                 opened.topics().size());
             opened.setBrokerDefaults(TopicConfigDef.BrokerDefaults.of(config));
-            for (Map.Entry<String, Integer> e : config.createTopics.entrySet()) {
-                int n = opened.createTopic(e.getKey(), e.getValue());
-                if (n != e.getValue()) {
-                    LOG.warn("topic {} exists with {} partitions (create.topics asks for {})", e.getKey(), n,
-                        e.getValue());
+            if (config.cluster == null) {
+                for (Map.Entry<String, Integer> e : config.createTopics.entrySet()) {
+                    int n = opened.createTopic(e.getKey(), e.getValue());
+                    if (n != e.getValue()) {
+                        LOG.warn("topic {} exists with {} partitions (create.topics asks for {})", e.getKey(), n,
+                            e.getValue());
+                    }
                 }
             }
             LogStore store = opened;
-            coordinator = new GroupCoordinatorService(config.groups, SystemEpochClock.INSTANCE,
-                new FileOffsetJournal(config.dataDir, config.offsetsCompactBytes),
-                tp -> store.partition(tp.topic(), tp.partition()) != null).start();
-            GroupCoordinatorService groups = coordinator;
-            opened.setTopicLifecycleListener(new TopicLifecycleListener() {
-                @Override
-                public void onTopicDeleted(String topic, UUID topicId, int partitions) {
-                    // the topic's committed offsets go too (durably: the coordinator journals the deletions)
-                    groups.submit(c -> c.onTopicsDeleted(Set.of(topic)));
-                }
-            });
+            if (config.cluster == null) {
+                coordinator = new GroupCoordinatorService(config.groups, SystemEpochClock.INSTANCE,
+                    new FileOffsetJournal(config.dataDir, config.offsetsCompactBytes),
+                    tp -> store.partition(tp.topic(), tp.partition()) != null).start();
+                GroupCoordinatorService groups = coordinator;
+                opened.setTopicLifecycleListener(new TopicLifecycleListener() {
+                    @Override
+                    public void onTopicDeleted(String topic, UUID topicId, int partitions) {
+                        // the topic's committed offsets go too (durably: the coordinator journals the deletions)
+                        groups.submit(c -> c.onTopicsDeleted(Set.of(topic)));
+                    }
+                });
+            }
+            // cluster mode has no group coordinator yet (committed offsets are not replicated): the group APIs
+            // answer COORDINATOR_NOT_AVAILABLE
             BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
@@ -137,15 +174,30 @@ public final class IdemlogServer implements AutoCloseable {
             meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
                 config.metricsJmx, config.metricsJmxDomain),
                 new ServerMeters(metrics, net.metrics(), n::requestMemoryInUse, opened));
-            if (config.cluster != null) {
-                LOG.warn("INCOMPLETE CLUSTER MODE (internal.cluster.incomplete.enable): the metadata group runs, "
-                    + "partitions are NOT replicated");
-                quorum = io.idemlog.server.cluster.MetadataQuorum.start(config.cluster);
-            }
             port = net.start();
+            if (node != null) {
+                String host = config.advertisedListener != null ? config.advertisedListener.host()
+                    : config.listener.host();
+                int advertisedPort = config.advertisedListener != null ? config.advertisedListener.port() : port;
+                node.registerBroker(host, advertisedPort, 1000);
+                io.idemlog.server.cluster.ClusterLogStore cluster = (io.idemlog.server.cluster.ClusterLogStore) opened;
+                if (!config.createTopics.isEmpty()) {
+                    // through the quorum, which may not have a majority (or the brokers) yet: off the start path
+                    Thread t = new Thread(() -> createConfiguredTopics(cluster, config.createTopics),
+                        "idemlog-create-topics");
+                    t.setDaemon(true);
+                    t.start();
+                }
+            }
         } catch (IOException | InterruptedException | RuntimeException e) {
+            if (node != null) {
+                node.close();
+            }
             if (quorum != null) {
                 quorum.close();
+            }
+            if (groupsHere != null) {
+                groupsHere.close();
             }
             if (meters != null) {
                 meters.close();
@@ -166,6 +218,8 @@ public final class IdemlogServer implements AutoCloseable {
         }
         logs = opened;
         metadataQuorum = quorum;
+        partitionGroups = groupsHere;
+        clusterNode = node;
         groupCoordinator = coordinator;
         network = net;
         metricsService = meters;
@@ -214,6 +268,49 @@ public final class IdemlogServer implements AutoCloseable {
         m.put("dedup.evictions", dedupEvictions);
         m.putAll(network.counters());
         return m;
+    }
+
+    /** Cluster mode: how often a partition leader proposes its expiry tick. */
+    private static final long PARTITION_TICK_MS = 1000;
+    /** Cluster mode: how long a topic admin request waits for the metadata quorum. */
+    private static final long CLUSTER_ADMIN_TIMEOUT_MS = 30_000;
+    /** Cluster mode: the period of the node's reconciliation with the metadata (besides after each entry). */
+    private static final long CLUSTER_RECONCILE_MS = 500;
+
+    /**
+     * create.topics in cluster mode: each proposed once the quorum can place it (retried while too few brokers are
+     * registered or the quorum does not answer, for at most two minutes); an existing topic is kept as it is.
+     */
+    private static void createConfiguredTopics(io.idemlog.server.cluster.ClusterLogStore cluster,
+                                               Map<String, Integer> topics) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        for (Map.Entry<String, Integer> e : topics.entrySet()) {
+            while (true) {
+                try {
+                    cluster.createTopic(e.getKey(), e.getValue(), -1, Map.of(), false);
+                    break;
+                } catch (io.idemlog.server.metadata.AdminException ex) {
+                    boolean retry = ex.error() == io.idemlog.common.protocol.ErrorCode.INVALID_REPLICATION_FACTOR
+                        || ex.error() == io.idemlog.common.protocol.ErrorCode.REQUEST_TIMED_OUT;
+                    if (ex.error() == io.idemlog.common.protocol.ErrorCode.TOPIC_ALREADY_EXISTS) {
+                        int n = cluster.partitionCount(e.getKey());
+                        if (n != e.getValue()) {
+                            LOG.warn("topic {} exists with {} partitions (create.topics asks for {})", e.getKey(), n,
+                                e.getValue());
+                        }
+                        break;
+                    }
+                    if (!retry || System.nanoTime() > deadline) {
+                        LOG.error("cannot create topic {} of create.topics: {}", e.getKey(), ex.getMessage());
+                        break;
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+                } catch (IOException | RuntimeException ex) {
+                    LOG.error("cannot create topic {} of create.topics", e.getKey(), ex);
+                    break;
+                }
+            }
+        }
     }
 
     /** Starts a server: locks and recovers the data directory, creates the configured topics, binds. */
@@ -304,13 +401,21 @@ public final class IdemlogServer implements AutoCloseable {
         try {
             network.close();
             metricsService.close();
+            if (clusterNode != null) {
+                clusterNode.close();
+            }
             if (metadataQuorum != null) {
-                metadataQuorum.close();
+                metadataQuorum.close(); // the Raft server: every partition group with it
+            }
+            if (partitionGroups != null) {
+                partitionGroups.close();
             }
         } finally {
             try {
                 stopBlockingIo();
-                groupCoordinator.close();
+                if (groupCoordinator != null) {
+                    groupCoordinator.close();
+                }
                 logs.close();
             } finally {
                 lock.release();

@@ -44,9 +44,6 @@ public final class Main {
                 return;
             }
             config = ServerConfig.load(cli.propertiesFile(), cli.overrides());
-            if (config.cluster != null && !config.clusterIncompleteAllowed) {
-                throw new ConfigException(io.idemlog.server.cluster.ClusterConfig.INCOMPLETE);
-            }
         } catch (ConfigException e) {
             System.err.println("idemlog: " + e.getMessage());
             System.exit(2);

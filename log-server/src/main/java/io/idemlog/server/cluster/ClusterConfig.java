@@ -38,11 +38,6 @@ public record ClusterConfig(int nodeId, List<Voter> voters, int defaultReplicati
         }
     }
 
-    /** Why a server with controller.quorum.voters refuses to start (until partitions replicate: issue 13). */
-    public static final String INCOMPLETE = "cluster mode (controller.quorum.voters) is not complete yet: the "
-        + "metadata group replicates, but partitions are not replicated (issue 13), so a node would acknowledge "
-        + "writes that exist on one machine only. Remove controller.quorum.voters to run a single node.";
-
     /** This node's own entry. */
     public Voter self() {
         for (Voter v : voters) {

@@ -45,8 +45,8 @@ public final class ServerConfig {
             "Cluster mode (docs/REPLICATION.md): every node of the cluster as id@host:port[,id@host:port]..., the "
                 + "port being that node's Raft (gRPC) endpoint, not its Kafka listener; the voters of the replicated "
                 + "metadata group (KRaft's name). Every node lists the same voters and its own node.id among them. "
-                + "Empty = single node (as without it). Cluster mode is not complete yet (issue 13: partitions are "
-                + "not replicated), so a server with this set refuses to start.")
+                + "Empty = single node (as without it). In cluster mode every partition is a Raft group on its "
+                + "replicas (docs/CONFIGURATION.md, \"Cluster mode\", lists what is not available there yet).")
         .define("default.replication.factor", INT, null, 1, Short.MAX_VALUE,
             "Replicas of a topic created without its own replication factor. Default: 1 on a single node, "
                 + "min(3, voters) in a cluster; at most the number of controller.quorum.voters (a single node accepts "
@@ -61,10 +61,6 @@ public final class ServerConfig {
                 + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3).")
         .define("replication.dir", STRING, null,
             "Cluster mode: Ratis's storage (Raft logs and state machine snapshots). Default: <data dir>/raft.")
-        .define("internal.cluster.incomplete.enable", BOOLEAN, "false",
-            "INTERNAL, for tests of the cluster code only: start with controller.quorum.voters set although cluster "
-                + "mode is incomplete (the replicated metadata group runs beside an otherwise single-node server "
-                + "whose partitions are NOT replicated). Never set it in production.")
         .define("num.partitions", INT, "1", 1, 100_000, "Partitions of an auto-created topic.")
         .define("auto.create.topics.enable", BOOLEAN, "true",
             "Create a topic named in a Metadata request when it does not exist and the client allows it.")
@@ -250,8 +246,6 @@ public final class ServerConfig {
     public final long offsetsCompactBytes;
     /** Cluster mode's settings (controller.quorum.voters and the rest), or null on a single node. */
     public final ClusterConfig cluster;
-    /** internal.cluster.incomplete.enable: start in (incomplete) cluster mode instead of refusing. */
-    public final boolean clusterIncompleteAllowed;
 
     private ServerConfig(Map<String, String> raw) {
         values = DEF.parse(raw);
@@ -377,7 +371,6 @@ public final class ServerConfig {
         }
         offsetsCompactBytes = Long.parseLong(values.get("offsets.compact.bytes"));
         cluster = parseCluster(raw);
-        clusterIncompleteAllowed = Boolean.parseBoolean(values.get("internal.cluster.incomplete.enable"));
     }
 
     private ClusterConfig parseCluster(Map<String, String> raw) {

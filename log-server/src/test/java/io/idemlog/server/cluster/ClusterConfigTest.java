@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -96,21 +97,7 @@ class ClusterConfigTest {
     }
 
     @Test
-    void aServerWithVotersRefusesToStartUnlessTheInternalSwitchIsSet() throws Exception {
-        ServerConfig c = ServerConfig.of(props("node.id", "1", "controller.quorum.voters", VOTERS));
-        assertEquals(false, c.clusterIncompleteAllowed);
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-            () -> io.idemlog.server.IdemlogServer.start(c, (dir, cfg, l) -> {
-                throw new AssertionError("storage must not even be opened");
-            }));
-        assertTrue(e.getMessage().contains("cluster mode (controller.quorum.voters) is not complete yet"),
-            e.getMessage());
-        assertTrue(ServerConfig.of(props("node.id", "1", "controller.quorum.voters", VOTERS,
-            "internal.cluster.incomplete.enable", "true")).clusterIncompleteAllowed);
-    }
-
-    @Test
-    void withTheInternalSwitchTheServerRunsItsMetadataGroupMember(@org.junit.jupiter.api.io.TempDir Path dir)
+    void aServerWithVotersRunsInClusterModeWithoutOpeningSingleNodeStorage(@org.junit.jupiter.api.io.TempDir Path dir)
         throws Exception {
         int raftPort;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
@@ -118,14 +105,24 @@ class ClusterConfigTest {
         }
         ServerConfig c = ServerConfig.of(Map.of("log.dirs", dir.toString(), "listeners", "PLAINTEXT://127.0.0.1:0",
             "node.id", "5", "controller.quorum.voters", "5@127.0.0.1:" + raftPort,
-            "internal.cluster.incomplete.enable", "true", "replication.election.timeout.ms", "200"));
-        try (io.idemlog.server.IdemlogServer server = io.idemlog.server.IdemlogServer.start(c,
-            (d, cfg, l) -> io.idemlog.server.log.LogManager.open(d, cfg, org.agrona.concurrent.SystemEpochClock.INSTANCE,
-                l))) {
+            "replication.election.timeout.ms", "200"));
+        try (io.idemlog.server.IdemlogServer server = io.idemlog.server.IdemlogServer.start(c, (d, cfg, l) -> {
+            throw new AssertionError("cluster mode must not open the single-node storage");
+        })) {
             MetadataQuorum q = server.metadataQuorum();
+            assertInstanceOf(ClusterLogStore.class, server.logs());
             ClusterImage.TopicState t = q.createTopic("t", 2, -1, Map.of()).get(60, java.util.concurrent.TimeUnit.SECONDS);
             assertEquals(List.of(5), t.partitions().get(1).replicas());
             assertTrue(java.nio.file.Files.isDirectory(dir.resolve("raft")));
+            // the node registers itself, hosts both partitions and leads them (one voter), and says so in the image
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                while (q.image().broker(5) == null || q.image().topic("t").partitions().stream()
+                    .anyMatch(p -> p.leaderEpoch() == 0)) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L); // poll, not a synchronisation
+                }
+            });
+            assertEquals(server.port(), q.image().broker(5).port());
+            assertTrue(server.logs().partition("t", 0) != null && server.logs().partition("t", 1) != null);
         }
     }
 }
