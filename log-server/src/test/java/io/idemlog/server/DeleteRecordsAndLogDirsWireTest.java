@@ -51,7 +51,10 @@ class DeleteRecordsAndLogDirsWireTest {
     void start() throws Exception {
         server = IdemlogServer.start(ServerConfig.of(Map.of("listeners", "PLAINTEXT://127.0.0.1:0",
             "log.dirs", dir.toString(), "create.topics", "t:2", "log.segment.bytes", "2000",
-            "log.preallocate", "false")),
+            "log.preallocate", "false",
+            // the batches' timestamps are from 1970: with the default 7-day retention the first maintenance tick
+            // (about a second after start) would delete their sealed segments under the test's feet
+            "log.retention.ms", "-1")),
             (d, c, l) -> LogManager.open(d, c, SystemEpochClock.INSTANCE, l));
     }
 
