@@ -5,6 +5,7 @@
 #   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka broker (4.1.1, or --kafka-version 4.4.0),
 #                                   alternating rounds, ratios
 #   jmh/bench.sh faults [options]   duplicate injection: fault proxy + SIGKILL, duplicates and losses counted
+#   jmh/bench.sh kcat-faults [opts] kcat without idempotence through the fault proxy, idemlog vs Kafka (KcatFaultBench)
 #   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv
 #   jmh/bench.sh consumer [options] the idempotent consumer: 3 member processes SIGKILLed, database cuts, control,
 #                                   records/s per store (io.idemlog.bench.consumer.ConsumerBench; --help)

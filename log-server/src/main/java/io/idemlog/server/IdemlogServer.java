@@ -168,7 +168,8 @@ public final class IdemlogServer implements AutoCloseable {
             BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
-                config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs),
+                config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs,
+                config.oneAtATimeNonIdempotent),
                 Handlers.create(broker, coordinator));
             NetworkServer n = net;
             meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,

@@ -38,6 +38,7 @@ public final class Bench {
         return switch (mode) {
             case "e2e", "peer" -> comparisons(mode, opts);
             case "faults" -> new FaultBench(opts).run();
+            case "kcat-faults" -> new KcatFaultBench(opts).run();
             case "plot" -> Plots.run(opts);
             default -> {
                 System.err.println("unknown mode " + mode + "\n" + USAGE);
@@ -47,7 +48,7 @@ public final class Bench {
     }
 
     static final String USAGE = """
-        usage: jmh/bench.sh e2e|peer|faults|plot [--option value]...
+        usage: jmh/bench.sh e2e|peer|faults|kcat-faults|plot [--option value]...
           common: --records 1000000 --size 100 --acks all --idempotence true --linger-ms 5 --batch-size 65536
                   --warmup 100000 (records sent first by each run's producer, not measured) --rounds N
                   --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
@@ -76,6 +77,11 @@ public final class Bench {
                   --request-timeout-ms 500 --fault-delay-ms 750 --warmup 200000 --rounds 3 --seed 1
                   --history-during-run arrays (acked offsets in long[]s while measuring; objects: the
                   HistoryChecker's per-record objects, the harness's GC pauses before 2026-12-03)
+          kcat-faults: kcat WITHOUT idempotence through the fault proxy, idemlog at each --queued value
+                  (queued.max.requests.per.connection) then Kafka: duplicates and losses counted.
+                  --records 1000000 --size 100 --partitions 1 --drop-rate 0.02 --duplicate-rate 0.02
+                  --queued 1,2,5,100 --one-at-a-time-run true (+ produce.non.idempotent.one.at.a.time) --kafka true --kafka-version V --socket-timeout-ms 3000 --linger-ms 5
+                  --kcat-props name=value,... (more -X for kcat) --seed 1
           plot:   --in docs/benchmarks --tag NAME (reads NAME-runs.csv / NAME-faults.csv, writes NAME-*.png)
         """;
 

@@ -136,6 +136,12 @@ public final class ServerConfig {
         .define("queued.max.requests.per.connection", INT, "100", 1, 100_000,
             "Requests a connection may have waiting for their answer (e.g. for fsync) before the server stops "
                 + "reading from it.")
+        .define("produce.non.idempotent.one.at.a.time", BOOLEAN, "true",
+            "A Produce request with a batch that has no producer id (a producer without idempotence) holds the "
+                + "connection's reading until it is answered, as Kafka's broker reads one request per connection at "
+                + "a time. Such a producer re-sends every request in flight after a connection reset: requests not "
+                + "yet read are then lost with the connection instead of stored twice. Costs such producers their "
+                + "pipelining (one fsync per request with acks=all); idempotent producers are not affected.")
         .define("connections.max.idle.ms", LONG, "600000", 1, Long.MAX_VALUE,
             "Close connections idle for longer than this.")
         .define("group.min.session.timeout.ms", INT, "6000", 1, Integer.MAX_VALUE,
@@ -224,6 +230,8 @@ public final class ServerConfig {
     public final int socketRequestMaxBytes;
     public final int networkThreads;
     public final int maxQueuedRequestsPerConnection;
+    /** produce.non.idempotent.one.at.a.time. */
+    public final boolean oneAtATimeNonIdempotent;
     public final long connectionsMaxIdleMs;
     public final long metricsLogIntervalMs;
     /** metrics.listener's host, or null when there is no endpoint. */
@@ -324,6 +332,7 @@ public final class ServerConfig {
         int threads = Integer.parseInt(values.get("num.network.threads"));
         networkThreads = threads > 0 ? threads : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
         maxQueuedRequestsPerConnection = Integer.parseInt(values.get("queued.max.requests.per.connection"));
+        oneAtATimeNonIdempotent = Boolean.parseBoolean(values.get("produce.non.idempotent.one.at.a.time"));
         connectionsMaxIdleMs = Long.parseLong(values.get("connections.max.idle.ms"));
         metricsLogIntervalMs = Long.parseLong(values.get("metrics.log.interval.ms"));
         String metricsListener = values.get("metrics.listener").trim();

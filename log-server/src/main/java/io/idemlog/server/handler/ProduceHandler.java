@@ -103,6 +103,11 @@ final class ProduceHandler implements ApiHandler {
                 } else {
                     ByteBuffer buf = records.buffer();
                     int length = buf.remaining();
+                    if (acks != 0 && length >= RecordBatch.HEADER_SIZE
+                        && buf.getLong(buf.position() + RecordBatch.PRODUCER_ID_OFFSET) < 0) {
+                        // produce.non.idempotent.one.at.a.time (no-op when off); acks=0 is answered at once anyway
+                        ctx.holdReadingUntilAnswered();
+                    }
                     AppendOutcome result = OUTCOME.get(); // this thread's, reused: no allocation per batch
                     partition.append(buf, buf.position(), length,
                         durability != null ? acksAllFlush : FlushDuty.FLUSHER, result);

@@ -50,6 +50,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
     private final ConnectionShared shared;
     private final FrameDecoder frames;
     private final int maxQueued;
+    /** Pending requests that hold reading until answered ({@link RequestContext#holdReadingUntilAnswered}). */
+    private int holdingReading;
     private final ArrayDeque<RequestContext> pending = new ArrayDeque<>();
     private final WireReader reader = new WireReader();
     private Channel channel;
@@ -187,6 +189,9 @@ final class Connection extends ChannelInboundHandlerAdapter {
         boolean wrote = false;
         while (!pending.isEmpty() && pending.peekFirst().isReady()) {
             RequestContext head = pending.pollFirst();
+            if (head.holdsReading()) {
+                holdingReading--;
+            }
             shared.metrics().requests.latency(head.api, System.nanoTime() - head.receivedNanos);
             WireWriter w = head.takeResponse();
             if (w != null && channel.isActive()) {
@@ -200,9 +205,23 @@ final class Connection extends ChannelInboundHandlerAdapter {
         updateReading();
     }
 
-    /** The one rule: read while fewer than maxQueued answers are pending and the socket is writable. */
+    /** produce.non.idempotent.one.at.a.time: whether {@code rc} now holds reading (false: the option is off). */
+    boolean holdReadingFor(RequestContext rc) {
+        if (!shared.oneAtATimeNonIdempotent()) {
+            return false;
+        }
+        holdingReading++;
+        updateReading();
+        return true;
+    }
+
+    /**
+     * The one rule: read while fewer than maxQueued answers are pending (none, while a pending request holds
+     * reading) and the socket is writable.
+     */
     private void updateReading() {
         frames.pausedFor(FrameDecoder.Pause.QUEUE_FULL, pending.size() >= maxQueued);
+        frames.pausedFor(FrameDecoder.Pause.HELD, holdingReading > 0);
         frames.pausedFor(FrameDecoder.Pause.UNWRITABLE, !channel.isWritable());
     }
 

@@ -15,7 +15,14 @@ import org.agrona.concurrent.NanoClock;
  * @param metrics        the network counters
  * @param logLimiter     the rate limit of per-connection log lines
  * @param clock          the time of frame deadlines (injected: tests move it with the embedded event loop's)
+ * @param oneAtATimeNonIdempotent produce.non.idempotent.one.at.a.time: a Produce without a producer id holds
+ *                       reading until answered
  */
 record ConnectionShared(int maxFrameBytes, long frameTimeoutMs, int maxQueued, RequestMemory memory,
-                        NetworkMetrics metrics, LogLimiter logLimiter, NanoClock clock) {
+                        NetworkMetrics metrics, LogLimiter logLimiter, NanoClock clock,
+                        boolean oneAtATimeNonIdempotent) {
+    ConnectionShared(int maxFrameBytes, long frameTimeoutMs, int maxQueued, RequestMemory memory,
+                     NetworkMetrics metrics, LogLimiter logLimiter, NanoClock clock) {
+        this(maxFrameBytes, frameTimeoutMs, maxQueued, memory, metrics, logLimiter, clock, false);
+    }
 }

@@ -42,7 +42,13 @@ final class FrameDecoder extends ByteToMessageDecoder {
         /** The socket's outbound buffer is full (the client does not read its answers). */
         UNWRITABLE,
         /** The next frame does not fit in queued.max.request.bytes now. */
-        MEMORY
+        MEMORY,
+        /**
+         * A pending request holds reading until answered (produce.non.idempotent.one.at.a.time): unlike the other
+         * reasons, frames already received are not cut either, so that they are lost with the connection if it
+         * resets, as requests not yet read from the socket are.
+         */
+        HELD
     }
 
     /** The framing state machine. */
@@ -70,6 +76,8 @@ final class FrameDecoder extends ByteToMessageDecoder {
     /** The pending deadline check, or null. */
     private ScheduledFuture<?> deadline;
     private boolean memoryWaitPosted;
+    /** {@link #retryAfterRelease} as one object (posted once per held request: no allocation per request). */
+    private final Runnable retryTask = this::retryAfterRelease;
 
     FrameDecoder(ConnectionShared shared) {
         this.shared = shared;
@@ -89,7 +97,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
                     return;
                 }
                 case SIZE -> {
-                    if (!in.isReadable()) {
+                    if (!in.isReadable() || (pauses & bit(Pause.HELD)) != 0) {
                         return;
                     }
                     startFrame();
@@ -120,6 +128,9 @@ final class FrameDecoder extends ByteToMessageDecoder {
                     state = State.SIZE;
                     endFrame();
                     out.add(frame);
+                    if (shared.oneAtATimeNonIdempotent()) {
+                        return; // the Connection handles this frame (and may hold reading) before the next is cut
+                    }
                 }
                 default -> throw new IllegalStateException(state.name());
             }
@@ -233,8 +244,14 @@ final class FrameDecoder extends ByteToMessageDecoder {
     void pausedFor(Pause reason, boolean paused) {
         if (paused) {
             pause(reason);
-        } else {
+        } else if ((pauses & bit(reason)) != 0) {
             resume(reason);
+            if (reason == Pause.HELD && !memoryWaitPosted) {
+                // Frames received while held are still buffered, and no socket read may come to cut them (the
+                // client may have sent everything): decode them now, after the caller's work.
+                memoryWaitPosted = true;
+                context.executor().execute(retryTask);
+            }
         }
     }
 

@@ -38,7 +38,12 @@ public final class NetworkServer implements AutoCloseable {
      * @param frameTimeoutMs  socket.request.read.timeout.ms (0: no deadline)
      */
     public record Settings(String host, int port, int threads, int maxFrameBytes, int maxQueuedPerConnection,
-                           long idleMs, long maxRequestBytes, long frameTimeoutMs) {
+                           long idleMs, long maxRequestBytes, long frameTimeoutMs, boolean oneAtATimeNonIdempotent) {
+        public Settings(String host, int port, int threads, int maxFrameBytes, int maxQueuedPerConnection,
+                        long idleMs, long maxRequestBytes, long frameTimeoutMs) {
+            this(host, port, threads, maxFrameBytes, maxQueuedPerConnection, idleMs, maxRequestBytes,
+                frameTimeoutMs, false);
+        }
     }
 
     /** Lines about refused or closed connections: 20 a second on average, bursts of 100. */
@@ -60,7 +65,8 @@ public final class NetworkServer implements AutoCloseable {
         this.memory = new RequestMemory(settings.maxRequestBytes());
         this.shared = new ConnectionShared(settings.maxFrameBytes(), settings.frameTimeoutMs(),
             settings.maxQueuedPerConnection(), memory, metrics,
-            new LogLimiter(LOG_LINES_PER_SECOND, LOG_BURST, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
+            new LogLimiter(LOG_LINES_PER_SECOND, LOG_BURST, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE,
+            settings.oneAtATimeNonIdempotent());
     }
 
     /** The network counters, with the request memory in use. */

@@ -28,6 +28,8 @@ public final class RequestContext {
     private WireWriter response;
     private boolean answered;
     private boolean ready;
+    /** Event-loop only: the connection reads nothing more until this request is answered. */
+    private boolean holdsReading;
 
     RequestContext(Connection connection, RequestHeader header, ApiKey api, long receivedNanos) {
         this.connection = connection;
@@ -108,6 +110,24 @@ public final class RequestContext {
      */
     public void afterReadBurst(Object key, Runnable action) {
         connection.afterReadBurst(key, action);
+    }
+
+    /**
+     * The connection reads no further request until this one is answered (as Kafka's broker does for every
+     * request: it mutes the channel while one is processed). Produce calls it for a batch without a producer id
+     * when {@code produce.non.idempotent.one.at.a.time} is on: such a client re-sends everything in flight after a
+     * reset, and requests not yet read are lost with the connection instead of stored twice. Must be called on the
+     * connection's thread while handling the request; a no-op when the option is off.
+     */
+    public void holdReadingUntilAnswered() {
+        if (!holdsReading && connection.holdReadingFor(this)) {
+            holdsReading = true;
+        }
+    }
+
+    /** Event-loop only. */
+    boolean holdsReading() {
+        return holdsReading;
     }
 
     /** Whether the caller runs on this connection's thread. */

@@ -104,6 +104,52 @@ class ConnectionTest {
         assertFalse(ch.config().isAutoRead());
     }
 
+    /** A handler that holds reading for every request (as Produce does for a batch without a producer id). */
+    private EmbeddedChannel holdingChannel(boolean oneAtATime) {
+        ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, 100, memory, metrics,
+            new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE, oneAtATime);
+        ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
+        handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> {
+            ctx.holdReadingUntilAnswered();
+            deferred.add(ctx);
+        };
+        FrameDecoder frames = new FrameDecoder(shared);
+        channel = new EmbeddedChannel(frames, new Connection(handlers, shared, frames));
+        return channel;
+    }
+
+    @Test
+    void shouldHandleOneHeldRequestAtATimeEvenWhenMoreArrivedInOneRead() {
+        // produce.non.idempotent.one.at.a.time: three requests in ONE socket read; only the first is handled until
+        // it is answered (the others stay unread bytes, lost if the connection resets, as with Kafka's muted
+        // channel); each answer lets exactly the next one in.
+        EmbeddedChannel ch = holdingChannel(true);
+        ByteBuf three = Unpooled.buffer().writeBytes(request(1)).writeBytes(request(2)).writeBytes(request(3));
+        ch.writeInbound(three);
+        assertEquals(1, deferred.size(), "the second and third request are not handled while the first holds");
+        assertFalse(ch.config().isAutoRead());
+        answer(deferred.get(0));
+        ch.runPendingTasks();
+        assertEquals(List.of(1), answered());
+        assertEquals(2, deferred.size(), "the answer let the next buffered request in, with no new socket read");
+        answer(deferred.get(1));
+        ch.runPendingTasks();
+        assertEquals(3, deferred.size());
+        answer(deferred.get(2));
+        ch.runPendingTasks();
+        assertEquals(List.of(2, 3), answered());
+        assertTrue(ch.config().isAutoRead());
+        assertEquals(0, memory.used());
+    }
+
+    @Test
+    void controlWithTheOptionOffEveryRequestOfTheReadIsHandled() {
+        EmbeddedChannel ch = holdingChannel(false);
+        ByteBuf three = Unpooled.buffer().writeBytes(request(1)).writeBytes(request(2)).writeBytes(request(3));
+        ch.writeInbound(three);
+        assertEquals(3, deferred.size(), "pipelined: all three handled before any answer");
+    }
+
     @Test
     void shouldCloseOnAKnownKafkaApiIdemlogDoesNotServeAndCountIt() {
         EmbeddedChannel ch = channel();
