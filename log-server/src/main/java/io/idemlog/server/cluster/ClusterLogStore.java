@@ -183,22 +183,6 @@ public final class ClusterLogStore implements LogStore {
     // ------------------------------------------------------------------------------------------------ admin
 
     @Override
-    public int createTopic(String topic, int partitions) throws IOException {
-        try {
-            createTopic(topic, partitions, -1, Map.of(), false);
-            return partitions;
-        } catch (AdminException e) {
-            if (e.error() == ErrorCode.TOPIC_ALREADY_EXISTS) {
-                int n = partitionCount(topic);
-                if (n >= 0) {
-                    return n;
-                }
-            }
-            throw new IllegalArgumentException(e.getMessage());
-        }
-    }
-
-    @Override
     public UUID createTopic(String topic, int partitions, Map<String, String> configs, boolean validateOnly)
         throws IOException, AdminException {
         return createTopic(topic, partitions, -1, configs, validateOnly);

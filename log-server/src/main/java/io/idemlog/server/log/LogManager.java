@@ -354,22 +354,6 @@ public final class LogManager implements LogStore {
      *                                  the partition count is not in [1, 100000]
      */
     @Override
-    public int createTopic(String topic, int partitions) throws IOException {
-        try {
-            createTopic(topic, partitions, Map.of(), false);
-            return partitions;
-        } catch (AdminException e) {
-            if (e.error() == ErrorCode.TOPIC_ALREADY_EXISTS) {
-                int n = partitionCount(topic);
-                if (n >= 0) {
-                    return n;
-                }
-            }
-            throw new IllegalArgumentException(e.getMessage());
-        }
-    }
-
-    @Override
     public UUID createTopic(String topic, int partitions, Map<String, String> configs, boolean validateOnly)
         throws IOException, AdminException {
         UUID id;

@@ -1,5 +1,6 @@
 package io.idemlog.server.log;
 
+import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.server.metadata.AdminException;
 import io.idemlog.server.metadata.TopicConfig;
 import io.idemlog.server.metadata.TopicConfigDef;
@@ -24,9 +25,25 @@ public interface LogStore extends AutoCloseable {
 
     /**
      * Creates a topic with {@code partitions} partitions (directories and empty logs) if it does not exist yet.
-     * Returns the partition count of the topic as it now is (the existing count if it already existed).
+     * Returns the partition count of the topic as it now is (the existing count if it already existed). By default
+     * {@link #createTopic(String, int, Map, boolean)} with no overrides, an existing topic answered with its count.
+     *
+     * @throws IllegalArgumentException when the topic cannot be created (its AdminException's message)
      */
-    int createTopic(String topic, int partitions) throws IOException;
+    default int createTopic(String topic, int partitions) throws IOException {
+        try {
+            createTopic(topic, partitions, Map.of(), false);
+            return partitions;
+        } catch (AdminException e) {
+            if (e.error() == ErrorCode.TOPIC_ALREADY_EXISTS) {
+                int n = partitionCount(topic);
+                if (n >= 0) {
+                    return n;
+                }
+            }
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
 
     /**
      * Creates a topic with its topic-level config overrides, durably (the metadata record is fsync'd before the
