@@ -57,6 +57,10 @@ public final class Bench {
                   --kafka-version V (peer: the Kafka broker's version, e.g. 4.4.0; default the project's
                   kafka4.version; bench.sh resolves its jars into a --kafka-classpath FILE)
                   --idemlog-props name=value,... (idemlog server properties, e.g. log.flush.thread=flusher)
+                  --baseline-server-jar JAR (peer: side B is an idemlog server from JAR, e.g. an earlier build's
+                  log-server/target/idemlog-server.jar, instead of Kafka: a change's same-run regression ratio)
+                  --baseline-props name=value,... (peer: side B is an idemlog server with these properties on top
+                  of --idemlog-props, e.g. log.flush.thread=flusher; with or without --baseline-server-jar)
           e2e:    idemlog server only. --clients idemlog,kafka,kcat,kcat-default (none to skip) --partitions 1,8
                   --rate 0 (0 = max-throughput mode; >0 = fixed-rate latency mode, records/s) --rounds 3
           peer:   idemlog vs Apache Kafka, same workloads, alternating rounds (--rounds 5).
@@ -118,7 +122,20 @@ public final class Bench {
         String kafkaClasspathFile = o.str("kafka-classpath", null);
         String kafkaClasspath = kafkaClasspathFile == null ? null
             : java.nio.file.Files.readString(Path.of(kafkaClasspathFile)).trim();
+        // peer with --baseline-server-jar JAR: side B is an idemlog server run from that (fat) jar, an earlier build,
+        // instead of Kafka: the single-node regression ratio of a change, measured side by side (issue 13 item 6)
+        String baselineJar = o.str("baseline-server-jar", null);
+        // --baseline-props name=value,...: side B is an idemlog server with these properties on top of
+        // --idemlog-props (e.g. log.flush.thread=flusher vs network), from --baseline-server-jar or this build
+        Map<String, String> baselineProps = o.props("baseline-props");
+        boolean baseline = baselineJar != null || !baselineProps.isEmpty();
         o.rejectUnknown();
+        if (baseline && !peer) {
+            throw new IllegalArgumentException("--baseline-server-jar and --baseline-props need the peer mode");
+        }
+        if (baselineJar != null && !Files.isRegularFile(Path.of(baselineJar))) {
+            throw new IllegalArgumentException("--baseline-server-jar " + baselineJar + ": no such file");
+        }
         if (base.idempotence() && !base.acks().equals("all") && !base.acks().equals("-1")) {
             throw new IllegalArgumentException("idempotence needs --acks all");
         }
@@ -134,11 +151,12 @@ public final class Bench {
                     Workload b) {
         }
         List<Spec> specs = new ArrayList<>();
+        String bName = baseline ? "idemlog baseline" : "kafka";
         for (int p : partitions) {
             for (ClientKind c : clients) {
                 Workload w = base.withClient(c).withPartitions(p);
                 if (peer) {
-                    specs.add(new Spec("peer " + w.key(), "idemlog", false, w, "kafka", true, w));
+                    specs.add(new Spec("peer " + w.key(), "idemlog", false, w, bName, true, w));
                 } else {
                     specs.add(new Spec("e2e " + w.key(), "idemlog", false, w, null, false, null));
                 }
@@ -147,7 +165,7 @@ public final class Bench {
         for (int p : latPartitions) {
             for (ClientKind c : latClients) {
                 Workload w = base.withClient(c).withPartitions(p).withRate(latRate, latRecords);
-                specs.add(new Spec("latency " + w.key(), "idemlog", false, w, "kafka", true, w));
+                specs.add(new Spec("latency " + w.key(), "idemlog", false, w, bName, true, w));
             }
         }
         for (int p : costPartitions) {
@@ -203,7 +221,11 @@ public final class Bench {
                         setTopicConfig(idemlog, dedupTopics, "dedup.header", DEDUP_HEADER));
                 }
                 if (!kafkaTopics.isEmpty()) {
-                    kafka = Target.kafka(work, kafkaTopics, serverJvm, kafkaClasspath);
+                    Map<String, String> bProps = new LinkedHashMap<>(idemlogProps);
+                    bProps.putAll(baselineProps);
+                    kafka = baseline
+                        ? Target.idemlog(work.resolve("baseline"), kafkaTopics, serverJvm, bProps, baselineJar)
+                        : Target.kafka(work, kafkaTopics, serverJvm, kafkaClasspath);
                     out.line("server B: " + kafka.describe());
                 }
                 List<PairRunner.Comparison> comps = new ArrayList<>();

@@ -64,6 +64,17 @@ abstract class Target implements AutoCloseable {
 
     /** As above, with server properties ({@code --idemlog-props name=value,...}) on top of the defaults. */
     static Target idemlog(Path dir, Map<String, Integer> topics, List<String> jvmArgs, Map<String, String> props) {
+        return idemlog(dir, topics, jvmArgs, props, null);
+    }
+
+    /** As above, the server JVM run from {@code classpath} (another build's server jar) when not null. */
+    static Target idemlog(Path dir, Map<String, Integer> topics, List<String> jvmArgs, Map<String, String> props,
+                          String classpath) {
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + dir, e);
+        }
         StringJoiner create = new StringJoiner(",");
         topics.forEach((t, p) -> create.add(t + ":" + p));
         ServerProcess.Builder b = ServerProcess.builder(dir.resolve("idemlog-data"))
@@ -71,6 +82,9 @@ abstract class Target implements AutoCloseable {
             .jvmArgs(jvmArgs.toArray(String[]::new))
             .override("auto.create.topics.enable", "false");
         props.forEach(b::override);
+        if (classpath != null) {
+            b.classpath(classpath);
+        }
         if (!topics.isEmpty()) {
             b.override("create.topics", create.toString());
         }
