@@ -71,6 +71,8 @@ public final class IdemlogServer implements AutoCloseable {
     /** Cluster mode: this node's partition groups (on the quorum's Raft server) and its metadata follower. */
     private final io.idemlog.server.replication.PartitionGroups partitionGroups;
     private final io.idemlog.server.cluster.ClusterNode clusterNode;
+    /** Cluster mode: the consumer groups' coordinator, on whichever node leads the replicated offsets group. */
+    private final io.idemlog.server.cluster.ClusterGroupCoordinator clusterGroups;
 
     private IdemlogServer(ServerConfig config, StorageOpener opener) throws IOException, InterruptedException {
         this.config = config;
@@ -96,6 +98,7 @@ public final class IdemlogServer implements AutoCloseable {
         io.idemlog.server.cluster.MetadataQuorum quorum = null;
         io.idemlog.server.replication.PartitionGroups groupsHere = null;
         io.idemlog.server.cluster.ClusterNode node = null;
+        io.idemlog.server.cluster.ClusterGroupCoordinator offsetsGroup = null;
         blockingIo = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "idemlog-storage-io");
             t.setDaemon(true);
@@ -122,13 +125,29 @@ public final class IdemlogServer implements AutoCloseable {
                         n.onLeaderReady(topicId, partition, term); // before it exists, its periodic pass catches up
                     }
                 });
+                // consumer groups: the committed offsets are the replicated offsets group's state; a commit names
+                // a partition that exists when the topic (in the metadata) has it
+                java.util.concurrent.atomic.AtomicReference<io.idemlog.server.cluster.ClusterLogStore> storeRef =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+                offsetsGroup = new io.idemlog.server.cluster.ClusterGroupCoordinator(config.cluster, config.groups,
+                    SystemEpochClock.INSTANCE, tp -> {
+                        io.idemlog.server.cluster.ClusterLogStore s = storeRef.get();
+                        return s != null && s.partitionCount(tp.topic()) > tp.partition();
+                    });
+                io.idemlog.server.cluster.OffsetsStateMachine offsetsMachine = offsetsGroup.stateMachine();
+                java.util.function.Function<org.apache.ratis.protocol.RaftGroupId,
+                    org.apache.ratis.statemachine.StateMachine> partitionsRegistry = groupsHere.registry();
                 quorum = io.idemlog.server.cluster.MetadataQuorum.start(config.cluster,
                     io.idemlog.server.cluster.MetadataQuorum.properties(config.cluster, 1000,
-                        config.log.maxBatchBytes()), groupsHere.registry());
+                        config.log.maxBatchBytes()),
+                    id -> id.equals(io.idemlog.server.cluster.ClusterGroupCoordinator.GROUP_ID) ? offsetsMachine
+                        : partitionsRegistry.apply(id));
                 groupsHere.attach(quorum.server());
                 io.idemlog.server.replication.PartitionGroups hosted = groupsHere;
                 io.idemlog.server.cluster.ClusterLogStore cluster = new io.idemlog.server.cluster.ClusterLogStore(
                     quorum, hosted::partition, config.log, CLUSTER_ADMIN_TIMEOUT_MS);
+                storeRef.set(cluster);
+                offsetsGroup.start(quorum);
                 groupsHere.setDedupConfigs(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? config.log.dedup() : tc.applyTo(config.log).dedup();
@@ -163,14 +182,26 @@ public final class IdemlogServer implements AutoCloseable {
                     }
                 });
             }
-            // cluster mode has no group coordinator yet (committed offsets are not replicated): the group APIs
-            // answer COORDINATOR_NOT_AVAILABLE
+            if (offsetsGroup != null) {
+                io.idemlog.server.cluster.ClusterGroupCoordinator groups = offsetsGroup;
+                opened.setTopicLifecycleListener(new TopicLifecycleListener() {
+                    @Override
+                    public void onTopicDeleted(String topic, UUID topicId, int partitions) {
+                        // on the coordinator's node: the topic's committed offsets go too, through the offsets group
+                        GroupCoordinatorService here = groups.local();
+                        if (here != null) {
+                            here.submit(c -> c.onTopicsDeleted(Set.of(topic)));
+                        }
+                    }
+                });
+            }
             BrokerContext broker = new BrokerContext(config, opened, clusterId, fetchWaits, metrics, blockingIo);
             net = new NetworkServer(new NetworkServer.Settings(config.listener.host(), config.listener.port(),
                 config.networkThreads, config.socketRequestMaxBytes, config.maxQueuedRequestsPerConnection,
                 config.connectionsMaxIdleMs, config.maxRequestBytes, config.requestReadTimeoutMs,
                 config.oneAtATimeNonIdempotent),
-                Handlers.create(broker, coordinator));
+                offsetsGroup == null ? Handlers.create(broker, coordinator)
+                    : Handlers.create(broker, clusterCoordinators(offsetsGroup)));
             NetworkServer n = net;
             meters = MetricsService.start(new MetricsService.Settings(config.metricsHost, config.metricsPort,
                 config.metricsJmx, config.metricsJmxDomain),
@@ -191,6 +222,9 @@ public final class IdemlogServer implements AutoCloseable {
                 }
             }
         } catch (IOException | InterruptedException | RuntimeException e) {
+            if (offsetsGroup != null) {
+                offsetsGroup.close();
+            }
             if (node != null) {
                 node.close();
             }
@@ -221,6 +255,7 @@ public final class IdemlogServer implements AutoCloseable {
         metadataQuorum = quorum;
         partitionGroups = groupsHere;
         clusterNode = node;
+        clusterGroups = offsetsGroup;
         groupCoordinator = coordinator;
         network = net;
         metricsService = meters;
@@ -389,6 +424,33 @@ public final class IdemlogServer implements AutoCloseable {
         return clusterId;
     }
 
+    /** The group APIs' view of the cluster's coordinator: the offsets group's leader, by its registered listener. */
+    private static io.idemlog.server.handler.GroupCoordinators clusterCoordinators(
+        io.idemlog.server.cluster.ClusterGroupCoordinator groups) {
+        return new io.idemlog.server.handler.GroupCoordinators() {
+            @Override
+            public GroupCoordinatorService local() {
+                return groups.local();
+            }
+
+            @Override
+            public boolean clustered() {
+                return true;
+            }
+
+            @Override
+            public Endpoint coordinator() {
+                io.idemlog.server.cluster.ClusterImage.BrokerState b = groups.coordinatorBroker();
+                return b == null ? null : new Endpoint(b.nodeId(), b.host(), b.port());
+            }
+        };
+    }
+
+    /** The cluster's group coordinator (cluster mode), or null on a single node. */
+    public io.idemlog.server.cluster.ClusterGroupCoordinator clusterGroups() {
+        return clusterGroups;
+    }
+
     /** Clean shutdown: stop the listener, then close storage (fsync, snapshots), then unlock the directory. */
     @Override
     public synchronized void close() throws IOException {
@@ -402,6 +464,9 @@ public final class IdemlogServer implements AutoCloseable {
         try {
             network.close();
             metricsService.close();
+            if (clusterGroups != null) {
+                clusterGroups.close(); // its coordinator first (answers what waits), while the Raft server runs
+            }
             if (clusterNode != null) {
                 clusterNode.close();
             }

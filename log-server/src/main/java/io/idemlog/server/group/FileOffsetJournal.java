@@ -7,7 +7,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,11 +45,6 @@ public final class FileOffsetJournal implements OffsetJournal {
     static final String SNAPSHOT = "offsets.snapshot";
     private static final int SNAPSHOT_MAGIC = 0x1D3C0FF5;
     private static final short SNAPSHOT_VERSION = 2;
-    private static final byte PUT = 1;
-    private static final byte DELETE = 2;
-    private static final byte GROUP_PUT = 3;
-    private static final byte GROUP_DELETE = 4;
-    private static final int MAX_RECORD = 1 << 20;
 
     private final Path dir;
     private final long compactBytes;
@@ -58,7 +52,7 @@ public final class FileOffsetJournal implements OffsetJournal {
     private long generation;
     private long logBytes;
     private long snapshotBytes;
-    private ByteBuffer pending = ByteBuffer.allocate(64 * 1024);
+    private OffsetRecords pending = new OffsetRecords(64 * 1024);
     private final List<DurableAction> waiting = new ArrayList<>();
     private boolean failed;
     private long syncs;
@@ -151,7 +145,7 @@ public final class FileOffsetJournal implements OffsetJournal {
             int len = b.getInt();
             ByteBuffer payload = b.slice(b.position(), len);
             b.position(b.position() + len);
-            apply(payload, state, groups);
+            OffsetRecords.applyPayload(payload, state, groups);
         }
         return gen;
     }
@@ -159,18 +153,9 @@ public final class FileOffsetJournal implements OffsetJournal {
     private void replay(Path file, Map<String, Map<TopicPartition, OffsetValue>> state,
                         Map<String, GroupRecord> groups, boolean isLast) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
-        CRC32C crc = new CRC32C();
         while (b.remaining() > 0) {
             int start = b.position();
-            boolean ok = b.remaining() >= 8;
-            int len = ok ? b.getInt(start) : -1;
-            ok = ok && len > 0 && len <= MAX_RECORD && b.remaining() >= 8 + len;
-            if (ok) {
-                crc.reset();
-                crc.update(b.array(), start + 8, len);
-                ok = (int) crc.getValue() == b.getInt(start + 4);
-            }
-            if (!ok) {
+            if (!OffsetRecords.intactFrameAt(b)) {
                 if (!isLast) {
                     throw new IOException("offsets log " + file + " is damaged at byte " + start);
                 }
@@ -182,118 +167,37 @@ public final class FileOffsetJournal implements OffsetJournal {
                 }
                 return;
             }
-            apply(b.slice(start + 8, len), state, groups);
+            int len = b.getInt(start);
+            OffsetRecords.applyPayload(b.slice(start + 8, len), state, groups);
             b.position(start + 8 + len);
         }
     }
 
-    /** The deterministic apply: a put replaces, a delete removes. */
-    private static void apply(ByteBuffer p, Map<String, Map<TopicPartition, OffsetValue>> state,
-                              Map<String, GroupRecord> groups) {
-        byte type = p.get();
-        String group = readString(p);
-        if (type == GROUP_PUT) {
-            groups.put(group, new GroupRecord(readString(p), p.getLong()));
-            return;
-        }
-        if (type == GROUP_DELETE) {
-            groups.remove(group);
-            return;
-        }
-        TopicPartition tp = new TopicPartition(readString(p), p.getInt());
-        if (type == PUT) {
-            OffsetValue v = new OffsetValue(p.getLong(), p.getInt(), readString(p), p.getLong(), p.getLong());
-            state.computeIfAbsent(group, g -> new TreeMap<>()).put(tp, v);
-        } else {
-            Map<TopicPartition, OffsetValue> offsets = state.get(group);
-            if (offsets != null) {
-                offsets.remove(tp);
-                if (offsets.isEmpty()) {
-                    state.remove(group);
-                }
-            }
-        }
-    }
-
-    private static String readString(ByteBuffer p) {
-        int len = p.getInt();
-        byte[] bytes = new byte[len];
-        p.get(bytes);
-        return new String(bytes, StandardCharsets.UTF_8);
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
     @Override
     public void put(String group, TopicPartition tp, OffsetValue v) {
-        byte[] g = utf8(group);
-        byte[] t = utf8(tp.topic());
-        byte[] m = utf8(v.metadata());
-        int len = 1 + 4 + g.length + 4 + t.length + 4 + 8 + 4 + 4 + m.length + 8 + 8;
-        ByteBuffer b = room(8 + len);
-        int start = b.position();
-        b.putInt(len).putInt(0).put(PUT).putInt(g.length).put(g).putInt(t.length).put(t).putInt(tp.partition())
-            .putLong(v.offset()).putInt(v.leaderEpoch()).putInt(m.length).put(m).putLong(v.commitTimestamp())
-            .putLong(v.expireTimestamp());
-        seal(b, start, len);
+        pending.put(group, tp, v);
     }
 
     @Override
     public void delete(String group, TopicPartition tp) {
-        byte[] g = utf8(group);
-        byte[] t = utf8(tp.topic());
-        int len = 1 + 4 + g.length + 4 + t.length + 4;
-        ByteBuffer b = room(8 + len);
-        int start = b.position();
-        b.putInt(len).putInt(0).put(DELETE).putInt(g.length).put(g).putInt(t.length).put(t).putInt(tp.partition());
-        seal(b, start, len);
+        pending.delete(group, tp);
     }
 
     @Override
     public void putGroup(String group, GroupRecord r) {
-        byte[] g = utf8(group);
-        byte[] t = utf8(r.protocolType());
-        int len = 1 + 4 + g.length + 4 + t.length + 8;
-        ByteBuffer b = room(8 + len);
-        int start = b.position();
-        b.putInt(len).putInt(0).put(GROUP_PUT).putInt(g.length).put(g).putInt(t.length).put(t)
-            .putLong(r.emptySinceMs());
-        seal(b, start, len);
+        pending.putGroup(group, r);
     }
 
     @Override
     public void deleteGroup(String group) {
-        byte[] g = utf8(group);
-        int len = 1 + 4 + g.length;
-        ByteBuffer b = room(8 + len);
-        int start = b.position();
-        b.putInt(len).putInt(0).put(GROUP_DELETE).putInt(g.length).put(g);
-        seal(b, start, len);
-    }
-
-    private ByteBuffer room(int bytes) {
-        if (pending.remaining() < bytes) {
-            ByteBuffer bigger = ByteBuffer.allocate(Math.max(pending.capacity() * 2, pending.position() + bytes));
-            pending.flip();
-            bigger.put(pending);
-            pending = bigger;
-        }
-        return pending;
-    }
-
-    private static void seal(ByteBuffer b, int start, int len) {
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), start + 8, len);
-        b.putInt(start + 4, (int) crc.getValue());
+        pending.deleteGroup(group);
     }
 
     @Override
     public void whenDurable(DurableAction action) {
         if (failed) {
             action.run(false);
-        } else if (pending.position() == 0 && waiting.isEmpty()) {
+        } else if (pending.isEmpty() && waiting.isEmpty()) {
             action.run(true);
         } else {
             waiting.add(action);
@@ -302,17 +206,17 @@ public final class FileOffsetJournal implements OffsetJournal {
 
     @Override
     public boolean hasPending() {
-        return pending.position() > 0 || !waiting.isEmpty();
+        return !pending.isEmpty() || !waiting.isEmpty();
     }
 
     @Override
     public void sync() {
-        if (!failed && pending.position() > 0) {
+        if (!failed && !pending.isEmpty()) {
             try {
-                pending.flip();
-                int bytes = pending.remaining();
-                while (pending.hasRemaining()) {
-                    log.write(pending);
+                ByteBuffer out = pending.readable();
+                int bytes = out.remaining();
+                while (out.hasRemaining()) {
+                    log.write(out);
                 }
                 log.force(false);
                 logBytes += bytes;
@@ -375,26 +279,10 @@ public final class FileOffsetJournal implements OffsetJournal {
     private void writeSnapshot(Map<String, Map<TopicPartition, OffsetValue>> offsets, Map<String, GroupRecord> groups)
         throws IOException {
         // every live record, encoded as the log encodes it, into a buffer of its own (pending stays as it is)
-        ByteBuffer saved = pending;
-        pending = ByteBuffer.allocate(1024);
-        int count = 0;
-        ByteBuffer records;
-        try {
-            for (Map.Entry<String, Map<TopicPartition, OffsetValue>> g : offsets.entrySet()) {
-                for (Map.Entry<TopicPartition, OffsetValue> e : g.getValue().entrySet()) {
-                    put(g.getKey(), e.getKey(), e.getValue());
-                    count++;
-                }
-            }
-            for (Map.Entry<String, GroupRecord> g : groups.entrySet()) {
-                putGroup(g.getKey(), g.getValue());
-                count++;
-            }
-            records = pending;
-        } finally {
-            pending = saved;
-        }
-        records.flip();
+        OffsetRecords all = new OffsetRecords(1024);
+        all.putAll(offsets, groups);
+        int count = all.count();
+        ByteBuffer records = all.readable();
         ByteBuffer b = ByteBuffer.allocate(18 + records.remaining() + 4);
         b.putInt(SNAPSHOT_MAGIC).putShort(SNAPSHOT_VERSION).putLong(generation).putInt(count);
         while (records.hasRemaining()) {

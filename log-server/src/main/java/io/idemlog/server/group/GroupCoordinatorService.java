@@ -85,6 +85,21 @@ public final class GroupCoordinatorService implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Runs {@code r} on the coordinator thread (a journal's completion coming back from another thread); dropped
+     * once the service is closed (the journal's close answers what was still waiting).
+     */
+    public void execute(Runnable r) {
+        if (running) {
+            queue.add(r);
+        }
+    }
+
+    /** Whether the thread still runs (false once {@link #close} began). */
+    public boolean isRunning() {
+        return running;
+    }
+
     private void run() {
         List<Runnable> batch = new ArrayList<>(MAX_BATCH);
         while (running) {

@@ -54,7 +54,10 @@ import java.util.function.Function;
  * the offsets' fsync). Before the committed offsets are loaded every group API but FindCoordinator answers
  * COORDINATOR_LOAD_IN_PROGRESS (clients retry); if they could not be loaded, COORDINATOR_NOT_AVAILABLE.
  *
- * <p>FindCoordinator names this node for every group (one node: it is every group's coordinator). A transactional
+ * <p>FindCoordinator names this node for every group on a single node (it is every group's coordinator); in cluster
+ * mode it names the node leading the replicated offsets group (every group's coordinator there), and the other
+ * nodes answer the group APIs NOT_COORDINATOR (ListGroups: an empty list, as a Kafka broker coordinating no group
+ * does), so that clients look the coordinator up again after it moved. A transactional
  * id (key type 1) gets INVALID_REQUEST with the message "idemlog does not support transactions ...": a
  * non-retriable error is what makes kafka-clients' transactional producer fail at once with that message ("Could
  * not find a coordinator with type TRANSACTION with key ... due to unexpected error: idemlog does not support
@@ -65,20 +68,20 @@ final class GroupHandlers {
     private static final Logger LOG = LoggerFactory.getLogger(GroupHandlers.class);
     static final String NO_TRANSACTIONS = "idemlog does not support transactions: use an idempotent producer "
         + "(enable.idempotence=true) without transactional.id";
-    static final String NO_CLUSTER_GROUPS = "consumer groups are not available in cluster mode yet: committed "
-        + "offsets are not replicated (issue 13); consume with assigned partitions and no group.id";
+    static final String NO_CLUSTER_COORDINATOR = "no group coordinator right now: the offsets group has no leader "
+        + "(an election is under way, or no majority of controller.quorum.voters is up)";
     static final String NO_SHARE_GROUPS = "idemlog does not support share groups (KIP-932)";
 
     private final BrokerContext broker;
-    private final GroupCoordinatorService groups;
+    private final GroupCoordinators groups;
 
-    private GroupHandlers(BrokerContext broker, GroupCoordinatorService groups) {
+    private GroupHandlers(BrokerContext broker, GroupCoordinators groups) {
         this.broker = broker;
         this.groups = groups;
     }
 
     /** Installs the handlers of the group APIs into {@code handlers}. {@code groups} null: none available. */
-    static void register(ApiHandler[] handlers, BrokerContext broker, GroupCoordinatorService groups) {
+    static void register(ApiHandler[] handlers, BrokerContext broker, GroupCoordinators groups) {
         GroupHandlers h = new GroupHandlers(broker, groups);
         handlers[ApiKey.FIND_COORDINATOR.id] = h::findCoordinator;
         handlers[ApiKey.JOIN_GROUP.id] = h::joinGroup;
@@ -93,17 +96,27 @@ final class GroupHandlers {
         handlers[ApiKey.OFFSET_DELETE.id] = h::offsetDelete;
     }
 
-    /** NONE when the coordinator can take work, else the error every group answer carries. */
-    private ErrorCode unavailable() {
-        if (groups == null || groups.loadFailed()) {
+    /**
+     * NONE when {@code service} (this node's coordinator now, null: none) can take work, else the error every group
+     * answer carries: NOT_COORDINATOR in cluster mode when another node is the coordinator (clients look it up again).
+     */
+    private ErrorCode unavailable(GroupCoordinatorService service) {
+        if (service == null || !service.isRunning()) {
+            return groups.clustered() ? ErrorCode.NOT_COORDINATOR : ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        }
+        if (service.loadFailed()) {
             return ErrorCode.COORDINATOR_NOT_AVAILABLE;
         }
-        return groups.isLoaded() ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        return service.isLoaded() ? ErrorCode.NONE : ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
     }
 
-    /** Runs {@code task} on the coordinator thread, or closes the connection when the server is shutting down. */
-    private void submit(RequestContext ctx, Consumer<GroupCoordinator> task) {
-        if (!groups.submit(c -> {
+    /**
+     * Runs {@code task} on the coordinator thread. When the service closed meanwhile: in cluster mode (the
+     * leadership moved) {@code moved} answers; on a single node the server is shutting down and the connection closes.
+     */
+    private void submit(RequestContext ctx, GroupCoordinatorService service, Consumer<GroupCoordinator> task,
+                        Runnable moved) {
+        if (!service.submit(c -> {
             try {
                 task.accept(c);
             } catch (RuntimeException e) {
@@ -112,7 +125,11 @@ final class GroupHandlers {
                 ctx.closeConnection("internal error in the group coordinator");
             }
         })) {
-            ctx.closeConnection("server shutting down: group coordinator closed");
+            if (groups.clustered()) {
+                moved.run();
+            } else {
+                ctx.closeConnection("server shutting down: group coordinator closed");
+            }
         }
     }
 
@@ -125,12 +142,13 @@ final class GroupHandlers {
                            BiFunction<Q, ErrorCode, Message> refusal, Function<Q, Consumer<GroupCoordinator>> prepare) {
         broker.metrics().request(api);
         Q req = decode.apply(body, ctx.version);
-        ErrorCode down = unavailable();
+        GroupCoordinatorService service = groups.local();
+        ErrorCode down = unavailable(service);
         if (down != ErrorCode.NONE) {
             ctx.respond(refusal.apply(req, down));
             return;
         }
-        submit(ctx, prepare.apply(req));
+        submit(ctx, service, prepare.apply(req), () -> ctx.respond(refusal.apply(req, ErrorCode.NOT_COORDINATOR)));
     }
 
     private static String clientHost(RequestContext ctx) {
@@ -154,9 +172,17 @@ final class GroupHandlers {
             host = broker.config().listener.host();
             port = ctx.localAddress() instanceof InetSocketAddress a ? a.getPort() : broker.config().listener.port();
         }
+        GroupCoordinators.Endpoint elsewhere = groups.clustered() ? groups.coordinator() : null;
         for (String key : req.keys(ctx.version)) {
-            if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP && broker.config().cluster != null) {
-                rsp.answer(ctx.version, key, -1, "", -1, ErrorCode.COORDINATOR_NOT_AVAILABLE.code, NO_CLUSTER_GROUPS);
+            if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP && groups.clustered()) {
+                // every group has the one coordinator: the node leading the offsets group
+                if (elsewhere == null) {
+                    rsp.answer(ctx.version, key, -1, "", -1, ErrorCode.COORDINATOR_NOT_AVAILABLE.code,
+                        NO_CLUSTER_COORDINATOR);
+                } else {
+                    rsp.answer(ctx.version, key, elsewhere.nodeId(), elsewhere.host(), elsewhere.port(),
+                        ErrorCode.NONE.code, null);
+                }
             } else if (req.keyType == FindCoordinatorRequest.KEY_TYPE_GROUP) {
                 rsp.answer(ctx.version, key, nodeId, host, port, ErrorCode.NONE.code, null);
             } else if (req.keyType == FindCoordinatorRequest.KEY_TYPE_TRANSACTION) {
@@ -388,7 +414,8 @@ final class GroupHandlers {
     private void listGroups(RequestContext ctx, WireReader body) {
         serve(ctx, body, ApiKey.LIST_GROUPS, ListGroupsRequest::read, (req, down) -> {
             ListGroupsResponse rsp = new ListGroupsResponse();
-            rsp.errorCode = down.code;
+            // a node that coordinates no group lists none (Admin.listConsumerGroups asks every broker)
+            rsp.errorCode = down == ErrorCode.NOT_COORDINATOR ? ErrorCode.NONE.code : down.code;
             return rsp;
         }, req -> c -> {
             ListGroupsResponse rsp = new ListGroupsResponse();

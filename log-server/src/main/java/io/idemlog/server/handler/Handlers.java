@@ -11,11 +11,16 @@ public final class Handlers {
 
     /** The handlers without a group coordinator: the group APIs answer COORDINATOR_NOT_AVAILABLE (tests). */
     public static ApiHandler[] create(BrokerContext broker) {
-        return create(broker, null);
+        return create(broker, (GroupCoordinatorService) null);
     }
 
-    /** The handlers, the group APIs served by {@code groups}. */
+    /** The handlers, the group APIs served by {@code groups} (this node: every group's coordinator). */
     public static ApiHandler[] create(BrokerContext broker, GroupCoordinatorService groups) {
+        return create(broker, GroupCoordinators.single(groups));
+    }
+
+    /** The handlers, the group APIs served by whichever coordinator {@code groups} names. */
+    public static ApiHandler[] create(BrokerContext broker, GroupCoordinators groups) {
         ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
         handlers[ApiKey.API_VERSIONS.id] = new ApiVersionsHandler(broker.metrics());
         handlers[ApiKey.METADATA.id] = new MetadataHandler(broker);
