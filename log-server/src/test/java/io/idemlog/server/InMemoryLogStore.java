@@ -157,6 +157,8 @@ public final class InMemoryLogStore implements LogStore {
         public volatile IOException timestampLookupFailure;
         /** Calls of {@link #flushNow()} so far. */
         public final AtomicLong flushNowCalls = new AtomicLong();
+        /** Calls of {@link #wakeFlusher()} so far (log.flush.thread=flusher's end of a read burst). */
+        public final AtomicLong wakeFlusherCalls = new AtomicLong();
         /** This node's role for the partition (a follower answers NOT_LEADER_OR_FOLLOWER). */
         public volatile PartitionRole role = PartitionRole.LEADER;
         /** The partition's leader epoch (0 as a single node's). */
@@ -282,6 +284,11 @@ public final class InMemoryLogStore implements LogStore {
             }
             ready.forEach(c -> c.onComplete(ErrorCode.NONE));
             listener.onHighWatermark(this, hw);
+        }
+
+        @Override
+        public void wakeFlusher() {
+            wakeFlusherCalls.incrementAndGet();
         }
 
         @Override

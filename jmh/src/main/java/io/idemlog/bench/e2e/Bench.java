@@ -81,6 +81,9 @@ public final class Bench {
                   --request-timeout-ms 500 --fault-delay-ms 750 --warmup 200000 --rounds 3 --seed 1
                   --history-during-run arrays (acked offsets in long[]s while measuring; objects: the
                   HistoryChecker's per-record objects, the harness's GC pauses before 2026-12-03)
+                  --producer-props / --compare-props name=value,... (producer properties; the "on*" runs)
+                  --compare-server-props name=value,... (the "on*" runs' server gets these on top of
+                  --idemlog-props, e.g. log.flush.thread=flusher: server settings side by side)
           kcat-faults: kcat WITHOUT idempotence through the fault proxy, idemlog at each --queued value
                   (queued.max.requests.per.connection) then Kafka: duplicates and losses counted.
                   --records 1000000 --size 100 --partitions 1 --drop-rate 0.02 --duplicate-rate 0.02

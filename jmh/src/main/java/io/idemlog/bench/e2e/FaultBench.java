@@ -72,6 +72,11 @@ final class FaultBench {
      */
     private final Map<String, String> compareProps;
     /**
+     * With --compare-server-props: the same side-by-side repeat (mode "on*"), its server started with these
+     * properties on top of --idemlog-props (e.g. log.flush.thread=flusher); with --compare-props too, both apply.
+     */
+    private final Map<String, String> compareServerProps;
+    /**
      * --history-during-run arrays (default): during the measured part the acknowledged offsets go into one long[]
      * per producer name and the {@link HistoryChecker} is filled after it; objects: the checker's per-record objects
      * during the run, as before 2026-12-03 (its growing live set made this JVM's young collections copy hundreds
@@ -104,6 +109,7 @@ final class FaultBench {
         idemlogProps = o.props("idemlog-props");
         producerProps = o.props("producer-props");
         compareProps = o.props("compare-props");
+        compareServerProps = o.props("compare-server-props");
         String history = o.str("history-during-run", "arrays");
         if (!history.equals("arrays") && !history.equals("objects")) {
             throw new IllegalArgumentException("--history-during-run arrays|objects, not " + history);
@@ -206,7 +212,7 @@ final class FaultBench {
             scenarios.add(new Scenario(0, true, false));
         }
         List<Mode> modes = new ArrayList<>(List.of(new Mode(true, false)));
-        if (!compareProps.isEmpty()) {
+        if (compared()) {
             modes.add(new Mode(true, true));
         }
         if (control) {
@@ -230,9 +236,9 @@ final class FaultBench {
                 + "once on the same port and data. Then every record is read back from the server and checked.",
                 delayMs, records, size, partitions, partitions, lingerMs, batchSize, requestTimeoutMs,
                 producerProps.isEmpty() ? "(defaults)" : producerProps, warmup);
-            if (!compareProps.isEmpty()) {
-                out.line("mode on* = idempotence on with producer props %s on top, run right after the same "
-                    + "scenario's idempotence-on run (side by side)", compareProps);
+            if (compared()) {
+                out.line("mode on* = idempotence on with producer props %s and server props %s on top, run right "
+                    + "after the same scenario's idempotence-on run (side by side)", compareProps, compareServerProps);
             }
             out.line("throughput = measured records / (first send() to last callback), client-side, including "
                 + "stalls, retries and the restart.");
@@ -274,6 +280,11 @@ final class FaultBench {
         return controlFailed ? 3 : 0;
     }
 
+    /** Whether an "on*" mode runs (--compare-props or --compare-server-props). */
+    private boolean compared() {
+        return !compareProps.isEmpty() || !compareServerProps.isEmpty();
+    }
+
     private Result runOne(Out out, int round, Scenario s, boolean idem) throws IOException {
         return runOne(out, round, s, idem, false);
     }
@@ -296,6 +307,9 @@ final class FaultBench {
         String metricsEndpoint = "http://127.0.0.1:" + freePort();
         builder.override("metrics.listener", metricsEndpoint);
         idemlogProps.forEach(builder::override);
+        if (variant) {
+            compareServerProps.forEach(builder::override);
+        }
         metricsEndpoint = idemlogProps.getOrDefault("metrics.listener", metricsEndpoint);
         History history = new History(warmup, records);
         try (ServerProcess server = builder.start();

@@ -8,8 +8,9 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.common.protocol.WireReader;
 import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
+import io.idemlog.server.log.AppendAnswer;
 import io.idemlog.server.log.AppendOutcome;
-import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.DurabilityCallback;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
@@ -20,6 +21,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 
 /**
  * Produce: appends each partition's batch (the storage applies every rule of IDEMPOTENCE.md) and answers
@@ -41,13 +43,18 @@ final class ProduceHandler implements ApiHandler {
         }
     };
 
+    /** End of a read burst, log.flush.thread=network: fsync on this thread (non-capturing: no allocation). */
+    private static final Consumer<Partition> FLUSH_NOW = Partition::flushNow;
+    /** End of a read burst, log.flush.thread=flusher: one wake of the flusher for the burst's appends. */
+    private static final Consumer<Partition> WAKE_FLUSHER = Partition::wakeFlusher;
+
     private final BrokerContext broker;
-    /** log.flush.thread: who starts the group commit of an acks=all append. */
-    private final FlushDuty acksAllFlush;
+    /** log.flush.thread: at the end of the read burst that appended acks=all batches: {@link #FLUSH_NOW} or {@link #WAKE_FLUSHER}. */
+    private final Consumer<Partition> afterBurst;
 
     ProduceHandler(BrokerContext broker) {
         this.broker = broker;
-        this.acksAllFlush = broker.config().acksAllFlush;
+        this.afterBurst = broker.config().acksAllFlush == FlushDuty.CALLER ? FLUSH_NOW : WAKE_FLUSHER;
     }
 
     @Override
@@ -72,9 +79,6 @@ final class ProduceHandler implements ApiHandler {
                 Partition partition = broker.logs().partition(td.name, pd.index);
                 ErrorCode error;
                 String message = null;
-                Partition awaitPartition = null;
-                long awaitOffset = -1L;
-                boolean flushAfterBurst = false;
                 if (!validAcks) {
                     error = ErrorCode.INVALID_REQUIRED_ACKS;
                 } else if (partition == null) {
@@ -109,59 +113,30 @@ final class ProduceHandler implements ApiHandler {
                         ctx.holdReadingUntilAnswered();
                     }
                     AppendOutcome result = OUTCOME.get(); // this thread's, reused: no allocation per batch
+                    // acks=all: the burst's end fsyncs (network) or wakes the flusher once (flusher); either way
+                    // the flusher is not woken per batch. acks=1: the flusher, woken by the append.
                     partition.append(buf, buf.position(), length,
-                        durability != null ? acksAllFlush : FlushDuty.FLUSHER, result);
-                    error = result.error();
-                    message = result.errorMessage();
-                    TopicProduceMetrics topic = metrics.topic(td.name);
-                    if (error != ErrorCode.NONE) {
-                        topic.count(TopicProduceMetrics.Outcome.of(error));
-                    } else {
-                        if (result.duplicate()) {
-                            metrics.duplicateBatches.increment();
-                            topic.count(TopicProduceMetrics.Outcome.DUPLICATE);
-                        } else {
-                            metrics.batchesAppended.increment();
-                            metrics.bytesAppended.add(length);
-                            topic.count(TopicProduceMetrics.Outcome.APPENDED);
-                            topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1
-                                - result.repeatCount());
-                            topic.bytesAppended.add(length);
+                        durability != null ? FlushDuty.CALLER : FlushDuty.FLUSHER, result);
+                    countOutcome(metrics, td.name, result, length);
+                    fillResponse(ctx, pr, result, partition.logStartOffset());
+                    // Every field of pr is written now; from here on only the durability wait writes it (under its
+                    // monitor), so a failure reported inline or from another thread is never overwritten.
+                    if (result.error() != ErrorCode.NONE) {
+                        anyError = true;
+                    } else if (durability != null) {
+                        durability.await(partition, result.lastOffset(), pr);
+                        if (!result.duplicate()) {
+                            // once per partition for every request of this read burst, on this thread
+                            ctx.afterReadBurst(partition, afterBurst);
                         }
-                        pr.baseOffset = result.baseOffset();
-                        pr.logAppendTimeMs = result.logAppendTime();
-                        pr.logStartOffset = partition.logStartOffset();
-                        if (result.repeats() != null) {
-                            metrics.recordsDeduplicated.add(result.repeatCount());
-                            topic.recordsDeduplicated.add(result.repeatCount());
-                            if (ctx.version >= 9) {
-                                // Which records were repeats, and their originals: for the idemlog producer.
-                                pr.taggedFields = new RawTaggedFields();
-                                pr.taggedFields.add(ProduceResponse.REPEATS_TAG,
-                                    ProduceResponse.encodeRepeats(result.repeats()));
-                            }
-                        }
-                        awaitPartition = partition;
-                        awaitOffset = result.lastOffset();
-                        flushAfterBurst = durability != null && !result.duplicate() && acksAllFlush == FlushDuty.CALLER;
                     }
+                    continue;
                 }
-                if (error != ErrorCode.NONE) {
-                    anyError = true;
-                    metrics.produceError(error);
-                    ctx.countError(error);
-                    fail(pr, error, ctx.version >= 8 ? (message != null ? message : error.message) : null);
-                }
-                // Every field of pr is written above; from here on only the durability wait writes it (under its
-                // monitor), so a failure reported inline or from another thread is never overwritten.
-                if (durability != null && awaitPartition != null) {
-                    durability.await(awaitPartition, awaitOffset, pr);
-                    if (flushAfterBurst) {
-                        // fsync once for every request of this read burst, on this thread: no hand-off to the
-                        // flusher and back when it is idle (it still covers us when it is not)
-                        ctx.afterReadBurst(awaitPartition, awaitPartition::flushNow);
-                    }
-                }
+                // Refused before any append.
+                anyError = true;
+                metrics.produceError(error);
+                ctx.countError(error);
+                fail(pr, error, errorMessage(ctx, error, message));
             }
         }
         if (acks == 0) {
@@ -187,29 +162,64 @@ final class ProduceHandler implements ApiHandler {
         ServerMetrics metrics = broker.metrics();
         Await a = pending == null ? null : pending.register(pr);
         partition.append(buf, buf.position(), length, result -> {
-            ErrorCode error = result.error();
-            TopicProduceMetrics topic = metrics.topic(topicName);
-            if (error != ErrorCode.NONE) {
-                topic.count(TopicProduceMetrics.Outcome.of(error));
-                metrics.produceError(error);
-            } else if (result.duplicate()) {
-                metrics.duplicateBatches.increment();
-                topic.count(TopicProduceMetrics.Outcome.DUPLICATE);
-            } else {
-                metrics.batchesAppended.increment();
-                metrics.bytesAppended.add(length);
-                topic.count(TopicProduceMetrics.Outcome.APPENDED);
-                topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1 - result.repeatCount());
-                topic.bytesAppended.add(length);
-                if (result.repeats() != null) {
-                    metrics.recordsDeduplicated.add(result.repeatCount());
-                    topic.recordsDeduplicated.add(result.repeatCount());
-                }
-            }
+            countOutcome(metrics, topicName, result, length);
             if (a != null) {
                 pending.appended(a, result, partition.logStartOffset());
             }
         });
+    }
+
+    /**
+     * Counts one append's outcome in the server's and the topic's produce metrics (both append paths; the
+     * caller's request counts its own error through {@link #fillResponse}). No allocation.
+     */
+    private static void countOutcome(ServerMetrics metrics, String topicName, AppendAnswer result, int length) {
+        ErrorCode error = result.error();
+        TopicProduceMetrics topic = metrics.topic(topicName);
+        if (error != ErrorCode.NONE) {
+            topic.count(TopicProduceMetrics.Outcome.of(error));
+            metrics.produceError(error);
+        } else if (result.duplicate()) {
+            metrics.duplicateBatches.increment();
+            topic.count(TopicProduceMetrics.Outcome.DUPLICATE);
+        } else {
+            metrics.batchesAppended.increment();
+            metrics.bytesAppended.add(length);
+            topic.count(TopicProduceMetrics.Outcome.APPENDED);
+            topic.recordsAppended.add(result.lastOffset() - result.baseOffset() + 1 - result.repeatCount());
+            topic.bytesAppended.add(length);
+            if (result.repeats() != null) {
+                metrics.recordsDeduplicated.add(result.repeatCount());
+                topic.recordsDeduplicated.add(result.repeatCount());
+            }
+        }
+    }
+
+    /**
+     * Writes one append's outcome into its partition response (both append paths): the offsets, or the error
+     * (counted on the request's connection). Allocates only for de-duplicated records' repeats (v9+) and errors.
+     */
+    private static void fillResponse(RequestContext ctx, ProduceResponse.PartitionResponse pr, AppendAnswer result,
+                                     long logStartOffset) {
+        ErrorCode error = result.error();
+        if (error != ErrorCode.NONE) {
+            ctx.countError(error);
+            fail(pr, error, errorMessage(ctx, error, result.errorMessage()));
+            return;
+        }
+        pr.baseOffset = result.baseOffset();
+        pr.logAppendTimeMs = result.logAppendTime();
+        pr.logStartOffset = logStartOffset;
+        if (result.repeats() != null && ctx.version >= 9) {
+            // Which records were repeats, and their originals: for the idemlog producer.
+            pr.taggedFields = new RawTaggedFields();
+            pr.taggedFields.add(ProduceResponse.REPEATS_TAG, ProduceResponse.encodeRepeats(result.repeats()));
+        }
+    }
+
+    /** Produce v8+ carries an error message: {@code message}, or the code's own; null before v8. */
+    private static String errorMessage(RequestContext ctx, ErrorCode error, String message) {
+        return ctx.version >= 8 ? (message != null ? message : error.message) : null;
     }
 
     /**
@@ -257,13 +267,23 @@ final class ProduceHandler implements ApiHandler {
         return false;
     }
 
-    /** One partition of an acks=all request waiting for durability. Guarded by its Durability's monitor. */
-    private static final class Await {
+    /**
+     * One partition of an acks=all request waiting for durability, and its durability callback (one object per
+     * awaited partition, no lambda beside it). {@code done} is guarded by its Durability's monitor.
+     */
+    private static final class Await implements DurabilityCallback {
+        final Durability owner;
         final ProduceResponse.PartitionResponse response;
         boolean done;
 
-        Await(ProduceResponse.PartitionResponse response) {
+        Await(Durability owner, ProduceResponse.PartitionResponse response) {
+            this.owner = owner;
             this.response = response;
+        }
+
+        @Override
+        public void onComplete(ErrorCode error) {
+            owner.onDurable(this, error);
         }
     }
 
@@ -288,17 +308,17 @@ final class ProduceHandler implements ApiHandler {
         }
 
         void await(Partition partition, long lastOffset, ProduceResponse.PartitionResponse pr) {
-            Await a = new Await(pr);
+            Await a = new Await(this, pr);
             synchronized (this) {
                 outstanding++;
                 awaits.add(a);
             }
-            partition.whenDurable(lastOffset, error -> onDurable(a, error));
+            partition.whenDurable(lastOffset, a);
         }
 
         /** A partition whose answer comes from an asynchronous append ({@link #appended}). */
         Await register(ProduceResponse.PartitionResponse pr) {
-            Await a = new Await(pr);
+            Await a = new Await(this, pr);
             synchronized (this) {
                 outstanding++;
                 awaits.add(a);
@@ -307,27 +327,13 @@ final class ProduceHandler implements ApiHandler {
         }
 
         /** The asynchronous append's outcome: writes the partition response, answers when it was the last. */
-        void appended(Await a, AppendResult result, long logStartOffset) {
+        void appended(Await a, AppendAnswer result, long logStartOffset) {
             synchronized (this) {
                 if (answered) {
                     return;
                 }
                 a.done = true;
-                ProduceResponse.PartitionResponse pr = a.response;
-                if (result.error() != ErrorCode.NONE) {
-                    ctx.countError(result.error());
-                    fail(pr, result.error(), ctx.version >= 8 ? (result.errorMessage() != null
-                        ? result.errorMessage() : result.error().message) : null);
-                } else {
-                    pr.baseOffset = result.baseOffset();
-                    pr.logAppendTimeMs = result.logAppendTime();
-                    pr.logStartOffset = logStartOffset;
-                    if (result.repeats() != null && ctx.version >= 9) {
-                        pr.taggedFields = new RawTaggedFields();
-                        pr.taggedFields.add(ProduceResponse.REPEATS_TAG,
-                            ProduceResponse.encodeRepeats(result.repeats()));
-                    }
-                }
+                fillResponse(ctx, a.response, result, logStartOffset);
                 if (--outstanding > 0) {
                     return;
                 }
@@ -336,15 +342,15 @@ final class ProduceHandler implements ApiHandler {
             finish();
         }
 
-        private void onDurable(Await a, ErrorCode error) {
+        void onDurable(Await a, ErrorCode error) {
             synchronized (this) {
                 if (answered) {
                     return;
                 }
                 a.done = true;
                 if (error != ErrorCode.NONE) {
-                    fail(a.response, error, ctx.version >= 8 ? "the batch could not be made durable: "
-                        + error.message : null);
+                    fail(a.response, error, errorMessage(ctx, error, "the batch could not be made durable: "
+                        + error.message));
                     ctx.countError(error);
                 }
                 if (--outstanding > 0) {

@@ -12,7 +12,7 @@ import java.nio.ByteBuffer;
  * FlushDuty)} returns. It also carries the thread's {@link RecordBatch} view of the batch being appended. Not
  * thread-safe; read it before the next append on the same thread.
  */
-public final class AppendOutcome {
+public final class AppendOutcome implements AppendAnswer {
     private final RecordBatch view = new RecordBatch();
     private ErrorCode error = ErrorCode.NONE;
     private long baseOffset = -1L;
@@ -49,34 +49,42 @@ public final class AppendOutcome {
         logAppendTime = r.logAppendTime();
     }
 
+    @Override
     public ErrorCode error() {
         return error;
     }
 
+    @Override
     public long baseOffset() {
         return baseOffset;
     }
 
+    @Override
     public long lastOffset() {
         return lastOffset;
     }
 
+    @Override
     public boolean duplicate() {
         return duplicate;
     }
 
+    @Override
     public String errorMessage() {
         return errorMessage;
     }
 
+    @Override
     public long[] repeats() {
         return repeats;
     }
 
+    @Override
     public int repeatCount() {
         return repeats == null ? 0 : repeats.length / 2;
     }
 
+    @Override
     public long logAppendTime() {
         return logAppendTime;
     }

@@ -19,7 +19,7 @@ import io.idemlog.common.protocol.ErrorCode;
  *                     -1 otherwise, and for a duplicate (its original's time is not kept)
  */
 public record AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate,
-                           String errorMessage, long[] repeats, long logAppendTime) {
+                           String errorMessage, long[] repeats, long logAppendTime) implements AppendAnswer {
 
     public AppendResult(ErrorCode error, long baseOffset, long lastOffset, boolean duplicate, String errorMessage) {
         this(error, baseOffset, lastOffset, duplicate, errorMessage, null, -1L);
@@ -35,7 +35,7 @@ public record AppendResult(ErrorCode error, long baseOffset, long lastOffset, bo
         return new AppendResult(ErrorCode.NONE, baseOffset, lastOffset, false, null, repeats, logAppendTime);
     }
 
-    /** Records of the batch dropped as repeats of stored de-duplication keys. */
+    @Override
     public int repeatCount() {
         return repeats == null ? 0 : repeats.length / 2;
     }

@@ -76,6 +76,17 @@ final class GroupCommitFlusher implements Runnable {
     }
 
     /**
+     * Wakes the flusher for partitions already queued by {@link #markDirty} without a wake (the network thread's
+     * appends of one read burst with log.flush.thread=flusher: one wake per burst, not per batch).
+     */
+    void wake() {
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /**
      * One group-commit round; returns the number of partitions whose high watermark it tried to advance.
      *
      * <p>A partition can be polled twice in one drain: an append may mark it dirty (and queue it) again right after

@@ -80,6 +80,14 @@ public interface Partition {
      */
     void flushNow();
 
+    /**
+     * Wakes the background flusher to commit what this partition appended with {@link FlushDuty#CALLER} (the
+     * other way to keep that promise: log.flush.thread=flusher, once per read burst). A partition without a
+     * background flusher has nothing to wake (this default).
+     */
+    default void wakeFlusher() {
+    }
+
     /** First offset still served (advanced by retention and by DeleteRecords). */
     long logStartOffset();
 

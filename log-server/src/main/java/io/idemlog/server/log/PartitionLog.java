@@ -716,6 +716,11 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         }
     }
 
+    @Override
+    public void wakeFlusher() {
+        context.flusher().wake();
+    }
+
     /**
      * The flusher thread's (and {@link #flushNow}'s) answer to an unexpected exception in this partition's commit or
      * seal (a bug, or an Error from

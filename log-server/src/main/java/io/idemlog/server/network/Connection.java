@@ -25,6 +25,8 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * One client connection: decodes request headers, dispatches to the API handlers in arrival order, and writes the
@@ -39,6 +41,12 @@ import java.util.ArrayList;
  *
  * <p>Each frame arrives holding its reservation of the server-wide request memory; it is returned once the
  * handler has run (a handler copies what it keeps: the produce path writes the records to the page cache).
+ *
+ * <p>Answers completed on another thread (the flusher's group commit, log.flush.thread=flusher) are handed over in
+ * batches: each is pushed onto a lock-free stack ({@link RequestContext#nextCompleted}, no allocation), and only the
+ * push that finds the stack empty schedules a task on the event loop, which takes the whole stack and writes every
+ * answer now at the head of the queue with one socket flush. A group commit that completes many answers of one
+ * connection thus costs one event-loop task and one write, not one of each per answer.
  *
  * <p>Strings from the wire reach log lines only escaped ({@link LogSafe}); lines about refused or closed
  * connections are rate-limited ({@link LogLimiter}).
@@ -58,7 +66,13 @@ final class Connection extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext context;
     /** Work deferred to the end of the current read burst, by identity key (few entries: linear scan). */
     private final ArrayList<Object> burstKeys = new ArrayList<>(4);
-    private final ArrayList<Runnable> burstActions = new ArrayList<>(4);
+    private final ArrayList<Consumer<Object>> burstActions = new ArrayList<>(4);
+    /**
+     * Answers completed on other threads, not yet taken by the event loop: a Treiber stack linked through
+     * {@link RequestContext#nextCompleted}. Non-null means a {@link #drainCompleted} task is scheduled.
+     */
+    private final AtomicReference<RequestContext> completedElsewhere = new AtomicReference<>();
+    private final Runnable drainCompleted = this::drainCompleted;
 
     Connection(ApiHandler[] handlers, ConnectionShared shared, FrameDecoder frames) {
         this.handlers = handlers;
@@ -142,14 +156,15 @@ final class Connection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    void afterReadBurst(Object key, Runnable action) {
+    @SuppressWarnings("unchecked")
+    <K> void afterReadBurst(K key, Consumer<? super K> action) {
         for (int i = 0; i < burstKeys.size(); i++) {
             if (burstKeys.get(i) == key) {
                 return;
             }
         }
         burstKeys.add(key);
-        burstActions.add(action);
+        burstActions.add((Consumer<Object>) action);
     }
 
     @Override
@@ -157,7 +172,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         // Index loop: an action may register more (it runs handlers' completions inline).
         for (int i = 0; i < burstActions.size(); i++) {
             try {
-                burstActions.get(i).run();
+                burstActions.get(i).accept(burstKeys.get(i));
             } catch (RuntimeException e) {
                 // A handler's bug, found late: as for one thrown by the handler itself, counted, logged (rate
                 // limited) and the connection closed, so that the client retries instead of waiting for an answer
@@ -178,14 +193,35 @@ final class Connection extends ChannelInboundHandlerAdapter {
     void completed(RequestContext rc) {
         EventLoop loop = channel.eventLoop();
         if (loop.inEventLoop()) {
-            onCompleted(rc);
-        } else {
-            loop.execute(() -> onCompleted(rc));
+            rc.markReady();
+            writeReady();
+            return;
+        }
+        // Another thread: push; the push onto an empty stack schedules the one task that takes them all.
+        RequestContext head;
+        do {
+            head = completedElsewhere.get();
+            rc.nextCompleted = head;
+        } while (!completedElsewhere.compareAndSet(head, rc));
+        if (head == null) {
+            loop.execute(drainCompleted);
         }
     }
 
-    private void onCompleted(RequestContext rc) {
-        rc.markReady();
+    /** Event loop: every answer completed elsewhere since the last drain, then one pass over the queue's head. */
+    private void drainCompleted() {
+        RequestContext rc = completedElsewhere.getAndSet(null);
+        while (rc != null) {
+            RequestContext next = rc.nextCompleted;
+            rc.nextCompleted = null;
+            rc.markReady();
+            rc = next;
+        }
+        writeReady();
+    }
+
+    /** Event loop: writes the answers now ready at the head of the queue, in request order, with one flush. */
+    private void writeReady() {
         boolean wrote = false;
         while (!pending.isEmpty() && pending.peekFirst().isReady()) {
             RequestContext head = pending.pollFirst();

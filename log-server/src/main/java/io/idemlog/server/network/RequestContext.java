@@ -11,6 +11,7 @@ import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * One request on one connection, and the handle through which it is answered. Answers may be given from any
@@ -28,6 +29,11 @@ public final class RequestContext {
     private WireWriter response;
     private boolean answered;
     private boolean ready;
+    /**
+     * The connection's stack of answers completed on other threads ({@link Connection#completed}): written by the
+     * completing thread before its CAS publishes this context, read by the event loop after taking the stack.
+     */
+    RequestContext nextCompleted;
     /** Event-loop only: the connection reads nothing more until this request is answered. */
     private boolean holdsReading;
 
@@ -103,12 +109,13 @@ public final class RequestContext {
     }
 
     /**
-     * Runs {@code action} on this connection's thread once the current read burst has been processed (every
-     * request that arrived in one socket read), once per {@code key} (compared by identity). Lets a handler do work
-     * once for many pipelined requests: the produce handler makes a partition durable once for all of them.
-     * Must be called on the connection's thread, while handling a request.
+     * Runs {@code action} with {@code key} on this connection's thread once the current read burst has been
+     * processed (every request that arrived in one socket read), once per {@code key} (compared by identity). Lets a
+     * handler do work once for many pipelined requests: the produce handler makes a partition durable once for all
+     * of them. The action gets the key so that it can be a constant (no allocation per call). Must be called on the
+     * connection's thread, while handling a request.
      */
-    public void afterReadBurst(Object key, Runnable action) {
+    public <K> void afterReadBurst(K key, Consumer<? super K> action) {
         connection.afterReadBurst(key, action);
     }
 

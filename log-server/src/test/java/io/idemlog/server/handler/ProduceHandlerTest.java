@@ -133,6 +133,39 @@ class ProduceHandlerTest {
             assertEquals(ErrorCode.REQUEST_TIMED_OUT.code, rsp.topics.get(0).partitions.get(0).errorCode,
                 "no flusher in the test double, so nothing makes it durable");
             assertEquals(0L, p.flushNowCalls.get());
+            assertEquals(1L, p.wakeFlusherCalls.get(), "the flusher woken at the end of the read burst");
+        }
+    }
+
+    /**
+     * log.flush.thread=flusher: the network thread wakes the flusher once per partition per read burst, after
+     * appending every pipelined request of it, not once per batch (and never fsyncs itself).
+     */
+    @Test
+    void shouldWakeTheFlusherOncePerPartitionPerReadBurst() throws Exception {
+        start(Map.of("log.flush.thread", "flusher", "produce.non.idempotent.one.at.a.time", "false"));
+        InMemoryLogStore.FakePartition p0 = store.fake("t1", 0);
+        InMemoryLogStore.FakePartition p1 = store.fake("t1", 1);
+        try (WireClient c = new WireClient(server.port())) {
+            // Three requests in one write: one socket read on the server (64 KiB of receive buffer is plenty).
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            int[] ids = {101, 102, 103};
+            for (int id : ids) {
+                byte[] body = WireClient.encode(ApiKey.PRODUCE, (short) 9, id, produce((short) -1, 30_000, 0, 1));
+                frames.write(ByteBuffer.allocate(4).putInt(body.length).array());
+                frames.write(body);
+            }
+            c.sendBytes(frames.toByteArray());
+            assertTrue(c.silentFor(300), "nothing answered before durable");
+            p0.makeDurable();
+            p1.makeDurable();
+            for (int id : ids) {
+                ProduceResponse rsp = c.receive(ApiKey.PRODUCE, (short) 9, id);
+                assertEquals(ErrorCode.NONE.code, rsp.topics.get(0).partitions.get(0).errorCode);
+            }
+            assertEquals(1L, p0.wakeFlusherCalls.get(), "one wake for the burst's three batches");
+            assertEquals(1L, p1.wakeFlusherCalls.get());
+            assertEquals(0L, p0.flushNowCalls.get() + p1.flushNowCalls.get());
         }
     }
 

@@ -352,6 +352,46 @@ class NetworkLayerTest {
         }
     }
 
+    /**
+     * Answers completed on other threads are handed to the event loop in batches (Connection's stack of completed
+     * answers): 60 pipelined acks=all requests over two partitions, interleaved with Metadata requests answered on
+     * the event loop, made durable by two threads at once, all answered exactly once and in request order.
+     */
+    @Test
+    void shouldAnswerManyPipelinedAcksAllRequestsCompletedByOtherThreadsInOrder() throws Exception {
+        // The test's batches carry no producer id: without this the server would read them one at a time.
+        server.close();
+        server = start(Map.of("produce.non.idempotent.one.at.a.time", "false"));
+        try (WireClient c = client()) {
+            int n = 60;
+            int[] ids = new int[n];
+            boolean[] isProduce = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                isProduce[i] = i % 3 != 2;
+                ids[i] = isProduce[i]
+                    ? c.send(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, "t1", i % 2))
+                    : c.send(ApiKey.METADATA, (short) 9, metadata(List.of("t1")));
+            }
+            assertTrue(c.silentFor(200), "nothing answered before the first produce is durable");
+            Thread a = new Thread(() -> store.fake("t1", 0).makeDurable(), "durable-0");
+            Thread b = new Thread(() -> store.fake("t1", 1).makeDurable(), "durable-1");
+            a.start();
+            b.start();
+            a.join();
+            b.join();
+            for (int i = 0; i < n; i++) {
+                if (isProduce[i]) {
+                    ProduceResponse p = c.receive(ApiKey.PRODUCE, (short) 9, ids[i]);
+                    assertEquals(0, p.topics.get(0).partitions.get(0).errorCode, "request " + i);
+                } else {
+                    MetadataResponse m = c.receive(ApiKey.METADATA, (short) 9, ids[i]);
+                    assertNotNull(m.findTopic("t1"));
+                }
+            }
+            assertTrue(c.silentFor(100), "every answer exactly once");
+        }
+    }
+
     @Test
     void shouldAnswerRequestTimedOutWhenDurabilityTakesLongerThanTheRequestTimeout() throws IOException {
         try (WireClient c = client()) {
