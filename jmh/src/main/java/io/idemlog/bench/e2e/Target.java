@@ -80,7 +80,9 @@ abstract class Target implements AutoCloseable {
         ServerProcess.Builder b = ServerProcess.builder(dir.resolve("idemlog-data"))
             .logFile(dir.resolve("idemlog-server.log"))
             .jvmArgs(jvmArgs.toArray(String[]::new))
-            .override("auto.create.topics.enable", "false");
+            .override("auto.create.topics.enable", "false")
+            // 2 cores shared with other builds (load 80-100): a start can take longer than the default 30 s
+            .startupTimeout(java.time.Duration.ofSeconds(120));
         props.forEach(b::override);
         if (classpath != null) {
             b.classpath(classpath);
