@@ -148,6 +148,12 @@ public final class IdemlogServer implements AutoCloseable {
                     quorum, hosted::partition, config.log, CLUSTER_ADMIN_TIMEOUT_MS);
                 storeRef.set(cluster);
                 offsetsGroup.start(quorum);
+                groupsHere.setReplicaLagTimeMaxMs(config.replicaLagTimeMaxMs);
+                int brokerMinInsync = config.cluster.minInsyncReplicas();
+                groupsHere.setMinInsync(d -> {
+                    io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
+                    return tc == null ? brokerMinInsync : (int) tc.longValue("min.insync.replicas");
+                });
                 groupsHere.setDedupConfigs(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? config.log.dedup() : tc.applyTo(config.log).dedup();

@@ -161,6 +161,8 @@ public final class InMemoryLogStore implements LogStore {
         public final AtomicLong wakeFlusherCalls = new AtomicLong();
         /** This node's role for the partition (a follower answers NOT_LEADER_OR_FOLLOWER). */
         public volatile PartitionRole role = PartitionRole.LEADER;
+        /** When set, acks=all is refused with this message (fewer in-sync replicas than min.insync.replicas). */
+        public volatile String notEnoughReplicas;
         /** The partition's leader epoch (0 as a single node's). */
         public volatile int leaderEpoch;
         /** The leader's node id; -1 = this node. */
@@ -335,6 +337,11 @@ public final class InMemoryLogStore implements LogStore {
         @Override
         public PartitionRole role() {
             return role;
+        }
+
+        @Override
+        public String notEnoughReplicas() {
+            return notEnoughReplicas;
         }
 
         @Override

@@ -61,6 +61,10 @@ public final class ServerConfig {
                 + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3).")
         .define("replication.dir", STRING, null,
             "Cluster mode: Ratis's storage (Raft logs and state machine snapshots). Default: <data dir>/raft.")
+        .define("replica.lag.time.max.ms", LONG, "30000", 100, 3_600_000,
+            "Cluster mode: a follower that has not answered its leader for longer than this is out of sync, as in "
+                + "Kafka: acks=all is refused with NOT_ENOUGH_REPLICAS while fewer replicas than the topic's "
+                + "min.insync.replicas are in sync (the Raft commit itself always needs a majority).")
         .define("num.partitions", INT, "1", 1, 100_000, "Partitions of an auto-created topic.")
         .define("auto.create.topics.enable", BOOLEAN, "true",
             "Create a topic named in a Metadata request when it does not exist and the client allows it.")
@@ -252,6 +256,8 @@ public final class ServerConfig {
     public final GroupConfig groups;
     /** offsets.compact.bytes. */
     public final long offsetsCompactBytes;
+    /** replica.lag.time.max.ms (cluster mode: in-sync replicas for min.insync.replicas). */
+    public final long replicaLagTimeMaxMs;
     /** Cluster mode's settings (controller.quorum.voters and the rest), or null on a single node. */
     public final ClusterConfig cluster;
 
@@ -380,6 +386,7 @@ public final class ServerConfig {
         }
         offsetsCompactBytes = Long.parseLong(values.get("offsets.compact.bytes"));
         cluster = parseCluster(raw);
+        replicaLagTimeMaxMs = Long.parseLong(values.get("replica.lag.time.max.ms"));
     }
 
     private ClusterConfig parseCluster(Map<String, String> raw) {

@@ -96,6 +96,9 @@ final class ProduceHandler implements ApiHandler {
                     message = "producer " + records.buffer().getLong(records.buffer().position()
                         + RecordBatch.PRODUCER_ID_OFFSET) + " is a named producer with a newer incarnation: this one "
                         + "is fenced";
+                } else if (acks == -1 && (message = partition.notEnoughReplicas()) != null) {
+                    // min.insync.replicas (cluster mode): refused before anything is proposed, as Kafka does
+                    error = ErrorCode.NOT_ENOUGH_REPLICAS;
                 } else if (partition.appendsAsynchronously()) {
                     // Cluster mode: answered once the batch's entry is committed and applied (acks=1 and acks=all
                     // alike, REPLICATION.md 4.4); the response waits for every such partition.

@@ -129,6 +129,18 @@ public interface Partition {
     }
 
     /**
+     * acks=all's refusal (Kafka's min.insync.replicas): when fewer replicas are in sync than the topic's
+     * min.insync.replicas, an acks=all batch is answered NOT_ENOUGH_REPLICAS without being appended. A single node is
+     * its own in-sync set: never refused. In a cluster: the replicas that answered the leader recently (see the
+     * replicated partition).
+     *
+     * @return a message saying why acks=all is refused now, or null when it may be appended
+     */
+    default String notEnoughReplicas() {
+        return null;
+    }
+
+    /**
      * The partition's current leader epoch (KIP-320): what Metadata (v7+) reports and what Fetch's and ListOffsets'
      * {@code current_leader_epoch} is checked against. In a cluster the Raft term of the leader; on a single node the
      * newest epoch of its leader-epoch cache, which is 0 (also before the first append).

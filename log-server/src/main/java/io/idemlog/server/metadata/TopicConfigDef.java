@@ -254,8 +254,10 @@ public final class TopicConfigDef {
                         default -> "message.timestamp.type=" + v + ": must be CreateTime or LogAppendTime";
                     }))
             .define(Key.ranged("min.insync.replicas", Type.INT, "min.insync.replicas", "1", 1, Integer.MAX_VALUE,
-                "Stored for the replicated version; a single idemlog node is its own in-sync set, and acks=all "
-                    + "waits for the fsync whatever this is."))
+                "In cluster mode, acks=all is refused with NOT_ENOUGH_REPLICAS while fewer replicas than this are in "
+                    + "sync (answered their leader within replica.lag.time.max.ms); every acks=all write is committed "
+                    + "by a majority in any case. A single idemlog node is its own in-sync set, and acks=all waits for "
+                    + "the fsync whatever this is."))
             .define(Key.of("cleanup.policy", Type.LIST, "log.cleanup.policy", "delete",
                 "delete only: segments are removed by retention. compact is refused until compaction exists.")
                 .withCheck(TopicConfigDef::checkCleanupPolicy))

@@ -72,6 +72,10 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     private volatile LeaderListener leaderListener = (id, p, t) -> { };
     private volatile Function<PartitionDescriptor, DedupConfig> dedupConfigs;
     private volatile long appendTimeoutMs = 30_000L;
+    /** replica.lag.time.max.ms: a follower silent for longer is not in sync (min.insync.replicas). */
+    private volatile long replicaLagTimeMaxMs = 30_000L;
+    /** A partition's effective min.insync.replicas (topic config over the broker's). */
+    private volatile java.util.function.ToIntFunction<PartitionDescriptor> minInsync;
 
     /**
      * @param logConfig      the storage settings of every partition hosted here
@@ -83,6 +87,7 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         this.clock = Objects.requireNonNull(clock, "clock");
         this.storage = new ReplicaStorage(logConfig, clock, (p, hw) -> { });
         this.dedupConfigs = d -> logConfig.dedup();
+        this.minInsync = d -> config.minInsyncReplicas();
         if (tickIntervalMs > 0) {
             ticks = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "idemlog-partition-ticks-" + config.nodeId());
@@ -127,6 +132,27 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
 
     long appendTimeoutMs() {
         return appendTimeoutMs;
+    }
+
+    /**
+     * How long a follower may go without answering its leader and still count as in sync for
+     * min.insync.replicas (replica.lag.time.max.ms, Kafka's name and meaning).
+     */
+    public void setReplicaLagTimeMaxMs(long ms) {
+        this.replicaLagTimeMaxMs = ms;
+    }
+
+    long replicaLagTimeMaxMs() {
+        return replicaLagTimeMaxMs;
+    }
+
+    /** The effective min.insync.replicas of a partition's topic (default: the broker's). */
+    public void setMinInsync(java.util.function.ToIntFunction<PartitionDescriptor> minInsync) {
+        this.minInsync = Objects.requireNonNull(minInsync, "minInsync");
+    }
+
+    int minInsync(PartitionDescriptor d) {
+        return minInsync.applyAsInt(d);
     }
 
     /**

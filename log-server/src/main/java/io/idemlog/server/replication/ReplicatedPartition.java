@@ -122,6 +122,60 @@ public final class ReplicatedPartition implements Partition {
         return PartitionGroups.nodeIdOf(d.getInfo().getLeaderId());
     }
 
+    /**
+     * The replicas in sync now: this leader, plus every follower whose last answer to it (Ratis's follower info,
+     * time since the last RPC response) is at most replica.lag.time.max.ms old; 0 when this division does not lead.
+     */
+    public int inSyncReplicas() {
+        RaftServer.Division d = division();
+        if (d == null || !d.getInfo().isLeader()) {
+            return 0;
+        }
+        org.apache.ratis.proto.RaftProtos.RoleInfoProto role = d.getInfo().getRoleInfoProto();
+        if (!role.hasLeaderInfo()) {
+            return 0;
+        }
+        long lagMax = groups.replicaLagTimeMaxMs();
+        int n = 1;
+        for (org.apache.ratis.proto.RaftProtos.ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
+            if (f.getLastRpcElapsedTimeMs() <= lagMax) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Refuses acks=all while fewer replicas than the topic's min.insync.replicas are in sync ({@link
+     * #inSyncReplicas}). Raft commits at a majority either way; this is the stricter promise of a min.insync.replicas
+     * above a majority (e.g. 3 of 3), and a clear error instead of a timeout below it. Checked at most every 100 ms
+     * per partition (Ratis builds its follower info on each call).
+     */
+    @Override
+    public String notEnoughReplicas() {
+        int min = groups.minInsync(sm.descriptor());
+        if (min <= 1) {
+            return null;
+        }
+        long now = System.nanoTime();
+        int inSync = cachedInSync;
+        if (now - cachedInSyncAt > IN_SYNC_CACHE_NANOS || inSync < min) {
+            inSync = inSyncReplicas();
+            cachedInSync = inSync;
+            cachedInSyncAt = now;
+        }
+        if (inSync >= min) {
+            return null;
+        }
+        return "the in-sync replicas of " + topic() + "-" + index() + " are " + inSync + ", fewer than its "
+            + "min.insync.replicas=" + min + " (a replica counts while it answered the leader within "
+            + "replica.lag.time.max.ms=" + groups.replicaLagTimeMaxMs() + ")";
+    }
+
+    private static final long IN_SYNC_CACHE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private volatile int cachedInSync;
+    private volatile long cachedInSyncAt = System.nanoTime() - 2 * IN_SYNC_CACHE_NANOS;
+
     @Override
     public EpochEndOffset endOffsetForEpoch(int leaderEpoch) {
         Partition s = storage();

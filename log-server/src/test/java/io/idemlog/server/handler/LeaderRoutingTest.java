@@ -175,6 +175,31 @@ class LeaderRoutingTest {
     }
 
     @Test
+    void acksAllIsRefusedNotEnoughReplicasWhileTooFewAreInSyncAndNothingIsAppended() throws Exception {
+        store.fake("t1", 1).notEnoughReplicas = "the in-sync replicas of t1-1 are 2, fewer than 3";
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, ProduceHandlerTest.produce((short) -1, 30_000,
+                0, 1));
+            List<ProduceResponse.PartitionResponse> ps = rsp.topics.get(0).partitions;
+            assertEquals(ErrorCode.NONE.code, ps.get(0).errorCode);
+            assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS.code, ps.get(1).errorCode);
+            assertEquals(-1L, ps.get(1).baseOffset);
+            assertEquals("the in-sync replicas of t1-1 are 2, fewer than 3", ps.get(1).errorMessage);
+            assertEquals(0L, store.fake("t1", 1).logEndOffset(), "nothing appended to the refused partition");
+            // acks=1 is not held to min.insync.replicas (as in Kafka)
+            ProduceResponse one = c.call(ApiKey.PRODUCE, (short) 9, ProduceHandlerTest.produce((short) 1, 30_000,
+                1));
+            assertEquals(ErrorCode.NONE.code, one.topics.get(0).partitions.get(0).errorCode);
+            // control: enough replicas again, acks=all is appended
+            store.fake("t1", 1).notEnoughReplicas = null;
+            ProduceResponse again = c.call(ApiKey.PRODUCE, (short) 9, ProduceHandlerTest.produce((short) -1, 30_000,
+                1));
+            assertEquals(ErrorCode.NONE.code, again.topics.get(0).partitions.get(0).errorCode);
+            assertEquals(6L, store.fake("t1", 1).logEndOffset());
+        }
+    }
+
+    @Test
     void theCurrentLeaderEpochIsCheckedAgainstThePartitionsEpoch() throws Exception {
         store.fake("t1", 0).leaderEpoch = 5;
         try (WireClient c = new WireClient(server.port())) {

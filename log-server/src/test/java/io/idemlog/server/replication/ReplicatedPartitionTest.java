@@ -139,6 +139,46 @@ class ReplicatedPartitionTest {
         assertEquals(p1.lastOffset() + 1, p2.baseOffset(), "without idempotence the retry is a second copy");
     }
 
+    /** The current leader's replica (waits for one). */
+    private ReplicatedPartition leaderReplica() {
+        return (ReplicatedPartition) at(cluster.leader(TOPIC, 0));
+    }
+
+    @Test
+    void aStoppedFollowerLeavesTheInSyncSetAfterTheLagBoundAndMinInsyncThenRefuses() throws Exception {
+        startWithPartition(1_000_000);
+        for (PartitionGroups g : cluster.groups) {
+            g.setReplicaLagTimeMaxMs(1_500);
+            g.setMinInsync(d -> 3);
+        }
+        appendBatches(0, 3, 2);
+        ReplicaCluster.await(() -> leaderReplica().inSyncReplicas() == 3, "three replicas in sync");
+        assertEquals(null, leaderReplica().notEnoughReplicas(), "3 in sync, min.insync.replicas=3");
+        int leader = cluster.leader(TOPIC, 0);
+        int stopped = (leader + 1) % 3;
+        cluster.stop(stopped);
+        // the stopped follower is out of sync once it has not answered for the lag bound (on whichever node leads)
+        ReplicaCluster.await(() -> leaderReplica().inSyncReplicas() == 2, "two replicas in sync");
+        String refusal = leaderReplica().notEnoughReplicas();
+        assertTrue(refusal != null && refusal.contains("are 2, fewer than its min.insync.replicas=3"), refusal);
+        // control: min.insync.replicas=2 accepts, and the majority still commits
+        for (PartitionGroups g : cluster.groups) {
+            if (g != null) {
+                g.setMinInsync(d -> 2);
+            }
+        }
+        assertEquals(null, leaderReplica().notEnoughReplicas());
+        appendBatches(3, 1, 2);
+        // the follower back: in sync again, min.insync.replicas=3 accepts again
+        cluster.start(stopped);
+        cluster.groups[stopped].setReplicaLagTimeMaxMs(1_500);
+        cluster.groups[stopped].setMinInsync(d -> 3);
+        for (PartitionGroups g : cluster.groups) {
+            g.setMinInsync(d -> 3);
+        }
+        ReplicaCluster.await(() -> leaderReplica().notEnoughReplicas() == null, "three replicas in sync again");
+    }
+
     @Test
     void aRestartFromItsOwnSnapshotPlusReplayEqualsTheStateBefore() throws Exception {
         startWithPartition(8);
