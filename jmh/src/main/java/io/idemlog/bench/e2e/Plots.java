@@ -159,8 +159,9 @@ final class Plots {
                 }
                 grid.add(c);
             }
-            int cols = Math.min(2, grid.size());
-            int gridRows = (grid.size() + cols - 1) / cols;
+            // XChart's grid needs rows x cols == charts: 2 columns for an even count, else one row (3 clients)
+            int cols = grid.size() % 2 == 0 ? 2 : grid.size() <= 3 ? grid.size() : 1;
+            int gridRows = grid.size() / cols;
             Path file = dir.resolve(tag + "-throughput-vs-partitions.png");
             BitmapEncoder.saveBitmap(grid, gridRows, cols, file.toString(), BitmapEncoder.BitmapFormat.PNG);
             out.add(file);
