@@ -92,6 +92,30 @@ public final class ClusterLogStore implements LogStore {
 
     // ------------------------------------------------------------------------------------------------ reads
 
+    /**
+     * The partition's leader as this node's replica of its Raft group knows it, when that is newer than the image's
+     * (docs/REPLICATION.md section 4.9): a term above the image's leader epoch, with a leader this replica knows (a
+     * follower learns it from the new leader's first AppendEntries, the leader at its election). The LeaderChanged
+     * that the new leader proposes says the same later: a metadata round trip and an apply after its first entry
+     * is committed, and after the metadata group's own election when its leader died too. Metadata answers this
+     * one so that clients stop sending to a dead leader as soon as a replica knows who replaced it.
+     *
+     * @return {@code (term << 32) | leaderId}, or -1 when this node hosts no replica of the partition, its replica
+     *         knows no leader now, or knows none newer than {@code imageEpoch}
+     */
+    public long newerLeader(String topic, int index, int imageEpoch) {
+        Partition p = partitions.partition(topic, index);
+        if (p == null) {
+            return -1L;
+        }
+        int term = p.leaderEpoch(); // first: a leader read after it is of this term or a later one, never older
+        int leader = p.leaderId();
+        if (term <= imageEpoch || leader < 0) {
+            return -1L;
+        }
+        return ((long) term << 32) | leader;
+    }
+
     @Override
     public Partition partition(String topic, int index) {
         ClusterImage.TopicState t = image().topic(topic);

@@ -228,6 +228,7 @@ public final class ClusterNode implements AutoCloseable {
             }
             proposing.put(id, term);
         }
+        LOG.info("node {}: proposing LeaderChanged {}-{} epoch {}", nodeId, t.name(), p, term);
         quorum.changeLeader(t.id(), p, nodeId, term).whenComplete((img, e) -> {
             proposing.remove(id, term);
             if (e == null) {

@@ -6,6 +6,8 @@ import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.FileInfo;
@@ -192,6 +194,12 @@ public final class MetadataStateMachine extends BaseStateMachine {
         ByteBuffer reply = ByteBuffer.allocate(1 + 8 + msg.length).put(r.accepted() ? ACCEPTED : REFUSED)
             .putLong(r.value()).put(msg);
         return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(reply.array())));
+    }
+
+    /** Logged (the failover timeline, docs/REPLICATION.md section 4.9): when this member learns a new leader. */
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+        LOG.info("{}: metadata leader now {}", getGroupId(), newLeaderId);
     }
 
     @Override

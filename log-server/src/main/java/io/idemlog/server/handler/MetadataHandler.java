@@ -134,11 +134,13 @@ final class MetadataHandler implements ApiHandler {
 
     /**
      * Cluster mode: each partition as the replicated metadata has it: replicas (the ISR is reported as all of
-     * them: Raft keeps no ISR, a majority commits), and the leader and leader epoch of the last LeaderChanged. A
+     * them: Raft keeps no ISR, a majority commits), and the leader and leader epoch of the last LeaderChanged, or a
+     * newer leader this node's replica of the partition already follows ({@link ClusterLogStore#newerLeader}). A
      * partition whose leader never became ready (epoch 0) or is not a registered broker is LEADER_NOT_AVAILABLE
      * with leader -1, which clients retry.
      */
-    private void addClusterPartitions(MetadataResponse.Topic t, ClusterImage image, ClusterImage.TopicState topic) {
+    private void addClusterPartitions(MetadataResponse.Topic t, ClusterLogStore cluster, ClusterImage image,
+                                      ClusterImage.TopicState topic) {
         t.topicId = topic.id();
         for (int p = 0; p < topic.partitions().size(); p++) {
             ClusterImage.PartitionState s = topic.partitions().get(p);
@@ -150,13 +152,16 @@ final class MetadataHandler implements ApiHandler {
             }
             mp.replicaNodes = replicas;
             mp.isrNodes = replicas;
-            if (s.leaderEpoch() == 0 || image.broker(s.leader()) == null) {
+            long newer = cluster.newerLeader(topic.name(), p, s.leaderEpoch());
+            int leader = newer >= 0 ? (int) newer : s.leader();
+            int epoch = newer >= 0 ? (int) (newer >>> 32) : s.leaderEpoch();
+            if (epoch == 0 || image.broker(leader) == null) {
                 mp.errorCode = ErrorCode.LEADER_NOT_AVAILABLE.code;
                 mp.leaderId = -1;
                 mp.leaderEpoch = s.leaderEpoch();
             } else {
-                mp.leaderId = s.leader();
-                mp.leaderEpoch = s.leaderEpoch();
+                mp.leaderId = leader;
+                mp.leaderEpoch = epoch;
             }
             t.partitions.add(mp);
         }
@@ -167,7 +172,7 @@ final class MetadataHandler implements ApiHandler {
             ClusterImage image = cluster.image();
             ClusterImage.TopicState topic = image.topic(t.name);
             if (topic != null) {
-                addClusterPartitions(t, image, topic);
+                addClusterPartitions(t, cluster, image, topic);
             } else {
                 t.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION.code; // deleted in between
             }

@@ -9,6 +9,8 @@ import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.FileInfo;
@@ -222,7 +224,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public void notifyLeaderReady() {
+        LOG.info("{}: this replica leads, ready (its term's first entry applied)", this);
         groups.leaderReady(this);
+    }
+
+    /** Logged (the failover timeline, docs/REPLICATION.md section 4.9): when this replica learns a new leader. */
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+        LOG.info("{}: leader now {}", this, newLeaderId);
     }
 
     // ---------------------------------------------------------------------------------------------- snapshots

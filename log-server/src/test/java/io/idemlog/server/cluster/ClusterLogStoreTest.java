@@ -179,4 +179,36 @@ class ClusterLogStoreTest {
         await(() -> nodes[0].image().nextProducerId() >= 9L * MetadataQuorum.PRODUCER_ID_BLOCK,
             "nine blocks applied");
     }
+
+    /** A replica whose Raft division is at {@code term[0]} and knows leader {@code leader[0]} (-1: none). */
+    private static Partition replica(int[] term, int[] leader) {
+        return (Partition) Proxy.newProxyInstance(Partition.class.getClassLoader(), new Class<?>[] {Partition.class},
+            (p, m, a) -> switch (m.getName()) {
+                case "leaderEpoch" -> term[0];
+                case "leaderId" -> leader[0];
+                default -> throw new UnsupportedOperationException(m.getName());
+            });
+    }
+
+    /**
+     * Metadata's fresher leader (docs/REPLICATION.md section 4.9): the replica's leader only when its term is above the
+     * image's epoch and it knows a leader; otherwise -1 (the image's LeaderChanged is answered).
+     */
+    @Test
+    void newerLeaderIsTheReplicasOnlyWhenItsTermIsAboveTheImagesAndItKnowsOne() {
+        int[] term = {5};
+        int[] leader = {2};
+        Partition r = replica(term, leader);
+        ClusterLogStore store = new ClusterLogStore(nodes[0], (t, p) -> t.equals("orders") && p == 0 ? r : null,
+            LogConfig.defaults(), 20_000);
+        assertEquals((5L << 32) | 2, store.newerLeader("orders", 0, 4), "term 5 above the image's epoch 4");
+        assertEquals(-1L, store.newerLeader("orders", 0, 5), "the image already has term 5");
+        assertEquals(-1L, store.newerLeader("orders", 0, 7), "the image is ahead of this replica");
+        assertEquals(-1L, store.newerLeader("orders", 1, 0), "no replica of partition 1 here");
+        term[0] = 6;
+        leader[0] = -1;
+        assertEquals(-1L, store.newerLeader("orders", 0, 5), "an election in progress: no leader known");
+        leader[0] = 3;
+        assertEquals((6L << 32) | 3, store.newerLeader("orders", 0, 5), "elected");
+    }
 }
