@@ -298,6 +298,7 @@ final class FaultBench {
             .build();
         HistoryChecker checker = new HistoryChecker();
         ServerProcess.Builder builder = ServerProcess.builder(dir.resolve("data")).logFile(dir.resolve("server.log"))
+            .startupTimeout(Duration.ofSeconds(120)) // 2 cores shared with other builds: starts took over 30 s
             .jvmArgs(serverJvm.toArray(String[]::new)).override("create.topics", topic + ":" + partitions)
             .override("auto.create.topics.enable", "false");
         List<String> jvm = new ArrayList<>(serverJvm);

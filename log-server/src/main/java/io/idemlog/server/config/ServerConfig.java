@@ -94,12 +94,13 @@ public final class ServerConfig {
             "Broker default of message.timestamp.type for topics without their own: CreateTime stores the "
                 + "producer's timestamps as sent; LogAppendTime stamps each batch with the server's time as it is "
                 + "appended (consumers take it as every record's timestamp).")
-        .define("log.flush.thread", STRING, "network",
+        .define("log.flush.thread", STRING, "flusher",
             "Which thread fsyncs for acks=all answers (group commit either way: one fsync covers every batch "
-                + "appended since the last). network: the network thread that read the requests, once at the end "
-                + "of each read burst (lowest latency when idle; reading stops while it fsyncs). flusher: the "
-                + "dedicated flusher thread, while the network threads go on reading and appending (disk and CPU "
-                + "overlap; one more thread hand-off per answer).")
+                + "appended since the last). flusher: the dedicated flusher thread, woken once per read burst, while "
+                + "the network threads go on reading and appending (disk and CPU overlap; the answers it completes "
+                + "go back to each connection's event loop in one batch). network: the network thread that read "
+                + "the requests, once at the end of each read burst (no hand-off: lowest latency when idle; reading "
+                + "stops while it fsyncs).")
         .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
             "Largest record batch accepted from a producer (bytes, batch header included). A compressed batch may "
                 + "decompress to at most 16 times this (checked while validating it; more is MESSAGE_TOO_LARGE: "

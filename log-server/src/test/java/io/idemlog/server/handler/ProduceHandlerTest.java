@@ -110,8 +110,8 @@ class ProduceHandlerTest {
     }
 
     @Test
-    void shouldFlushOnTheNetworkThreadOncePerReadBurstByDefault() throws Exception {
-        start(Map.of());
+    void shouldFlushOnTheNetworkThreadOncePerReadBurstWithLogFlushThreadNetwork() throws Exception {
+        start(Map.of("log.flush.thread", "network"));
         InMemoryLogStore.FakePartition p = store.fake("t1", 0);
         p.durableOnFlush = true;
         try (WireClient c = new WireClient(server.port())) {
@@ -124,8 +124,8 @@ class ProduceHandlerTest {
     }
 
     @Test
-    void shouldLeaveTheFsyncToTheFlusherWithLogFlushThreadFlusher() throws Exception {
-        start(Map.of("log.flush.thread", "flusher"));
+    void shouldLeaveTheFsyncToTheFlusherByDefault() throws Exception {
+        start(Map.of());
         InMemoryLogStore.FakePartition p = store.fake("t1", 0);
         p.durableOnFlush = true;
         try (WireClient c = new WireClient(server.port())) {
@@ -171,7 +171,7 @@ class ProduceHandlerTest {
 
     @Test
     void shouldNotFlushForAcksOne() throws Exception {
-        start(Map.of());
+        start(Map.of("log.flush.thread", "network"));
         InMemoryLogStore.FakePartition p = store.fake("t1", 0);
         try (WireClient c = new WireClient(server.port())) {
             ProduceResponse rsp = c.call(ApiKey.PRODUCE, (short) 9, produce((short) 1, 30_000, 0));
