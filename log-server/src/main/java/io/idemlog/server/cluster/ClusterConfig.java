@@ -19,11 +19,28 @@ import java.util.Set;
  * @param minInsyncReplicas        at most the RF
  * @param electionTimeoutMs        Ratis's {@code raft.server.rpc.timeout.min}; the max is twice it
  * @param raftDir                  Ratis storage (Raft logs, state machine dirs)
+ * @param listenPort               the port this node's Raft server binds ({@code replication.listen.port}); 0: the
+ *                                 port of its own voters entry. Set when the voters entry is an address that
+ *                                 forwards to this node (a proxy, NAT), as Kafka's listeners vs advertised.listeners
  */
 public record ClusterConfig(int nodeId, List<Voter> voters, int defaultReplicationFactor, int minInsyncReplicas,
-                            long electionTimeoutMs, Path raftDir) {
+                            long electionTimeoutMs, Path raftDir, int listenPort) {
     public ClusterConfig {
         voters = List.copyOf(voters);
+        if (listenPort < 0 || listenPort > 65535) {
+            throw new ConfigException("replication.listen.port=" + listenPort + ": must be in [1, 65535]");
+        }
+    }
+
+    /** A node whose Raft server binds its own voters entry's port. */
+    public ClusterConfig(int nodeId, List<Voter> voters, int defaultReplicationFactor, int minInsyncReplicas,
+                         long electionTimeoutMs, Path raftDir) {
+        this(nodeId, voters, defaultReplicationFactor, minInsyncReplicas, electionTimeoutMs, raftDir, 0);
+    }
+
+    /** The port this node's Raft (gRPC) server binds: {@link #listenPort} if set, else its voters entry's port. */
+    public int bindPort() {
+        return listenPort != 0 ? listenPort : self().port();
     }
 
     /** One member of {@code controller.quorum.voters}: {@code id@host:port}, the port being its Raft (gRPC) port. */
@@ -56,6 +73,12 @@ public record ClusterConfig(int nodeId, List<Voter> voters, int defaultReplicati
      */
     public static ClusterConfig parse(int nodeId, boolean nodeIdSet, String votersSpec, Integer rf, Integer minIsr,
                                       long electionTimeoutMs, Path raftDir) {
+        return parse(nodeId, nodeIdSet, votersSpec, rf, minIsr, electionTimeoutMs, raftDir, 0);
+    }
+
+    /** {@link #parse(int, boolean, String, Integer, Integer, long, Path)} with replication.listen.port (0: unset). */
+    public static ClusterConfig parse(int nodeId, boolean nodeIdSet, String votersSpec, Integer rf, Integer minIsr,
+                                      long electionTimeoutMs, Path raftDir, int listenPort) {
         List<Voter> voters = parseVoters(votersSpec);
         if (!nodeIdSet) {
             throw new ConfigException("controller.quorum.voters is set (cluster mode) but node.id is not: every "
@@ -85,7 +108,7 @@ public record ClusterConfig(int nodeId, List<Voter> voters, int defaultReplicati
             throw new ConfigException("min.insync.replicas=" + effectiveMinIsr + " is above default.replication.factor="
                 + effectiveRf + ": no write could ever be acknowledged");
         }
-        return new ClusterConfig(nodeId, voters, effectiveRf, effectiveMinIsr, electionTimeoutMs, raftDir);
+        return new ClusterConfig(nodeId, voters, effectiveRf, effectiveMinIsr, electionTimeoutMs, raftDir, listenPort);
     }
 
     /** {@code id@host:port[,id@host:port]...}: ids unique and >= 0, endpoints unique, ports in [1, 65535]. */

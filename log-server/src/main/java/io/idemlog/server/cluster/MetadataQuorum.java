@@ -169,7 +169,7 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftServerConfigKeys.setStorageDir(p, List.of(config.raftDir().toFile()));
         ClusterConfig.Voter self = config.self();
         GrpcConfigKeys.Server.setHost(p, self.host());
-        GrpcConfigKeys.Server.setPort(p, self.port());
+        GrpcConfigKeys.Server.setPort(p, config.bindPort());
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(config.electionTimeoutMs(),
             TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2 * config.electionTimeoutMs(),

@@ -59,6 +59,11 @@ public final class ServerConfig {
             "Cluster mode: Raft election timeout, Ratis's raft.server.rpc.timeout.min (the max is twice it). A "
                 + "follower that hears nothing from its leader for a random time in [this, 2 x this] starts an "
                 + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3).")
+        .define("replication.listen.port", INT, null, 1, 65535,
+            "Cluster mode: the port this node's Raft (gRPC) server binds, on the host of its own "
+                + "controller.quorum.voters entry. Default: that entry's port. Set it when the voters entry is an "
+                + "address that forwards to this one (a proxy, NAT, a container port mapping), as listeners vs "
+                + "advertised.listeners for the Kafka listener.")
         .define("replication.dir", STRING, null,
             "Cluster mode: Ratis's storage (Raft logs and state machine snapshots). Default: <data dir>/raft.")
         .define("replica.lag.time.max.ms", LONG, "30000", 100, 3_600_000,
@@ -405,13 +410,18 @@ public final class ServerConfig {
                 throw new ConfigException("min.insync.replicas=" + minIsr + " needs a cluster "
                     + "(controller.quorum.voters); a single node has one replica");
             }
+            if (values.get("replication.listen.port") != null) {
+                throw new ConfigException("replication.listen.port needs a cluster (controller.quorum.voters): a "
+                    + "single node runs no Raft server");
+            }
             return null;
         }
         boolean nodeIdSet = explicitlySet.contains("node.id") || explicitlySet.contains("broker.id");
         String raftDir = values.get("replication.dir");
         return ClusterConfig.parse(nodeId, nodeIdSet, voters, rf, minIsr,
             Long.parseLong(values.get("replication.election.timeout.ms")),
-            raftDir != null ? Paths.get(raftDir.trim()).toAbsolutePath().normalize() : dataDir.resolve("raft"));
+            raftDir != null ? Paths.get(raftDir.trim()).toAbsolutePath().normalize() : dataDir.resolve("raft"),
+            values.get("replication.listen.port") == null ? 0 : Integer.parseInt(values.get("replication.listen.port")));
     }
 
     private static Map<String, Integer> parseTopics(String spec) {

@@ -60,6 +60,13 @@ class ClusterConfigTest {
         assertEquals(1, custom.minInsyncReplicas());
         assertEquals(500, custom.electionTimeoutMs());
         assertEquals(Path.of("/tmp/r"), custom.raftDir());
+        assertEquals(0, custom.listenPort());
+        assertEquals(19191, custom.bindPort(), "without replication.listen.port: the voters entry's port");
+        // a node behind a forwarder: the others reach it at its voters entry, it binds another port
+        ClusterConfig behind = ServerConfig.of(props("node.id", "3", "controller.quorum.voters", VOTERS,
+            "replication.listen.port", "29193")).cluster;
+        assertEquals(new ClusterConfig.Voter(3, "127.0.0.1", 19193), behind.self());
+        assertEquals(29193, behind.bindPort());
         // a one-node "cluster": RF 1, min.insync 1
         ClusterConfig one = ServerConfig.of(props("node.id", "7", "controller.quorum.voters", "7@127.0.0.1:1")).cluster;
         assertEquals(1, one.defaultReplicationFactor());
@@ -92,6 +99,9 @@ class ClusterConfigTest {
             "min.insync.replicas", "3");
         assertRefused("replication.election.timeout.ms=10: must be in [50, 600000]", "node.id", "1",
             "controller.quorum.voters", VOTERS, "replication.election.timeout.ms", "10");
+        assertRefused("replication.listen.port=0: must be in [1, 65535]", "node.id", "1",
+            "controller.quorum.voters", VOTERS, "replication.listen.port", "0");
+        assertRefused("replication.listen.port needs a cluster", "replication.listen.port", "29191");
         assertRefused("default.replication.factor=3 needs a cluster", "default.replication.factor", "3");
         assertRefused("min.insync.replicas=2 needs a cluster", "min.insync.replicas", "2");
     }

@@ -1,0 +1,433 @@
+package io.idemlog.cluster;
+
+import io.idemlog.testkit.Await;
+import io.idemlog.testkit.Ports;
+import io.idemlog.testkit.ServerProcess;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+
+/**
+ * What the cluster fault tests (ClusterStopTest, ClusterPartitionTest) share: three idemlog server processes on
+ * 127.0.0.1 in cluster mode (RF=3, min.insync.replicas=2), an Admin, a paced kafka-clients producer that records
+ * every acknowledgement, the read-back and its checks, and the per-group segment digests. Written after
+ * ClusterFailoverTest's harness (not shared with it: another helper owns that file). Not thread-safe: the test thread
+ * drives it; {@link Load} runs its own thread.
+ */
+final class ClusterHarness implements AutoCloseable {
+    static final Duration TIMEOUT = Duration.ofSeconds(90);
+    static final int PARTITIONS = 8;
+
+    final ServerProcess[] nodes = new ServerProcess[3];
+    private final Path dir;
+
+    ClusterHarness(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * Starts the three nodes. {@code votersPorts[i]} is node i+1's Raft endpoint as the others reach it (its
+     * controller.quorum.voters entry); {@code listenPorts}, if not null, the port node i+1's Raft server binds
+     * (replication.listen.port), when the voters entry is a proxy in front of it.
+     */
+    void start(int[] votersPorts, int[] listenPorts) {
+        StringBuilder voters = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            voters.append(i == 0 ? "" : ",").append(i + 1).append("@127.0.0.1:").append(votersPorts[i]);
+        }
+        for (int i = 0; i < 3; i++) {
+            ServerProcess.Builder b = ServerProcess.builder(dir.resolve("data" + (i + 1)))
+                .jvmArgs("-Xms64m", "-Xmx384m")
+                .override("node.id", Integer.toString(i + 1))
+                .override("controller.quorum.voters", voters.toString())
+                .override("default.replication.factor", "3")
+                .override("min.insync.replicas", "2")
+                .override("auto.create.topics.enable", "false")
+                .startupTimeout(Duration.ofSeconds(180))
+                .stopTimeout(Duration.ofSeconds(30));
+            if (listenPorts != null) {
+                b.override("replication.listen.port", Integer.toString(listenPorts[i]));
+            }
+            nodes[i] = b.build();
+        }
+        for (ServerProcess n : nodes) {
+            n.start();
+        }
+    }
+
+    /** Starts the nodes with their Raft servers on fresh ports, no proxy. */
+    void start() {
+        int[] raft = new int[3];
+        for (int i = 0; i < 3; i++) {
+            raft[i] = Ports.freePort();
+        }
+        start(raft, null);
+    }
+
+    String bootstrap() {
+        StringBuilder b = new StringBuilder();
+        for (ServerProcess n : nodes) {
+            b.append(b.length() == 0 ? "" : ",").append(n.bootstrap());
+        }
+        return b.toString();
+    }
+
+    Admin admin() {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
+        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");
+        return Admin.create(p);
+    }
+
+    /** Waits for three registered brokers, then creates each topic with 8 partitions, RF 3, and waits for leaders. */
+    void createTopics(Admin admin, String... topics) throws Exception {
+        Await.until("three brokers registered", TIMEOUT, () -> {
+            try {
+                return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        List<NewTopic> create = new ArrayList<>();
+        for (String t : topics) {
+            create.add(new NewTopic(t, PARTITIONS, (short) 3));
+        }
+        admin.createTopics(create).all().get(30, TimeUnit.SECONDS);
+        for (String t : topics) {
+            awaitAllLed(admin, t, Set.of());
+        }
+    }
+
+    /** The partitions' leaders as Metadata reports them (-1 while a partition has none), or null on an error. */
+    static int[] leaders(Admin admin, String topic) {
+        try {
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS)
+                .get(topic);
+            int[] out = new int[PARTITIONS];
+            for (TopicPartitionInfo p : d.partitions()) {
+                out[p.partition()] = p.leader() == null || p.leader().isEmpty() ? -1 : p.leader().id();
+            }
+            return out;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Waits until Metadata names a leader for every partition of {@code topic}, none of them in {@code excluded}. */
+    void awaitAllLed(Admin admin, String topic, Set<Integer> excluded) {
+        Await.until(() -> topic + ": every partition led by a node not in " + excluded + "; " + diagnostics(),
+            TIMEOUT, () -> {
+                int[] l = leaders(admin, topic);
+                if (l == null) {
+                    return false;
+                }
+                for (int x : l) {
+                    if (x < 0 || excluded.contains(x)) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+    }
+
+    String diagnostics() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            if (nodes[i] != null) {
+                b.append("\n--- node ").append(i + 1).append(" ---\n").append(nodes[i].logTail(2500));
+            }
+        }
+        return b.toString();
+    }
+
+    /** Every record of {@code topic}, per partition, in offset order: {offset, seq}. */
+    List<List<long[]>> readAll(String topic) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        List<List<long[]>> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int i = 0; i < PARTITIONS; i++) {
+                tps.add(new TopicPartition(topic, i));
+                out.add(new ArrayList<>());
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(60));
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (true) {
+                boolean done = true;
+                for (TopicPartition tp : tps) {
+                    done &= c.position(tp, Duration.ofSeconds(30)) >= end.get(tp);
+                }
+                if (done) {
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("could not read up to " + end);
+                }
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    out.get(r.partition()).add(new long[] {r.offset(),
+                        Long.parseLong(new String(r.value(), StandardCharsets.US_ASCII))});
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Checks of a read-back against the acknowledgements: {duplicates, missing, wrong offset, out of order}. */
+    static long[] verify(List<List<long[]>> read, Map<Long, long[]> acked) {
+        Map<Long, long[]> where = new HashMap<>();
+        long duplicates = 0;
+        long outOfOrder = 0;
+        for (int p = 0; p < read.size(); p++) {
+            long last = -1;
+            for (long[] r : read.get(p)) {
+                if (where.put(r[1], new long[] {p, r[0]}) != null) {
+                    duplicates++;
+                }
+                if (r[1] <= last) {
+                    outOfOrder++;
+                }
+                last = Math.max(last, r[1]);
+            }
+        }
+        long missing = 0;
+        long wrongOffset = 0;
+        for (Map.Entry<Long, long[]> a : acked.entrySet()) {
+            long[] w = where.get(a.getKey());
+            if (w == null) {
+                missing++;
+            } else if (w[0] != a.getValue()[0] || w[1] != a.getValue()[1]) {
+                wrongOffset++;
+            }
+        }
+        return new long[] {duplicates, missing, wrongOffset, outOfOrder};
+    }
+
+    /** Per partition group directory (the group id), a digest of its segment files' bytes in offset order. */
+    static Map<String, String> segmentDigests(Path dataDir) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        Path raft = dataDir.resolve("raft");
+        try (Stream<Path> groups = Files.list(raft)) {
+            for (Path g : (Iterable<Path>) groups::iterator) {
+                Path sm = g.resolve("sm");
+                if (!Files.exists(sm.resolve("partition.properties"))) {
+                    continue; // the metadata group
+                }
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                try (Stream<Path> files = Files.walk(sm)) {
+                    List<Path> logs = files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted()
+                        .toList();
+                    for (Path f : logs) {
+                        md.update(Files.readAllBytes(f));
+                    }
+                }
+                out.put(g.getFileName().toString(), HexFormat.of().formatHex(md.digest()));
+            }
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        return out;
+    }
+
+    /** Stops every node cleanly (SIGTERM) and returns the names of those that did not exit on it. */
+    List<String> stopAll() {
+        List<String> unclean = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            if (nodes[i] != null && !nodes[i].stop()) {
+                unclean.add("node " + (i + 1));
+            }
+        }
+        return unclean;
+    }
+
+    @Override
+    public void close() {
+        for (ServerProcess n : nodes) {
+            if (n != null) {
+                n.close();
+            }
+        }
+    }
+
+    /**
+     * A producer thread: record "seq" to partition seq % 8 of its topic (at most {@code rate} a second), and what
+     * the answers said.
+     */
+    static final class Load {
+        final String topic;
+        final KafkaProducer<byte[], byte[]> producer;
+        final Map<Long, long[]> acked = new ConcurrentHashMap<>(); // seq -> {partition, offset}
+        final AtomicLong failed = new AtomicLong();
+        final AtomicLong seq = new AtomicLong();
+        final AtomicLongArray firstAckAfter = new AtomicLongArray(PARTITIONS); // nanos, 0 = none yet
+        final AtomicLongArray threshold = new AtomicLongArray(PARTITIONS); // seq of the fault
+        final Semaphore window = new Semaphore(2000);
+        private final long rate;
+        final Thread thread;
+        volatile boolean stop;
+        volatile Throwable error;
+
+        Load(String bootstrap, String topic, boolean idempotent, long rate) {
+            this.topic = topic;
+            this.rate = rate;
+            Properties p = new Properties();
+            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, Boolean.toString(idempotent));
+            p.put(ProducerConfig.ACKS_CONFIG, "all");
+            p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
+            p.put(ProducerConfig.RETRIES_CONFIG, Integer.toString(Integer.MAX_VALUE));
+            p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+            p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+            p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+            p.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "50");
+            p.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");
+            p.put(ProducerConfig.METADATA_MAX_AGE_CONFIG, "5000");
+            p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            producer = new KafkaProducer<>(p);
+            for (int i = 0; i < PARTITIONS; i++) {
+                threshold.set(i, Long.MAX_VALUE);
+            }
+            thread = new Thread(this::run, "cluster-load-" + topic);
+            thread.start();
+        }
+
+        private void run() {
+            long t0 = System.nanoTime();
+            try {
+                while (!stop) {
+                    // at most `rate` records a second: keeps the logs (what the test reads back) small enough for
+                    // the test's time; a pacing pause, not a synchronisation
+                    if (seq.get() * 1_000_000_000L / rate > System.nanoTime() - t0) {
+                        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                        continue;
+                    }
+                    if (!window.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                        continue;
+                    }
+                    long s = seq.getAndIncrement();
+                    int partition = (int) (s % PARTITIONS);
+                    producer.send(new ProducerRecord<>(topic, partition, null,
+                        Long.toString(s).getBytes(StandardCharsets.US_ASCII)), (md, e) -> {
+                            window.release();
+                            if (e != null) {
+                                failed.incrementAndGet();
+                                return;
+                            }
+                            acked.put(s, new long[] {md.partition(), md.offset()});
+                            if (s > threshold.get(partition)) {
+                                firstAckAfter.compareAndSet(partition, 0, System.nanoTime());
+                            }
+                        });
+                }
+            } catch (Throwable t) {
+                error = t;
+            }
+        }
+
+        /** Marks a fault on {@code partition}'s leader: the next records to it are sent after it. Returns now. */
+        long markFault(int partition) {
+            firstAckAfter.set(partition, 0);
+            long at = System.nanoTime();
+            threshold.set(partition, seq.get());
+            return at;
+        }
+
+        /** Whether a record sent to {@code partition} after the last {@link #markFault} was acknowledged. */
+        boolean ackedAfterFault(int partition) {
+            return firstAckAfter.get(partition) != 0;
+        }
+
+        void awaitAckAfterFault(int partition, String what) {
+            Await.until(what, TIMEOUT, () -> firstAckAfter.get(partition) != 0);
+        }
+
+        void awaitAcked(long count) {
+            Await.until(topic + ": at least " + count + " acknowledged (now " + acked.size() + ", failed "
+                + failed.get() + ")", TIMEOUT, () -> acked.size() >= count);
+        }
+
+        /** The producer's total of a producer-metrics metric (record-retry-total, record-error-total...). */
+        double metric(String name) {
+            for (Map.Entry<MetricName, ? extends Metric> e : producer.metrics().entrySet()) {
+                if (e.getKey().name().equals(name) && e.getKey().group().equals("producer-metrics")) {
+                    return ((Number) e.getValue().metricValue()).doubleValue();
+                }
+            }
+            return Double.NaN;
+        }
+
+        void close() throws InterruptedException {
+            stop = true;
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+            producer.flush();
+            producer.close(Duration.ofSeconds(60));
+        }
+    }
+
+    /** The partitions of {@code leaders} led by {@code node}. */
+    static List<Integer> ledBy(int[] leaders, int node) {
+        List<Integer> out = new ArrayList<>();
+        for (int p = 0; p < leaders.length; p++) {
+            if (leaders[p] == node) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    static long sum(Collection<List<long[]>> read) {
+        long n = 0;
+        for (List<long[]> l : read) {
+            n += l.size();
+        }
+        return n;
+    }
+}
