@@ -412,6 +412,21 @@ final class ClusterHarness implements AutoCloseable {
         }
     }
 
+    /**
+     * How many times Ratis logged (at WARN, the level the server logs Ratis at), in this node's log, a leader
+     * division stepping down: "Lost leadership on term" (no majority heard within the election timeout) or a
+     * follower's NOT_LEADER answer carrying a higher term.
+     */
+    static long stepDowns(ServerProcess n) throws IOException {
+        long count = 0;
+        for (String line : Files.readAllLines(n.logFile(), StandardCharsets.UTF_8)) {
+            if (line.contains("Lost leadership on term") || line.contains("received NOT_LEADER reply with term")) {
+                count++;
+            }
+        }
+        return count;
+    }
+
     /** The partitions of {@code leaders} led by {@code node}. */
     static List<Integer> ledBy(int[] leaders, int node) {
         List<Integer> out = new ArrayList<>();

@@ -78,21 +78,6 @@ class ClusterStopTest {
         return stat.charAt(stat.lastIndexOf(')') + 2);
     }
 
-    /**
-     * How many times Ratis logged (at WARN, the level the server logs Ratis at), in this node's log, a leader
-     * division stepping down: "Lost leadership on term" (no majority heard within the election timeout) or a
-     * follower's NOT_LEADER answer carrying a higher term.
-     */
-    private static long stepDowns(ServerProcess n) throws IOException {
-        long count = 0;
-        for (String line : Files.readAllLines(n.logFile(), StandardCharsets.UTF_8)) {
-            if (line.contains("Lost leadership on term") || line.contains("received NOT_LEADER reply with term")) {
-                count++;
-            }
-        }
-        return count;
-    }
-
     @Test
     void leadersFrozenThreeTimesNoDuplicateNoLoss() throws Exception {
         long t0 = System.nanoTime();
@@ -125,7 +110,7 @@ class ClusterStopTest {
                     int partition = led.get(0);
                     load.awaitAcked(load.acked.size() + 200);
                     ServerProcess victim = cluster.nodes[target - 1];
-                    long stepDownsBefore = stepDowns(victim);
+                    long stepDownsBefore = ClusterHarness.stepDowns(victim);
                     long[] marks = new long[PARTITIONS];
                     for (int p : led) {
                         marks[p] = load.markFault(p);
@@ -161,7 +146,7 @@ class ClusterStopTest {
                     Await.until(() -> "round " + round0 + ": node " + node + " logs a leader division stepping down "
                         + "after SIGCONT; " + victim.logTail(3000), TIMEOUT, () -> {
                             try {
-                                return stepDowns(victim) > stepDownsBefore;
+                                return ClusterHarness.stepDowns(victim) > stepDownsBefore;
                             } catch (IOException e) {
                                 return false;
                             }

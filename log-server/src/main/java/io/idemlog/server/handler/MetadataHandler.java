@@ -11,6 +11,7 @@ import io.idemlog.server.config.ServerConfig;
 import io.idemlog.server.config.TopicNames;
 import io.idemlog.server.metadata.AdminException;
 import io.idemlog.server.log.Partition;
+import io.idemlog.server.log.PartitionRole;
 import io.idemlog.server.network.ApiHandler;
 import io.idemlog.server.network.RequestContext;
 import org.slf4j.Logger;
@@ -137,7 +138,9 @@ final class MetadataHandler implements ApiHandler {
      * them: Raft keeps no ISR, a majority commits), and the leader and leader epoch of the last LeaderChanged, or a
      * newer leader this node's replica of the partition already follows ({@link ClusterLogStore#newerLeader}). A
      * partition whose leader never became ready (epoch 0) or is not a registered broker is LEADER_NOT_AVAILABLE
-     * with leader -1, which clients retry.
+     * with leader -1, which clients retry. So is a partition whose leader so found is THIS node while its replica
+     * here does not lead (it lost its majority, e.g. cut off from the other nodes, and so cannot learn the newer
+     * LeaderChanged either): naming itself would send clients back to a node that refuses their writes.
      */
     private void addClusterPartitions(MetadataResponse.Topic t, ClusterLogStore cluster, ClusterImage image,
                                       ClusterImage.TopicState topic) {
@@ -155,7 +158,8 @@ final class MetadataHandler implements ApiHandler {
             long newer = cluster.newerLeader(topic.name(), p, s.leaderEpoch());
             int leader = newer >= 0 ? (int) newer : s.leader();
             int epoch = newer >= 0 ? (int) (newer >>> 32) : s.leaderEpoch();
-            if (epoch == 0 || image.broker(leader) == null) {
+            if (epoch == 0 || image.broker(leader) == null
+                || (leader == broker.config().nodeId && !leadsHere(topic.name(), p))) {
                 mp.errorCode = ErrorCode.LEADER_NOT_AVAILABLE.code;
                 mp.leaderId = -1;
                 mp.leaderEpoch = s.leaderEpoch();
@@ -165,6 +169,11 @@ final class MetadataHandler implements ApiHandler {
             }
             t.partitions.add(mp);
         }
+    }
+
+    private boolean leadsHere(String topic, int partition) {
+        Partition here = broker.logs().partition(topic, partition);
+        return here != null && here.role() == PartitionRole.LEADER;
     }
 
     private void addPartitions(MetadataResponse.Topic t, int partitions) {

@@ -134,6 +134,11 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         return appendTimeoutMs;
     }
 
+    /** replication.election.timeout.ms (Ratis's minimum election timeout; the maximum is twice it). */
+    long electionTimeoutMs() {
+        return config.electionTimeoutMs();
+    }
+
     /**
      * How long a follower may go without answering its leader and still count as in sync for
      * min.insync.replicas (replica.lag.time.max.ms, Kafka's name and meaning).

@@ -12,6 +12,7 @@ import io.idemlog.server.log.PartitionRole;
 import io.idemlog.server.log.ReadResult;
 import io.idemlog.server.log.ReplicaStorage;
 import io.idemlog.server.state.ProducerEntryVisitor;
+import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -39,7 +40,8 @@ import java.util.concurrent.TimeoutException;
  * watermark.
  *
  * <p>Roles: {@link PartitionRole#LEADER} only when this division leads AND is ready (its start entry applied, so
- * the producer state is complete); otherwise FOLLOWER; OFFLINE when the storage is closed (a snapshot install).
+ * the producer state is complete) AND heard from a majority within the election timeout (a leader cut off from its
+ * followers answers NOT_LEADER_OR_FOLLOWER instead of holding writes it cannot commit); otherwise FOLLOWER; OFFLINE when the storage is closed (a snapshot install).
  */
 public final class ReplicatedPartition implements Partition {
     private final PartitionGroups groups;
@@ -99,7 +101,46 @@ public final class ReplicatedPartition implements Partition {
             return PartitionRole.OFFLINE;
         }
         DivisionInfo info = d.getInfo();
-        return info.isLeader() && info.isLeaderReady() ? PartitionRole.LEADER : PartitionRole.FOLLOWER;
+        return info.isLeader() && info.isLeaderReady() && majorityInContact(info) ? PartitionRole.LEADER
+            : PartitionRole.FOLLOWER;
+    }
+
+    /** How often {@link #majorityInContact} looks at the followers again (it builds a proto: not per request). */
+    private static final long CONTACT_CHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private volatile long contactCheckedAt = System.nanoTime() - CONTACT_CHECK_NANOS;
+    private volatile boolean inContact = true;
+
+    /**
+     * Whether this leader heard from a majority of its group (itself included) within the longest election timeout
+     * (2 x replication.election.timeout.ms): the condition of Ratis's own lost-majority step-down. Ratis checks it
+     * only when its leader event queue has been idle for that long, and a leader cut off from its followers while
+     * clients keep writing to it is never idle (every append queues an event): ClusterPartitionTest saw such a
+     * leader keep its role for the whole 17 s cut, holding every Produce until REQUEST_TIMED_OUT. Answering
+     * NOT_LEADER_OR_FOLLOWER at once sends clients to the majority's leader, and with no more appends Ratis's check
+     * runs and the division steps down. Re-evaluated at most every 100 ms (no allocation per request).
+     */
+    private boolean majorityInContact(DivisionInfo info) {
+        long now = System.nanoTime();
+        if (now - contactCheckedAt < CONTACT_CHECK_NANOS) {
+            return inContact;
+        }
+        RaftProtos.RoleInfoProto role = info.getRoleInfoProto();
+        boolean ok = true;
+        if (role.hasLeaderInfo()) {
+            long limitMs = 2 * groups.electionTimeoutMs();
+            int heard = 1; // this leader
+            int members = 1;
+            for (RaftProtos.ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
+                members++;
+                if (f.getLastRpcElapsedTimeMs() <= limitMs) {
+                    heard++;
+                }
+            }
+            ok = 2 * heard > members;
+        }
+        inContact = ok;
+        contactCheckedAt = now;
+        return ok;
     }
 
     /** The Raft term this division is in (the leader epoch when it leads). */
