@@ -276,6 +276,41 @@ final class ClusterHarness implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Waits (with the writers stopped) until every node's partition groups hold the same segment bytes: a replica
+     * that was cut off or frozen may still be catching up when the test is done reading from the leaders, and a
+     * clean stop then would compare a lagging replica. Returns the ms it took; throws naming the groups that still
+     * differ after the timeout (a replica that never catches up is a finding, not a lag).
+     */
+    long awaitReplicasConverged() {
+        long t0 = System.nanoTime();
+        String[] last = {""};
+        Await.until(() -> "replicas converge (segments identical on the 3 nodes); differing: " + last[0], TIMEOUT,
+            () -> {
+                try {
+                    Map<String, String> first = segmentDigests(nodes[0].dataDir());
+                    StringBuilder diff = new StringBuilder();
+                    for (int i = 1; i < 3; i++) {
+                        Map<String, String> other = segmentDigests(nodes[i].dataDir());
+                        for (Map.Entry<String, String> e : first.entrySet()) {
+                            if (!e.getValue().equals(other.get(e.getKey()))) {
+                                diff.append(" node ").append(i + 1).append(':').append(e.getKey());
+                            }
+                        }
+                        if (other.size() != first.size()) {
+                            diff.append(" node ").append(i + 1).append(" groups ").append(other.size());
+                        }
+                    }
+                    last[0] = diff.toString();
+                    return diff.length() == 0;
+                } catch (IOException | UncheckedIOException e) {
+                    last[0] = e.toString(); // a file rolled or deleted while read
+                    return false;
+                }
+            });
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    }
+
     /** Stops every node cleanly (SIGTERM) and returns the names of those that did not exit on it. */
     List<String> stopAll() {
         List<String> unclean = new ArrayList<>();

@@ -279,7 +279,9 @@ class ClusterPartitionTest {
         assertEquals(0, probes, "the record the cut-off leader was sent (" + probeAnswer + ") is in the log");
         assertTrue(failoverMs < 60_000, "failover took " + failoverMs + " ms"); // as ClusterStopTest's bound
         assertNotEquals(-1, follower);
-        // every replica byte-identical: stop cleanly, compare each partition group's segments on the three nodes
+        // every replica byte-identical: wait for the last one to catch up, stop cleanly, compare the segments
+        long convergedMs = cluster.awaitReplicasConverged();
+        System.out.printf("replicas converged %d ms after the read-back%n", convergedMs);
         assertEquals(List.of(), cluster.stopAll(), "nodes that did not stop cleanly");
         Map<String, String> first = ClusterHarness.segmentDigests(cluster.nodes[0].dataDir());
         assertEquals(2 * PARTITIONS, first.size(), "partition groups on node 1: " + first);

@@ -186,7 +186,9 @@ class ClusterStopTest {
             assertTrue(ms < 60_000, "failover took " + ms + " ms: " + allMoved);
         }
         assertTrue(c[0] > 0, "control: without idempotence the re-sends after a SIGSTOP store records twice");
-        // every replica byte-identical: stop cleanly, compare each partition group's segments on the three nodes
+        // every replica byte-identical: wait for the last one to catch up, stop cleanly, compare the segments
+        long convergedMs = cluster.awaitReplicasConverged();
+        System.out.printf("replicas converged %d ms after the read-back%n", convergedMs);
         assertEquals(List.of(), cluster.stopAll(), "nodes that did not stop cleanly");
         Map<String, String> first = ClusterHarness.segmentDigests(cluster.nodes[0].dataDir());
         assertEquals(2 * PARTITIONS, first.size(), "partition groups on node 1: " + first);
