@@ -4,6 +4,8 @@
 #   jmh/bench.sh e2e    [options]   idemlog server + one client at a time (idemlog producer, kafka-clients, kcat)
 #   jmh/bench.sh peer   [options]   idemlog vs a real Apache Kafka broker (4.1.1, or --kafka-version 4.4.0),
 #                                   alternating rounds, ratios
+#   jmh/bench.sh cluster [options]  a 3-node idemlog cluster vs a 3-broker Kafka cluster (RF=3, acks=all, same
+#                                   machine), alternating rounds, ratios (--kafka-version 4.4.0 --rounds 3)
 #   jmh/bench.sh faults [options]   duplicate injection: fault proxy + SIGKILL, duplicates and losses counted
 #   jmh/bench.sh kcat-faults [opts] kcat without idempotence through the fault proxy, idemlog vs Kafka (KcatFaultBench)
 #   jmh/bench.sh plot --tag NAME    PNG charts from docs/benchmarks/NAME-runs.csv / NAME-faults.csv

@@ -51,10 +51,12 @@ public final class KafkaBroker implements AutoCloseable {
     public static final String KAFKA_MAIN = "kafka.Kafka";
     /** The tool that formats a KRaft log directory. */
     public static final String STORAGE_TOOL = "kafka.tools.StorageTool";
-    private static final int NODE_ID = 1;
     private static final long PROBE_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final Path workDir;
+    private final int nodeId;
+    private final String voters;
+    private final String clusterId;
     private final int port;
     private final int controllerPort;
     private final int numPartitions;
@@ -77,6 +79,9 @@ public final class KafkaBroker implements AutoCloseable {
             controller = Ports.freePort();
         }
         this.controllerPort = controller;
+        this.nodeId = b.nodeId;
+        this.voters = b.voters == null ? nodeId + "@" + Ports.LOOPBACK + ":" + controllerPort : b.voters;
+        this.clusterId = b.clusterId == null ? randomClusterId() : b.clusterId;
         this.numPartitions = b.numPartitions;
         this.classpath = b.classpath;
         this.properties = new LinkedHashMap<>(b.properties);
@@ -99,6 +104,17 @@ public final class KafkaBroker implements AutoCloseable {
      *                               (the message carries the end of its log)
      */
     public KafkaBroker start() {
+        launch();
+        awaitReady();
+        return this;
+    }
+
+    /**
+     * Formats the storage on the first start and starts the broker JVM, without waiting: a {@link KafkaCluster}
+     * launches every node first (a node serves only once a majority of the controller quorum runs), then
+     * {@link #awaitReady()} on each.
+     */
+    void launch() {
         if (isAlive()) {
             throw new IllegalStateException("already running: " + this);
         }
@@ -120,6 +136,13 @@ public final class KafkaBroker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + KAFKA_MAIN, e);
         }
+    }
+
+    /**
+     * Waits until the launched broker answers ApiVersions and lists itself in Metadata; kills it if not within the
+     * startup timeout.
+     */
+    void awaitReady() {
         try {
             ChildJvm.awaitKafkaProtocol(process, address(), startupTimeout, logFile, "Kafka broker");
             awaitRegistered();
@@ -127,14 +150,13 @@ public final class KafkaBroker implements AutoCloseable {
             ChildJvm.kill(process, stopTimeout);
             throw e;
         }
-        return this;
     }
 
     private void format(Path config, Path logback) {
         List<String> jvm = List.of("-Xmx256m", "-Dlogback.configurationFile=" + logback,
             "-Dkafka.testkit.log.level=WARN");
         // --ignore-formatted: a work directory reused from an earlier broker keeps its data and cluster id
-        List<String> args = List.of("format", "-t", randomClusterId(), "-c", config.toString(),
+        List<String> args = List.of("format", "-t", clusterId, "-c", config.toString(),
             "--ignore-formatted");
         try {
             Process tool = ChildJvm.launch(ChildJvm.javaCommand(jvm, classpath, STORAGE_TOOL, args), logFile,
@@ -165,7 +187,7 @@ public final class KafkaBroker implements AutoCloseable {
             }
             try {
                 MetadataResponse metadata = metadata(List.of(), false);
-                if (metadata.findBroker(NODE_ID) != null) {
+                if (metadata.findBroker(nodeId) != null) {
                     return;
                 }
             } catch (IOException | RuntimeException e) {
@@ -252,6 +274,19 @@ public final class KafkaBroker implements AutoCloseable {
         return start();
     }
 
+    /** The OS pid of the running broker JVM. */
+    public long pid() {
+        if (process == null) {
+            throw new IllegalStateException("not started: " + this);
+        }
+        return process.pid();
+    }
+
+    /** Its {@code node.id} (1 unless a {@link KafkaCluster} numbers its nodes). */
+    public int nodeId() {
+        return nodeId;
+    }
+
     /** Whether the broker process is running. */
     public boolean isAlive() {
         return process != null && process.isAlive();
@@ -307,8 +342,8 @@ public final class KafkaBroker implements AutoCloseable {
     private String serverProperties() {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", String.valueOf(NODE_ID));
-        p.put("controller.quorum.voters", NODE_ID + "@" + Ports.LOOPBACK + ":" + controllerPort);
+        p.put("node.id", String.valueOf(nodeId));
+        p.put("controller.quorum.voters", voters);
         p.put("listeners", "PLAINTEXT://" + Ports.LOOPBACK + ":" + port + ",CONTROLLER://" + Ports.LOOPBACK + ":"
             + controllerPort);
         p.put("advertised.listeners", "PLAINTEXT://" + Ports.LOOPBACK + ":" + port);
@@ -333,7 +368,7 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /** A KRaft cluster id: 16 random bytes, base64url without padding, as Kafka's Uuid prints them. */
-    private static String randomClusterId() {
+    static String randomClusterId() {
         SecureRandom random = new SecureRandom();
         byte[] bytes = new byte[16];
         String id;
@@ -359,6 +394,9 @@ public final class KafkaBroker implements AutoCloseable {
     /** Configuration of a {@link KafkaBroker}. */
     public static final class Builder {
         private final Path workDir;
+        private int nodeId = 1;
+        private String voters;
+        private String clusterId;
         private int port;
         private int controllerPort;
         private int numPartitions = 1;
@@ -376,6 +414,30 @@ public final class KafkaBroker implements AutoCloseable {
         /** The client port; 0 (default) picks a free one, kept across restarts. */
         public Builder port(int port) {
             this.port = port;
+            return this;
+        }
+
+        /** The node.id (default 1). */
+        public Builder nodeId(int id) {
+            if (id < 0) {
+                throw new IllegalArgumentException("node.id " + id);
+            }
+            this.nodeId = id;
+            return this;
+        }
+
+        /**
+         * {@code controller.quorum.voters} ({@code id@127.0.0.1:port,...}, every node's controller port); default
+         * this node alone. Needs {@link #controllerPort(int)} set to this node's entry.
+         */
+        public Builder voters(String voters) {
+            this.voters = Objects.requireNonNull(voters, "voters");
+            return this;
+        }
+
+        /** The cluster id the storage is formatted with (the same on every node of a cluster); default random. */
+        public Builder clusterId(String id) {
+            this.clusterId = Objects.requireNonNull(id, "id");
             return this;
         }
 

@@ -36,7 +36,7 @@ public final class Bench {
         String mode = args[0];
         Opts opts = new Opts(java.util.Arrays.copyOfRange(args, 1, args.length));
         return switch (mode) {
-            case "e2e", "peer" -> comparisons(mode, opts);
+            case "e2e", "peer", "cluster" -> comparisons(mode, opts);
             case "faults" -> new FaultBench(opts).run();
             case "kcat-faults" -> new KcatFaultBench(opts).run();
             case "plot" -> Plots.run(opts);
@@ -48,7 +48,7 @@ public final class Bench {
     }
 
     static final String USAGE = """
-        usage: jmh/bench.sh e2e|peer|faults|kcat-faults|plot [--option value]...
+        usage: jmh/bench.sh e2e|peer|cluster|faults|kcat-faults|plot [--option value]...
           common: --records 1000000 --size 100 --acks all --idempotence true --linger-ms 5 --batch-size 65536
                   --warmup 100000 (records sent first by each run's producer, not measured) --rounds N
                   --warmup-round true|false (a discarded round 0 first; default true for peer, false for e2e)
@@ -71,6 +71,11 @@ public final class Bench {
                   none to skip)
                   --compression-clients idemlog,kafka --compression-codecs lz4,zstd --compression-partitions 1
                   (text-like values, compression.type none vs each codec, both against idemlog; default none)
+          cluster: a 3-node idemlog cluster vs a 3-broker Apache Kafka cluster (KRaft), same machine, topics RF=3
+                  (min.insync.replicas=2 on both), bootstrap = the three nodes, alternating rounds (--rounds 3),
+                  ratios; server CPU = the sum of the three server JVMs'. --clients kafka,idemlog,kcat
+                  --partitions 1,8 --kafka-version V (other pair kinds: --latency-clients / --idem-cost-clients,
+                  default none)
           e2e/peer: --dedup-cost-partitions 1,8 (idemlog producer, a unique 16-byte key in header dedup-id per
                   record on both sides; A's topic has dedup.header=dedup-id, B's not; default none)
                   --dedup-cost-compression lz4 (that compression.type and text-like values on both sides of
@@ -94,20 +99,24 @@ public final class Bench {
 
     /** The e2e and peer modes: build the comparisons, start the servers, run the rounds, summarize. */
     private static int comparisons(String mode, Opts o) throws IOException {
-        boolean peer = mode.equals("peer");
+        // cluster: peer's pairs, each side a 3-node cluster (idemlog vs Kafka) instead of one server
+        boolean cluster = mode.equals("cluster");
+        boolean peer = mode.equals("peer") || cluster;
         Workload base = new Workload(ClientKind.IDEMLOG, 1, o.longValue("records", 1_000_000), o.integer("size", 100),
             o.str("acks", "all"), o.bool("idempotence", true), o.integer("linger-ms", 5),
             o.integer("batch-size", 65536), o.longValue("rate", 0), o.longValue("warmup", 100_000));
-        int rounds = o.integer("rounds", peer ? 5 : 3);
+        int rounds = o.integer("rounds", cluster ? 3 : peer ? 5 : 3);
         boolean warmupRound = o.bool("warmup-round", peer);
-        List<ClientKind> clients = none(o.list("clients", peer ? "kafka,idemlog,kcat,kcat-default"
+        List<ClientKind> clients = none(o.list("clients", cluster ? "kafka,idemlog,kcat"
+            : peer ? "kafka,idemlog,kcat,kcat-default"
             : "idemlog,kafka,kcat,kcat-default"));
         List<Integer> partitions = o.ints("partitions", "1,8");
-        List<ClientKind> latClients = none(o.list("latency-clients", peer ? "kafka,idemlog" : "none"));
+        List<ClientKind> latClients = none(o.list("latency-clients", peer && !cluster ? "kafka,idemlog" : "none"));
         List<Integer> latPartitions = o.ints("latency-partitions", "8");
         long latRate = o.longValue("latency-rate", 50_000);
         long latRecords = o.longValue("latency-records", 500_000);
-        List<ClientKind> costClients = none(o.list("idem-cost-clients", peer ? "kafka,idemlog" : "none"));
+        List<ClientKind> costClients = none(o.list("idem-cost-clients", peer && !cluster ? "kafka,idemlog"
+            : "none"));
         List<Integer> costPartitions = o.ints("idem-cost-partitions", "1,8");
         List<ClientKind> compClients = none(o.list("compression-clients", "none"));
         List<String> codecs = o.list("compression-codecs", "lz4,zstd");
@@ -133,8 +142,12 @@ public final class Bench {
         Map<String, String> baselineProps = o.props("baseline-props");
         boolean baseline = baselineJar != null || !baselineProps.isEmpty();
         o.rejectUnknown();
-        if (baseline && !peer) {
+        if (baseline && (!peer || cluster)) {
             throw new IllegalArgumentException("--baseline-server-jar and --baseline-props need the peer mode");
+        }
+        if (cluster && (!dedupPartitions.isEmpty() || !compClients.isEmpty())) {
+            throw new IllegalArgumentException("cluster: --dedup-cost-partitions and --compression-clients are "
+                + "single-node pairs (use peer or e2e)");
         }
         if (baselineJar != null && !Files.isRegularFile(Path.of(baselineJar))) {
             throw new IllegalArgumentException("--baseline-server-jar " + baselineJar + ": no such file");
@@ -159,7 +172,8 @@ public final class Bench {
             for (ClientKind c : clients) {
                 Workload w = base.withClient(c).withPartitions(p);
                 if (peer) {
-                    specs.add(new Spec("peer " + w.key(), "idemlog", false, w, bName, true, w));
+                    specs.add(new Spec(mode + " " + w.key(), cluster ? "idemlog 3-node" : "idemlog", false, w,
+                        cluster ? "kafka 3-broker" : bName, true, w));
                 } else {
                     specs.add(new Spec("e2e " + w.key(), "idemlog", false, w, null, false, null));
                 }
@@ -217,7 +231,8 @@ public final class Bench {
             Target idemlog = null;
             Target kafka = null;
             try {
-                idemlog = Target.idemlog(work, idemlogTopics, serverJvm, idemlogProps);
+                idemlog = cluster ? Target.idemlogCluster(work, idemlogTopics, serverJvm, idemlogProps)
+                    : Target.idemlog(work, idemlogTopics, serverJvm, idemlogProps);
                 out.line("server A: " + idemlog.describe());
                 if (!dedupTopics.isEmpty()) {
                     out.line("dedup.header=%s set on %s: %s", DEDUP_HEADER, dedupTopics,
@@ -226,7 +241,8 @@ public final class Bench {
                 if (!kafkaTopics.isEmpty()) {
                     Map<String, String> bProps = new LinkedHashMap<>(idemlogProps);
                     bProps.putAll(baselineProps);
-                    kafka = baseline
+                    kafka = cluster ? Target.kafkaCluster(work, kafkaTopics, serverJvm, kafkaClasspath)
+                        : baseline
                         ? Target.idemlog(work.resolve("baseline"), kafkaTopics, serverJvm, bProps, baselineJar)
                         : Target.kafka(work, kafkaTopics, serverJvm, kafkaClasspath);
                     out.line("server B: " + kafka.describe());
@@ -247,7 +263,8 @@ public final class Bench {
                 }
                 out.line("latency = from send() (max-throughput mode) or the record's scheduled time (fixed-rate "
                     + "mode) to its callback; max-throughput latency includes queueing in the producer.");
-                out.line("server CPU = utime+stime of the server JVM (/proc/<pid>/stat) over the measured part; "
+                out.line("server CPU = utime+stime of the server JVM (/proc/<pid>/stat; a cluster: summed over its "
+                    + "three JVMs) over the measured part; "
                     + "client CPU = the whole harness JVM's (in-JVM producers) or the kcat process's.");
                 out.line("Between runs (untimed) the harness runs sync, so that no run pays for another's writeback.");
                 PairRunner runner = new PairRunner(mode, new Driver(work, out, partitioner), out);

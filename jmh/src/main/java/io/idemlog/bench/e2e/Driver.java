@@ -196,7 +196,7 @@ final class Driver {
             }
             long logBefore = target.logEnd(topic);
             long requestsBefore = client.requests();
-            FsyncCounter fsyncCounter = FsyncCounter.start(target.pid(), workDir);
+            FsyncCounter fsyncCounter = FsyncCounter.start(target.pids(), workDir);
             double serverCpu0 = target.cpuSeconds();
             double clientCpu0 = Proc.cpuSeconds(ProcessHandle.current().pid());
             int n = (int) w.records();
@@ -373,7 +373,7 @@ final class Driver {
         }
         long logBefore = target.logEnd(topic);
         Path input = input(w.records(), w.size());
-        FsyncCounter fsyncCounter = FsyncCounter.start(target.pid(), workDir);
+        FsyncCounter fsyncCounter = FsyncCounter.start(target.pids(), workDir);
         double serverCpu0 = target.cpuSeconds();
         double kcatCpu0 = Proc.reapedChildrenCpuSeconds();
         long start = System.nanoTime();

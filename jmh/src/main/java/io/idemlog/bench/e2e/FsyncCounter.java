@@ -46,15 +46,16 @@ final class FsyncCounter implements AutoCloseable {
         }
     }
 
-    /** Starts counting for every thread of {@code pid}; null when perf is not available. */
-    static FsyncCounter start(long pid, Path dir) {
+    /** Starts counting for every thread of the processes {@code pids} (summed); null when perf is not available. */
+    static FsyncCounter start(List<Long> pids, Path dir) {
         if (!available()) {
             return null;
         }
         try {
             Path out = Files.createTempFile(dir, "perf-", ".csv");
             Process p = new ProcessBuilder("perf", "stat", "-x,", "-o", out.toString(), "-e", EVENTS, "-p",
-                String.valueOf(pid)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                pids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             // perf attaches asynchronously; give it a moment so that the first fsyncs are counted
             Thread.sleep(200);
             return new FsyncCounter(p, out);

@@ -175,7 +175,8 @@ final class Plots {
             for (int p : partitions) {
                 List<Double> ys = new ArrayList<>();
                 for (String client : clients) {
-                    ys.add(zero(ratio(rows, r -> r.get("comparison").startsWith("peer ")
+                    ys.add(zero(ratio(rows, r -> (r.get("comparison").startsWith("peer ")
+                        || r.get("comparison").startsWith("cluster "))
                         && r.get("client").equals(client) && r.get("partitions").equals(String.valueOf(p)))));
                 }
                 c.addSeries(p + " partition" + (p == 1 ? "" : "s"), xs, ys);
