@@ -27,7 +27,10 @@ public final class Bench {
         System.exit(run(args));
     }
 
-    /** Runs one mode; returns the exit code (0 ok, 2 usage, 3 a fault-benchmark control showed no duplicates). */
+    /**
+     * Runs one mode; returns the exit code (0 ok, 2 usage, 3 a fault-benchmark control showed no duplicates, 4 e2e /
+     * peer / cluster: a topic does not hold exactly the records sent to it over the whole run).
+     */
     public static int run(String... args) throws IOException {
         if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
             System.out.println(USAGE);
@@ -272,12 +275,17 @@ public final class Bench {
                 List<RunResult> runs = runner.run(comps, rounds, warmupRound, outDir.resolve(tag + "-runs.csv"));
                 runner.summarize(comps, runs, outDir.resolve(tag + "-summary.csv"));
                 out.line("");
+                boolean totalsOk = runner.checkTopicTotals();
+                out.line("");
                 out.line("done in %.0f s; load average at the end %s; every run %s the log with exactly the records "
                     + "sent", (System.nanoTime() - t0) / 1e9, Proc.loadAverages(),
                     runs.stream().allMatch(RunResult::countOk) ? "grew" : "!!! DID NOT ALL grow");
                 out.line("raw runs: %s, summary: %s", outDir.resolve(tag + "-runs.csv"),
                     outDir.resolve(tag + "-summary.csv"));
                 Plots.plotQuietly(out, outDir, tag);
+                if (!totalsOk) {
+                    return 4;
+                }
             } finally {
                 if (kafka != null) {
                     kafka.close();

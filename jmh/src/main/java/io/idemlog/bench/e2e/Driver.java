@@ -194,7 +194,7 @@ final class Driver {
                 send(client, topic, w.withRate(0, w.warmup()), value, warm);
                 awaitAll(warm, (int) w.warmup(), what + " warm-up");
             }
-            long logBefore = target.logEnd(topic);
+            long logBefore = stableLogEnd(target, topic);
             long requestsBefore = client.requests();
             FsyncCounter fsyncCounter = FsyncCounter.start(target.pids(), workDir);
             double serverCpu0 = target.cpuSeconds();
@@ -332,10 +332,29 @@ final class Driver {
     }
 
     /**
+     * The topic's log end before a measured part, once it stopped moving: the warm-up's records are all acknowledged,
+     * but a server may report them in the high watermark a moment later (idemlog moves it after its own segment's
+     * group commit, in cluster mode too), and a start read too early would count them in the run. Polls every
+     * 250 ms until three reads agree, at most 10 s; then returns the last read.
+     */
+    static long stableLogEnd(Target target, String topic) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long last = target.logEnd(topic);
+        int same = 1;
+        while (same < 3 && System.nanoTime() - deadline < 0) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(250)); // polling the offsets, bounded above
+            long now = target.logEnd(topic);
+            same = now == last ? same + 1 : 1;
+            last = now;
+        }
+        return last;
+    }
+
+    /**
      * The topic's log end once it stops moving (acks=1 may be answered before the high watermark moves on
      * idemlog): waits up to 10 s for {@code expected}, then returns what it sees.
      */
-    private static long settledLogEnd(Target target, String topic, long expected) {
+    static long settledLogEnd(Target target, String topic, long expected) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         long end = target.logEnd(topic);
         while (end < expected && System.nanoTime() - deadline < 0) {
@@ -371,7 +390,7 @@ final class Driver {
         if (w.warmup() > 0) {
             kcat(kcat, target, topic, w, input(w.warmup(), w.size()), what + " warm-up");
         }
-        long logBefore = target.logEnd(topic);
+        long logBefore = stableLogEnd(target, topic);
         Path input = input(w.records(), w.size());
         FsyncCounter fsyncCounter = FsyncCounter.start(target.pids(), workDir);
         double serverCpu0 = target.cpuSeconds();

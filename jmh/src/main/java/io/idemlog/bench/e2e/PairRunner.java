@@ -41,6 +41,9 @@ final class PairRunner {
     private final String bench;
     private final Driver driver;
     private final Out out;
+    /** Records written to each topic by every run so far (warm-ups and round 0 included), and its server. */
+    private final java.util.Map<String, long[]> sentPerTopic = new java.util.LinkedHashMap<>();
+    private final java.util.Map<String, Target> targetOfTopic = new java.util.LinkedHashMap<>();
 
     PairRunner(String bench, Driver driver, Out out) {
         this.bench = bench;
@@ -75,6 +78,9 @@ final class PairRunner {
                 for (Side s : order) {
                     RunResult result = driver.run(bench, r, c.name(), s == c.a() ? "A" : "B", s.target(), s.topic(),
                         s.workload());
+                    sentPerTopic.computeIfAbsent(s.topic(), t -> new long[1])[0] += s.workload().warmup()
+                        + s.workload().records();
+                    targetOfTopic.put(s.topic(), s.target());
                     if (r == 0) {
                         out.line("WARMUP " + result.line().substring(4) + "   [" + c.name() + " " + s.label()
                             + ", discarded]");
@@ -87,6 +93,33 @@ final class PairRunner {
             }
         }
         return all;
+    }
+
+    /**
+     * The whole-run check, independent of the per-run start reads: each topic's log end (its records from offset 0)
+     * against every record sent to it by every run (warm-ups and round 0 included). Prints one line per topic that
+     * differs and a total; returns whether every topic holds exactly what was sent.
+     */
+    boolean checkTopicTotals() {
+        boolean ok = true;
+        long sent = 0;
+        long logged = 0;
+        for (java.util.Map.Entry<String, long[]> e : sentPerTopic.entrySet()) {
+            Target t = targetOfTopic.get(e.getKey());
+            long expected = e.getValue()[0];
+            long end = Driver.settledLogEnd(t, e.getKey(), expected);
+            sent += expected;
+            logged += end;
+            if (end != expected) {
+                ok = false;
+                out.line("!!! topic %s on %s: %,d records in the log, %,d sent (%+,d)", e.getKey(), t.name(), end,
+                    expected, end - expected);
+            }
+        }
+        out.line("topic totals: %d topics, %,d records sent over the whole run (warm-ups included), %,d in the logs: %s",
+            sentPerTopic.size(), sent, logged, ok ? "every topic holds exactly the records sent"
+                : "!!! NOT every topic holds exactly the records sent");
+        return ok;
     }
 
     /** Prints the summary tables and writes the summary CSV. */
