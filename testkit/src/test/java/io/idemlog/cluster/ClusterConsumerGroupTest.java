@@ -1,13 +1,9 @@
 package io.idemlog.cluster;
 
 import io.idemlog.testkit.Await;
-import io.idemlog.testkit.Ports;
 import io.idemlog.testkit.ServerProcess;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -16,7 +12,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -48,50 +43,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("slow")
 class ClusterConsumerGroupTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration TIMEOUT = ClusterHarness.TIMEOUT;
     private static final String TOPIC = "orders";
     private static final String GROUP = "billing";
-    private static final int PARTITIONS = 4;
+    private static final int PARTITIONS = ClusterHarness.PARTITIONS;
     private static final int RECORDS = 400;
 
     @TempDir
     Path dir;
-    private final ServerProcess[] nodes = new ServerProcess[3];
+    private ClusterHarness cluster;
 
     @AfterEach
     void stopAll() {
-        for (ServerProcess n : nodes) {
-            if (n != null) {
-                n.close();
-            }
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
-    private void startCluster() {
-        StringBuilder voters = new StringBuilder();
-        for (int i = 0; i < 3; i++) {
-            voters.append(i == 0 ? "" : ",").append(i + 1).append("@127.0.0.1:").append(Ports.freePort());
-        }
-        for (int i = 0; i < 3; i++) {
-            nodes[i] = ServerProcess.builder(dir.resolve("data" + (i + 1)))
-                .jvmArgs("-Xms64m", "-Xmx256m")
-                .override("node.id", Integer.toString(i + 1))
-                .override("controller.quorum.voters", voters.toString())
-                .override("default.replication.factor", "3")
-                .override("min.insync.replicas", "2")
-                .override("auto.create.topics.enable", "false")
-                .startupTimeout(Duration.ofSeconds(180))
-                .stopTimeout(Duration.ofSeconds(30))
-                .build();
-        }
-        for (ServerProcess n : nodes) {
-            n.start();
-        }
-    }
-
+    /** The live nodes' listeners (a client's bootstrap after a kill). */
     private String bootstrap() {
         StringBuilder b = new StringBuilder();
-        for (ServerProcess n : nodes) {
+        for (ServerProcess n : cluster.nodes) {
             if (n.isAlive()) {
                 b.append(b.length() == 0 ? "" : ",").append(n.bootstrap());
             }
@@ -99,13 +71,15 @@ class ClusterConsumerGroupTest {
         return b.toString();
     }
 
-    private Admin admin() {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "20000");
-        p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "500");
-        return Admin.create(p);
+    /** The nodes not running now (node ids). */
+    private java.util.Set<Integer> down() {
+        java.util.Set<Integer> out = new java.util.HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            if (!cluster.nodes[i].isAlive()) {
+                out.add(i + 1);
+            }
+        }
+        return out;
     }
 
     private KafkaConsumer<byte[], byte[]> consumer() {
@@ -144,37 +118,13 @@ class ClusterConsumerGroupTest {
         }
     }
 
-    private void awaitAllLed(Admin admin) {
-        Await.until(() -> "every partition led by a live node", TIMEOUT, () -> {
-            try {
-                TopicDescription d = admin.describeTopics(List.of(TOPIC)).allTopicNames().get(20, TimeUnit.SECONDS)
-                    .get(TOPIC);
-                for (TopicPartitionInfo p : d.partitions()) {
-                    if (p.leader() == null || p.leader().isEmpty() || !nodes[p.leader().id() - 1].isAlive()) {
-                        return false;
-                    }
-                }
-                return true;
-            } catch (Exception e) {
-                return false;
-            }
-        });
-    }
-
     @Test
     void committedOffsetsSurviveTheCoordinatorsNodeBeingKilled() throws Exception {
-        startCluster();
+        cluster = new ClusterHarness(dir);
+        cluster.start();
         Map<TopicPartition, Long> ends = new TreeMap<>(java.util.Comparator.comparingInt(TopicPartition::partition));
-        try (Admin admin = admin()) {
-            Await.until("three brokers registered", TIMEOUT, () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
-            admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 3))).all().get(30, TimeUnit.SECONDS);
-            awaitAllLed(admin);
+        try (Admin admin = cluster.admin()) {
+            cluster.createTopics(admin, TOPIC);
         }
         Properties pp = new Properties();
         pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
@@ -209,16 +159,16 @@ class ClusterConsumerGroupTest {
             c.commitSync(commit, Duration.ofSeconds(30));
         }
         int first;
-        try (Admin admin = admin()) {
+        try (Admin admin = cluster.admin()) {
             assertEquals(middle, committed(admin), "offsets as member 1 committed them");
             first = coordinator(admin);
             assertTrue(first >= 1 && first <= 3, "a coordinator: " + first);
         }
 
         // the coordinator's node dies: another node becomes the coordinator with the same committed offsets
-        nodes[first - 1].kill();
+        cluster.nodes[first - 1].kill();
         int second;
-        try (Admin admin = admin()) {
+        try (Admin admin = cluster.admin()) {
             Await.until(() -> "a coordinator on another node than the killed " + first, TIMEOUT, () -> {
                 int c = coordinator(admin);
                 return c > 0 && c != first;
@@ -227,7 +177,7 @@ class ClusterConsumerGroupTest {
             Map<TopicPartition, Long> after = committed(admin);
             assertEquals(middle, after,
                 "the committed offsets as the new coordinator (node " + second + ") answers them");
-            awaitAllLed(admin);
+            cluster.awaitAllLed(admin, TOPIC, down());
         }
         assertNotEquals(first, second);
 
@@ -255,12 +205,12 @@ class ClusterConsumerGroupTest {
         assertEquals(middle, firstSeen, "where member 2 started reading");
 
         // the killed node comes back and catches up; then the second coordinator's node dies too
-        nodes[first - 1].start();
-        try (Admin admin = admin()) {
-            awaitAllLed(admin);
+        cluster.nodes[first - 1].start();
+        try (Admin admin = cluster.admin()) {
+            cluster.awaitAllLed(admin, TOPIC, down());
         }
-        nodes[second - 1].kill();
-        try (Admin admin = admin()) {
+        cluster.nodes[second - 1].kill();
+        try (Admin admin = cluster.admin()) {
             Await.until(() -> "a coordinator on another node than the killed " + second, TIMEOUT, () -> {
                 int c = coordinator(admin);
                 return c > 0 && c != second;
