@@ -259,7 +259,24 @@ public final class ReplicatedPartition implements Partition {
         return submit(UnsafeByteOperations.unsafeWrap(request)).thenApply(reply -> {
             AppendResult failed = failure(reply);
             return failed != null ? failed : PartitionEntry.parseReply(reply.getMessage().getContent());
-        }).exceptionally(ReplicatedPartition::fromThrowable);
+        }).thenCompose(this::belowHighWatermark).exceptionally(ReplicatedPartition::fromThrowable);
+    }
+
+    /**
+     * Completes with {@code r} once this node's high watermark covers its batch (the segment's group commit after
+     * apply), so that, as with Kafka, a read on the leader after the answer sees the batch (Fetch, ListOffsets
+     * latest); at once for an error or a batch already covered (a duplicate's original offsets).
+     */
+    private CompletableFuture<AppendResult> belowHighWatermark(AppendResult r) {
+        Partition s = storage();
+        if (r.error() != ErrorCode.NONE || s == null || r.lastOffset() < s.highWatermark()) {
+            return CompletableFuture.completedFuture(r);
+        }
+        CompletableFuture<AppendResult> f = new CompletableFuture<>();
+        s.whenDurable(r.lastOffset(), error -> f.complete(error == ErrorCode.NONE ? r
+            : AppendResult.error(error, "the batch is committed, but this node's segment could not be made durable "
+                + "(a retry is answered as a duplicate)")));
+        return f;
     }
 
     @Override

@@ -188,6 +188,28 @@ class ReplicatedPartitionTest {
     }
 
     @Test
+    void anAcknowledgedBatchIsBelowTheLeadersHighWatermarkWhenTheAnswerComes() throws Exception {
+        // Kafka's contract: once acks=all answers, a consumer (Fetch, ListOffsets latest) on the leader sees the batch
+        startWithPartition(1_000_000);
+        int behind = 0;
+        int attempts = 0;
+        for (int b = 0; b < 60 && attempts++ < 600; b++) {
+            ReplicatedPartition leader = leaderReplica();
+            AppendResult r = append(leader, ReplicaCluster.batch(PRODUCER, (short) 0, b * 2, 2, "hw" + b));
+            if (r.error() == ErrorCode.NOT_LEADER_OR_FOLLOWER || r.error() == ErrorCode.REQUEST_TIMED_OUT) {
+                b--; // an election on a loaded machine: the same batch again (a retry may be a DUPLICATE)
+                continue;
+            }
+            assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+            if (leader.highWatermark() <= r.lastOffset()) {
+                behind++;
+            }
+        }
+        assertTrue(attempts <= 600, "too many elections to append 60 batches");
+        assertEquals(0, behind, "answers that came before the leader's high watermark covered their batch");
+    }
+
+    @Test
     void aRestartFromItsOwnSnapshotPlusReplayEqualsTheStateBefore() throws Exception {
         startWithPartition(8);
         long end = appendBatches(0, 30, 3);
