@@ -149,6 +149,7 @@ public final class IdemlogServer implements AutoCloseable {
                 storeRef.set(cluster);
                 offsetsGroup.start(quorum);
                 groupsHere.setReplicaLagTimeMaxMs(config.replicaLagTimeMaxMs);
+                groupsHere.setHighWatermarkListener(fetchWaits); // long-polling fetches wake on a replica's commit
                 int brokerMinInsync = config.cluster.minInsyncReplicas();
                 groupsHere.setMinInsync(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());

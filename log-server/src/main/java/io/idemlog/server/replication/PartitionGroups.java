@@ -72,6 +72,8 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     private volatile LeaderListener leaderListener = (id, p, t) -> { };
     private volatile Function<PartitionDescriptor, DedupConfig> dedupConfigs;
     private volatile long appendTimeoutMs = 30_000L;
+    /** Told when a hosted partition's high watermark moves (the long-polling fetches); null = nobody. */
+    private volatile io.idemlog.server.log.HighWatermarkListener highWatermarkListener;
     /** replica.lag.time.max.ms: a follower silent for longer is not in sync (min.insync.replicas). */
     private volatile long replicaLagTimeMaxMs = 30_000L;
     /** A partition's effective min.insync.replicas (topic config over the broker's). */
@@ -85,7 +87,7 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     public PartitionGroups(ClusterConfig config, LogConfig logConfig, EpochClock clock, long tickIntervalMs) {
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.storage = new ReplicaStorage(logConfig, clock, (p, hw) -> { });
+        this.storage = new ReplicaStorage(logConfig, clock, this::onStorageHighWatermark);
         this.dedupConfigs = d -> logConfig.dedup();
         this.minInsync = d -> config.minInsyncReplicas();
         if (tickIntervalMs > 0) {
@@ -123,6 +125,26 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     /** The de-duplication setting of a partition's topic (default: the broker's log.dedup.*). */
     public void setDedupConfigs(Function<PartitionDescriptor, DedupConfig> configs) {
         this.dedupConfigs = Objects.requireNonNull(configs, "configs");
+    }
+
+    /**
+     * Who is told when a hosted partition's high watermark moves, with the partition as the handlers know it (the
+     * {@link ReplicatedPartition}, not its storage): the broker's long-polling fetches wake on it.
+     */
+    public void setHighWatermarkListener(io.idemlog.server.log.HighWatermarkListener listener) {
+        this.highWatermarkListener = listener;
+    }
+
+    /** The storage's flusher thread: a replica's segment group commit moved its high watermark. */
+    private void onStorageHighWatermark(Partition storagePartition, long highWatermark) {
+        io.idemlog.server.log.HighWatermarkListener l = highWatermarkListener;
+        if (l == null) {
+            return;
+        }
+        ReplicatedPartition p = byName.get(key(storagePartition.topic(), storagePartition.index()));
+        if (p != null) {
+            l.onHighWatermark(p, highWatermark);
+        }
     }
 
     /** How long a produce waits for its entry to be committed and applied before REQUEST_TIMED_OUT. */

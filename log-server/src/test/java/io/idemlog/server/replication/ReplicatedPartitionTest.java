@@ -210,6 +210,23 @@ class ReplicatedPartitionTest {
     }
 
     @Test
+    void theHighWatermarkListenerIsToldWithThePartitionTheHandlersKnow() throws Exception {
+        // the broker's long-polling fetches park on the partition object the handlers hold (ReplicatedPartition)
+        startWithPartition(1_000_000);
+        java.util.Map<Partition, Long> told = new java.util.concurrent.ConcurrentHashMap<>();
+        for (PartitionGroups g : cluster.groups) {
+            g.setHighWatermarkListener((p, hw) -> told.merge(p, hw, Math::max));
+        }
+        long end = appendBatches(0, 3, 2);
+        cluster.awaitApplied(TOPIC, 0, end);
+        for (int i = 0; i < 3; i++) {
+            Partition p = at(i);
+            ReplicaCluster.await(() -> told.getOrDefault(p, -1L) >= end, "node " + (i + 1) + "'s replica told of "
+                + end + " (told: " + told + ")");
+        }
+    }
+
+    @Test
     void aRestartFromItsOwnSnapshotPlusReplayEqualsTheStateBefore() throws Exception {
         startWithPartition(8);
         long end = appendBatches(0, 30, 3);
