@@ -429,6 +429,26 @@ final class ClusterHarness implements AutoCloseable {
                 + failed.get() + ")", TIMEOUT, () -> acked.size() >= count);
         }
 
+        /** As above; on a timeout the message also carries {@code more} (e.g. the nodes' log tails). */
+        void awaitAcked(long count, java.util.function.Supplier<String> more) {
+            Await.until(() -> topic + ": at least " + count + " acknowledged (now " + acked.size() + ", failed "
+                + failed.get() + ", per partition last acknowledged " + lastAckedPerPartition() + "); "
+                + more.get(), TIMEOUT, () -> acked.size() >= count);
+        }
+
+        /** Per partition, the highest offset acknowledged so far (where a stalled partition shows). */
+        String lastAckedPerPartition() {
+            long[] last = new long[PARTITIONS];
+            java.util.Arrays.fill(last, -1);
+            for (long[] a : acked.values()) {
+                int p = (int) a[0];
+                if (p >= 0 && p < PARTITIONS) {
+                    last[p] = Math.max(last[p], a[1]);
+                }
+            }
+            return java.util.Arrays.toString(last);
+        }
+
         /** The producer's total of a producer-metrics metric (record-retry-total, record-error-total...). */
         double metric(String name) {
             for (Map.Entry<MetricName, ? extends Metric> e : producer.metrics().entrySet()) {

@@ -116,7 +116,14 @@ class ClusterStopTest {
                         marks[p] = load.markFault(p);
                     }
                     signal("STOP", victim.pid());
-                    assertEquals('T', state(victim.pid()), "node " + target + " stopped");
+                    // the stop reaches every thread of the process asynchronously after kill(1) returns
+                    Await.until("node " + target + " stopped (process state T)", TIMEOUT, () -> {
+                        try {
+                            return state(victim.pid()) == 'T';
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    });
                     int round0 = round;
                     load.awaitAckAfterFault(partition, "round " + round + ": an acknowledgement for partition "
                         + partition + " after node " + target + " was SIGSTOPped; " + cluster.diagnostics());
@@ -153,7 +160,7 @@ class ClusterStopTest {
                         });
                     cluster.awaitAllLed(admin, TOPIC, Set.of());
                 }
-                load.awaitAcked(load.acked.size() + 1000);
+                load.awaitAcked(load.acked.size() + 1000, cluster::diagnostics);
             } finally {
                 load.close();
                 control.close();
