@@ -120,7 +120,7 @@ class ClusterConsumerGroupTest {
 
     @Test
     void committedOffsetsSurviveTheCoordinatorsNodeBeingKilled() throws Exception {
-        cluster = new ClusterHarness(dir);
+        cluster = new ClusterHarness(dir, "ClusterConsumerGroupTest");
         cluster.start();
         Map<TopicPartition, Long> ends = new TreeMap<>(java.util.Comparator.comparingInt(TopicPartition::partition));
         try (Admin admin = cluster.admin()) {

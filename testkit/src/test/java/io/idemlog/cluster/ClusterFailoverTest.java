@@ -30,11 +30,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -660,39 +658,11 @@ class ClusterFailoverTest {
         return new long[] {duplicates, missing, wrongOffset, outOfOrder};
     }
 
-    /** Per partition group directory (the group id), a digest of its segment files' bytes in offset order. */
-    private static Map<String, String> segmentDigests(Path dataDir) throws IOException {
-        Map<String, String> out = new TreeMap<>();
-        Path raft = dataDir.resolve("raft");
-        try (Stream<Path> groups = Files.list(raft)) {
-            for (Path g : (Iterable<Path>) groups::iterator) {
-                Path sm = g.resolve("sm");
-                if (!Files.exists(sm.resolve("partition.properties"))) {
-                    continue; // the metadata group
-                }
-                MessageDigest md = MessageDigest.getInstance("SHA-256");
-                try (Stream<Path> files = Files.walk(sm)) {
-                    List<Path> logs = files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted()
-                        .toList();
-                    for (Path f : logs) {
-                        md.update(Files.readAllBytes(f));
-                    }
-                }
-                out.put(g.getFileName().toString(), HexFormat.of().formatHex(md.digest()));
-            }
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
-        return out;
-    }
-
     private String digestsOrError() {
         StringBuilder b = new StringBuilder();
         for (ServerProcess n : nodes) {
             try {
-                b.append("\n").append(n).append(": ").append(segmentDigests(n.dataDir()));
+                b.append("\n").append(n).append(": ").append(ClusterHarness.segmentDigests(n.dataDir()));
             } catch (IOException e) {
                 b.append("\n").append(n).append(": ").append(e);
             }
@@ -938,10 +908,12 @@ class ClusterFailoverTest {
         }
         // every replica byte-identical: a follower may still be catching up (the last entries were committed by the
         // two others), so first until the three agree (bounded), then stopped cleanly and compared once more
-        Await.until(() -> "the three nodes' segments alike; " + digestsOrError(), TIMEOUT, () -> {
+        Await.until(() -> "the three nodes' segments alike; " + digestsOrError() + ClusterHarness.divergence(nodes),
+            TIMEOUT, () -> {
             try {
-                Map<String, String> d = segmentDigests(nodes[0].dataDir());
-                return d.equals(segmentDigests(nodes[1].dataDir())) && d.equals(segmentDigests(nodes[2].dataDir()));
+                Map<String, String> d = ClusterHarness.segmentDigests(nodes[0].dataDir());
+                return d.equals(ClusterHarness.segmentDigests(nodes[1].dataDir()))
+                    && d.equals(ClusterHarness.segmentDigests(nodes[2].dataDir()));
             } catch (IOException e) {
                 return false;
             }
@@ -949,10 +921,11 @@ class ClusterFailoverTest {
         for (ServerProcess n : nodes) {
             assertTrue(n.stop(), "clean stop of " + n);
         }
-        Map<String, String> first = segmentDigests(nodes[0].dataDir());
+        Map<String, String> first = ClusterHarness.segmentDigests(nodes[0].dataDir());
         assertEquals(topics.size() * PARTITIONS, first.size(), "partition groups on node 1: " + first);
         for (int i = 1; i < 3; i++) {
-            assertEquals(first, segmentDigests(nodes[i].dataDir()), "node " + (i + 1) + "'s segments");
+            assertEquals(first, ClusterHarness.segmentDigests(nodes[i].dataDir()), "node " + (i + 1) + "'s segments"
+                + ClusterHarness.divergence(nodes));
         }
         System.out.printf("kill run: %d s%n", TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     }

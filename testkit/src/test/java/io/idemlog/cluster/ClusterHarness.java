@@ -58,8 +58,17 @@ final class ClusterHarness implements AutoCloseable {
     final ServerProcess[] nodes = new ServerProcess[3];
     private final Path dir;
 
+    /** Where the nodes' logs are kept after the test (target/NAME/nodeN.log), null: in the temporary directory. */
+    private final Path logs;
+
     ClusterHarness(Path dir) {
+        this(dir, null);
+    }
+
+    /** @param name the test's name: the nodes' logs are kept in target/NAME/ (a failed run's timeline survives) */
+    ClusterHarness(Path dir, String name) {
         this.dir = dir;
+        this.logs = name == null ? null : Path.of("target", name);
     }
 
     /**
@@ -84,6 +93,16 @@ final class ClusterHarness implements AutoCloseable {
                 .stopTimeout(Duration.ofSeconds(30));
             if (listenPorts != null) {
                 b.override("replication.listen.port", Integer.toString(listenPorts[i]));
+            }
+            if (logs != null) {
+                try {
+                    Files.createDirectories(logs);
+                    Path log = logs.resolve("node" + (i + 1) + ".log");
+                    Files.deleteIfExists(log);
+                    b.logFile(log);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
             }
             nodes[i] = b.build();
         }
@@ -171,9 +190,12 @@ final class ClusterHarness implements AutoCloseable {
 
     String diagnostics() {
         StringBuilder b = new StringBuilder();
+        if (logs != null) {
+            b.append("\nthe nodes' whole logs: ").append(logs.toAbsolutePath());
+        }
         for (int i = 0; i < 3; i++) {
             if (nodes[i] != null) {
-                b.append("\n--- node ").append(i + 1).append(" ---\n").append(nodes[i].logTail(2500));
+                b.append("\n--- node ").append(i + 1).append(" ---\n").append(nodes[i].logTail(6000));
             }
         }
         return b.toString();
@@ -277,6 +299,103 @@ final class ClusterHarness implements AutoCloseable {
     }
 
     /**
+     * What differs between the nodes' copies of every partition group whose segment digests differ: each node's
+     * files of the group (name and size: segments, pending segments, snapshots, manifests) and, at the first batch
+     * whose bytes differ, that batch's header on each node (offset, length, leader epoch, producer id/epoch/sequence,
+     * record count, timestamps, CRC). A failure message that says what diverged, not only that something did.
+     */
+    static String divergence(ServerProcess[] nodes) {
+        StringBuilder b = new StringBuilder();
+        try {
+            List<Map<String, String>> digests = new ArrayList<>();
+            for (ServerProcess n : nodes) {
+                digests.add(segmentDigests(n.dataDir()));
+            }
+            for (String group : digests.get(0).keySet()) {
+                boolean same = true;
+                for (int i = 1; i < nodes.length; i++) {
+                    same &= digests.get(0).get(group).equals(digests.get(i).get(group));
+                }
+                if (same) {
+                    continue;
+                }
+                b.append("\n  group ").append(group).append(':');
+                List<byte[]> bytes = new ArrayList<>();
+                for (int i = 0; i < nodes.length; i++) {
+                    Path sm = nodes[i].dataDir().resolve("raft").resolve(group).resolve("sm");
+                    b.append("\n    node ").append(i + 1).append(" files:");
+                    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+                    try (Stream<Path> files = Files.list(sm)) {
+                        for (Path f : files.sorted().toList()) {
+                            b.append(' ').append(f.getFileName()).append('=').append(Files.size(f));
+                            if (f.getFileName().toString().endsWith(".log")) {
+                                all.write(Files.readAllBytes(f));
+                            }
+                        }
+                    }
+                    bytes.add(all.toByteArray());
+                }
+                b.append(firstDifferingBatch(bytes));
+            }
+        } catch (IOException | UncheckedIOException e) {
+            b.append("\n  (cannot read the data directories: ").append(e).append(')');
+        }
+        return b.length() == 0 ? " (no group differs now)" : b.toString();
+    }
+
+    /** The first batch (by position) whose bytes are not the same on every node, its header on each. */
+    private static String firstDifferingBatch(List<byte[]> logs) {
+        int pos = 0;
+        while (true) {
+            java.nio.ByteBuffer first = null;
+            boolean differ = false;
+            boolean anyLeft = false;
+            int len0 = -1;
+            for (byte[] l : logs) {
+                if (pos + 12 > l.length) {
+                    differ |= anyLeft;
+                    continue;
+                }
+                anyLeft = true;
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(l);
+                int len = 12 + bb.getInt(pos + 8);
+                if (len0 < 0) {
+                    len0 = len;
+                    first = bb;
+                } else if (len != len0 || pos + len > l.length || first.array().length < pos + len0
+                    || !java.util.Arrays.equals(l, pos, pos + len, first.array(), pos, pos + len0)) {
+                    differ = true;
+                }
+            }
+            if (!anyLeft) {
+                return "\n    no batch differs (the lengths differ only past the common end)";
+            }
+            if (differ) {
+                StringBuilder b = new StringBuilder("\n    first differing batch at byte " + pos + ':');
+                for (int i = 0; i < logs.size(); i++) {
+                    byte[] l = logs.get(i);
+                    b.append("\n      node ").append(i + 1).append(": ");
+                    if (pos + 61 > l.length) {
+                        b.append("ends at byte ").append(l.length);
+                        continue;
+                    }
+                    java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(l);
+                    b.append("baseOffset ").append(h.getLong(pos)).append(" length ").append(h.getInt(pos + 8))
+                        .append(" leaderEpoch ").append(h.getInt(pos + 12)).append(" crc ")
+                        .append(Integer.toHexString(h.getInt(pos + 17))).append(" attributes ")
+                        .append(h.getShort(pos + 21)).append(" lastOffsetDelta ").append(h.getInt(pos + 23))
+                        .append(" baseTimestamp ").append(h.getLong(pos + 27)).append(" maxTimestamp ")
+                        .append(h.getLong(pos + 35)).append(" producer ").append(h.getLong(pos + 43)).append('/')
+                        .append(h.getShort(pos + 51)).append(" baseSequence ").append(h.getInt(pos + 53))
+                        .append(" records ").append(h.getInt(pos + 57));
+                }
+                return b.toString();
+            }
+            pos += len0;
+        }
+    }
+
+    /**
      * Waits (with the writers stopped) until every node's partition groups hold the same segment bytes: a replica
      * that was cut off or frozen may still be catching up when the test is done reading from the leaders, and a
      * clean stop then would compare a lagging replica. Returns the ms it took; throws naming the groups that still
@@ -285,7 +404,8 @@ final class ClusterHarness implements AutoCloseable {
     long awaitReplicasConverged() {
         long t0 = System.nanoTime();
         String[] last = {""};
-        Await.until(() -> "replicas converge (segments identical on the 3 nodes); differing: " + last[0], TIMEOUT,
+        Await.until(() -> "replicas converge (segments identical on the 3 nodes); differing: " + last[0]
+            + divergence(nodes), TIMEOUT,
             () -> {
                 try {
                     Map<String, String> first = segmentDigests(nodes[0].dataDir());
@@ -309,6 +429,17 @@ final class ClusterHarness implements AutoCloseable {
                 }
             });
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    }
+
+    /** After a clean stop: {@code groups} partition groups on node 1, their segments byte-identical on all three. */
+    void assertSegmentsIdentical(int groups) throws IOException {
+        Map<String, String> first = segmentDigests(nodes[0].dataDir());
+        org.junit.jupiter.api.Assertions.assertEquals(groups, first.size(), "partition groups on node 1: " + first);
+        for (int i = 1; i < 3; i++) {
+            int n = i;
+            org.junit.jupiter.api.Assertions.assertEquals(first, segmentDigests(nodes[i].dataDir()),
+                () -> "node " + (n + 1) + "'s segments" + divergence(nodes));
+        }
     }
 
     /** Stops every node cleanly (SIGTERM) and returns the names of those that did not exit on it. */
@@ -420,7 +551,7 @@ final class ClusterHarness implements AutoCloseable {
             return firstAckAfter.get(partition) != 0;
         }
 
-        void awaitAckAfterFault(int partition, String what) {
+        void awaitAckAfterFault(int partition, java.util.function.Supplier<String> what) {
             Await.until(what, TIMEOUT, () -> firstAckAfter.get(partition) != 0);
         }
 
@@ -434,6 +565,29 @@ final class ClusterHarness implements AutoCloseable {
             Await.until(() -> topic + ": at least " + count + " acknowledged (now " + acked.size() + ", failed "
                 + failed.get() + ", per partition last acknowledged " + lastAckedPerPartition() + "); "
                 + more.get(), TIMEOUT, () -> acked.size() >= count);
+        }
+
+        /**
+         * What the producer knows now: per partition its leader in the client's metadata cache, the highest offset
+         * acknowledged, whether a record sent after the last fault was acknowledged; and the sends outstanding.
+         */
+        String view() {
+            StringBuilder b = new StringBuilder(topic).append(": ");
+            try {
+                for (org.apache.kafka.common.PartitionInfo i : producer.partitionsFor(topic)) {
+                    b.append('p').append(i.partition()).append(" leader ")
+                        .append(i.leader() == null ? "none" : Integer.toString(i.leader().id())).append(", ");
+                }
+            } catch (RuntimeException e) {
+                b.append("(no metadata: ").append(e).append(") ");
+            }
+            StringBuilder after = new StringBuilder();
+            for (int p = 0; p < PARTITIONS; p++) {
+                after.append(ackedAfterFault(p) ? '+' : '-');
+            }
+            return b.append("last acknowledged ").append(lastAckedPerPartition()).append(", acknowledged after the "
+                + "fault ").append(after).append(", ").append(2000 - window.availablePermits())
+                .append(" sends outstanding, ").append(failed.get()).append(" failed").toString();
         }
 
         /** Per partition, the highest offset acknowledged so far (where a stalled partition shows). */

@@ -110,7 +110,7 @@ class ClusterPartitionTest {
     @Test
     void aCutOffFollowerAndACutOffLeaderNoDuplicateNoLoss() throws Exception {
         long t0 = System.nanoTime();
-        cluster = new ClusterHarness(dir);
+        cluster = new ClusterHarness(dir, "ClusterPartitionTest");
         int[] listen = new int[3];
         LongSupplier[] pids = new LongSupplier[3];
         for (int i = 0; i < 3; i++) {
@@ -206,8 +206,9 @@ class ClusterPartitionTest {
                 proxy.isolate(oldLeader);
                 cutAt = System.nanoTime();
                 CompletableFuture<String> probe = probe(oldLeader, 0);
-                load.awaitAckAfterFault(0, "an acknowledgement for partition 0 after its leader, node " + oldLeader
-                    + ", was cut off");
+                int cut = oldLeader;
+                load.awaitAckAfterFault(0, () -> "an acknowledgement for partition 0 after its leader, node " + cut
+                    + ", was cut off; " + load.view() + "; " + cluster.diagnostics());
                 failoverMs = TimeUnit.NANOSECONDS.toMillis(load.firstAckAfter.get(0) - marks[0]);
                 Await.until(() -> "every partition node " + oldLeader + " led (" + led + ") acknowledging again; "
                     + cluster.diagnostics(), TIMEOUT, () -> {
@@ -283,12 +284,7 @@ class ClusterPartitionTest {
         long convergedMs = cluster.awaitReplicasConverged();
         System.out.printf("replicas converged %d ms after the read-back%n", convergedMs);
         assertEquals(List.of(), cluster.stopAll(), "nodes that did not stop cleanly");
-        Map<String, String> first = ClusterHarness.segmentDigests(cluster.nodes[0].dataDir());
-        assertEquals(2 * PARTITIONS, first.size(), "partition groups on node 1: " + first);
-        for (int i = 1; i < 3; i++) {
-            assertEquals(first, ClusterHarness.segmentDigests(cluster.nodes[i].dataDir()), "node " + (i + 1)
-                + "'s segments");
-        }
+        cluster.assertSegmentsIdentical(2 * PARTITIONS);
         System.out.printf("ClusterPartitionTest wall time %d s (old leader %d)%n",
             TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), oldLeader);
     }

@@ -86,7 +86,7 @@ class ClusterStopTest {
     @Test
     void leadersFrozenThreeTimesNoDuplicateNoLoss() throws Exception {
         long t0 = System.nanoTime();
-        cluster = new ClusterHarness(dir);
+        cluster = new ClusterHarness(dir, "ClusterStopTest");
         cluster.start();
         List<Long> failovers = new ArrayList<>();
         List<Long> allMoved = new ArrayList<>();
@@ -111,6 +111,7 @@ class ClusterStopTest {
                         }
                     }
                     final int node = target;
+                    final int round0 = round;
                     List<Integer> led = ClusterHarness.ledBy(leaders, node);
                     int partition = led.get(0);
                     load.awaitAcked(load.acked.size() + 200);
@@ -129,14 +130,14 @@ class ClusterStopTest {
                             return false;
                         }
                     });
-                    int round0 = round;
-                    load.awaitAckAfterFault(partition, "round " + round + ": an acknowledgement for partition "
-                        + partition + " after node " + target + " was SIGSTOPped; " + cluster.diagnostics());
+                    load.awaitAckAfterFault(partition, () -> "round " + round0 + ": an acknowledgement for partition "
+                        + partition + " after node " + node + " was SIGSTOPped; " + load.view() + "; "
+                        + cluster.diagnostics());
                     long ms = TimeUnit.NANOSECONDS.toMillis(load.firstAckAfter.get(partition) - marks[partition]);
                     failovers.add(ms);
                     // every partition the frozen node led moves and acknowledges again
                     Await.until(() -> "round " + round0 + ": every partition node " + node + " led (" + led
-                        + ") acknowledging again", TIMEOUT, () -> {
+                        + ") acknowledging again; " + load.view() + "; " + cluster.diagnostics(), TIMEOUT, () -> {
                             for (int p : led) {
                                 if (!load.ackedAfterFault(p)) {
                                     return false;
@@ -202,12 +203,7 @@ class ClusterStopTest {
         long convergedMs = cluster.awaitReplicasConverged();
         System.out.printf("replicas converged %d ms after the read-back%n", convergedMs);
         assertEquals(List.of(), cluster.stopAll(), "nodes that did not stop cleanly");
-        Map<String, String> first = ClusterHarness.segmentDigests(cluster.nodes[0].dataDir());
-        assertEquals(2 * PARTITIONS, first.size(), "partition groups on node 1: " + first);
-        for (int i = 1; i < 3; i++) {
-            assertEquals(first, ClusterHarness.segmentDigests(cluster.nodes[i].dataDir()), "node " + (i + 1)
-                + "'s segments");
-        }
+        cluster.assertSegmentsIdentical(2 * PARTITIONS);
         System.out.printf("ClusterStopTest wall time %d s%n", TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     }
 }

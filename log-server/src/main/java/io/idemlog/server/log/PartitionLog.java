@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -995,13 +996,16 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     }
 
     /**
-     * Cluster mode: the state a Raft snapshot names (docs/REPLICATION.md 4.3). Runs the pending seals, fsyncs the
-     * active segment up to the log end, writes the producer state (and key window) snapshot at the log end, and
-     * returns {@code {logEnd, base0, size0, base1, size1, ...}}: every segment and the bytes it holds at this
-     * point. Called by the partition's single writer (nothing is appended meanwhile). Unlike a roll's snapshot, a
-     * failure to write the state files is an error here: the Raft log may be purged up to this snapshot.
+     * A Raft snapshot of this replica (cluster mode): the active segment fsync'd to the log end, and the producer
+     * state (and key window) at the log end written to {@code producerFile} (and {@code keyFile}), files that belong
+     * to the snapshot alone: the roll and close snapshots of the ordinary names are the state when the writer got
+     * there, while between two appends Tick entries change it (expiry) at the same log end, so only the snapshot's
+     * own files are the state at its Raft index. Returns {@code {logEnd, base0, size0, base1, size1, ...}}: every
+     * segment and the bytes it holds at this point. Called by the partition's single writer (nothing is appended
+     * meanwhile). Unlike a roll's snapshot, a failure to write the state files is an error here: the Raft log may be
+     * purged up to this snapshot.
      */
-    long[] snapshotForReplication() throws IOException {
+    long[] snapshotForReplication(Path producerFile, Path keyFile) throws IOException {
         runPendingSeals();
         flushLock.lock();
         try {
@@ -1016,11 +1020,12 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
                 active.flush(context.io(), end);
                 KeyWindow keys = applier.keys();
                 if (keys != null) {
-                    KeyWindowFile.writeBytes(dir, end, KeyWindowFile.serialize(end, applier.dedup().header(), keys));
-                    KeyWindowFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+                    ByteBuffer bytes = KeyWindowFile.serialize(end, applier.dedup().header(), keys);
+                    DurableFiles.writeAtomically(keyFile, ch -> DurableFiles.writeFully(ch, bytes));
+                } else {
+                    Files.deleteIfExists(keyFile);
                 }
-                ProducerSnapshotFile.write(dir, end, applier.maxProducerId(), applier.producers());
-                ProducerSnapshotFile.retainNewest(dir, SNAPSHOTS_TO_KEEP);
+                ProducerSnapshotFile.writeTo(producerFile, end, applier.maxProducerId(), applier.producers());
                 LogSegment[] current = segments;
                 result = new long[1 + 2 * current.length];
                 result[0] = end;

@@ -2,6 +2,7 @@ package io.idemlog.server.log;
 
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.record.RecordBatch;
+import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindowFile;
 import io.idemlog.server.state.LeaderEpochFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
@@ -54,14 +55,53 @@ public final class ReplicaStorage implements AutoCloseable {
     }
 
     /**
-     * Opens the partition stored in {@code dir} after cutting it to {@code manifest} (null: to empty): Ratis replays
-     * the entries after the snapshot through {@link Log#apply}, and apply is deterministic, so whatever the cut
-     * removes comes back byte for byte.
+     * Opens the partition stored in {@code dir} after cutting it to {@code manifest} (null: to empty), the snapshot
+     * with Raft index {@code id}: Ratis replays the entries after the snapshot through {@link Log#apply}, and apply
+     * is deterministic, so whatever the cut removes comes back byte for byte.
      */
-    public Log open(String topic, int index, Path dir, DedupConfig dedup, Manifest manifest) throws IOException {
+    public Log open(String topic, int index, Path dir, DedupConfig dedup, Manifest manifest, long id)
+        throws IOException {
         Files.createDirectories(dir);
-        cut(dir, manifest);
+        cut(dir, manifest, id);
         return new Log(PartitionLoader.load(topic, index, dir, context, dedup));
+    }
+
+    /** A Raft snapshot's own producer state file (the state at its log end and Raft index {@code id}). */
+    public static Path producerStateFile(Path dir, long id) {
+        return dir.resolve(String.format("%s%020d%s", STATE_PREFIX, id, PRODUCERS_SUFFIX));
+    }
+
+    /** A Raft snapshot's own key window file (de-duplicating topics only). */
+    public static Path keyStateFile(Path dir, long id) {
+        return dir.resolve(String.format("%s%020d%s", STATE_PREFIX, id, KEYS_SUFFIX));
+    }
+
+    static final String STATE_PREFIX = "raft-state.";
+    static final String PRODUCERS_SUFFIX = ".producers";
+    static final String KEYS_SUFFIX = ".keys";
+
+    /**
+     * Deletes the snapshot state files of every Raft index but {@code keep} (the snapshots whose manifests are
+     * kept): the state machine calls it after writing a manifest.
+     */
+    public static void retainStateFiles(Path dir, java.util.Set<Long> keep) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, STATE_PREFIX + "*")) {
+            for (Path f : files) {
+                String n = f.getFileName().toString();
+                int end = n.endsWith(PRODUCERS_SUFFIX) ? n.length() - PRODUCERS_SUFFIX.length()
+                    : n.endsWith(KEYS_SUFFIX) ? n.length() - KEYS_SUFFIX.length() : -1;
+                if (end < 0) {
+                    continue;
+                }
+                try {
+                    if (!keep.contains(Long.parseLong(n.substring(STATE_PREFIX.length(), end)))) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (NumberFormatException e) {
+                    // not one of ours
+                }
+            }
+        }
     }
 
     /**
@@ -80,8 +120,12 @@ public final class ReplicaStorage implements AutoCloseable {
             return new Manifest(packed[0], bases, sizes);
         }
 
-        /** The files a snapshot install ships (those that exist), relative to the partition directory. */
-        public List<Path> files(Path dir) {
+        /**
+         * The files a snapshot install ships (those that exist), relative to the partition directory: the segments,
+         * the snapshot's own state files (Raft index {@code id}; a manifest written before they existed: the
+         * ordinary state snapshots at its log end) and the leader epochs.
+         */
+        public List<Path> files(Path dir, long id) {
             List<Path> files = new ArrayList<>();
             for (int i = 0; i < bases.length; i++) {
                 Path log = LogFiles.logFile(dir, bases[i]);
@@ -91,8 +135,14 @@ public final class ReplicaStorage implements AutoCloseable {
                     files.add(idx);
                 }
             }
-            addIfExists(files, ProducerSnapshotFile.path(dir, logEndOffset));
-            addIfExists(files, KeyWindowFile.path(dir, logEndOffset));
+            Path own = producerStateFile(dir, id);
+            if (Files.exists(own)) {
+                files.add(own);
+                addIfExists(files, keyStateFile(dir, id));
+            } else {
+                addIfExists(files, ProducerSnapshotFile.path(dir, logEndOffset));
+                addIfExists(files, KeyWindowFile.path(dir, logEndOffset));
+            }
             addIfExists(files, LeaderEpochFile.path(dir));
             return files;
         }
@@ -106,10 +156,14 @@ public final class ReplicaStorage implements AutoCloseable {
 
     /**
      * Cuts the directory to the manifest: segments not in it are deleted, those in it truncated to their recorded
-     * size (the last one's index file deleted: recovery rebuilds it); state snapshots above the log end deleted.
-     * With no manifest every data file goes (the state machine starts empty and Ratis replays its whole log).
+     * size (the last one's index file deleted: recovery rebuilds it). The producer state and key window become the
+     * snapshot's own files ({@link #producerStateFile}, {@link #keyStateFile} of Raft index {@code id}), copied to
+     * the ordinary names at the log end, every other state snapshot deleted: recovery then loads exactly the state
+     * at the snapshot and replays no batch (a replay of batches from an older snapshot would miss what the Tick
+     * entries between them expired, and make this replica's producer state differ from the others'). With no
+     * manifest every data file goes (the state machine starts empty and Ratis replays its whole log).
      */
-    static void cut(Path dir, Manifest manifest) throws IOException {
+    static void cut(Path dir, Manifest manifest, long id) throws IOException {
         Map<Long, Long> keep = new HashMap<>();
         long last = -1;
         if (manifest != null) {
@@ -152,16 +206,27 @@ public final class ReplicaStorage implements AutoCloseable {
             Files.deleteIfExists(p);
         }
         if (manifest == null) {
-            ProducerSnapshotFile.deleteAbove(dir, -1L);
-            for (long o : KeyWindowFile.list(dir)) {
-                Files.deleteIfExists(KeyWindowFile.path(dir, o));
-            }
+            deleteStateSnapshots(dir);
             Files.deleteIfExists(LeaderEpochFile.path(dir));
         } else {
-            ProducerSnapshotFile.deleteAbove(dir, manifest.logEndOffset);
-            for (long o : KeyWindowFile.list(dir)) {
-                if (o > manifest.logEndOffset) {
-                    Files.deleteIfExists(KeyWindowFile.path(dir, o));
+            Path producers = producerStateFile(dir, id);
+            if (Files.exists(producers)) {
+                deleteStateSnapshots(dir);
+                copyDurably(producers, ProducerSnapshotFile.path(dir, manifest.logEndOffset));
+                Path keys = keyStateFile(dir, id);
+                if (Files.exists(keys)) {
+                    copyDurably(keys, KeyWindowFile.path(dir, manifest.logEndOffset));
+                }
+            } else {
+                // A manifest written before snapshots had their own state files: its state is the ordinary snapshot
+                // at its log end, as it was then.
+                LOG.warn("{}: snapshot {} has no {} file; using the state snapshots at its log end {}", dir, id,
+                    producers.getFileName(), manifest.logEndOffset);
+                ProducerSnapshotFile.deleteAbove(dir, manifest.logEndOffset);
+                for (long o : KeyWindowFile.list(dir)) {
+                    if (o > manifest.logEndOffset) {
+                        Files.deleteIfExists(KeyWindowFile.path(dir, o));
+                    }
                 }
             }
         }
@@ -169,6 +234,30 @@ public final class ReplicaStorage implements AutoCloseable {
             LOG.info("{}: cut to {} (removed {} files)", dir, manifest == null ? "empty" : "log end "
                 + manifest.logEndOffset, delete.size());
         }
+    }
+
+    private static void deleteStateSnapshots(Path dir) throws IOException {
+        ProducerSnapshotFile.deleteAbove(dir, -1L);
+        for (long o : KeyWindowFile.list(dir)) {
+            Files.deleteIfExists(KeyWindowFile.path(dir, o));
+        }
+    }
+
+    /** {@code from} copied to {@code to} atomically (temporary file, fsync, rename, directory fsync). */
+    private static void copyDurably(Path from, Path to) throws IOException {
+        DurableFiles.writeAtomically(to, ch -> {
+            try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ)) {
+                long size = in.size();
+                long done = 0;
+                while (done < size) {
+                    long n = in.transferTo(done, size - done, ch);
+                    if (n <= 0) {
+                        throw new IOException("copying " + from + " to " + to + " stopped at byte " + done);
+                    }
+                    done += n;
+                }
+            }
+        });
     }
 
     @Override
@@ -223,9 +312,13 @@ public final class ReplicaStorage implements AutoCloseable {
             return log.expireProducers(nowMs);
         }
 
-        /** See {@link PartitionLog#snapshotForReplication}. */
-        public Manifest snapshot() throws IOException {
-            return Manifest.of(log.snapshotForReplication());
+        /**
+         * A Raft snapshot at this point, {@code id} its Raft index (its state files are named by it); see
+         * {@link PartitionLog#snapshotForReplication}.
+         */
+        public Manifest snapshot(long id) throws IOException {
+            return Manifest.of(log.snapshotForReplication(producerStateFile(log.dir(), id), keyStateFile(log.dir(),
+                id)));
         }
 
         public Path dir() {

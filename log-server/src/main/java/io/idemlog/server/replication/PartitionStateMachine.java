@@ -141,7 +141,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         SnapshotManifestFile m = SnapshotManifestFile.newest(dir);
         DedupConfig dedup = groups.dedupFor(descriptor);
         ReplicaStorage.Log opened = groups.storage().open(descriptor.topic(), descriptor.partition(), dir, dedup,
-            m == null ? null : m.manifest());
+            m == null ? null : m.manifest(), m == null ? -1L : m.index());
         long expectedEnd = m == null ? 0L : m.manifest().logEndOffset();
         if (opened.logEndOffset() != expectedEnd) {
             // Recovery cut the files below what the snapshot covers (damage inside it): Ratis would replay only the
@@ -249,7 +249,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (l == null || applied == null || applied.getIndex() < 0) {
             return -1L;
         }
-        ReplicaStorage.Manifest manifest = l.snapshot();
+        ReplicaStorage.Manifest manifest = l.snapshot(applied.getIndex());
         SnapshotManifestFile m = new SnapshotManifestFile(applied.getTerm(), applied.getIndex(), manifest);
         m.write(dir);
         LOG.info("{}: snapshot {} (log end offset {}, {} segments)", this, m.name(), manifest.logEndOffset(),
@@ -276,7 +276,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 List<FileInfo> files = new ArrayList<>();
                 files.add(new FileInfo(d.resolve(m.name()), null));
                 files.add(new FileInfo(d.resolve(PartitionDescriptor.FILE_NAME), null));
-                for (Path p : m.manifest().files(d)) {
+                for (Path p : m.manifest().files(d, m.index())) {
                     files.add(new FileInfo(p, null));
                 }
                 return new FileListSnapshotInfo(files, m.term(), m.index());

@@ -41,10 +41,27 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
         Path file = dir.resolve(name());
         DurableFiles.writeAtomically(file, ch -> DurableFiles.writeFully(ch, ByteBuffer.wrap(bytes)));
         List<Path> all = list(dir);
-        for (int i = 0; i < all.size() - KEEP; i++) {
-            Files.deleteIfExists(all.get(i));
+        java.util.Set<Long> kept = new java.util.HashSet<>();
+        for (int i = 0; i < all.size(); i++) {
+            if (i < all.size() - KEEP) {
+                Files.deleteIfExists(all.get(i));
+            } else {
+                kept.add(indexOf(all.get(i)));
+            }
         }
+        kept.add(index);
+        ReplicaStorage.retainStateFiles(dir, kept);
         return file;
+    }
+
+    /** The Raft index in a manifest's name, -1 when the name is not one. */
+    static long indexOf(Path file) {
+        String n = file.getFileName().toString();
+        try {
+            return Long.parseLong(n.substring(PREFIX.length(), n.indexOf('_', PREFIX.length())));
+        } catch (RuntimeException e) {
+            return -1L;
+        }
     }
 
     static SnapshotManifestFile read(Path file) throws IOException {

@@ -124,6 +124,13 @@ public final class ProducerSnapshotFile {
     public static Path write(Path dir, long logOffset, long maxProducerId, ProducerStateTable table)
         throws IOException {
         Path target = path(dir, logOffset);
+        writeTo(target, logOffset, maxProducerId, table);
+        return target;
+    }
+
+    /** {@link #write} to a file of another name (a Raft snapshot's own copy of the state, cluster mode). */
+    public static void writeTo(Path target, long logOffset, long maxProducerId, ProducerStateTable table)
+        throws IOException {
         DurableFiles.writeAtomically(target, channel -> {
             Writer writer = new Writer(channel);
             writer.header(logOffset, maxProducerId, table.size());
@@ -134,7 +141,6 @@ public final class ProducerSnapshotFile {
             }
             writer.finish();
         });
-        return target;
     }
 
     /**

@@ -163,8 +163,73 @@ class ApplySimulationTest {
             assertStateEqual(states.get(0), state(restored), "restored at entry " + at);
             restored.close();
         }
+        // Crash and restart as a cluster replica does (ReplicaStorage, the state machine's path): manifests taken at
+        // random entries, more entries applied after the last one, the files left as a kill -9 leaves them, the
+        // directory cut to a manifest (the newest; or the one before it, as when the newest's file is damaged) and
+        // every entry after that manifest replayed.
+        for (int c = 0; c < 3; c++) {
+            crashRestart(rnd, log, config, answers.get(0), states.get(0), c);
+        }
         System.out.println("seed " + seed + ": " + summary + ", " + states.get(0).files().size() + " segments, "
             + "dedup " + config.dedup().enabled() + ", LogAppendTime " + config.logAppendTime());
+    }
+
+    private void crashRestart(Random rnd, List<Entry> log, LogConfig config, List<Answer> expected, State expectedState,
+                              int c) throws IOException {
+        Path dir = tmp.resolve("crash-" + c);
+        CachedEpochClock clock = new CachedEpochClock();
+        clock.update(2_100_000_000_000L + c * 3_333_333L);
+        ReplicaStorage storage = new ReplicaStorage(config, clock, (p, hw) -> { });
+        try {
+            ReplicaStorage.Log replica = storage.open(TOPIC, 0, dir, config.dedup(), null, -1L);
+            List<ReplicaStorage.Manifest> manifests = new ArrayList<>();
+            List<Integer> points = new ArrayList<>(); // the entries applied when each manifest was taken
+            int crashAt = rnd.nextInt(log.size() + 1);
+            int every = 1 + rnd.nextInt(Math.max(1, crashAt / 2 + 1)); // a manifest every ~N entries
+            for (int i = 0; i < crashAt; i++) {
+                if (i > 0 && rnd.nextInt(every) == 0) {
+                    manifests.add(replica.snapshot(i)); // the entry count stands for the Raft index
+                    points.add(i);
+                    // as the state machine does: the state files of the two newest manifests are kept
+                    ReplicaStorage.retainStateFiles(dir, java.util.Set.copyOf(points.subList(Math.max(0,
+                        points.size() - 2), points.size()).stream().map(Integer::longValue).toList()));
+                }
+                apply(replica, log.get(i));
+            }
+            ((PartitionLog) replica.partition()).abandon();
+            int pick = manifests.size() - 1;
+            if (pick > 0 && rnd.nextBoolean()) {
+                pick--;
+            }
+            ReplicaStorage.Manifest m = pick < 0 ? null : manifests.get(pick);
+            int from = pick < 0 ? 0 : points.get(pick);
+            String who = "crashed after entry " + crashAt + ", restarted at the manifest of entry " + from + " ("
+                + manifests.size() + " manifests)";
+            ReplicaStorage.Log restarted = storage.open(TOPIC, 0, dir, config.dedup(), m, from);
+            assertEquals(m == null ? 0L : m.logEndOffset(), restarted.logEndOffset(), who + ": log end after the cut");
+            List<Answer> rest = new ArrayList<>();
+            for (int i = from; i < log.size(); i++) {
+                rest.add(apply(restarted, log.get(i)));
+            }
+            assertAnswersEqual(expected.subList(from, log.size()), rest, from, who);
+            assertStateEqual(expectedState, state((PartitionLog) restarted.partition()), who);
+            restarted.close();
+        } finally {
+            storage.close();
+        }
+    }
+
+    /** The state machine's apply of one committed entry (PartitionStateMachine.applyTransaction's calls). */
+    private static Answer apply(ReplicaStorage.Log replica, Entry e) {
+        if (e.tick()) {
+            replica.expire(e.timeMs());
+            return null;
+        }
+        byte[] bytes = e.attempt().bytes();
+        ByteBuffer buf = ByteBuffer.allocateDirect(bytes.length).put(bytes).flip();
+        AppendOutcome out = new AppendOutcome();
+        replica.apply(buf, 0, bytes.length, e.timeMs(), e.term(), out);
+        return Answer.of(out.toResult());
     }
 
     // ---- the generator and the Raft-log model ----
