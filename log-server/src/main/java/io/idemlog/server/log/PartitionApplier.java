@@ -234,7 +234,7 @@ final class PartitionApplier {
             case OUT_OF_ORDER:
                 return AppendResult.error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "producer " + batch.producerId()
                     + " epoch " + batch.producerEpoch() + ": sequence " + batch.baseSequence()
-                    + " does not follow the last one appended");
+                    + " does not follow the last one appended (" + producers.describe(batch.producerId()) + ")");
             default:
                 break;
         }

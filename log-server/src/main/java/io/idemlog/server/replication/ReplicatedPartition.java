@@ -258,8 +258,38 @@ public final class ReplicatedPartition implements Partition {
         }
         return submit(UnsafeByteOperations.unsafeWrap(request)).thenApply(reply -> {
             AppendResult failed = failure(reply);
-            return failed != null ? failed : PartitionEntry.parseReply(reply.getMessage().getContent());
+            if (failed != null) {
+                return failed;
+            }
+            AppendResult r = PartitionEntry.parseReply(reply.getMessage().getContent());
+            if (r.error() != ErrorCode.NONE) {
+                logRefusal(r);
+            }
+            return r;
         }).thenCompose(this::belowHighWatermark).exceptionally(ReplicatedPartition::fromThrowable);
+    }
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReplicatedPartition.class);
+    private static final long REFUSAL_LOG_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private volatile long refusalLoggedAt = System.nanoTime() - REFUSAL_LOG_NANOS;
+    private volatile int refusalsNotLogged;
+
+    /**
+     * A batch that apply refused (sequence, epoch, producer state): logged with apply's reason, at most once a
+     * second per partition (the rest counted), so that a producer stuck on a refusal after a leader change shows
+     * what this replica's producer state holds.
+     */
+    private void logRefusal(AppendResult r) {
+        long now = System.nanoTime();
+        if (now - refusalLoggedAt < REFUSAL_LOG_NANOS) {
+            refusalsNotLogged++;
+            return;
+        }
+        refusalLoggedAt = now;
+        int skipped = refusalsNotLogged;
+        refusalsNotLogged = 0;
+        LOG.info("{}: batch refused {} (term {}): {}{}", this, r.error(), leaderEpoch(), r.errorMessage(),
+            skipped > 0 ? " (" + skipped + " more refusals in the last second not logged)" : "");
     }
 
     /**

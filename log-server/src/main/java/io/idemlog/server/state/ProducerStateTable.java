@@ -53,6 +53,14 @@ public interface ProducerStateTable {
      */
     SequenceOutcome check(long producerId, short epoch, int firstSequence, int lastOffsetDelta);
 
+    /**
+     * What the table holds for {@code producerId}, for a refusal's message (not a hot path): its epoch, the next
+     * sequence it expects and the sequence ranges of its retained batches, or that it holds nothing.
+     */
+    default String describe(long producerId) {
+        return "";
+    }
+
     /** First offset of the original batch found by the last {@link #check} that answered DUPLICATE. */
     long duplicateFirstOffset();
 

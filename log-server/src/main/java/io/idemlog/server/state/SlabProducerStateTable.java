@@ -164,6 +164,29 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     }
 
     @Override
+    public String describe(long producerId) {
+        int bucket = index.find(producerId);
+        if (bucket < 0) {
+            return "no state for producer " + producerId;
+        }
+        long meta = index.meta(bucket);
+        int slot = index.slot(bucket);
+        long[] page = pages[slot >>> PAGE_SHIFT];
+        int base = (slot & PAGE_MASK) * STRIDE;
+        int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+        int position = (int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK);
+        StringBuilder b = new StringBuilder("stored epoch ").append((short) meta).append(", next sequence ")
+            .append((int) (meta >>> NEXT_SHIFT)).append(", last batches (newest first, sequence@offset)");
+        for (int i = 0; i < count; i++) {
+            long packed = page[base + SEQUENCES + position];
+            b.append(' ').append((int) (packed >>> 32)).append('+').append((int) packed).append('@')
+                .append(page[base + FIRST_OFFSETS + position]);
+            position = position == 0 ? RETAINED_BATCHES - 1 : position - 1;
+        }
+        return b.toString();
+    }
+
+    @Override
     public long duplicateFirstOffset() {
         return duplicateFirstOffset;
     }
