@@ -524,6 +524,52 @@ final class LogSegment {
     }
 
     /**
+     * The base offset of the newest batch of {@code producerId} with this epoch, base sequence and last offset delta
+     * among the batches of this segment that end before the batch holding {@code beforeOffset} (all of them when the
+     * segment ends before it), looking back at most about {@code maxBytes}; -1 when none (or the bytes there are
+     * not whole batches). A framing-only walk from an index entry: no CRC, no record decoding.
+     */
+    long findProducerBatch(long beforeOffset, int maxBytes, long producerId, short epoch, int baseSequence,
+                           int lastOffsetDelta) throws IOException {
+        int end;
+        if (beforeOffset >= nextOffset) {
+            end = size;
+        } else {
+            end = findBatch(beforeOffset, ByteBuffer.allocate(RecordBatch.HEADER_SIZE));
+            if (end < 0) {
+                return -1L;
+            }
+        }
+        SegmentIndex idx = index;
+        int from = Math.max(0, end - maxBytes);
+        int start = 0;
+        int lo = 0;
+        int hi = idx.count() - 1;
+        while (lo <= hi) { // the last index entry at or before `from`: a batch boundary
+            int mid = (lo + hi) >>> 1;
+            if (idx.position(mid) <= from) {
+                start = idx.position(mid);
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if (start >= end) {
+            return -1L;
+        }
+        BatchScanner scanner = READ_SCANNERS.get().open(channel, start, end);
+        long found = -1L;
+        while (scanner.next() == BatchScanner.Status.BATCH) {
+            RecordBatch b = scanner.batch();
+            if (b.producerId() == producerId && b.producerEpoch() == epoch && b.baseSequence() == baseSequence
+                && b.lastOffsetDelta() == lastOffsetDelta) {
+                found = b.baseOffset(); // the newest match: appended again after its producer expired, that one
+            }
+        }
+        return found;
+    }
+
+    /**
      * Bytes of whole batches from {@code startPosition} (a batch boundary whose batch starts below the high
      * watermark, holding {@code fetchOffset}): as many as fit in {@code maxBytes}, at least the first one, none that
      * starts at or above {@code highWatermark}. The index lets the scan jump over the batches in between.

@@ -44,6 +44,13 @@ final class PartitionApplier {
         /** The segment holding {@code offset}, or null when it is below the log start or at/after the end. */
         LogSegment segmentFor(long offset);
 
+        /**
+         * The base offset of the stored batch of {@code producerId} with exactly this epoch, base sequence and last
+         * offset delta, searched in the {@link #ORIGINAL_SEARCH_BYTES} of log before {@code beforeOffset} (a batch
+         * boundary); -1 when not found there (or unreadable).
+         */
+        long findEarlierBatch(long producerId, short epoch, int baseSequence, int lastOffsetDelta, long beforeOffset);
+
         StorageIo io();
 
         /**
@@ -54,6 +61,11 @@ final class PartitionApplier {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(PartitionApplier.class);
+    /**
+     * How far back (bytes of log before the oldest retained batch of its producer) a retry older than the retained
+     * window is looked for: what several connections' worth of in-flight batches of every producer can span.
+     */
+    static final int ORIGINAL_SEARCH_BYTES = 16 << 20;
 
     private final String topic;
     private final String name;
@@ -231,10 +243,30 @@ final class PartitionApplier {
             case FENCED:
                 return AppendResult.error(ErrorCode.INVALID_PRODUCER_EPOCH, "producer " + batch.producerId()
                     + " epoch " + batch.producerEpoch() + " is older than the current epoch");
-            case OUT_OF_ORDER:
+            case OUT_OF_ORDER: {
+                // A retry older than the retained window (KAFKA-9199): the server appends a producer's batches only
+                // in sequence, so a batch before the oldest retained one was appended if it is in the log; answered
+                // as the duplicate it is, with its original offsets, instead of OUT_OF_ORDER, which kafka-clients
+                // retries until its delivery timeout (the batch's sequence is not the next one it waits for).
+                long before = producers.precedesRetained(batch.producerId(), batch.producerEpoch(),
+                    batch.baseSequence(), batch.lastOffsetDelta());
+                if (before >= 0) {
+                    long original = host.findEarlierBatch(batch.producerId(), batch.producerEpoch(),
+                        batch.baseSequence(), batch.lastOffsetDelta(), before);
+                    if (original >= 0) {
+                        LOG.info("{}: producer {} epoch {} re-sent sequence {} after more than {} later batches were appended: "
+                            + "answered as the duplicate of offset {} (found in the log)", name, batch.producerId(),
+                            batch.producerEpoch(), batch.baseSequence(), ProducerStateTable.RETAINED_BATCHES,
+                            original);
+                        return AppendResult.duplicate(original, original + batch.lastOffsetDelta());
+                    }
+                }
                 return AppendResult.error(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "producer " + batch.producerId()
                     + " epoch " + batch.producerEpoch() + ": sequence " + batch.baseSequence()
-                    + " does not follow the last one appended (" + producers.describe(batch.producerId()) + ")");
+                    + " does not follow the last one appended (" + producers.describe(batch.producerId()) + ")"
+                    + (before >= 0 ? "; it precedes the retained batches and is not in the " + (ORIGINAL_SEARCH_BYTES
+                    >> 20) + " MiB of log before offset " + before : ""));
+            }
             default:
                 break;
         }

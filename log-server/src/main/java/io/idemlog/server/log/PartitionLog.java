@@ -580,6 +580,31 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         return current[floorSegment(current, offset)];
     }
 
+    /** {@link PartitionApplier.Host#findEarlierBatch}: the segment holding {@code beforeOffset}, then the one before. */
+    @Override
+    public long findEarlierBatch(long producerId, short epoch, int baseSequence, int lastOffsetDelta,
+                                 long beforeOffset) {
+        LogSegment[] current = segments;
+        long budget = PartitionApplier.ORIGINAL_SEARCH_BYTES;
+        try {
+            for (int i = floorSegment(current, beforeOffset); i >= 0 && budget > 0; i--) {
+                LogSegment s = current[i];
+                if (s.nextOffset() <= logStartOffset) {
+                    break;
+                }
+                long found = s.findProducerBatch(beforeOffset, (int) budget, producerId, epoch, baseSequence,
+                    lastOffsetDelta);
+                if (found >= logStartOffset) {
+                    return found;
+                }
+                budget -= Math.min(budget, s.size());
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: looking for an earlier batch of producer {} failed", this, producerId, e);
+        }
+        return -1L;
+    }
+
     /** The key window (tests), or null when de-duplication is off. */
     KeyWindow keyWindow() {
         return applier.keys();

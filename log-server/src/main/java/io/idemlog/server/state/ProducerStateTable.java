@@ -61,6 +61,25 @@ public interface ProducerStateTable {
         return "";
     }
 
+    /**
+     * For a batch that {@link #check} answered OUT_OF_ORDER: when it is of the producer's current epoch and its
+     * sequences come right before or anywhere before those of every batch retained for it (by less than 2^30), the
+     * first offset of the oldest retained batch, where a search for an original appended before the retained window
+     * ends; otherwise -1. Such a batch is a retry that arrived after later batches of the same producer were
+     * appended: kafka-clients, after a leader change, sends new batches to the new leader while earlier ones are
+     * still in flight to the old one (KAFKA-9199), and with more than {@link #RETAINED_BATCHES} of them the
+     * earlier ones fall out of the window. Not a hot path.
+     */
+    default long precedesRetained(long producerId, short epoch, int firstSequence, int lastOffsetDelta) {
+        return -1L;
+    }
+
+    /** Whether a batch ending at sequence {@code last} comes before one starting at {@code first} (wrapping). */
+    static boolean before(int last, int first) {
+        long gap = ((long) first - last - 1) & 0x7FFF_FFFFL; // sequences are 31-bit, MAX_VALUE + 1 wraps to 0
+        return gap < (1L << 30);
+    }
+
     /** First offset of the original batch found by the last {@link #check} that answered DUPLICATE. */
     long duplicateFirstOffset();
 

@@ -49,6 +49,17 @@ public final class ReferenceProducerStateTable implements ProducerStateTable {
         this.policy = policy;
     }
 
+    @Override
+    public long precedesRetained(long producerId, short epoch, int firstSequence, int lastOffsetDelta) {
+        Entry entry = find(producerId);
+        if (entry == null || entry.epoch != epoch || entry.batches.isEmpty()) {
+            return -1L;
+        }
+        Batch oldest = entry.batches.peekFirst();
+        return ProducerStateTable.before(Sequences.lastSequence(firstSequence, lastOffsetDelta), oldest.firstSequence())
+            ? oldest.firstOffset() : -1L;
+    }
+
     private Entry find(long producerId) {
         Entry e = probation.get(producerId);
         return e != null ? e : protectedEntries.get(producerId);

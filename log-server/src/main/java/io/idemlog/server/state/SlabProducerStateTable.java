@@ -164,6 +164,29 @@ public final class SlabProducerStateTable implements ProducerStateTable {
     }
 
     @Override
+    public long precedesRetained(long producerId, short epoch, int firstSequence, int lastOffsetDelta) {
+        int bucket = index.find(producerId);
+        if (bucket < 0) {
+            return -1L;
+        }
+        long meta = index.meta(bucket);
+        int count = (int) ((meta >>> COUNT_SHIFT) & SMALL_MASK);
+        if ((short) meta != epoch || count == 0) {
+            return -1L;
+        }
+        int slot = index.slot(bucket);
+        long[] page = pages[slot >>> PAGE_SHIFT];
+        int base = (slot & PAGE_MASK) * STRIDE;
+        int newest = (int) ((meta >>> NEWEST_SHIFT) & SMALL_MASK);
+        int oldest = Math.floorMod(newest - (count - 1), RETAINED_BATCHES);
+        int oldestFirst = (int) (page[base + SEQUENCES + oldest] >>> 32);
+        if (!ProducerStateTable.before(Sequences.lastSequence(firstSequence, lastOffsetDelta), oldestFirst)) {
+            return -1L;
+        }
+        return page[base + FIRST_OFFSETS + oldest];
+    }
+
+    @Override
     public String describe(long producerId) {
         int bucket = index.find(producerId);
         if (bucket < 0) {

@@ -131,14 +131,46 @@ class IdempotentAppendTest {
     }
 
     @Test
-    void afterSixBatchesTheFirstIsOutOfTheWindowWhileTheSecondIsStillADuplicate() {
+    void afterSixBatchesTheFirstIsOutOfTheWindowYetFoundInTheLogWhileTheSecondIsStillADuplicate() {
         ByteBuffer[] sent = new ByteBuffer[6];
         for (int i = 0; i < 6; i++) {
             sent[i] = Batches.idempotent(1L, 0, 2 * i, 2);
             log.appendOk(Batches.copy(sent[i]));
         }
-        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, log.append(Batches.copy(sent[0])).error());
+        // KAFKA-9199: a retry that arrives after later batches pushed it out of the window is the duplicate it is
+        assertEquals(AppendResult.duplicate(0L, 1L), log.append(Batches.copy(sent[0])));
         assertEquals(AppendResult.duplicate(2L, 3L), log.append(Batches.copy(sent[1])));
+        assertEquals(12L, log.partition().logEndOffset());
+    }
+
+    @Test
+    void aRetryFromBeforeTheWindowIsFoundAmongOtherProducersBatchesAndInAnEarlierSegment() throws IOException {
+        log.close();
+        TestConfig config = new TestConfig();
+        config.segmentBytes = 400; // a few batches a segment: the original is in a sealed one
+        log = new LogFixture(dir.resolve("rolled"), config);
+        ByteBuffer first = Batches.idempotent(1L, 0, 0, 3);
+        assertEquals(0L, log.appendOk(Batches.copy(first)).baseOffset());
+        long next = 3;
+        for (int i = 0; i < 8; i++) {
+            log.appendOk(Batches.idempotent(2L, 0, 2 * i, 2)); // another producer in between
+            log.appendOk(Batches.idempotent(1L, 0, 3 + i, 1));
+            next += 3;
+        }
+        assertTrue(log.partition().segments().length > 2, "rolled: " + log.partition().segments().length);
+        assertEquals(AppendResult.duplicate(0L, 2L), log.append(Batches.copy(first)));
+        assertEquals(next, log.partition().logEndOffset());
+    }
+
+    @Test
+    void aSequenceBeforeTheWindowThatIsNotInTheLogIsOutOfOrder() {
+        // an unknown producer is accepted at any sequence: its state starts at 100, nothing before it is stored
+        for (int i = 0; i < 6; i++) {
+            log.appendOk(Batches.idempotent(1L, 0, 100 + 2 * i, 2));
+        }
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, log.append(Batches.idempotent(1L, 0, 50, 2)).error());
+        // the same base sequence as a stored batch but another length is not that batch
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, log.append(Batches.idempotent(1L, 0, 100, 1)).error());
         assertEquals(12L, log.partition().logEndOffset());
     }
 
