@@ -147,6 +147,44 @@ class ReplicatedPartitionTest {
         assertEquals(p1.lastOffset() + 1, p2.baseOffset(), "without idempotence the retry is a second copy");
     }
 
+    /**
+     * KAFKA-9199 as ClusterStopTest met it: a batch committed through the old leader whose answer never came, then
+     * more than 5 later batches of the same producer through the new leader (kafka-clients sends them while the first
+     * is still in flight to the old one), then the retry of the first: older than the retained window, yet found in
+     * the log on the new leader and answered as a duplicate with its original offsets, identically on every replica.
+     */
+    @Test
+    void aRetryOlderThanTheRetainedWindowIsADuplicateFromTheLogOnTheNewLeader() throws Exception {
+        startWithPartition(1_000_000);
+        int oldLeader = cluster.leader(TOPIC, 0);
+        long end = appendBatches(0, 3, 4);
+        byte[] lost = ReplicaCluster.batch(PRODUCER, (short) 0, 12, 4, "answer lost");
+        AppendResult first = append(at(oldLeader), lost);
+        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
+        assertEquals(end, first.baseOffset());
+        cluster.awaitApplied(TOPIC, 0, first.lastOffset() + 1);
+        cluster.stop(oldLeader);
+        long after = appendBatches(4, 7, 4); // seven later batches on the new leader: the first is out of the window
+        int newLeader = cluster.leader(TOPIC, 0);
+        assertNotEquals(oldLeader, newLeader);
+        AppendResult retry = null;
+        for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            retry = append(at(cluster.leader(TOPIC, 0)), lost);
+            if (retry.error() != ErrorCode.NOT_LEADER_OR_FOLLOWER && retry.error() != ErrorCode.REQUEST_TIMED_OUT) {
+                break;
+            }
+        }
+        assertEquals(ErrorCode.NONE, retry.error(), retry.errorMessage());
+        assertTrue(retry.duplicate(), "a retry older than the 5 retained batches, found in the log");
+        assertEquals(first.baseOffset(), retry.baseOffset(), "answered with the original offsets");
+        assertEquals(first.lastOffset(), retry.lastOffset());
+        assertEquals(after, at(cluster.leader(TOPIC, 0)).logEndOffset(), "nothing appended twice");
+        // a batch of this producer that was never appended, as old, stays OUT_OF_ORDER
+        AppendResult never = append(at(cluster.leader(TOPIC, 0)),
+            ReplicaCluster.batch(PRODUCER, (short) 0, 13, 2, "never sent before"));
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, never.error());
+    }
+
     /** The current leader's replica (waits for one). */
     private ReplicatedPartition leaderReplica() {
         return (ReplicatedPartition) at(cluster.leader(TOPIC, 0));
