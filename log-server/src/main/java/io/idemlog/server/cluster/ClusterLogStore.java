@@ -244,7 +244,29 @@ public final class ClusterLogStore implements LogStore {
         return t.id();
     }
 
+    /**
+     * The topic configs a replicated partition applies (the rest, e.g. retention.ms, segment.bytes,
+     * max.message.bytes, message.timestamp.type, come from the server's own settings on every node: they are not yet
+     * part of the partition's replicated state, and a topic config that silently did nothing would be worse than a
+     * refusal). cleanup.policy is accepted because delete, the only policy served, is what runs.
+     */
+    static final java.util.Set<String> APPLIED_CONFIGS = java.util.Set.of("dedup.header", "dedup.window.ms",
+        "dedup.max.keys", "min.insync.replicas", "cleanup.policy");
+
     private void checkConfigs(Map<String, String> configs) throws AdminException {
+        List<String> notApplied = new java.util.ArrayList<>();
+        for (String key : configs.keySet()) {
+            if (!APPLIED_CONFIGS.contains(key)) {
+                notApplied.add(key);
+            }
+        }
+        if (!notApplied.isEmpty()) {
+            java.util.Collections.sort(notApplied);
+            throw new AdminException(ErrorCode.INVALID_CONFIG, "topic config(s) " + String.join(", ", notApplied)
+                + " not supported in cluster mode yet: replicated partitions take them from the server's settings "
+                + "(log.retention.ms, log.segment.bytes, ...), the same on every node; per topic only "
+                + String.join(", ", new java.util.TreeSet<>(APPLIED_CONFIGS)));
+        }
         List<String> problems = configDef.problems(configs);
         if (!problems.isEmpty()) {
             throw new AdminException(ErrorCode.INVALID_CONFIG, String.join("; ", problems));

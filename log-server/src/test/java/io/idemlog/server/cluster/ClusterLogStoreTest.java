@@ -124,7 +124,10 @@ class ClusterLogStoreTest {
         assertNull(stores[1].createTopic("orders", 2, 3, Map.of(), true), "validate only");
         assertEquals(-1, stores[1].partitionCount("orders"));
 
-        UUID id = stores[1].createTopic("orders", 2, -1, Map.of("retention.ms", "60000"), false);
+        // configs a replicated partition does not apply yet are refused, not stored and ignored
+        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[1].createTopic("orders", 2, 3,
+            Map.of("retention.ms", "60000"), false)));
+        UUID id = stores[1].createTopic("orders", 2, -1, Map.of("dedup.window.ms", "60000"), false);
         assertNotNull(id);
         assertEquals(2, stores[1].partitionCount("orders"), "applied on the proposer when createTopic returns");
         await(() -> stores[0].partitionCount("orders") == 2 && stores[2].partitionCount("orders") == 2,
@@ -134,7 +137,7 @@ class ClusterLogStoreTest {
             assertEquals("orders", s.topicName(id));
             assertEquals(3, s.replicationFactor("orders"), "default.replication.factor = min(3, voters)");
             assertEquals(Map.of("orders", 2), s.topics());
-            assertEquals("60000", s.topicConfig("orders").value("retention.ms"));
+            assertEquals("60000", s.topicConfig("orders").value("dedup.window.ms"));
         }
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, error(() -> stores[2].createTopic("orders", 1, 1, Map.of(),
             false)));
@@ -145,10 +148,12 @@ class ClusterLogStoreTest {
         assertNull(stores[0].partition("orders", 2));
         assertNull(stores[1].partition("orders", 1));
 
-        stores[2].alterTopicConfig("orders", Map.of("retention.ms", "1000"), false);
-        await(() -> "1000".equals(stores[0].topicConfig("orders").value("retention.ms")), "configs everywhere");
+        stores[2].alterTopicConfig("orders", Map.of("dedup.window.ms", "1000"), false);
+        await(() -> "1000".equals(stores[0].topicConfig("orders").value("dedup.window.ms")), "configs everywhere");
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
-            Map.of("retention.ms", "x"), false)));
+            Map.of("dedup.window.ms", "x"), false)));
+        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
+            Map.of("segment.bytes", "1048576"), false)));
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[2].alterTopicConfig("nope", Map.of(),
             false)));
         assertEquals(ErrorCode.INVALID_PARTITIONS, error(() -> stores[0].createPartitions("orders", 2, false)));
