@@ -105,19 +105,25 @@ class ReplicatedPartitionTest {
         return sb.toString();
     }
 
+    /** {@code batch} appended at {@code end} through {@code leader}, applied on every replica; then that node stops. */
+    private AppendResult appendThenStopTheLeader(int leader, byte[] batch, long end) throws Exception {
+        AppendResult first = append(at(leader), batch);
+        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
+        assertEquals(end, first.baseOffset());
+        cluster.awaitApplied(TOPIC, 0, first.lastOffset() + 1);
+        cluster.stop(leader);
+        return first;
+    }
+
     @Test
     void aRetryOfACommittedBatchSentToTheNewLeaderIsADuplicateWithItsOriginalOffset() throws Exception {
         startWithPartition(1_000_000);
         int oldLeader = cluster.leader(TOPIC, 0);
         long end = appendBatches(0, 10, 4);
         byte[] last = ReplicaCluster.batch(PRODUCER, (short) 0, 40, 4, "last");
-        AppendResult first = append(at(oldLeader), last);
-        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
-        assertEquals(end, first.baseOffset());
-        end = first.lastOffset() + 1;
         // The answer is lost (the client never saw it); the leader dies.
-        cluster.awaitApplied(TOPIC, 0, end);
-        cluster.stop(oldLeader);
+        AppendResult first = appendThenStopTheLeader(oldLeader, last, end);
+        end = first.lastOffset() + 1;
         int newLeader = -1;
         AppendResult retry = null;
         for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -159,11 +165,7 @@ class ReplicatedPartitionTest {
         int oldLeader = cluster.leader(TOPIC, 0);
         long end = appendBatches(0, 3, 4);
         byte[] lost = ReplicaCluster.batch(PRODUCER, (short) 0, 12, 4, "answer lost");
-        AppendResult first = append(at(oldLeader), lost);
-        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
-        assertEquals(end, first.baseOffset());
-        cluster.awaitApplied(TOPIC, 0, first.lastOffset() + 1);
-        cluster.stop(oldLeader);
+        AppendResult first = appendThenStopTheLeader(oldLeader, lost, end);
         long after = appendBatches(4, 7, 4); // seven later batches on the new leader: the first is out of the window
         int newLeader = cluster.leader(TOPIC, 0);
         assertNotEquals(oldLeader, newLeader);
