@@ -150,10 +150,34 @@ final class ClusterHarness implements AutoCloseable {
         for (String t : topics) {
             create.add(new NewTopic(t, PARTITIONS, (short) 3));
         }
-        admin.createTopics(create).all().get(30, TimeUnit.SECONDS);
+        createTopics(admin, create);
         for (String t : topics) {
             awaitAllLed(admin, t, Set.of());
         }
+    }
+
+    /**
+     * Creates the topics, again while the node that handles it answers INVALID_REPLICATION_FACTOR: the node that
+     * answered DescribeCluster with three brokers may have applied the third registration before the one that
+     * handles CreateTopics has (a CI run failed so: "only 2 broker(s) are registered").
+     */
+    static void createTopics(Admin admin, List<NewTopic> create) {
+        Await.until("topics " + create + " created", TIMEOUT, () -> {
+            try {
+                admin.createTopics(create).all().get(30, TimeUnit.SECONDS);
+                return true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof org.apache.kafka.common.errors.InvalidReplicationFactorException) {
+                    return false;
+                }
+                if (e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException) {
+                    return true; // an earlier attempt created them after all
+                }
+                throw new IllegalStateException(e);
+            } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     /** The partitions' leaders as Metadata reports them (-1 while a partition has none), or null on an error. */
