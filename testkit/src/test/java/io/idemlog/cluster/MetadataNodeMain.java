@@ -14,12 +14,19 @@ import java.util.concurrent.TimeUnit;
  * after 180 s. Arguments: {@code nodeId voters raftDir stopFile}.
  */
 public final class MetadataNodeMain {
+    /**
+     * The server's default replication.election.timeout.ms. It was 300 ms: the fresh-clone .ci/run of 95956c8 saw
+     * node 1 re-learn "metadata leader now n2" every 1-7 s for 90 s (elections that stall-prone JVMs on 2 shared
+     * cores kept losing) and the test time out waiting for its blocks.
+     */
+    private static final long ELECTION_TIMEOUT_MS = 1000;
     private MetadataNodeMain() {
     }
 
     public static void main(String[] args) throws Exception {
         int nodeId = Integer.parseInt(args[0]);
-        ClusterConfig config = ClusterConfig.parse(nodeId, true, args[1], null, null, 300, Path.of(args[2]));
+        ClusterConfig config = ClusterConfig.parse(nodeId, true, args[1], null, null, ELECTION_TIMEOUT_MS,
+            Path.of(args[2]));
         Path stop = Path.of(args[3]);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
         try (MetadataQuorum q = MetadataQuorum.start(config)) {
