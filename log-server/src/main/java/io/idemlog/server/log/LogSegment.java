@@ -540,20 +540,7 @@ final class LogSegment {
                 return -1L;
             }
         }
-        SegmentIndex idx = index;
-        int from = Math.max(0, end - maxBytes);
-        int start = 0;
-        int lo = 0;
-        int hi = idx.count() - 1;
-        while (lo <= hi) { // the last index entry at or before `from`: a batch boundary
-            int mid = (lo + hi) >>> 1;
-            if (idx.position(mid) <= from) {
-                start = idx.position(mid);
-                lo = mid + 1;
-            } else {
-                hi = mid - 1;
-            }
-        }
+        int start = index.floorPositionAt(Math.max(0, end - maxBytes));
         if (start >= end) {
             return -1L;
         }

@@ -142,6 +142,23 @@ final class SegmentIndex {
         return found;
     }
 
+    /** The largest entry position at or below file position {@code position} (a batch boundary); 0 when none is. */
+    int floorPositionAt(int position) {
+        int lo = 0;
+        int hi = count() - 1;
+        int found = 0;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (position(mid) <= position) {
+                found = position(mid);
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
     /** Position of the last entry whose batch starts at or before {@code relativeOffset}; 0 when none does. */
     int floorPosition(long relativeOffset) {
         int found = floorEntry(relativeOffset);
