@@ -155,6 +155,10 @@ public final class IdemlogServer implements AutoCloseable {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? brokerMinInsync : (int) tc.longValue("min.insync.replicas");
                 });
+                groupsHere.setRetentionConfigs(d -> {
+                    io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
+                    return tc == null ? config.log : tc.applyTo(config.log);
+                });
                 groupsHere.setDedupConfigs(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? config.log.dedup() : tc.applyTo(config.log).dedup();

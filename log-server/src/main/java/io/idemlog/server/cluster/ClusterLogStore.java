@@ -22,6 +22,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -35,8 +36,8 @@ import java.util.concurrent.TimeoutException;
  * {@code PartitionGroups.partition}).
  *
  * <p>What is not replicated is refused, never served from this node's local state: adding partitions (the image
- * has no such entry yet: INVALID_REQUEST), named producer identities (INVALID_REQUEST) and DeleteRecords
- * (INVALID_REQUEST until the log start offset is part of the partition's replicated state).
+ * has no such entry yet: INVALID_REQUEST) and named producer identities (INVALID_REQUEST). DeleteRecords is a log
+ * start entry of the partition's group, as retention is (docs/REPLICATION.md 4.7).
  */
 public final class ClusterLogStore implements LogStore {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterLogStore.class);
@@ -245,13 +246,15 @@ public final class ClusterLogStore implements LogStore {
     }
 
     /**
-     * The topic configs a replicated partition applies (the rest, e.g. retention.ms, segment.bytes,
-     * max.message.bytes, message.timestamp.type, come from the server's own settings on every node: they are not yet
-     * part of the partition's replicated state, and a topic config that silently did nothing would be worse than a
-     * refusal). cleanup.policy is accepted because delete, the only policy served, is what runs.
+     * The topic configs a replicated partition applies (the rest, e.g. segment.bytes, segment.ms, max.message.bytes,
+     * message.timestamp.type, come from the server's own settings on every node: they are not yet part of the
+     * partition's replicated state, and a topic config that silently did nothing would be worse than a refusal).
+     * retention.ms / retention.bytes are the leader's to apply: it proposes the log start offset they ask for as an
+     * entry of the partition's group. cleanup.policy is accepted because delete, the only policy served, is what
+     * runs.
      */
     static final java.util.Set<String> APPLIED_CONFIGS = java.util.Set.of("dedup.header", "dedup.window.ms",
-        "dedup.max.keys", "min.insync.replicas", "cleanup.policy");
+        "dedup.max.keys", "min.insync.replicas", "cleanup.policy", "retention.ms", "retention.bytes");
 
     private void checkConfigs(Map<String, String> configs) throws AdminException {
         List<String> notApplied = new java.util.ArrayList<>();
@@ -264,7 +267,7 @@ public final class ClusterLogStore implements LogStore {
             java.util.Collections.sort(notApplied);
             throw new AdminException(ErrorCode.INVALID_CONFIG, "topic config(s) " + String.join(", ", notApplied)
                 + " not supported in cluster mode yet: replicated partitions take them from the server's settings "
-                + "(log.retention.ms, log.segment.bytes, ...), the same on every node; per topic only "
+                + "(log.segment.bytes, log.segment.ms, ...), the same on every node; per topic only "
                 + String.join(", ", new java.util.TreeSet<>(APPLIED_CONFIGS)));
         }
         List<String> problems = configDef.problems(configs);
@@ -318,11 +321,43 @@ public final class ClusterLogStore implements LogStore {
             + "yet (the replicated metadata has no entry for it): create a new topic with more partitions");
     }
 
+    /**
+     * DeleteRecords: the partition's leader (this node, or NOT_LEADER_OR_FOLLOWER) proposes the new log start
+     * offset to the partition's group ({@link io.idemlog.server.replication.ReplicatedPartition#moveLogStartAsync});
+     * answered once applied on this leader (committed in a majority's Raft logs). Waits at most the admin timeout
+     * (called on the storage-io thread, never an event loop).
+     */
     @Override
-    public long deleteRecords(String topic, int partition, long offset) throws AdminException {
-        existing(topic);
-        throw new AdminException(ErrorCode.INVALID_REQUEST, "DeleteRecords is not supported in cluster mode yet "
-            + "(the log start offset is not part of the replicated partition state)");
+    public long deleteRecords(String topic, int partition, long offset) throws IOException, AdminException {
+        ClusterImage.TopicState t = existing(topic);
+        if (partition < 0 || partition >= t.partitions().size()) {
+            throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Topic " + topic + " has no partition "
+                + partition + ".");
+        }
+        if (!(partitions.partition(topic, partition)
+            instanceof io.idemlog.server.replication.ReplicatedPartition p)) {
+            throw new AdminException(ErrorCode.NOT_LEADER_OR_FOLLOWER, "This node holds no replica of " + topic + "-"
+                + partition + ".");
+        }
+        CompletableFuture<Long> f = p.moveLogStartAsync(offset);
+        try {
+            return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new AdminException(ErrorCode.REQUEST_TIMED_OUT, "DeleteRecords of " + topic + "-" + partition
+                + ": the partition's group did not commit it within " + timeoutMs + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("DeleteRecords of " + topic + "-" + partition + ": interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof CompletionException && c.getCause() != null) {
+                c = c.getCause();
+            }
+            if (c instanceof AdminException a) {
+                throw a;
+            }
+            throw new IOException("DeleteRecords of " + topic + "-" + partition + ": " + c, c);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ producer ids

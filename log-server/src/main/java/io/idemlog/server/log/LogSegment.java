@@ -883,6 +883,15 @@ final class LogSegment {
         return rollBaseMs;
     }
 
+    /**
+     * A replica's active segment after a cut to its snapshot: the roll clock the segment had there (the leader's time
+     * of its first entry), not the recovery's guess from the batches' timestamps, so that the next rolls are where
+     * the other replicas roll.
+     */
+    void restoreRollBase(long ms) {
+        rollBaseMs = ms;
+    }
+
     /** After a restart, the roll clock of a non-empty active segment must not start in the future. */
     void clampRollBase(long nowMs) {
         if (rollBaseMs > nowMs) {

@@ -847,6 +847,104 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
     }
 
     /**
+     * Cluster mode's apply of a log start entry (DeleteRecords, or retention as the leader decided it): the log start
+     * offset moves to {@code target}, bounded by the applied log end, which is the same on every replica at the same
+     * Raft index (the high watermark, a local fsync, is not: the leader checked the request against its own before
+     * proposing it). Written durably ({@link LogStartOffsetFile}) before it changes. No segment is removed here: the
+     * state machine first writes a snapshot that no longer names them, then calls {@link #removeBelowLogStart}.
+     * The producer state is not touched (as {@link #advanceLogStart}).
+     *
+     * @return the log start offset after (the current one when {@code target} is not above it)
+     * @throws io.idemlog.server.metadata.AdminException OFFSET_OUT_OF_RANGE when {@code target} is negative or above
+     *                                                   the log end
+     * @throws IOException when the partition is offline or closed, or the file cannot be written
+     */
+    long moveLogStartForReplication(long target) throws IOException, io.idemlog.server.metadata.AdminException {
+        synchronized (startLock) {
+            if (state.get() != State.OPEN) {
+                throw new IOException(this + (state.get() == State.CLOSED ? " is closed" : " is offline"));
+            }
+            long end = applier.logEndOffset();
+            if (target < 0 || target > end) {
+                throw new io.idemlog.server.metadata.AdminException(ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot move the "
+                    + "log start offset of " + this + " to " + target + ": it must be in [0, " + end + "] (the "
+                    + "log end)");
+            }
+            if (target <= logStartOffset) {
+                return logStartOffset;
+            }
+            LogStartOffsetFile.write(dir, target);
+            lock.lock();
+            try {
+                logStartOffset = Math.max(logStartOffset, target);
+                return logStartOffset;
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Renames for deletion every segment entirely below the log start offset (never the active one, nor one whose
+     * seal is pending or not yet below the high watermark: a later call takes those); the caller deletes the files
+     * after the delete delay. Cluster mode, after a snapshot that no longer names them.
+     */
+    List<LogSegment> removeBelowLogStart() {
+        lock.lock();
+        try {
+            if (state.get() != State.OPEN) {
+                return List.of();
+            }
+            List<LogSegment> removed = removeOldestLocked(config, 0L, false);
+            if (!removed.isEmpty()) {
+                LOG.info("{}: {} segment(s) below the log start offset {} removed", this, removed.size(),
+                    logStartOffset);
+            }
+            return removed;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Where retention would move the log start now (cluster mode: the leader proposes it as an entry, so that every
+     * replica removes the same records at the same point of the log): the base offset of the first segment that
+     * {@code retentionMs} (by its newest timestamp, against {@code nowMs}) and {@code retentionBytes} keep, the same
+     * rule as {@link #applyRetention}; -1 when that is not above the log start offset.
+     */
+    long retentionTarget(long nowMs, long retentionMs, long retentionBytes) {
+        if (retentionMs < 0 && retentionBytes < 0) {
+            return -1L;
+        }
+        lock.lock();
+        try {
+            if (state.get() != State.OPEN) {
+                return -1L;
+            }
+            LogSegment[] current = segments;
+            long totalBytes = 0;
+            for (LogSegment s : current) {
+                totalBytes += s.size();
+            }
+            long highWatermark = durability.highWatermark();
+            long target = -1L;
+            for (int i = 0; i < current.length - 1; i++) {
+                LogSegment s = current[i];
+                boolean tooOld = retentionMs >= 0 && nowMs - s.maxTimestamp() > retentionMs;
+                boolean tooBig = retentionBytes >= 0 && totalBytes - s.size() >= retentionBytes;
+                if (!(tooOld || tooBig) || s.nextOffset() > highWatermark) {
+                    break;
+                }
+                target = s.nextOffset();
+                totalBytes -= s.size();
+            }
+            return target > logStartOffset ? target : -1L;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Renames for deletion the oldest segments, front to back, while each is entirely below the log start offset or
      * (when {@code byRetention}) too old or beyond retention.bytes by {@code config}; never the active segment, one
      * not entirely below the high watermark, or one whose seal is pending (its end can equal the high watermark: the
@@ -1025,8 +1123,9 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
      * state (and key window) at the log end written to {@code producerFile} (and {@code keyFile}), files that belong
      * to the snapshot alone: the roll and close snapshots of the ordinary names are the state when the writer got
      * there, while between two appends Tick entries change it (expiry) at the same log end, so only the snapshot's
-     * own files are the state at its Raft index. Returns {@code {logEnd, base0, size0, base1, size1, ...}}: every
-     * segment and the bytes it holds at this point. Called by the partition's single writer (nothing is appended
+     * own files are the state at its Raft index. Returns {@code {logEnd, logStart, activeRollBaseMs, base0, size0, base1,
+     * size1, ...}}: every segment not entirely below the log start offset and the bytes it holds at this point, and
+     * the active segment's roll clock (-1 when it is empty). Called by the partition's single writer (nothing is appended
      * meanwhile). Unlike a roll's snapshot, a failure to write the state files is an error here: the Raft log may be
      * purged up to this snapshot.
      */
@@ -1051,12 +1150,21 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
                     Files.deleteIfExists(keyFile);
                 }
                 ProducerSnapshotFile.writeTo(producerFile, end, applier.maxProducerId(), applier.producers());
+                // Segments entirely below the log start offset are not part of the snapshot (the last one always
+                // is: it is where the log goes on); they are removed after it (removeBelowLogStart).
                 LogSegment[] current = segments;
-                result = new long[1 + 2 * current.length];
+                int first = 0;
+                while (first < current.length - 1 && current[first].nextOffset() <= logStartOffset) {
+                    first++;
+                }
+                int n = current.length - first;
+                result = new long[3 + 2 * n];
                 result[0] = end;
-                for (int i = 0; i < current.length; i++) {
-                    result[1 + 2 * i] = current[i].baseOffset;
-                    result[2 + 2 * i] = current[i].size();
+                result[1] = logStartOffset;
+                result[2] = active.size() == 0 ? -1L : active.rollBaseMs();
+                for (int i = 0; i < n; i++) {
+                    result[3 + 2 * i] = current[first + i].baseOffset;
+                    result[4 + 2 * i] = current[first + i].size();
                 }
             } finally {
                 lock.unlock();
@@ -1065,6 +1173,22 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
             return result;
         } finally {
             flushLock.unlock();
+        }
+    }
+
+    /**
+     * After a cut to a snapshot: the active segment's roll clock as it was at the snapshot (when the active segment is
+     * the snapshot's last one), so that segment.ms rolls where the other replicas roll. Before anything is applied.
+     */
+    void restoreActiveRollBase(long activeBase, long rollBaseMs) {
+        lock.lock();
+        try {
+            LogSegment active = applier.active();
+            if (active.baseOffset == activeBase && active.size() > 0 && rollBaseMs >= 0) {
+                active.restoreRollBase(rollBaseMs);
+            }
+        } finally {
+            lock.unlock();
         }
     }
 

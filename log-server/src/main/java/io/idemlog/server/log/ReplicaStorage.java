@@ -5,6 +5,7 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.state.DurableFiles;
 import io.idemlog.server.state.KeyWindowFile;
 import io.idemlog.server.state.LeaderEpochFile;
+import io.idemlog.server.state.LogStartOffsetFile;
 import io.idemlog.server.state.ProducerSnapshotFile;
 import org.agrona.concurrent.EpochClock;
 import org.slf4j.Logger;
@@ -39,15 +40,46 @@ public final class ReplicaStorage implements AutoCloseable {
     private final LogContext context;
     private final GroupCommitFlusher flusher;
     private final SegmentSealer sealer;
+    /** Deletes the files of segments below the log start offset once the delete delay has passed. */
+    private final java.util.concurrent.ScheduledExecutorService deleter;
 
     public ReplicaStorage(LogConfig config, EpochClock clock, HighWatermarkListener listener) {
         StorageMetrics metrics = new StorageMetrics();
         this.flusher = new GroupCommitFlusher(metrics);
         this.sealer = new SegmentSealer();
-        // Rolls are decided by the applier from the entry's time (deterministic); retention is not run on replicas.
+        // Rolls are decided by the applier from the entry's time (deterministic). Retention is not run here: the
+        // leader decides it and proposes the new log start offset as an entry (PartitionGroups).
         this.context = new LogContext(config, clock, StorageIo.DIRECT, flusher, sealer, listener, metrics);
+        this.deleter = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "idemlog-replica-deleter");
+            t.setDaemon(true);
+            return t;
+        });
         flusher.start();
         sealer.start();
+    }
+
+    /**
+     * Deletes the files of removed segments after log.segment.delete.delay.ms (fetches in flight keep reading their
+     * open channel meanwhile); a restart before then deletes the renamed files (PartitionLoader).
+     */
+    void deleteLater(List<LogSegment> removed) {
+        if (removed.isEmpty()) {
+            return;
+        }
+        try {
+            deleter.schedule(() -> {
+                for (LogSegment s : removed) {
+                    try {
+                        s.deleteFiles();
+                    } catch (IOException e) {
+                        LOG.warn("cannot delete {}", s, e);
+                    }
+                }
+            }, context.config().fileDeleteDelayMs(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: the renamed files go at the next start
+        }
     }
 
     public LogConfig config() {
@@ -63,7 +95,12 @@ public final class ReplicaStorage implements AutoCloseable {
         throws IOException {
         Files.createDirectories(dir);
         cut(dir, manifest, id);
-        return new Log(PartitionLoader.load(topic, index, dir, context, dedup));
+        PartitionLog log = PartitionLoader.load(topic, index, dir, context, dedup);
+        if (manifest != null && manifest.activeRollBaseMs >= 0) {
+            // recovery guessed the roll clock from the batches' timestamps and this node's clock: the snapshot has it
+            log.restoreActiveRollBase(manifest.bases[manifest.bases.length - 1], manifest.activeRollBaseMs);
+        }
+        return new Log(log, this);
     }
 
     /** A Raft snapshot's own producer state file (the state at its log end and Raft index {@code id}). */
@@ -105,19 +142,23 @@ public final class ReplicaStorage implements AutoCloseable {
     }
 
     /**
-     * What a Raft snapshot of a partition is: the log end and every segment (base offset, bytes) at the snapshot.
-     * Written by the state machine next to the data.
+     * What a Raft snapshot of a partition is: the log end, the log start offset (-1: not recorded, a manifest written
+     * before DeleteRecords and retention replicated; the first segment's base then), the active segment's roll clock
+     * (the leader's time of its first entry, -1: empty or not recorded) and every segment not entirely below the log
+     * start (base offset, bytes) at the snapshot. Written by the state machine next to the data.
      */
-    public record Manifest(long logEndOffset, long[] bases, long[] sizes) {
+    public record Manifest(long logEndOffset, long logStartOffset, long activeRollBaseMs, long[] bases,
+                           long[] sizes) {
+        /** From {@link PartitionLog#snapshotForReplication}'s {@code {logEnd, logStart, rollBase, base0, size0, ...}}. */
         public static Manifest of(long[] packed) {
-            int n = (packed.length - 1) / 2;
+            int n = (packed.length - 3) / 2;
             long[] bases = new long[n];
             long[] sizes = new long[n];
             for (int i = 0; i < n; i++) {
-                bases[i] = packed[1 + 2 * i];
-                sizes[i] = packed[2 + 2 * i];
+                bases[i] = packed[3 + 2 * i];
+                sizes[i] = packed[4 + 2 * i];
             }
-            return new Manifest(packed[0], bases, sizes);
+            return new Manifest(packed[0], packed[1], packed[2], bases, sizes);
         }
 
         /**
@@ -170,6 +211,12 @@ public final class ReplicaStorage implements AutoCloseable {
             for (int i = 0; i < manifest.bases.length; i++) {
                 keep.put(manifest.bases[i], manifest.sizes[i]);
                 last = Math.max(last, manifest.bases[i]);
+                long base = manifest.bases[i];
+                if (!Files.exists(LogFiles.logFile(dir, base)) && !Files.exists(LogFiles.pendingLogFile(dir, base))) {
+                    throw new IOException(LogFiles.logFile(dir, base) + " is missing, but snapshot " + id + " of " + dir
+                        + " names it (segment " + base + ", " + manifest.sizes[i] + " bytes): damaged; move the "
+                        + "directory away to let the replica be rebuilt from the leader");
+                }
             }
         }
         String pendingSuffix = LogFiles.LOG_SUFFIX + LogFiles.PENDING_SUFFIX;
@@ -208,7 +255,16 @@ public final class ReplicaStorage implements AutoCloseable {
         if (manifest == null) {
             deleteStateSnapshots(dir);
             Files.deleteIfExists(LeaderEpochFile.path(dir));
+            Files.deleteIfExists(LogStartOffsetFile.path(dir));
         } else {
+            // The log start offset of the snapshot: the entries replayed after it move it again where they did
+            if (manifest.logStartOffset >= 0) {
+                if (LogStartOffsetFile.readIfExists(dir) != manifest.logStartOffset) {
+                    LogStartOffsetFile.write(dir, manifest.logStartOffset);
+                }
+            } else {
+                Files.deleteIfExists(LogStartOffsetFile.path(dir));
+            }
             Path producers = producerStateFile(dir, id);
             if (Files.exists(producers)) {
                 deleteStateSnapshots(dir);
@@ -263,6 +319,7 @@ public final class ReplicaStorage implements AutoCloseable {
     @Override
     public void close() throws IOException {
         try {
+            deleter.shutdownNow();
             flusher.stop();
             sealer.stop();
         } catch (InterruptedException e) {
@@ -277,9 +334,11 @@ public final class ReplicaStorage implements AutoCloseable {
      */
     public static final class Log {
         private final PartitionLog log;
+        private final ReplicaStorage storage;
 
-        private Log(PartitionLog log) {
+        private Log(PartitionLog log, ReplicaStorage storage) {
             this.log = log;
+            this.storage = storage;
         }
 
         /** The reads' view (its append methods must not be used: writes go through the Raft group). */
@@ -305,6 +364,30 @@ public final class ReplicaStorage implements AutoCloseable {
         /** Whether the storage failed (an I/O error): it appends nothing more until restarted. */
         public boolean offline() {
             return log.state() != PartitionLog.State.OPEN;
+        }
+
+        /**
+         * A log start entry's first step (see {@link PartitionLog#moveLogStartForReplication}): the log start offset
+         * moves (durably); the state machine then snapshots and calls {@link #removeBelowLogStart}.
+         */
+        public long moveLogStart(long target) throws IOException, io.idemlog.server.metadata.AdminException {
+            return log.moveLogStartForReplication(target);
+        }
+
+        /** Removes the segments entirely below the log start offset; their files go after the delete delay. */
+        public int removeBelowLogStart() {
+            List<LogSegment> removed = log.removeBelowLogStart();
+            storage.deleteLater(removed);
+            return removed.size();
+        }
+
+        /** Where retention by these settings would move the log start offset now; -1: nowhere. Leader side. */
+        public long retentionTarget(long nowMs, long retentionMs, long retentionBytes) {
+            return log.retentionTarget(nowMs, retentionMs, retentionBytes);
+        }
+
+        public long logStartOffset() {
+            return log.logStartOffset();
         }
 
         /** A tick entry: producers and de-dup keys idle past their limits at the entry's time. */

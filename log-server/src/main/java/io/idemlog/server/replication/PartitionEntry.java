@@ -13,21 +13,25 @@ import java.nio.charset.StandardCharsets;
  * The layouts of a partition group's requests, Raft entries and replies (docs/REPLICATION.md 4.2).
  *
  * <pre>
- * request (proposer -> leader's state machine):  kind(1) [batch]
- * entry   (startTransaction, the Raft log):      kind(1) leaderTimeMs(8) [batch]
+ * request (proposer -> leader's state machine):  kind(1) [batch | logStartOffset(8)]
+ * entry   (startTransaction, the Raft log):      kind(1) leaderTimeMs(8) [batch | logStartOffset(8)]
  * reply   (applyTransaction -> proposer):        status(1) error(2) baseOffset(8) lastOffset(8) logAppendTime(8)
  *                                                repeatsCount(4) repeats(8 each) message(UTF-8, rest)
  * </pre>
  *
  * One entry per batch (never per record); a {@link #TICK} entry carries only the leader's time (producer and key
- * expiry in log order). The leader's clock is stamped once, in {@code startTransaction}; every replica applies the
- * entry with that time, never its own clock.
+ * expiry in log order); a {@link #LOG_START} entry the new log start offset (DeleteRecords, or retention decided by
+ * the leader), whose reply carries the log start offset after apply as its baseOffset. The leader's clock is
+ * stamped once, in {@code startTransaction}; every replica applies the entry with that time, never its own clock.
  */
 final class PartitionEntry {
     static final byte BATCH = 1;
     static final byte TICK = 2;
+    static final byte LOG_START = 3;
     static final int REQUEST_HEADER = 1;
     static final int ENTRY_HEADER = 9;
+    /** A LOG_START request: kind and the offset. */
+    static final int LOG_START_REQUEST = REQUEST_HEADER + 8;
 
     static final byte APPENDED = 0;
     static final byte DUPLICATE = 1;
@@ -40,6 +44,18 @@ final class PartitionEntry {
         return UnsafeByteOperations.unsafeWrap(new byte[] {TICK});
     }
 
+    static ByteString logStartRequest(long logStartOffset) {
+        ByteBuffer b = ByteBuffer.allocate(LOG_START_REQUEST);
+        b.put(LOG_START).putLong(logStartOffset).flip();
+        return UnsafeByteOperations.unsafeWrap(b);
+    }
+
+    /** The reply to a LOG_START entry: the log start offset after apply, or why it was refused. */
+    static ByteString logStartReply(ErrorCode error, long logStartOffset, String message) {
+        byte status = error != ErrorCode.NONE ? REFUSED : APPENDED;
+        return reply(status, error, logStartOffset, logStartOffset, -1L, null, message);
+    }
+
     /** The entry's header: what the leader adds in front of the request's batch. */
     static ByteString entryHeader(byte kind, long leaderTimeMs) {
         ByteBuffer b = ByteBuffer.allocate(ENTRY_HEADER);
@@ -48,14 +64,17 @@ final class PartitionEntry {
     }
 
     static ByteString reply(AppendOutcome out) {
-        String msg = out.errorMessage();
+        byte status = out.error() != ErrorCode.NONE ? REFUSED : out.duplicate() ? DUPLICATE : APPENDED;
+        return reply(status, out.error(), out.baseOffset(), out.lastOffset(), out.logAppendTime(), out.repeats(),
+            out.errorMessage());
+    }
+
+    private static ByteString reply(byte status, ErrorCode error, long base, long last, long appendTime,
+                                    long[] repeats, String msg) {
         byte[] text = msg == null ? new byte[0] : msg.getBytes(StandardCharsets.UTF_8);
-        long[] repeats = out.repeats();
         int n = repeats == null ? 0 : repeats.length;
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + 8 + 8 + 8 + 4 + 8 * n + text.length);
-        byte status = out.error() != ErrorCode.NONE ? REFUSED : out.duplicate() ? DUPLICATE : APPENDED;
-        b.put(status).putShort(out.error().code).putLong(out.baseOffset()).putLong(out.lastOffset())
-            .putLong(out.logAppendTime()).putInt(n);
+        b.put(status).putShort(error.code).putLong(base).putLong(last).putLong(appendTime).putInt(n);
         for (int i = 0; i < n; i++) {
             b.putLong(repeats[i]);
         }

@@ -90,15 +90,42 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         this.storage = new ReplicaStorage(logConfig, clock, this::onStorageHighWatermark);
         this.dedupConfigs = d -> logConfig.dedup();
         this.minInsync = d -> config.minInsyncReplicas();
+        this.retentionConfigs = d -> logConfig;
+        ticks = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "idemlog-partition-ticks-" + config.nodeId());
+            t.setDaemon(true);
+            return t;
+        });
         if (tickIntervalMs > 0) {
-            ticks = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "idemlog-partition-ticks-" + config.nodeId());
-                t.setDaemon(true);
-                return t;
-            });
             ticks.scheduleWithFixedDelay(this::tick, tickIntervalMs, tickIntervalMs, TimeUnit.MILLISECONDS);
-        } else {
-            ticks = null;
+        }
+        long retentionCheckMs = logConfig.retentionCheckIntervalMs();
+        if (retentionCheckMs > 0) {
+            ticks.scheduleWithFixedDelay(this::retention, retentionCheckMs, retentionCheckMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** A partition's effective retention settings (topic config over the broker's); see {@link #retention}. */
+    private volatile Function<PartitionDescriptor, LogConfig> retentionConfigs;
+
+    /** The settings retention uses per partition: its topic's retention.ms / retention.bytes over the server's. */
+    public void setRetentionConfigs(Function<PartitionDescriptor, LogConfig> configs) {
+        this.retentionConfigs = Objects.requireNonNull(configs, "configs");
+    }
+
+    /**
+     * Every log.retention.check.interval.ms: each partition this node leads proposes the log start offset its
+     * retention settings ask for, as an entry ({@link ReplicatedPartition#proposeRetention}); the replicas apply it.
+     */
+    private void retention() {
+        long now = clock.time();
+        for (ReplicatedPartition p : byGroup.values()) {
+            try {
+                LogConfig c = retentionConfigs.apply(p.descriptor());
+                p.proposeRetention(now, c.retentionMs(), c.retentionBytes());
+            } catch (RuntimeException e) {
+                LOG.warn("{}: retention check failed", p, e);
+            }
         }
     }
 
@@ -381,9 +408,7 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     /** Stops the tick thread and the storage threads; call after the Raft server (and so every group) closed. */
     @Override
     public void close() throws IOException {
-        if (ticks != null) {
-            ticks.shutdownNow();
-        }
+        ticks.shutdownNow();
         storage.close();
     }
 }

@@ -166,7 +166,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         ByteString content = request.getMessage().getContent();
         TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
         byte kind = content.isEmpty() ? 0 : content.byteAt(0);
-        if (kind != PartitionEntry.BATCH && kind != PartitionEntry.TICK) {
+        if (kind != PartitionEntry.BATCH && kind != PartitionEntry.TICK && kind != PartitionEntry.LOG_START) {
             TransactionContext t = b.setLogData(ByteString.EMPTY).build();
             t.setException(new IOException("not a partition request (kind " + kind + ")"));
             return t;
@@ -195,6 +195,15 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (kind == PartitionEntry.TICK) {
             l.expire(leaderTimeMs);
             reply = ByteString.EMPTY;
+        } else if (kind == PartitionEntry.LOG_START) {
+            try {
+                reply = applyLogStart(l, data, entry);
+            } catch (IOException e) {
+                // this replica's disk, not a decision of apply: stop applying rather than diverge
+                LOG.error("{}: storage failed applying log start entry {}; this replica stops applying", this,
+                    entry.getIndex(), e);
+                return CompletableFuture.failedFuture(e);
+            }
         } else {
             int length = data.size() - PartitionEntry.ENTRY_HEADER;
             if (applyBuffer.capacity() < length) {
@@ -218,6 +227,34 @@ public final class PartitionStateMachine extends BaseStateMachine {
         }
         updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         return CompletableFuture.completedFuture(Message.valueOf(reply));
+    }
+
+    /**
+     * A log start entry (DeleteRecords, or retention as the leader decided it): the log start offset moves on every
+     * replica at the same point of the log, bounded by the log end there (the same everywhere; a refusal is the same
+     * everywhere too). When it moved, a snapshot at this entry that no longer names the segments entirely below it,
+     * then those segments go: a restart or an install never needs them. The reply carries the log start after.
+     */
+    private ByteString applyLogStart(ReplicaStorage.Log l, ByteString data, LogEntryProto entry) throws IOException {
+        if (data.size() != PartitionEntry.ENTRY_HEADER + 8) {
+            return PartitionEntry.logStartReply(ErrorCode.INVALID_REQUEST, -1L, "a log start entry of "
+                + data.size() + " bytes");
+        }
+        long target = data.substring(PartitionEntry.ENTRY_HEADER).asReadOnlyByteBuffer().getLong();
+        long before = l.logStartOffset();
+        long after;
+        try {
+            after = l.moveLogStart(target);
+        } catch (io.idemlog.server.metadata.AdminException e) {
+            return PartitionEntry.logStartReply(e.error(), -1L, e.getMessage());
+        }
+        if (after > before) {
+            writeSnapshot(l, TermIndex.valueOf(entry.getTerm(), entry.getIndex()));
+            int removed = l.removeBelowLogStart();
+            LOG.info("{}: log start offset {} -> {} at entry {} ({} segment(s) removed)", this, before, after,
+                entry.getIndex(), removed);
+        }
+        return PartitionEntry.logStartReply(ErrorCode.NONE, after, null);
     }
 
     // ---------------------------------------------------------------------------------------------- leadership
@@ -249,12 +286,17 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (l == null || applied == null || applied.getIndex() < 0) {
             return -1L;
         }
-        ReplicaStorage.Manifest manifest = l.snapshot(applied.getIndex());
-        SnapshotManifestFile m = new SnapshotManifestFile(applied.getTerm(), applied.getIndex(), manifest);
-        m.write(dir);
-        LOG.info("{}: snapshot {} (log end offset {}, {} segments)", this, m.name(), manifest.logEndOffset(),
-            manifest.bases().length);
+        writeSnapshot(l, applied);
         return applied.getIndex();
+    }
+
+    /** The files at {@code at} (the state after applying it) as a snapshot: fsync, state files, manifest. */
+    private void writeSnapshot(ReplicaStorage.Log l, TermIndex at) throws IOException {
+        ReplicaStorage.Manifest manifest = l.snapshot(at.getIndex());
+        SnapshotManifestFile m = new SnapshotManifestFile(at.getTerm(), at.getIndex(), manifest);
+        m.write(dir);
+        LOG.info("{}: snapshot {} (log start offset {}, log end offset {}, {} segments)", this, m.name(),
+            manifest.logStartOffset(), manifest.logEndOffset(), manifest.bases().length);
     }
 
     private final class Storage implements StateMachineStorage {

@@ -326,6 +326,78 @@ public final class ReplicatedPartition implements Partition {
         submit(PartitionEntry.tickRequest());
     }
 
+    /**
+     * DeleteRecords on the leader: checks {@code requested} against this leader's high watermark as Kafka does (-1:
+     * the high watermark; negative or above it: OFFSET_OUT_OF_RANGE), then proposes the new log start offset as an
+     * entry, which every replica applies at the same point of the log. At or below the current start nothing is
+     * proposed and the current start is the answer.
+     *
+     * @return completes with the log start offset after apply on this leader, or exceptionally with an
+     *         {@link io.idemlog.server.metadata.AdminException} (NOT_LEADER_OR_FOLLOWER, OFFSET_OUT_OF_RANGE,
+     *         REQUEST_TIMED_OUT, ...)
+     */
+    public CompletableFuture<Long> moveLogStartAsync(long requested) {
+        Partition s = storage();
+        if (s == null || role() != PartitionRole.LEADER) {
+            return CompletableFuture.failedFuture(new io.idemlog.server.metadata.AdminException(
+                ErrorCode.NOT_LEADER_OR_FOLLOWER, "this node does not lead " + this + " now"));
+        }
+        long highWatermark = s.highWatermark();
+        long target = requested == -1L ? highWatermark : requested;
+        if (target < 0 || target > highWatermark) {
+            return CompletableFuture.failedFuture(new io.idemlog.server.metadata.AdminException(
+                ErrorCode.OFFSET_OUT_OF_RANGE, "Cannot move the log start offset of " + this + " to " + requested
+                + ": it must be in [0, " + highWatermark + "] (the high watermark), or -1 for the high watermark"));
+        }
+        long start = s.logStartOffset();
+        if (target <= start) {
+            return CompletableFuture.completedFuture(start);
+        }
+        return submit(PartitionEntry.logStartRequest(target)).handle((reply, e) -> {
+            AppendResult r = e != null ? fromThrowable(e) : failure(reply);
+            if (r == null) {
+                r = PartitionEntry.parseReply(reply.getMessage().getContent());
+            }
+            if (r.error() != ErrorCode.NONE) {
+                throw new CompletionException(new io.idemlog.server.metadata.AdminException(r.error(),
+                    r.errorMessage() == null ? r.error().name() : r.errorMessage()));
+            }
+            return r.baseOffset();
+        });
+    }
+
+    /** A retention proposal is in flight (at most one per partition). */
+    private volatile boolean retentionProposed;
+
+    /**
+     * Retention on the leader: where {@code retentionMs} / {@code retentionBytes} move the log start offset now
+     * (whole segments, by this leader's clock), proposed as a log start entry; nothing when this node does not lead,
+     * nothing is due, or a proposal is still in flight. Followers never decide it: they apply the entry.
+     *
+     * @return the offset proposed, -1 when none
+     */
+    long proposeRetention(long nowMs, long retentionMs, long retentionBytes) {
+        ReplicaStorage.Log l = sm.log();
+        if (l == null || retentionProposed || role() != PartitionRole.LEADER) {
+            return -1L;
+        }
+        long target = l.retentionTarget(nowMs, retentionMs, retentionBytes);
+        if (target < 0) {
+            return -1L;
+        }
+        retentionProposed = true;
+        LOG.info("{}: retention (retention.ms {}, retention.bytes {}) moves the log start offset to {}", this,
+            retentionMs, retentionBytes, target);
+        submit(PartitionEntry.logStartRequest(target)).whenComplete((reply, e) -> {
+            retentionProposed = false;
+            if (e != null || !reply.isSuccess()) {
+                LOG.info("{}: retention's log start entry {} was not committed ({}); the next check proposes it "
+                    + "again", this, target, e != null ? e : reply.getException());
+            }
+        });
+        return target;
+    }
+
     private CompletableFuture<RaftClientReply> submit(ByteString content) {
         RaftServer server = sm.raftServer();
         if (server == null) {

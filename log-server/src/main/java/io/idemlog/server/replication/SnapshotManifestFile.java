@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 
 /**
  * A partition group's Raft snapshot (docs/REPLICATION.md 4.3): the Raft term and index it covers, and the partition
- * storage's {@link ReplicaStorage.Manifest} (log end, every segment and its size). The snapshot IS the files it
+ * storage's {@link ReplicaStorage.Manifest} (log end, log start, every segment not below it and its size). The snapshot IS the files it
  * names (no copy); restoring cuts the directory to it and lets Ratis replay the rest. Text, written atomically.
  */
 record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manifest) {
@@ -33,6 +33,12 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
         StringBuilder sb = new StringBuilder();
         sb.append("term=").append(term).append('\n').append("index=").append(index).append('\n')
             .append("logEndOffset=").append(manifest.logEndOffset()).append('\n');
+        if (manifest.logStartOffset() >= 0) {
+            sb.append("logStartOffset=").append(manifest.logStartOffset()).append('\n');
+        }
+        if (manifest.activeRollBaseMs() >= 0) {
+            sb.append("activeRollBaseMs=").append(manifest.activeRollBaseMs()).append('\n');
+        }
         for (int i = 0; i < manifest.bases().length; i++) {
             sb.append("segment=").append(manifest.bases()[i]).append(' ').append(manifest.sizes()[i]).append('\n');
         }
@@ -68,6 +74,8 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
         long term = -1;
         long index = -1;
         long end = -1;
+        long start = -1; // absent in manifests written before the log start offset was replicated
+        long rollBase = -1; // absent: an empty active segment, or a manifest written before it was recorded
         boolean complete = false;
         List<long[]> segments = new ArrayList<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
@@ -86,6 +94,8 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
                     case "term" -> term = Long.parseLong(v);
                     case "index" -> index = Long.parseLong(v);
                     case "logEndOffset" -> end = Long.parseLong(v);
+                    case "logStartOffset" -> start = Long.parseLong(v);
+                    case "activeRollBaseMs" -> rollBase = Long.parseLong(v);
                     case "segment" -> {
                         int sp = v.indexOf(' ');
                         segments.add(new long[] {Long.parseLong(v.substring(0, sp)),
@@ -97,7 +107,7 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
                 throw new IOException(file + ": bad line '" + line + "'", e);
             }
         }
-        if (!complete || term < 0 || index < 0 || end < 0 || segments.isEmpty()) {
+        if (!complete || term < 0 || index < 0 || end < 0 || segments.isEmpty() || start > end) {
             throw new IOException(file + ": incomplete snapshot manifest");
         }
         long[] bases = new long[segments.size()];
@@ -106,7 +116,7 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
             bases[i] = segments.get(i)[0];
             sizes[i] = segments.get(i)[1];
         }
-        return new SnapshotManifestFile(term, index, new ReplicaStorage.Manifest(end, bases, sizes));
+        return new SnapshotManifestFile(term, index, new ReplicaStorage.Manifest(end, start, rollBase, bases, sizes));
     }
 
     /** The manifests in {@code dir}, oldest first (the name sorts by index). */

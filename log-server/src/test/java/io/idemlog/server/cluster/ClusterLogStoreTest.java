@@ -126,7 +126,7 @@ class ClusterLogStoreTest {
 
         // configs a replicated partition does not apply yet are refused, not stored and ignored
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[1].createTopic("orders", 2, 3,
-            Map.of("retention.ms", "60000"), false)));
+            Map.of("segment.ms", "60000"), false)));
         UUID id = stores[1].createTopic("orders", 2, -1, Map.of("dedup.window.ms", "60000"), false);
         assertNotNull(id);
         assertEquals(2, stores[1].partitionCount("orders"), "applied on the proposer when createTopic returns");
@@ -158,7 +158,9 @@ class ClusterLogStoreTest {
             false)));
         assertEquals(ErrorCode.INVALID_PARTITIONS, error(() -> stores[0].createPartitions("orders", 2, false)));
         assertEquals(ErrorCode.INVALID_REQUEST, error(() -> stores[0].createPartitions("orders", 3, false)));
-        assertEquals(ErrorCode.INVALID_REQUEST, error(() -> stores[0].deleteRecords("orders", 0, 5)));
+        // DeleteRecords goes to the partition's leader (ReplicatedPartitionTest): not hosted here, not a partition
+        assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER, error(() -> stores[0].deleteRecords("orders", 0, 5)));
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[0].deleteRecords("orders", 7, 5)));
         assertThrows(IllegalArgumentException.class, () -> stores[0].initNamedProducer("app-1"));
 
         stores[0].deleteTopic("orders");

@@ -44,6 +44,8 @@ final class ReplicaCluster implements AutoCloseable {
     long snapshotEveryEntries = 1_000_000;
     LogConfig logConfig = LogConfig.defaults();
     long tickIntervalMs = 0;
+    /** Whether a stopping server takes a snapshot (Ratis's default); false: a stop leaves what a crash leaves. */
+    boolean snapshotOnStop = true;
 
     ReplicaCluster(Path dir) throws IOException {
         this.dir = dir;
@@ -71,6 +73,7 @@ final class ReplicaCluster implements AutoCloseable {
         RaftProperties p = MetadataQuorum.properties(configs[i], snapshotEveryEntries);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
+        RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, snapshotOnStop);
         PartitionGroups g = new PartitionGroups(configs[i], logConfig, new SystemEpochClock(), tickIntervalMs);
         MetadataQuorum q;
         try {

@@ -2,6 +2,7 @@ package io.idemlog.server.replication;
 
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.server.log.AppendResult;
+import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.state.ProducerEntryVisitor;
 import org.junit.jupiter.api.AfterEach;
@@ -43,8 +44,11 @@ class ReplicatedPartitionTest {
         }
     }
 
+    /** Starts three nodes with the partition ({@link #cluster} as set up by the test, or a new one). */
     private void startWithPartition(long snapshotEveryEntries) throws Exception {
-        cluster = new ReplicaCluster(dir);
+        if (cluster == null) {
+            cluster = new ReplicaCluster(dir);
+        }
         cluster.snapshotEveryEntries = snapshotEveryEntries;
         cluster.startAll();
         for (int i = 0; i < 3; i++) {
@@ -393,5 +397,158 @@ class ReplicatedPartitionTest {
         // The other two still serve.
         AppendResult r = append(at(cluster.leader(TOPIC, 0)), ReplicaCluster.batch(PRODUCER, (short) 0, 90, 3, "x"));
         assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
+    }
+
+    // ------------------------------------------------------------------------------ log start: DeleteRecords, retention
+
+    private static List<Long> segmentBases(Partition p) throws Exception {
+        Path sm = ((ReplicatedPartition) p).stateMachine().log().dir();
+        try (Stream<Path> files = Files.list(sm)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".log"))
+                .map(n -> Long.parseLong(n.substring(0, n.length() - 4))).sorted().toList();
+        }
+    }
+
+    private String sizes(int node) throws Exception {
+        Path sm = ((ReplicatedPartition) at(node)).stateMachine().log().dir();
+        try (Stream<Path> files = Files.list(sm)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted()
+                .map(f -> f.getFileName() + "=" + f.toFile().length()).toList().toString();
+        }
+    }
+
+    private long deleteRecords(int node, long offset) throws Exception {
+        try {
+            return ((ReplicatedPartition) at(node)).moveLogStartAsync(offset).get(ReplicaCluster.TIMEOUT_MS,
+                TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw (Exception) e.getCause();
+        }
+    }
+
+    private void awaitLogStart(long expected) {
+        ReplicaCluster.await(() -> {
+            for (int i : cluster.running()) {
+                Partition p = at(i);
+                if (p == null || p.logStartOffset() != expected) {
+                    return false;
+                }
+            }
+            return true;
+        }, "log start offset " + expected + " on every running replica");
+    }
+
+    @Test
+    void deleteRecordsMovesTheLogStartOnEveryReplicaRemovesTheSameSegmentsAndSurvivesARestart() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.logConfig = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 1024L);
+        cluster.snapshotOnStop = false; // the restart below starts from the snapshots apply wrote, as after a crash
+        startWithPartition(16); // snapshots every 16 entries: one older than the log start entry names removed segments
+        long end = appendBatches(0, 40, 5); // about 120 bytes a batch: a segment every 8 batches
+        cluster.awaitApplied(TOPIC, 0, end);
+        int leader = cluster.leader(TOPIC, 0);
+        List<Long> before = segmentBases(at(leader));
+        assertTrue(before.size() > 3, "several segments: " + before);
+        long target = 97; // inside a segment: the segments entirely below go, the one holding 97 stays
+        assertEquals(target, deleteRecords(leader, target));
+        awaitLogStart(target);
+        String digest = cluster.digest(leader, TOPIC, 0);
+        List<Long> kept = segmentBases(at(leader));
+        assertTrue(kept.get(0) > 0 && kept.get(0) <= target && (kept.size() == 1 || kept.get(1) > target),
+            "the segment holding " + target + " is the first one: " + kept + " (before " + before + ")");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(kept, segmentBases(at(i)), "node " + (i + 1) + "'s segments");
+            assertEquals(digest, cluster.digest(i, TOPIC, 0), "node " + (i + 1) + "'s bytes");
+        }
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, at(leader).read(target - 1, 1 << 20).error());
+        assertEquals(ErrorCode.NONE, at(leader).read(target, 1 << 20).error());
+
+        // At or below the start: nothing proposed, the current start answered; above the high watermark: refused.
+        assertEquals(target, deleteRecords(leader, 5));
+        io.idemlog.server.metadata.AdminException above = org.junit.jupiter.api.Assertions.assertThrows(
+            io.idemlog.server.metadata.AdminException.class, () -> deleteRecords(leader, end + 1));
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, above.error());
+        int follower = (leader + 1) % 3;
+        io.idemlog.server.metadata.AdminException notLeader = org.junit.jupiter.api.Assertions.assertThrows(
+            io.idemlog.server.metadata.AdminException.class, () -> deleteRecords(follower, 150));
+        assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER, notLeader.error());
+
+        // A restart of a follower: the snapshot written with the log start entry holds it (the segments the older
+        // snapshot named are gone), nothing comes back.
+        cluster.stop(follower);
+        cluster.start(follower);
+        cluster.awaitApplied(TOPIC, 0, end);
+        awaitLogStart(target);
+        assertEquals(kept, segmentBases(at(follower)));
+        assertEquals(digest, cluster.digest(follower, TOPIC, 0));
+
+        // -1: the high watermark (the whole log); the leader's active segment stays, empty below the start.
+        long newEnd = appendBatches(40, 5, 5);
+        cluster.awaitApplied(TOPIC, 0, newEnd);
+        int nowLeader = cluster.leader(TOPIC, 0);
+        assertEquals(newEnd, deleteRecords(nowLeader, -1L));
+        awaitLogStart(newEnd);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(1, segmentBases(at(i)).size(), "node " + (i + 1) + " keeps only its active segment");
+        }
+        long after = appendBatches(45, 2, 5);
+        cluster.awaitApplied(TOPIC, 0, after);
+        assertEquals(newEnd, at(cluster.leader(TOPIC, 0)).logStartOffset());
+    }
+
+    @Test
+    void aFollowerThatMissedADeleteRecordsGetsTheLogStartFromTheLeadersSnapshot() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.logConfig = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 1024L);
+        startWithPartition(8);
+        long end = appendBatches(0, 10, 5);
+        cluster.awaitApplied(TOPIC, 0, end);
+        int lagging = (cluster.leader(TOPIC, 0) + 1) % 3;
+        cluster.stop(lagging);
+        end = appendBatches(10, 40, 5);
+        int leader = cluster.leader(TOPIC, 0);
+        long target = 123;
+        assertEquals(target, deleteRecords(leader, target));
+        end = appendBatches(50, 30, 5); // more snapshots: the Raft log purged past the stopped node and the entry
+        int nowLeader = cluster.leader(TOPIC, 0);
+        ReplicaCluster.await(() -> firstRaftIndex(nowLeader) > 60, "the leader's Raft log purged");
+        cluster.start(lagging);
+        cluster.awaitApplied(TOPIC, 0, end);
+        awaitLogStart(target);
+        assertTrue(((ReplicatedPartition) at(lagging)).stateMachine().installs() > 0, "caught up by an install");
+        assertEquals(cluster.digest(nowLeader, TOPIC, 0), cluster.digest(lagging, TOPIC, 0));
+        assertEquals(segmentBases(at(nowLeader)), segmentBases(at(lagging)), sizes(nowLeader) + " / " + sizes(lagging));
+        assertEquals(producers(at(nowLeader)), producers(at(lagging)));
+    }
+
+    @Test
+    void retentionIsTheLeadersDecisionAppliedAtTheSamePointOnEveryReplica() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        LogConfig c = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 1024L);
+        c = ReplicaCluster.with(c, "retentionBytes", 4096L);
+        c = ReplicaCluster.with(c, "retentionCheckIntervalMs", 100L);
+        cluster.logConfig = c;
+        startWithPartition(1_000_000);
+        long end = appendBatches(0, 60, 5);
+        cluster.awaitApplied(TOPIC, 0, end);
+        ReplicaCluster.await(() -> {
+            long start = at(0).logStartOffset();
+            if (start == 0) {
+                return false;
+            }
+            for (int i = 0; i < 3; i++) {
+                if (at(i).logStartOffset() != start || at(i).sizeInBytes() > 4096 + 1024 + 400) {
+                    return false;
+                }
+            }
+            return true;
+        }, "retention.bytes 4096 on every replica, at the same log start offset");
+        int leader = cluster.leader(TOPIC, 0);
+        List<Long> kept = segmentBases(at(leader));
+        assertEquals(at(leader).logStartOffset(), (long) kept.get(0), "retention moves the start to a segment base");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(kept, segmentBases(at(i)), "node " + (i + 1) + "'s segments");
+            assertEquals(cluster.digest(leader, TOPIC, 0), cluster.digest(i, TOPIC, 0));
+        }
     }
 }
