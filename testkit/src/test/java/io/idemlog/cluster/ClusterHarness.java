@@ -58,6 +58,9 @@ final class ClusterHarness implements AutoCloseable {
     final ServerProcess[] nodes = new ServerProcess[3];
     private final Path dir;
 
+    /** More server settings for every node (a test's own), applied after the harness's. */
+    final Map<String, String> overrides = new java.util.LinkedHashMap<>();
+
     /** Where the nodes' logs are kept after the test (target/NAME/nodeN.log), null: in the temporary directory. */
     private final Path logs;
 
@@ -94,6 +97,7 @@ final class ClusterHarness implements AutoCloseable {
             if (listenPorts != null) {
                 b.override("replication.listen.port", Integer.toString(listenPorts[i]));
             }
+            overrides.forEach(b::override);
             if (logs != null) {
                 try {
                     Files.createDirectories(logs);
