@@ -43,8 +43,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * DeleteRecords and retention on a 3-node cluster, through kafka-clients' Admin, producer and consumer: the log start
  * offset is an entry of the partition's Raft group (docs/REPLICATION.md 4.7), so after the leader is SIGKILLed the new
  * leader answers the same earliest offset and serves nothing below it. Retention (retention.bytes of the topic) is
- * the leader's decision, applied by every replica. Before, cluster mode refused DeleteRecords (INVALID_REQUEST) and
- * retention.ms / retention.bytes (INVALID_CONFIG), and ran no retention at all.
+ * the leader's decision, applied by every replica. CreatePartitions grows a topic through the metadata group. Before,
+ * cluster mode refused DeleteRecords and CreatePartitions (INVALID_REQUEST) and retention.ms / retention.bytes
+ * (INVALID_CONFIG), and ran no retention at all.
  */
 @Tag("slow")
 class ClusterRecordDeletionTest {
@@ -146,6 +147,35 @@ class ClusterRecordDeletionTest {
                 assertEquals(700, first.get().offset());
                 assertTrue(new String(first.get().value(), StandardCharsets.US_ASCII).startsWith("700:"));
             }
+
+            // CreatePartitions: 8 -> 10, a metadata entry; the new partitions get leaders and take records
+            admin.createPartitions(Map.of(DELETED, org.apache.kafka.clients.admin.NewPartitions.increaseTo(10))).all()
+                .get(30, TimeUnit.SECONDS);
+            Await.until(DELETED + " with 10 partitions, all led", ClusterHarness.TIMEOUT, () -> {
+                int[] l = ClusterHarness.leaders(admin, DELETED);
+                if (l == null || l.length != 10) {
+                    return false;
+                }
+                for (int x : l) {
+                    if (x < 0 || x == leader) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            TopicPartition added = new TopicPartition(DELETED, 9);
+            Properties pp2 = new Properties();
+            pp2.putAll(pp);
+            pp2.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp2)) {
+                assertEquals(0, producer.send(new ProducerRecord<>(DELETED, 9, null,
+                    "new".getBytes(StandardCharsets.US_ASCII))).get(60, TimeUnit.SECONDS).offset());
+            }
+            ExecutionException shrink = assertThrows(ExecutionException.class, () -> admin.createPartitions(
+                Map.of(DELETED, org.apache.kafka.clients.admin.NewPartitions.increaseTo(9))).all()
+                .get(30, TimeUnit.SECONDS));
+            assertInstanceOf(org.apache.kafka.common.errors.InvalidPartitionsException.class, shrink.getCause());
+            assertEquals(0, earliest(admin, added));
 
             // retention.ms is a topic config cluster mode applies now; segment.ms is still refused
             ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, RETAINED);

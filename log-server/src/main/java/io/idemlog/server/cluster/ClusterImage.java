@@ -53,6 +53,7 @@ public final class ClusterImage {
     static final byte LEADER_CHANGED = 3;
     static final byte PRODUCER_ID_BLOCK = 4;
     static final byte BROKER_REGISTERED = 5;
+    static final byte PARTITIONS_ADDED = 6;
 
     private final Map<String, TopicState> topics;
     private final long nextProducerId;
@@ -121,6 +122,27 @@ public final class ClusterImage {
         return ByteBuffer.allocate(1 + 4 + rec.length).put(TOPIC_RECORD).putInt(rec.length).put(rec).array();
     }
 
+    /**
+     * CreatePartitions: partitions appended to a topic that has {@code currentCount} now (refused if it has another
+     * count when applied: two concurrent requests cannot both add), each with the proposer's replicas (leader = first
+     * replica, epoch 0).
+     */
+    static byte[] partitionsAdded(UUID topicId, int currentCount, List<List<Integer>> added) {
+        int size = 1 + 16 + 4 + 4;
+        for (List<Integer> r : added) {
+            size += 4 + 4 * r.size();
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).put(PARTITIONS_ADDED).putLong(topicId.getMostSignificantBits())
+            .putLong(topicId.getLeastSignificantBits()).putInt(currentCount).putInt(added.size());
+        for (List<Integer> r : added) {
+            b.putInt(r.size());
+            for (int n : r) {
+                b.putInt(n);
+            }
+        }
+        return b.array();
+    }
+
     static byte[] leaderChanged(UUID topicId, int partition, int leader, int leaderEpoch) {
         return ByteBuffer.allocate(1 + 16 + 12).put(LEADER_CHANGED).putLong(topicId.getMostSignificantBits())
             .putLong(topicId.getLeastSignificantBits()).putInt(partition).putInt(leader).putInt(leaderEpoch).array();
@@ -155,6 +177,7 @@ public final class ClusterImage {
                 case LEADER_CHANGED -> applyLeader(entry);
                 case PRODUCER_ID_BLOCK -> applyBlock(entry);
                 case BROKER_REGISTERED -> applyBroker(entry);
+                case PARTITIONS_ADDED -> applyPartitionsAdded(entry);
                 default -> throw new IllegalArgumentException("unknown metadata entry kind " + kind);
             };
         } catch (BufferUnderflowException e) {
@@ -205,6 +228,46 @@ public final class ClusterImage {
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
         return new Result(new ClusterImage(next, nextProducerId, brokers), true, n, "created");
+    }
+
+    /** Reads {@code n} replica lists (each: count, node ids). */
+    private static List<PartitionState> readAssignment(ByteBuffer b, int n) {
+        List<PartitionState> parts = new ArrayList<>(n);
+        for (int p = 0; p < n; p++) {
+            int r = b.getInt();
+            if (r < 1 || r > b.remaining() / 4) {
+                throw new IllegalArgumentException("bad replica count " + r);
+            }
+            List<Integer> replicas = new ArrayList<>(r);
+            for (int i = 0; i < r; i++) {
+                replicas.add(b.getInt());
+            }
+            parts.add(new PartitionState(replicas, replicas.get(0), 0));
+        }
+        return parts;
+    }
+
+    private Result applyPartitionsAdded(ByteBuffer b) {
+        UUID id = new UUID(b.getLong(), b.getLong());
+        int current = b.getInt();
+        int n = b.getInt();
+        if (n < 1 || n > b.remaining() / 8) {
+            throw new IllegalArgumentException("adding " + n + " partitions");
+        }
+        List<PartitionState> added = readAssignment(b, n);
+        TopicState t = topic(id);
+        if (t == null) {
+            return refuse("no topic with id " + id);
+        }
+        if (t.partitions().size() != current) {
+            return refuse("topic " + t.name() + " has " + t.partitions().size() + " partitions, not the " + current
+                + " this request was made for (another request changed it)");
+        }
+        List<PartitionState> parts = new ArrayList<>(t.partitions());
+        parts.addAll(added);
+        TreeMap<String, TopicState> next = new TreeMap<>(topics);
+        next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
+        return new Result(new ClusterImage(next, nextProducerId, brokers), true, parts.size(), "partitions added");
     }
 
     private Result applyTopicRecord(ByteBuffer b) {

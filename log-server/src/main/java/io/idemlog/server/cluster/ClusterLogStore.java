@@ -35,8 +35,8 @@ import java.util.concurrent.TimeoutException;
  * are unique across the cluster; partitions are the partition groups this node hosts (the lookup the server passes,
  * {@code PartitionGroups.partition}).
  *
- * <p>What is not replicated is refused, never served from this node's local state: adding partitions (the image
- * has no such entry yet: INVALID_REQUEST) and named producer identities (INVALID_REQUEST). DeleteRecords is a log
+ * <p>What is not replicated is refused, never served from this node's local state: named producer identities
+ * (INVALID_REQUEST). CreatePartitions is a metadata entry (PARTITIONS_ADDED). DeleteRecords is a log
  * start entry of the partition's group, as retention is (docs/REPLICATION.md 4.7).
  */
 public final class ClusterLogStore implements LogStore {
@@ -311,14 +311,27 @@ public final class ClusterLogStore implements LogStore {
     }
 
     @Override
-    public void createPartitions(String topic, int totalCount, boolean validateOnly) throws AdminException {
+    public void createPartitions(String topic, int totalCount, boolean validateOnly)
+        throws IOException, AdminException {
         ClusterImage.TopicState t = existing(topic);
         if (totalCount <= t.partitions().size()) {
             throw new AdminException(ErrorCode.INVALID_PARTITIONS, "Topic currently has " + t.partitions().size()
                 + " partitions, which is higher than or equal to the requested " + totalCount + ".");
         }
-        throw new AdminException(ErrorCode.INVALID_REQUEST, "adding partitions is not supported in cluster mode "
-            + "yet (the replicated metadata has no entry for it): create a new topic with more partitions");
+        if (totalCount > MAX_PARTITIONS) {
+            throw new AdminException(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be at most "
+                + MAX_PARTITIONS + ": " + totalCount);
+        }
+        if (validateOnly) {
+            return;
+        }
+        ClusterImage.TopicState grown = await(quorum.addPartitions(t, totalCount), "add partitions to " + topic);
+        if (grown == null || grown.partitions().size() < totalCount) {
+            throw new AdminException(ErrorCode.INVALID_PARTITIONS, "Topic " + topic + " was changed meanwhile; it "
+                + "has " + (grown == null ? 0 : grown.partitions().size()) + " partitions");
+        }
+        LOG.info("topic {} has {} partitions now (was {})", topic, grown.partitions().size(),
+            t.partitions().size());
     }
 
     /**
@@ -423,6 +436,9 @@ public final class ClusterLogStore implements LogStore {
                 }
                 if (m.startsWith("no topic") || m.startsWith("no partition")) {
                     throw new AdminException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, m);
+                }
+                if (m.contains("partitions, not the")) {
+                    throw new AdminException(ErrorCode.INVALID_PARTITIONS, m);
                 }
                 throw new AdminException(ErrorCode.INVALID_REQUEST, what + " refused: " + m);
             }

@@ -198,6 +198,16 @@ public final class ClusterNode implements AutoCloseable {
         }
         TopicLifecycleListener l = lifecycleListener;
         for (Map.Entry<UUID, ClusterImage.TopicState> e : lastTopics.entrySet()) {
+            ClusterImage.TopicState now = topics.get(e.getKey());
+            if (now != null && l != null && now.partitions().size() > e.getValue().partitions().size()) {
+                try {
+                    l.onPartitionsAdded(now.name(), now.id(), now.partitions().size());
+                } catch (RuntimeException ex) {
+                    LOG.warn("node {}: partitions-added listener failed for {}", nodeId, now.name(), ex);
+                }
+            }
+        }
+        for (Map.Entry<UUID, ClusterImage.TopicState> e : lastTopics.entrySet()) {
             if (!topics.containsKey(e.getKey()) && l != null) {
                 ClusterImage.TopicState t = e.getValue();
                 try {

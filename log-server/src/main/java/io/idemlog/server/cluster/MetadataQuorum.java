@@ -272,18 +272,42 @@ public final class MetadataQuorum implements AutoCloseable {
             return CompletableFuture.failedFuture(new IllegalArgumentException("cannot place " + partitions
                 + " partitions with replication factor " + rf + " on " + voters.size() + " nodes"));
         }
-        int start = Math.floorMod(name.hashCode(), voters.size());
+        UUID id = UUID.randomUUID();
+        return propose(ClusterImage.createTopic(name, id, configs, place(name, 0, partitions, rf, voters)))
+            .thenApply(img -> img.topic(name));
+    }
+
+    /** Round-robin placement of partitions {@code from..from+count-1}, from a start that rotates per partition. */
+    private static List<List<Integer>> place(String topic, int from, int count, int rf,
+                                             List<ClusterConfig.Voter> voters) {
+        int start = Math.floorMod(topic.hashCode(), voters.size());
         List<List<Integer>> assignment = new ArrayList<>();
-        for (int p = 0; p < partitions; p++) {
+        for (int p = from; p < from + count; p++) {
             List<Integer> replicas = new ArrayList<>();
             for (int r = 0; r < rf; r++) {
                 replicas.add(voters.get((start + p + r) % voters.size()).id());
             }
             assignment.add(replicas);
         }
-        UUID id = UUID.randomUUID();
-        return propose(ClusterImage.createTopic(name, id, configs, assignment))
-            .thenApply(img -> img.topic(name));
+        return assignment;
+    }
+
+    /**
+     * CreatePartitions: the topic grows from its {@code current} partitions to {@code totalCount}, the new ones placed
+     * as {@link #createTopic} places them, with the replication factor of its existing partitions; refused when the
+     * topic no longer has {@code current} partitions at apply. Completes with the topic as applied here.
+     */
+    public CompletableFuture<ClusterImage.TopicState> addPartitions(ClusterImage.TopicState topic, int totalCount) {
+        int current = topic.partitions().size();
+        int rf = topic.partitions().get(0).replicas().size();
+        List<ClusterConfig.Voter> voters = config.voters();
+        if (totalCount <= current || rf > voters.size()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("cannot grow " + topic.name()
+                + " from " + current + " to " + totalCount + " partitions with replication factor " + rf));
+        }
+        return propose(ClusterImage.partitionsAdded(topic.id(), current,
+            place(topic.name(), current, totalCount - current, rf, voters)))
+            .thenApply(img -> img.topic(topic.name()));
     }
 
     /** Replaces a topic's config overrides. */

@@ -93,6 +93,11 @@ final class CreatePartitionsHandler implements ApiHandler {
                     + (t.count - current) + " but " + t.assignments.size() + " assignments provided.");
                 return;
             }
+            if (broker.logs() instanceof io.idemlog.server.cluster.ClusterLogStore) {
+                fail(r, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "manual replica assignments are not supported in "
+                    + "cluster mode: omit them and the new partitions are placed as topic creation places them");
+                return;
+            }
             for (int[] brokers : t.assignments) {
                 if (brokers.length != 1 || brokers[0] != node) {
                     fail(r, ErrorCode.INVALID_REPLICA_ASSIGNMENT, "a new partition is assigned to brokers "

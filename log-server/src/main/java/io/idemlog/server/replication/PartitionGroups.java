@@ -99,9 +99,22 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         if (tickIntervalMs > 0) {
             ticks.scheduleWithFixedDelay(this::tick, tickIntervalMs, tickIntervalMs, TimeUnit.MILLISECONDS);
         }
+        ticks.scheduleWithFixedDelay(this::watchFollowers, 1000, 1000, TimeUnit.MILLISECONDS);
         long retentionCheckMs = logConfig.retentionCheckIntervalMs();
         if (retentionCheckMs > 0) {
             ticks.scheduleWithFixedDelay(this::retention, retentionCheckMs, retentionCheckMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Every second: each partition this node leads looks for a follower that answers but never catches up. */
+    private void watchFollowers() {
+        long now = TimeUnit.NANOSECONDS.toMillis(System.nanoTime());
+        for (ReplicatedPartition p : byGroup.values()) {
+            try {
+                p.checkFollowers(now);
+            } catch (RuntimeException e) {
+                LOG.debug("{}: follower check failed", p, e);
+            }
         }
     }
 

@@ -53,6 +53,62 @@ public final class ReplicatedPartition implements Partition {
         this.groups = groups;
         this.sm = sm;
         this.nodeId = nodeId;
+        long election = groups.electionTimeoutMs();
+        this.stuckFollowers = new StuckFollowerDetector(Math.max(STUCK_FOLLOWER_MIN_MS, 10 * election),
+            2 * election);
+    }
+
+    /** The shortest time a follower's match index must stand still before this leader steps down for it. */
+    static final long STUCK_FOLLOWER_MIN_MS = 15_000L;
+    private final StuckFollowerDetector stuckFollowers;
+
+    /**
+     * The leader's periodic look at its followers ({@link StuckFollowerDetector}): a follower that answers but whose
+     * match index has not moved for a long time although the entries it needs are in this leader's log makes this
+     * leader step down (logged with what Ratis reports), so that a new leadership, with fresh follower state, brings
+     * it back. Called by PartitionGroups every second; nothing when this node does not lead.
+     */
+    void checkFollowers(long nowMs) {
+        RaftServer.Division d = division();
+        if (d == null || !d.getInfo().isLeader()) {
+            stuckFollowers.reset();
+            return;
+        }
+        DivisionInfo info = d.getInfo();
+        long[] match = info.getFollowerMatchIndices();
+        RaftProtos.RoleInfoProto role = info.getRoleInfoProto();
+        if (match == null || !role.hasLeaderInfo()) {
+            stuckFollowers.reset();
+            return;
+        }
+        java.util.List<RaftProtos.ServerRpcProto> followers = role.getLeaderInfo().getFollowerInfoList();
+        long[] lastRpc = new long[followers.size()];
+        for (int i = 0; i < lastRpc.length; i++) {
+            lastRpc[i] = followers.get(i).getLastRpcElapsedTimeMs();
+        }
+        long commit = d.getRaftLog().getLastCommittedIndex();
+        long start = d.getRaftLog().getStartIndex();
+        int stuck = stuckFollowers.observe(nowMs, match, lastRpc, commit, start);
+        if (stuck < 0) {
+            return;
+        }
+        String who = stuck < followers.size() ? followers.get(stuck).getId().getId().toStringUtf8() : "?";
+        LOG.warn("{}: follower {} answers but its match index {} has not moved while the commit index is {} (log "
+            + "starts at {}, next indices {}): this leader steps down so that a new leadership catches it up", this,
+            who, match[stuck], commit, start, java.util.Arrays.toString(info.getFollowerNextIndices()));
+        RaftServer server = sm.raftServer();
+        try {
+            server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(groups.clientId(),
+                server.getId(), sm.getGroupId(), groups.nextCallId(), null, groups.electionTimeoutMs() * 5))
+                .whenComplete((r, e) -> {
+                    if (e != null || (r != null && !r.isSuccess())) {
+                        LOG.warn("{}: the step-down for a stuck follower failed: {}", this,
+                            e != null ? e : r.getException());
+                    }
+                });
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: the step-down for a stuck follower failed", this, e);
+        }
     }
 
     PartitionStateMachine stateMachine() {

@@ -120,4 +120,32 @@ class ClusterImageTest {
         assertEquals(0, ByteBuffer.wrap(b, b.length - 4, 4).getInt());
         return b;
     }
+
+    @Test
+    void partitionsAddedGrowTheTopicOnlyFromTheCountTheyWereProposedFor() {
+        ClusterImage i = sample();
+        UUID id = new UUID(1, 2);
+        ClusterImage grown = applied(i, ClusterImage.partitionsAdded(id, 2, List.of(List.of(3, 1, 2), List.of(1, 2, 3))));
+        ClusterImage.TopicState t = grown.topic("t");
+        assertEquals(4, t.partitions().size());
+        assertEquals(List.of(3, 1, 2), t.partitions().get(2).replicas());
+        assertEquals(3, t.partitions().get(2).leader(), "leader = first replica until a LeaderChanged");
+        assertEquals(0, t.partitions().get(3).leaderEpoch());
+        assertEquals(4, t.partitions().get(1).leaderEpoch(), "the existing partitions are unchanged");
+        assertEquals(Map.of("retention.ms", "1000"), t.configs());
+        // a second request made for the old count (concurrent with the first) is refused: no double growth
+        ClusterImage.Result stale = apply(grown, ClusterImage.partitionsAdded(id, 2, List.of(List.of(1, 2, 3))));
+        assertFalse(stale.accepted());
+        assertTrue(stale.message().contains("has 4 partitions, not the 2"), stale.message());
+        assertFalse(apply(grown, ClusterImage.partitionsAdded(new UUID(9, 9), 4, List.of(List.of(1)))).accepted());
+        // a LeaderChanged of a new partition applies; the snapshot carries the grown topic
+        grown = applied(grown, ClusterImage.leaderChanged(id, 3, 2, 1));
+        assertEquals(grown, ClusterImage.decode(ByteBuffer.wrap(grown.encode()), ClusterImage.SNAPSHOT_V2));
+        byte[] bad = ClusterImage.partitionsAdded(id, 4, List.of(List.of(1, 2)));
+        for (int cut = 1; cut < bad.length; cut++) {
+            byte[] truncated = Arrays.copyOf(bad, cut);
+            ClusterImage g = grown;
+            assertThrows(IllegalArgumentException.class, () -> apply(g, truncated), "truncated at " + cut);
+        }
+    }
 }

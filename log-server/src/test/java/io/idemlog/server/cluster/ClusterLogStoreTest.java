@@ -157,7 +157,13 @@ class ClusterLogStoreTest {
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[2].alterTopicConfig("nope", Map.of(),
             false)));
         assertEquals(ErrorCode.INVALID_PARTITIONS, error(() -> stores[0].createPartitions("orders", 2, false)));
-        assertEquals(ErrorCode.INVALID_REQUEST, error(() -> stores[0].createPartitions("orders", 3, false)));
+        stores[0].createPartitions("orders", 3, true);
+        assertEquals(2, stores[0].partitionCount("orders"), "validate only changes nothing");
+        stores[0].createPartitions("orders", 3, false);
+        assertEquals(3, stores[0].partitionCount("orders"), "applied on the proposer when createPartitions returns");
+        await(() -> stores[1].partitionCount("orders") == 3 && stores[2].partitionCount("orders") == 3,
+            "the new partition on every node");
+        assertEquals(ErrorCode.INVALID_PARTITIONS, error(() -> stores[1].createPartitions("orders", 3, false)));
         // DeleteRecords goes to the partition's leader (ReplicatedPartitionTest): not hosted here, not a partition
         assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER, error(() -> stores[0].deleteRecords("orders", 0, 5)));
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[0].deleteRecords("orders", 7, 5)));

@@ -426,6 +426,10 @@ class ReplicatedPartitionTest {
         }
     }
 
+    /**
+     * Every running replica at log start offset {@code expected} with the segments entirely below it removed (apply
+     * moves the start first, then snapshots, then removes them).
+     */
     private void awaitLogStart(long expected) {
         ReplicaCluster.await(() -> {
             for (int i : cluster.running()) {
@@ -433,9 +437,17 @@ class ReplicatedPartitionTest {
                 if (p == null || p.logStartOffset() != expected) {
                     return false;
                 }
+                try {
+                    List<Long> bases = segmentBases(p);
+                    if (bases.size() > 1 && bases.get(1) <= expected) {
+                        return false;
+                    }
+                } catch (Exception e) {
+                    return false;
+                }
             }
             return true;
-        }, "log start offset " + expected + " on every running replica");
+        }, "log start offset " + expected + " on every running replica, the segments below it removed");
     }
 
     @Test
