@@ -189,7 +189,7 @@ final class ClusterHarness implements AutoCloseable {
         try {
             TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(10, TimeUnit.SECONDS)
                 .get(topic);
-            int[] out = new int[PARTITIONS];
+            int[] out = new int[d.partitions().size()];
             for (TopicPartitionInfo p : d.partitions()) {
                 out[p.partition()] = p.leader() == null || p.leader().isEmpty() ? -1 : p.leader().id();
             }
