@@ -666,6 +666,10 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         }
         boolean synced = false;
         long flushedBefore = segment.flushedEnd();
+        if (context.durableByReplication()) {
+            // the Raft log is the durable copy: the applied end is the high watermark (see LogContext)
+            return advanceDurable();
+        }
         if (end > flushedBefore) {
             try {
                 long t0 = System.nanoTime();
@@ -688,6 +692,9 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
      * directory entry, and every earlier segment, is durable.
      */
     private long durableTarget() {
+        if (context.durableByReplication()) {
+            return applier.logEndOffset();
+        }
         PendingSeal oldest = pendingSeals.peek();
         return oldest != null ? oldest.segment().flushedEnd() : applier.active().flushedEnd();
     }

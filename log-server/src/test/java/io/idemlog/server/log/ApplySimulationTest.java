@@ -378,7 +378,7 @@ class ApplySimulationTest {
         clock.update(clockMs);
         StorageMetrics metrics = new StorageMetrics();
         LogContext context = new LogContext(config, clock, StorageIo.DIRECT, new GroupCommitFlusher(metrics),
-            new SegmentSealer(), (p, hw) -> { }, metrics);
+            new SegmentSealer(), (p, hw) -> { }, metrics, true);
         return PartitionLoader.load(TOPIC, 0, dir, context, config.dedup());
     }
 
