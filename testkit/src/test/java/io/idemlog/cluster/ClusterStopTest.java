@@ -108,15 +108,28 @@ class ClusterStopTest {
                 control.awaitAcked(600);
                 for (int round = 0; round < ROUNDS; round++) {
                     cluster.awaitAllLed(admin, TOPIC, Set.of());
-                    int[] leaders = ClusterHarness.leaders(admin, TOPIC);
                     // a different node each round: the first that leads a partition of `events`, from round + 1 on
-                    int target = -1;
-                    for (int k = 0; k < 3 && target < 0; k++) {
-                        int candidate = (round + k) % 3 + 1;
-                        if (!ClusterHarness.ledBy(leaders, candidate).isEmpty()) {
-                            target = candidate;
+                    // (read again until one does: a leader can change between two Metadata answers under load)
+                    int[][] seen = new int[1][];
+                    int[] chosen = {-1};
+                    final int r = round;
+                    Await.until("a node leading a partition of " + TOPIC, TIMEOUT, () -> {
+                        int[] l = ClusterHarness.leaders(admin, TOPIC);
+                        if (l == null) {
+                            return false;
                         }
-                    }
+                        for (int k = 0; k < 3; k++) {
+                            int candidate = (r + k) % 3 + 1;
+                            if (!ClusterHarness.ledBy(l, candidate).isEmpty()) {
+                                seen[0] = l;
+                                chosen[0] = candidate;
+                                return true;
+                            }
+                        }
+                        return false;
+                    });
+                    int[] leaders = seen[0];
+                    int target = chosen[0];
                     final int node = target;
                     final int round0 = round;
                     List<Integer> led = ClusterHarness.ledBy(leaders, node);
