@@ -207,18 +207,7 @@ public final class ClusterImage {
         if (n != t.partitions() || n < 1) {
             throw new IllegalArgumentException("assignment of " + n + " partitions for " + t.partitions());
         }
-        List<PartitionState> parts = new ArrayList<>(n);
-        for (int p = 0; p < n; p++) {
-            int r = b.getInt();
-            if (r < 1 || r > b.remaining() / 4) {
-                throw new IllegalArgumentException("bad replica count " + r);
-            }
-            List<Integer> replicas = new ArrayList<>(r);
-            for (int i = 0; i < r; i++) {
-                replicas.add(b.getInt());
-            }
-            parts.add(new PartitionState(replicas, replicas.get(0), 0));
-        }
+        List<PartitionState> parts = readAssignment(b, n);
         if (topics.containsKey(t.name())) {
             return refuse("topic " + t.name() + " already exists");
         }
