@@ -256,6 +256,15 @@ public final class ClusterLogStore implements LogStore {
     static final java.util.Set<String> APPLIED_CONFIGS = java.util.Set.of("dedup.header", "dedup.window.ms",
         "dedup.max.keys", "min.insync.replicas", "cleanup.policy", "retention.ms", "retention.bytes");
 
+    /**
+     * The topic configs apply decides with (the de-duplication window): set at creation, never changed in cluster
+     * mode. A replica reads them when it loads, so a change would be applied by each replica from its next restart
+     * on, at a different point of the log than the others: different de-duplication answers, diverging replicas.
+     * (To change them the change must be an entry of the partition's group; not built.)
+     */
+    static final java.util.Set<String> APPLIED_AT_CREATION = java.util.Set.of("dedup.header", "dedup.window.ms",
+        "dedup.max.keys");
+
     private void checkConfigs(Map<String, String> configs) throws AdminException {
         List<String> notApplied = new java.util.ArrayList<>();
         for (String key : configs.keySet()) {
@@ -303,6 +312,15 @@ public final class ClusterLogStore implements LogStore {
         throws IOException, AdminException {
         ClusterImage.TopicState t = existing(topic);
         checkConfigs(overrides);
+        for (String key : APPLIED_AT_CREATION) {
+            if (!java.util.Objects.equals(t.configs().get(key), overrides.get(key))) {
+                throw new AdminException(ErrorCode.INVALID_CONFIG, key + " of topic " + topic + " cannot change "
+                    + "in cluster mode (it is " + (t.configs().containsKey(key) ? t.configs().get(key)
+                    : "the server's default") + "): every replica applies it in its de-duplication decisions, and a "
+                    + "change would reach the replicas at different points of the partition's log (it is read when "
+                    + "a replica loads); create a new topic with the new setting");
+            }
+        }
         if (validateOnly) {
             return;
         }

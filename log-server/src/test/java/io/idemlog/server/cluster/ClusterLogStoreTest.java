@@ -148,10 +148,18 @@ class ClusterLogStoreTest {
         assertNull(stores[0].partition("orders", 2));
         assertNull(stores[1].partition("orders", 1));
 
-        stores[2].alterTopicConfig("orders", Map.of("dedup.window.ms", "1000"), false);
-        await(() -> "1000".equals(stores[0].topicConfig("orders").value("dedup.window.ms")), "configs everywhere");
+        // the de-duplication window is applied by every replica: fixed at creation in cluster mode
+        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
+            Map.of("dedup.window.ms", "1000"), false)));
+        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
+            Map.of("retention.ms", "1000"), false)), "dropping dedup.window.ms is a change too");
+        stores[2].alterTopicConfig("orders", Map.of("dedup.window.ms", "60000", "retention.ms", "1000"), false);
+        await(() -> "1000".equals(stores[0].topicConfig("orders").value("retention.ms")), "configs everywhere");
+        assertEquals("60000", stores[0].topicConfig("orders").value("dedup.window.ms"));
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
             Map.of("dedup.window.ms", "x"), false)));
+        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
+            Map.of("dedup.window.ms", "60000", "dedup.max.keys", "10"), false)));
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
             Map.of("segment.bytes", "1048576"), false)));
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[2].alterTopicConfig("nope", Map.of(),
