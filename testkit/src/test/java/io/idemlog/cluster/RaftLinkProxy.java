@@ -48,6 +48,10 @@ final class RaftLinkProxy implements AutoCloseable {
     private final AtomicLong heldChunks = new AtomicLong();
     /** The node cut off (1..3), 0: none. Guarded by {@link #gate} for waits. */
     private volatile int isolated;
+    /** One-way cuts: the node whose sent bytes are held (it still receives), 0: none. */
+    private volatile int mutedSender;
+    /** One-way cuts: the node whose received bytes are held (it still sends), 0: none. */
+    private volatile int deafened;
     private volatile boolean closed;
 
     /** One accepted connection: from node {@code src} (or UNKNOWN) to node {@code dst}. */
@@ -66,8 +70,18 @@ final class RaftLinkProxy implements AutoCloseable {
         }
 
         boolean blocked() {
+            return blocked(0);
+        }
+
+        /**
+         * Whether bytes of this connection are held now; {@code direction} 1: from its source to {@code dst}, 2: the
+         * answers back, 0: either (an isolation holds both; a one-way cut only its direction).
+         */
+        boolean blocked(int direction) {
             int cut = isolated;
-            if (cut == 0) {
+            int muted = mutedSender;
+            int deaf = deafened;
+            if (cut == 0 && muted == 0 && deaf == 0) {
                 return false;
             }
             if (src == UNKNOWN) {
@@ -76,7 +90,15 @@ final class RaftLinkProxy implements AutoCloseable {
             if (src == dst) {
                 return false; // a node to itself: no network link
             }
-            return dst == cut || src == cut;
+            if (cut != 0 && (dst == cut || src == cut)) {
+                return true;
+            }
+            if (direction == 0) {
+                return false;
+            }
+            int sender = direction == 1 ? src : dst;
+            int receiver = direction == 1 ? dst : src;
+            return (muted != 0 && sender == muted) || (deaf != 0 && receiver == deaf);
         }
 
         void close() {
@@ -119,10 +141,35 @@ final class RaftLinkProxy implements AutoCloseable {
         }
     }
 
-    /** Ends the cut: held bytes are delivered, forwarding resumes. */
+    /**
+     * A one-way cut: what node {@code node} sends to the others is held (its requests and its answers), what they
+     * send to it still arrives, until {@link #heal()}.
+     */
+    void muteSender(int node) {
+        synchronized (gate) {
+            mutedSender = node;
+        }
+        for (Link l : links) {
+            l.blocked();
+        }
+    }
+
+    /** A one-way cut: what the others send to node {@code node} is held, what it sends still arrives. */
+    void deafen(int node) {
+        synchronized (gate) {
+            deafened = node;
+        }
+        for (Link l : links) {
+            l.blocked();
+        }
+    }
+
+    /** Ends every cut: held bytes are delivered, forwarding resumes. */
     void heal() {
         synchronized (gate) {
             isolated = 0;
+            mutedSender = 0;
+            deafened = 0;
             gate.notifyAll();
         }
     }
@@ -180,22 +227,22 @@ final class RaftLinkProxy implements AutoCloseable {
             }
             Link link = new Link(in, out, dst);
             links.add(link);
-            if (isolated != 0) {
+            if (isolated != 0 || mutedSender != 0 || deafened != 0) {
                 link.blocked();
             }
-            start(link, in, out, "in");
-            start(link, out, in, "out");
+            start(link, in, out, "in", 1);
+            start(link, out, in, "out", 2);
         }
     }
 
-    private void start(Link link, Socket from, Socket to, String dir) {
-        Thread t = new Thread(() -> copy(link, from, to), "raft-link-proxy-" + link.dst + "-" + link.peerPort + "-"
-            + dir);
+    private void start(Link link, Socket from, Socket to, String dir, int direction) {
+        Thread t = new Thread(() -> copy(link, from, to, direction), "raft-link-proxy-" + link.dst + "-"
+            + link.peerPort + "-" + dir);
         t.setDaemon(true);
         t.start();
     }
 
-    private void copy(Link link, Socket from, Socket to) {
+    private void copy(Link link, Socket from, Socket to, int direction) {
         byte[] buf = new byte[BUFFER_BYTES];
         try {
             InputStream is = from.getInputStream();
@@ -205,11 +252,11 @@ final class RaftLinkProxy implements AutoCloseable {
                 if (n < 0) {
                     break;
                 }
-                if (link.blocked()) {
+                if (link.blocked(direction)) {
                     heldChunks.incrementAndGet();
                     synchronized (gate) {
                         // held until heal() (notifyAll); the bounded wait re-checks `closed`
-                        while (link.blocked() && !closed) {
+                        while (link.blocked(direction) && !closed) {
                             gate.wait(1000);
                         }
                     }
