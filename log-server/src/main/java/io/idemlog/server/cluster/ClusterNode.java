@@ -197,23 +197,18 @@ public final class ClusterNode implements AutoCloseable {
             }
         }
         TopicLifecycleListener l = lifecycleListener;
-        for (Map.Entry<UUID, ClusterImage.TopicState> e : lastTopics.entrySet()) {
-            ClusterImage.TopicState now = topics.get(e.getKey());
-            if (now != null && l != null && now.partitions().size() > e.getValue().partitions().size()) {
+        if (l != null) {
+            for (Map.Entry<UUID, ClusterImage.TopicState> e : lastTopics.entrySet()) {
+                ClusterImage.TopicState before = e.getValue();
+                ClusterImage.TopicState now = topics.get(e.getKey());
                 try {
-                    l.onPartitionsAdded(now.name(), now.id(), now.partitions().size());
+                    if (now == null) {
+                        l.onTopicDeleted(before.name(), before.id(), before.partitions().size());
+                    } else if (now.partitions().size() > before.partitions().size()) {
+                        l.onPartitionsAdded(now.name(), now.id(), now.partitions().size());
+                    }
                 } catch (RuntimeException ex) {
-                    LOG.warn("node {}: partitions-added listener failed for {}", nodeId, now.name(), ex);
-                }
-            }
-        }
-        for (Map.Entry<UUID, ClusterImage.TopicState> e : lastTopics.entrySet()) {
-            if (!topics.containsKey(e.getKey()) && l != null) {
-                ClusterImage.TopicState t = e.getValue();
-                try {
-                    l.onTopicDeleted(t.name(), t.id(), t.partitions().size());
-                } catch (RuntimeException ex) {
-                    LOG.warn("node {}: topic deletion listener failed for {}", nodeId, t.name(), ex);
+                    LOG.warn("node {}: topic lifecycle listener failed for {}", nodeId, before.name(), ex);
                 }
             }
         }

@@ -664,12 +664,12 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         } finally {
             lock.unlock();
         }
-        boolean synced = false;
-        long flushedBefore = segment.flushedEnd();
         if (context.durableByReplication()) {
             // the Raft log is the durable copy: the applied end is the high watermark (see LogContext)
             return advanceDurable();
         }
+        boolean synced = false;
+        long flushedBefore = segment.flushedEnd();
         if (end > flushedBefore) {
             try {
                 long t0 = System.nanoTime();
