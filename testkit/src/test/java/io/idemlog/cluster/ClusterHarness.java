@@ -124,6 +124,30 @@ final class ClusterHarness implements AutoCloseable {
         start(raft, null);
     }
 
+    /**
+     * Starts the nodes with their Raft links through a new {@link RaftLinkProxy} (each node's voters entry is its
+     * proxy listener; the node binds a fresh replication.listen.port behind it); the caller closes the proxy.
+     */
+    RaftLinkProxy startBehindProxy() throws IOException {
+        int[] listen = new int[3];
+        java.util.function.LongSupplier[] pids = new java.util.function.LongSupplier[3];
+        for (int i = 0; i < 3; i++) {
+            listen[i] = Ports.freePort();
+            int index = i;
+            pids[i] = () -> {
+                ServerProcess n = nodes[index];
+                return n != null && n.isAlive() ? n.pid() : -1;
+            };
+        }
+        RaftLinkProxy proxy = new RaftLinkProxy(listen, pids);
+        int[] voters = new int[3];
+        for (int i = 0; i < 3; i++) {
+            voters[i] = proxy.listenerPortOf(i + 1);
+        }
+        start(voters, listen);
+        return proxy;
+    }
+
     String bootstrap() {
         StringBuilder b = new StringBuilder();
         for (ServerProcess n : nodes) {

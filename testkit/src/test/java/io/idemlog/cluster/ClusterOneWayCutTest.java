@@ -1,8 +1,6 @@
 package io.idemlog.cluster;
 
 import io.idemlog.testkit.Await;
-import io.idemlog.testkit.Ports;
-import io.idemlog.testkit.ServerProcess;
 import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -14,7 +12,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
-import java.util.function.LongSupplier;
 
 import static io.idemlog.cluster.ClusterHarness.PARTITIONS;
 import static io.idemlog.cluster.ClusterHarness.TIMEOUT;
@@ -94,22 +91,7 @@ class ClusterOneWayCutTest {
     void aLeaderThatCannotSendAndALeaderThatCannotHearNoDuplicateNoLoss() throws Exception {
         long t0 = System.nanoTime();
         cluster = new ClusterHarness(dir, "ClusterOneWayCutTest");
-        int[] listen = new int[3];
-        LongSupplier[] pids = new LongSupplier[3];
-        for (int i = 0; i < 3; i++) {
-            listen[i] = Ports.freePort();
-            int index = i;
-            pids[i] = () -> {
-                ServerProcess n = cluster.nodes[index];
-                return n != null && n.isAlive() ? n.pid() : -1;
-            };
-        }
-        proxy = new RaftLinkProxy(listen, pids);
-        int[] voters = new int[3];
-        for (int i = 0; i < 3; i++) {
-            voters[i] = proxy.listenerPortOf(i + 1);
-        }
-        cluster.start(voters, listen);
+        proxy = cluster.startBehindProxy();
         ClusterHarness.Load load;
         ClusterHarness.Load control;
         long mutedMs;

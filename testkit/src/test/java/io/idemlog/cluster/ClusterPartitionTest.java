@@ -8,7 +8,6 @@ import io.idemlog.common.protocol.message.ProduceResponse;
 import io.idemlog.common.record.Header;
 import io.idemlog.common.record.RecordBatchBuilder;
 import io.idemlog.testkit.Await;
-import io.idemlog.testkit.Ports;
 import io.idemlog.testkit.ServerProcess;
 import io.idemlog.testkit.WireConnection;
 import org.apache.kafka.clients.admin.Admin;
@@ -28,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 
 import static io.idemlog.cluster.ClusterHarness.PARTITIONS;
 import static io.idemlog.cluster.ClusterHarness.TIMEOUT;
@@ -111,22 +109,7 @@ class ClusterPartitionTest {
     void aCutOffFollowerAndACutOffLeaderNoDuplicateNoLoss() throws Exception {
         long t0 = System.nanoTime();
         cluster = new ClusterHarness(dir, "ClusterPartitionTest");
-        int[] listen = new int[3];
-        LongSupplier[] pids = new LongSupplier[3];
-        for (int i = 0; i < 3; i++) {
-            listen[i] = Ports.freePort();
-            int index = i;
-            pids[i] = () -> {
-                ServerProcess n = cluster.nodes[index];
-                return n != null && n.isAlive() ? n.pid() : -1;
-            };
-        }
-        proxy = new RaftLinkProxy(listen, pids);
-        int[] voters = new int[3];
-        for (int i = 0; i < 3; i++) {
-            voters[i] = proxy.listenerPortOf(i + 1);
-        }
-        cluster.start(voters, listen);
+        proxy = cluster.startBehindProxy();
         ClusterHarness.Load load;
         ClusterHarness.Load control;
         long failoverMs;
