@@ -134,6 +134,24 @@ public final class IdemlogServer implements AutoCloseable {
                         io.idemlog.server.cluster.ClusterLogStore s = storeRef.get();
                         return s != null && s.partitionCount(tp.topic()) > tp.partition();
                     });
+                // The settings each partition's leader proposes as its config entry, versioned by the metadata index
+                // they were read at; null (nothing proposed) until the metadata is open and knows the topic: groups
+                // recovered at start may lead before that.
+                java.util.concurrent.atomic.AtomicReference<io.idemlog.server.cluster.MetadataQuorum> quorumRef =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+                groupsHere.setMetadataIndex(() -> {
+                    io.idemlog.server.cluster.MetadataQuorum q = quorumRef.get();
+                    return q == null ? -1L : q.appliedIndex();
+                });
+                groupsHere.setTopicConfigs(d -> {
+                    io.idemlog.server.cluster.ClusterLogStore s = storeRef.get();
+                    if (s == null) {
+                        return null;
+                    }
+                    io.idemlog.server.cluster.ClusterImage.TopicState t = s.image().topic(d.topic());
+                    io.idemlog.server.metadata.TopicConfig tc = s.topicConfig(d.topic());
+                    return t == null || !t.id().equals(d.topicId()) || tc == null ? null : tc.applyTo(config.log);
+                });
                 io.idemlog.server.cluster.OffsetsStateMachine offsetsMachine = offsetsGroup.stateMachine();
                 java.util.function.Function<org.apache.ratis.protocol.RaftGroupId,
                     org.apache.ratis.statemachine.StateMachine> partitionsRegistry = groupsHere.registry();
@@ -143,6 +161,7 @@ public final class IdemlogServer implements AutoCloseable {
                     id -> id.equals(io.idemlog.server.cluster.ClusterGroupCoordinator.GROUP_ID) ? offsetsMachine
                         : partitionsRegistry.apply(id));
                 groupsHere.attach(quorum.server());
+                quorumRef.set(quorum);
                 io.idemlog.server.replication.PartitionGroups hosted = groupsHere;
                 io.idemlog.server.cluster.ClusterLogStore cluster = new io.idemlog.server.cluster.ClusterLogStore(
                     quorum, hosted::partition, config.log, CLUSTER_ADMIN_TIMEOUT_MS);
@@ -154,10 +173,6 @@ public final class IdemlogServer implements AutoCloseable {
                 groupsHere.setMinInsync(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? brokerMinInsync : (int) tc.longValue("min.insync.replicas");
-                });
-                groupsHere.setRetentionConfigs(d -> {
-                    io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
-                    return tc == null ? config.log : tc.applyTo(config.log);
                 });
                 groupsHere.setDedupConfigs(d -> {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());

@@ -15,8 +15,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -43,9 +43,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * DeleteRecords and retention on a 3-node cluster, through kafka-clients' Admin, producer and consumer: the log start
  * offset is an entry of the partition's Raft group (docs/REPLICATION.md 4.7), so after the leader is SIGKILLed the new
  * leader answers the same earliest offset and serves nothing below it. Retention (retention.bytes of the topic) is
- * the leader's decision, applied by every replica. CreatePartitions grows a topic through the metadata group. Before,
- * cluster mode refused DeleteRecords and CreatePartitions (INVALID_REQUEST) and retention.ms / retention.bytes
- * (INVALID_CONFIG), and ran no retention at all.
+ * the leader's decision, applied by every replica. CreatePartitions grows a topic through the metadata group. A topic
+ * config change (max.message.bytes) is in force on the partition's leader through the group's config entry. Before,
+ * cluster mode refused DeleteRecords and CreatePartitions (INVALID_REQUEST), retention.ms / retention.bytes and then
+ * segment.* / max.message.bytes / message.timestamp.type (INVALID_CONFIG), and ran no retention at all.
  */
 @Tag("slow")
 @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "idemlog.cluster.kill.test", matches = "true",
@@ -182,15 +183,36 @@ class ClusterRecordDeletionTest {
             assertInstanceOf(org.apache.kafka.common.errors.InvalidPartitionsException.class, shrink.getCause());
             assertEquals(0, earliest(admin, added));
 
-            // retention.ms is a topic config cluster mode applies now; segment.ms is still refused
+            // every topic config is applied in cluster mode: those apply decides with (max.message.bytes,
+            // segment.ms, ...) as a config entry of the partition's group, in force on every replica at the same
+            // point of the log; a record above the new max.message.bytes is refused by whichever node leads
             ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, RETAINED);
-            admin.incrementalAlterConfigs(Map.of(topic, List.of(new AlterConfigOp(
-                new ConfigEntry("retention.ms", "86400000"), AlterConfigOp.OpType.SET)))).all()
-                .get(30, TimeUnit.SECONDS);
-            ExecutionException refused = assertThrows(ExecutionException.class, () -> admin.incrementalAlterConfigs(
-                Map.of(topic, List.of(new AlterConfigOp(new ConfigEntry("segment.ms", "60000"),
-                    AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS));
-            assertInstanceOf(InvalidConfigurationException.class, refused.getCause());
+            admin.incrementalAlterConfigs(Map.of(topic, List.of(
+                new AlterConfigOp(new ConfigEntry("retention.ms", "86400000"), AlterConfigOp.OpType.SET),
+                new AlterConfigOp(new ConfigEntry("segment.ms", "60000"), AlterConfigOp.OpType.SET),
+                new AlterConfigOp(new ConfigEntry("max.message.bytes", "1024"), AlterConfigOp.OpType.SET))))
+                .all().get(30, TimeUnit.SECONDS);
+            Properties pp3 = new Properties();
+            pp3.putAll(pp);
+            pp3.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+            pp3.put(ProducerConfig.ACKS_CONFIG, "1");
+            pp3.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp3)) {
+                Await.until("max.message.bytes 1024 in force on the leader of " + RETAINED, ClusterHarness.TIMEOUT,
+                    () -> {
+                        try {
+                            producer.send(new ProducerRecord<>(RETAINED, 0, null, new byte[2000])).get(30,
+                                TimeUnit.SECONDS);
+                            return false;
+                        } catch (ExecutionException e) {
+                            return e.getCause() instanceof RecordTooLargeException;
+                        } catch (InterruptedException | java.util.concurrent.TimeoutException e) {
+                            return false;
+                        }
+                    });
+                assertTrue(producer.send(new ProducerRecord<>(RETAINED, 0, null, new byte[100])).get(30,
+                    TimeUnit.SECONDS).offset() > 0, "a record within the limit still goes in");
+            }
         }
     }
 }

@@ -246,24 +246,18 @@ public final class ClusterLogStore implements LogStore {
     }
 
     /**
-     * The topic configs a replicated partition applies (the rest, e.g. segment.bytes, segment.ms, max.message.bytes,
-     * message.timestamp.type, come from the server's own settings on every node: they are not yet part of the
-     * partition's replicated state, and a topic config that silently did nothing would be worse than a refusal).
-     * retention.ms / retention.bytes are the leader's to apply: it proposes the log start offset they ask for as an
-     * entry of the partition's group. cleanup.policy is accepted because delete, the only policy served, is what
+     * The topic configs a replicated partition applies; any other is refused in cluster mode (a topic config that
+     * silently did nothing would be worse than a refusal): a config added to {@link TopicConfigDef} is refused here
+     * until its replicated form exists. Those apply decides with (segment.bytes, segment.ms, max.message.bytes,
+     * message.timestamp.type, dedup.*) reach the replicas as a config entry of the partition's group, which each
+     * applies at the same point of the log (docs/REPLICATION.md 4.8); retention.ms / retention.bytes are the
+     * leader's to apply: it proposes the log start offset they ask for as an entry; min.insync.replicas is the
+     * leader's check before it proposes. cleanup.policy is accepted because delete, the only policy served, is what
      * runs.
      */
     static final java.util.Set<String> APPLIED_CONFIGS = java.util.Set.of("dedup.header", "dedup.window.ms",
-        "dedup.max.keys", "min.insync.replicas", "cleanup.policy", "retention.ms", "retention.bytes");
-
-    /**
-     * The topic configs apply decides with (the de-duplication window): set at creation, never changed in cluster
-     * mode. A replica reads them when it loads, so a change would be applied by each replica from its next restart
-     * on, at a different point of the log than the others: different de-duplication answers, diverging replicas.
-     * (To change them the change must be an entry of the partition's group; not built.)
-     */
-    static final java.util.Set<String> APPLIED_AT_CREATION = java.util.Set.of("dedup.header", "dedup.window.ms",
-        "dedup.max.keys");
+        "dedup.max.keys", "min.insync.replicas", "cleanup.policy", "retention.ms", "retention.bytes",
+        "segment.bytes", "segment.ms", "max.message.bytes", "message.timestamp.type");
 
     private void checkConfigs(Map<String, String> configs) throws AdminException {
         List<String> notApplied = new java.util.ArrayList<>();
@@ -275,8 +269,7 @@ public final class ClusterLogStore implements LogStore {
         if (!notApplied.isEmpty()) {
             java.util.Collections.sort(notApplied);
             throw new AdminException(ErrorCode.INVALID_CONFIG, "topic config(s) " + String.join(", ", notApplied)
-                + " not supported in cluster mode yet: replicated partitions take them from the server's settings "
-                + "(log.segment.bytes, log.segment.ms, ...), the same on every node; per topic only "
+                + " not supported in cluster mode yet; per topic only "
                 + String.join(", ", new java.util.TreeSet<>(APPLIED_CONFIGS)));
         }
         List<String> problems = configDef.problems(configs);
@@ -312,15 +305,6 @@ public final class ClusterLogStore implements LogStore {
         throws IOException, AdminException {
         ClusterImage.TopicState t = existing(topic);
         checkConfigs(overrides);
-        for (String key : APPLIED_AT_CREATION) {
-            if (!java.util.Objects.equals(t.configs().get(key), overrides.get(key))) {
-                throw new AdminException(ErrorCode.INVALID_CONFIG, key + " of topic " + topic + " cannot change "
-                    + "in cluster mode (it is " + (t.configs().containsKey(key) ? t.configs().get(key)
-                    : "the server's default") + "): every replica applies it in its de-duplication decisions, and a "
-                    + "change would reach the replicas at different points of the partition's log (it is read when "
-                    + "a replica loads); create a new topic with the new setting");
-            }
-        }
         if (validateOnly) {
             return;
         }

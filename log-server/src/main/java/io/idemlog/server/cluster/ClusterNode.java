@@ -51,6 +51,13 @@ public final class ClusterNode implements AutoCloseable {
 
         /** Every replica hosted here now (also those recovered from storage at start). */
         Set<ReplicaId> hosted();
+
+        /**
+         * Where this node leads the partition: proposes its topic's settings to the partition's group when they are
+         * not those in force there (a topic config change); nothing otherwise.
+         */
+        default void configure(String topic, int index) {
+        }
     }
 
     private final MetadataQuorum quorum;
@@ -163,6 +170,7 @@ public final class ClusterNode implements AutoCloseable {
                     LOG.warn("node {}: cannot host {}-{} yet: {}", nodeId, t.name(), p, e.toString());
                     continue;
                 }
+                replicas.configure(t.name(), p);
                 proposeLeaderIfNeeded(t, p, s);
             }
         }

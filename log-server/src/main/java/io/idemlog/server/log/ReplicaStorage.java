@@ -392,6 +392,19 @@ public final class ReplicaStorage implements AutoCloseable {
             return log.logStartOffset();
         }
 
+        /** This partition's storage settings now (the node's, then those of the config entries applied). */
+        public LogConfig config() {
+            return log.config();
+        }
+
+        /**
+         * New settings from the next append on (a config entry, applied at the same point of the log on every
+         * replica; or a snapshot's at load). Updater thread.
+         */
+        public void reconfigure(LogConfig config) {
+            log.reconfigure(config);
+        }
+
         /** A tick entry: producers and de-dup keys idle past their limits at the entry's time. */
         public int expire(long nowMs) {
             return log.expireProducers(nowMs);
@@ -424,6 +437,15 @@ public final class ReplicaStorage implements AutoCloseable {
         }
 
         /** The segments' bytes in offset order, concatenated (replica comparisons in tests; small logs only). */
+        /** The segments as this log holds them: base offset, next offset and size of each (diagnostics, tests). */
+        public String segmentSummary() {
+            StringBuilder out = new StringBuilder();
+            for (LogSegment s : log.segments()) {
+                out.append(s.baseOffset).append("..").append(s.nextOffset()).append('=').append(s.size()).append(' ');
+            }
+            return out.toString();
+        }
+
         public byte[] segmentBytes() throws IOException {
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             for (LogSegment s : log.segments()) {

@@ -13,21 +13,23 @@ import java.nio.charset.StandardCharsets;
  * The layouts of a partition group's requests, Raft entries and replies (docs/REPLICATION.md 4.2).
  *
  * <pre>
- * request (proposer -> leader's state machine):  kind(1) [batch | logStartOffset(8)]
- * entry   (startTransaction, the Raft log):      kind(1) leaderTimeMs(8) [batch | logStartOffset(8)]
+ * request (proposer -> leader's state machine):  kind(1) [batch | logStartOffset(8) | config(UTF-8)]
+ * entry   (startTransaction, the Raft log):      kind(1) leaderTimeMs(8) [batch | logStartOffset(8) | config(UTF-8)]
  * reply   (applyTransaction -> proposer):        status(1) error(2) baseOffset(8) lastOffset(8) logAppendTime(8)
  *                                                repeatsCount(4) repeats(8 each) message(UTF-8, rest)
  * </pre>
  *
  * One entry per batch (never per record); a {@link #TICK} entry carries only the leader's time (producer and key
  * expiry in log order); a {@link #LOG_START} entry the new log start offset (DeleteRecords, or retention decided by
- * the leader), whose reply carries the log start offset after apply as its baseOffset. The leader's clock is
+ * the leader), whose reply carries the log start offset after apply as its baseOffset; a {@link #CONFIG} entry the
+ * topic settings apply decides with from then on ({@link ReplicatedConfig}'s text). The leader's clock is
  * stamped once, in {@code startTransaction}; every replica applies the entry with that time, never its own clock.
  */
 final class PartitionEntry {
     static final byte BATCH = 1;
     static final byte TICK = 2;
     static final byte LOG_START = 3;
+    static final byte CONFIG = 4;
     static final int REQUEST_HEADER = 1;
     static final int ENTRY_HEADER = 9;
     /** A LOG_START request: kind and the offset. */
@@ -48,6 +50,19 @@ final class PartitionEntry {
         ByteBuffer b = ByteBuffer.allocate(LOG_START_REQUEST);
         b.put(LOG_START).putLong(logStartOffset).flip();
         return UnsafeByteOperations.unsafeWrap(b);
+    }
+
+    static ByteString configRequest(ReplicatedConfig config) {
+        byte[] text = config.encode().getBytes(StandardCharsets.UTF_8);
+        byte[] b = new byte[REQUEST_HEADER + text.length];
+        b[0] = CONFIG;
+        System.arraycopy(text, 0, b, REQUEST_HEADER, text.length);
+        return UnsafeByteOperations.unsafeWrap(b);
+    }
+
+    /** The reply to a CONFIG entry: applied, or refused (an entry that cannot be decoded; the same everywhere). */
+    static ByteString configReply(ErrorCode error, String message) {
+        return reply(error != ErrorCode.NONE ? REFUSED : APPENDED, error, -1L, -1L, -1L, null, message);
     }
 
     /** The reply to a LOG_START entry: the log start offset after apply, or why it was refused. */

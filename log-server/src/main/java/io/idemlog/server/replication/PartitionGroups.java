@@ -90,7 +90,7 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         this.storage = new ReplicaStorage(logConfig, clock, this::onStorageHighWatermark);
         this.dedupConfigs = d -> logConfig.dedup();
         this.minInsync = d -> config.minInsyncReplicas();
-        this.retentionConfigs = d -> logConfig;
+        this.topicConfigs = d -> logConfig.withDedup(dedupConfigs.apply(d));
         ticks = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idemlog-partition-ticks-" + config.nodeId());
             t.setDaemon(true);
@@ -118,12 +118,50 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         }
     }
 
-    /** A partition's effective retention settings (topic config over the broker's); see {@link #retention}. */
-    private volatile Function<PartitionDescriptor, LogConfig> retentionConfigs;
+    /**
+     * A partition's effective settings (its topic's config over the broker's): what its leader proposes as the
+     * partition's config entry ({@link ReplicatedConfig}) and what retention uses ({@link #retention}).
+     */
+    private volatile Function<PartitionDescriptor, LogConfig> topicConfigs;
 
-    /** The settings retention uses per partition: its topic's retention.ms / retention.bytes over the server's. */
-    public void setRetentionConfigs(Function<PartitionDescriptor, LogConfig> configs) {
-        this.retentionConfigs = Objects.requireNonNull(configs, "configs");
+    /**
+     * The settings per partition: its topic's configs over the server's (default: the server's); null when this
+     * node's metadata does not know the topic (yet): nothing is proposed or retained for it then.
+     */
+    public void setTopicConfigs(Function<PartitionDescriptor, LogConfig> configs) {
+        this.topicConfigs = Objects.requireNonNull(configs, "configs");
+    }
+
+    /** The metadata group's applied index here: the version of the settings {@link #setTopicConfigs} gives. */
+    private volatile java.util.function.LongSupplier metadataIndex = () -> -1L;
+
+    public void setMetadataIndex(java.util.function.LongSupplier index) {
+        this.metadataIndex = Objects.requireNonNull(index, "index");
+    }
+
+    /**
+     * The leader of the partition (if this node leads it) proposes its topic's settings as a config entry when they
+     * are not those in force (a topic config change, or a group without one yet); nothing otherwise. Called by the
+     * cluster node at each reconciliation pass, and here when a leader becomes ready.
+     */
+    @Override
+    public void configure(String topic, int index) {
+        ReplicatedPartition p = byName.get(key(topic, index));
+        if (p != null) {
+            proposeConfig(p);
+        }
+    }
+
+    private void proposeConfig(ReplicatedPartition p) {
+        try {
+            long version = metadataIndex.getAsLong(); // read first: a lower bound of the image the configs come from
+            LogConfig c = topicConfigs.apply(p.descriptor());
+            if (c != null) {
+                p.proposeConfig(ReplicatedConfig.of(c, version));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: cannot propose its topic settings", p, e);
+        }
     }
 
     /**
@@ -134,7 +172,12 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         long now = clock.time();
         for (ReplicatedPartition p : byGroup.values()) {
             try {
-                LogConfig c = retentionConfigs.apply(p.descriptor());
+                // every replica: segments below the log start whose seal was pending when the entry was applied
+                p.stateMachine().removeBelowLogStart();
+                LogConfig c = topicConfigs.apply(p.descriptor());
+                if (c == null) {
+                    continue;
+                }
                 p.proposeRetention(now, c.retentionMs(), c.retentionBytes());
             } catch (RuntimeException e) {
                 LOG.warn("{}: retention check failed", p, e);
@@ -337,6 +380,29 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     }
 
     void leaderReady(PartitionStateMachine sm) {
+        ReplicatedPartition p = byGroup.get(sm.getGroupId());
+        if (p != null && p.stateMachine() == sm) {
+            proposeConfig(p); // before anything else this leader proposes: a first config entry if none applied
+        }
+        notifyLeader(sm);
+    }
+
+    /**
+     * A config entry was applied (updater thread): a leader that was waiting for its first one takes the role now,
+     * so the cluster node is told (it announces the leader in the metadata only once it has the role).
+     */
+    void configApplied(PartitionStateMachine sm) {
+        RaftServer s = sm.raftServer();
+        try {
+            if (s != null && s.getDivision(sm.getGroupId()).getInfo().isLeader()) {
+                notifyLeader(sm);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: config applied, division not found", sm, e);
+        }
+    }
+
+    private void notifyLeader(PartitionStateMachine sm) {
         PartitionDescriptor d = sm.descriptor();
         int term;
         try {

@@ -63,6 +63,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private volatile ReplicaStorage.Log log;
     private volatile Path dir;
     private volatile RaftServer raftServer;
+    /**
+     * The replicated topic settings in force (the last config entry applied, or the snapshot's at load); null when
+     * none was ever applied: the settings then are this node's, with the topic's de-duplication window as the image
+     * gives it at load (groups created before config entries existed, until their leader proposes one). Written by
+     * the updater thread.
+     */
+    private volatile ReplicatedConfig appliedConfig;
     /** Snapshots installed from a leader into this replica (reinitialize calls). */
     private volatile int installs;
 
@@ -139,9 +146,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private void load() throws IOException {
         closeLog();
         SnapshotManifestFile m = SnapshotManifestFile.newest(dir);
-        DedupConfig dedup = groups.dedupFor(descriptor);
+        ReplicatedConfig config = m == null ? null : m.config();
+        DedupConfig dedup = config != null ? config.dedup() : groups.dedupFor(descriptor);
         ReplicaStorage.Log opened = groups.storage().open(descriptor.topic(), descriptor.partition(), dir, dedup,
             m == null ? null : m.manifest(), m == null ? -1L : m.index());
+        if (config != null) {
+            opened.reconfigure(config.applyTo(opened.config()));
+        }
         long expectedEnd = m == null ? 0L : m.manifest().logEndOffset();
         if (opened.logEndOffset() != expectedEnd) {
             // Recovery cut the files below what the snapshot covers (damage inside it): Ratis would replay only the
@@ -153,6 +164,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 + "let the replica be rebuilt from the leader");
         }
         log = opened;
+        appliedConfig = config;
         setLastAppliedTermIndex(m == null ? TermIndex.INITIAL_VALUE : TermIndex.valueOf(m.term(), m.index()));
         LOG.info("{}: storage loaded at {} (log end offset {})", this, m == null ? "the start" : "snapshot "
             + m.name(), log.logEndOffset());
@@ -166,7 +178,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
         ByteString content = request.getMessage().getContent();
         TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
         byte kind = content.isEmpty() ? 0 : content.byteAt(0);
-        if (kind != PartitionEntry.BATCH && kind != PartitionEntry.TICK && kind != PartitionEntry.LOG_START) {
+        if (kind != PartitionEntry.BATCH && kind != PartitionEntry.TICK && kind != PartitionEntry.LOG_START
+            && kind != PartitionEntry.CONFIG) {
             TransactionContext t = b.setLogData(ByteString.EMPTY).build();
             t.setException(new IOException("not a partition request (kind " + kind + ")"));
             return t;
@@ -195,6 +208,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (kind == PartitionEntry.TICK) {
             l.expire(leaderTimeMs);
             reply = ByteString.EMPTY;
+        } else if (kind == PartitionEntry.CONFIG) {
+            reply = applyConfig(l, data, entry);
         } else if (kind == PartitionEntry.LOG_START) {
             try {
                 reply = applyLogStart(l, data, entry);
@@ -241,20 +256,71 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 + data.size() + " bytes");
         }
         long target = data.substring(PartitionEntry.ENTRY_HEADER).asReadOnlyByteBuffer().getLong();
-        long before = l.logStartOffset();
-        long after;
+        synchronized (logStartLock) {
+            long before = l.logStartOffset();
+            long after;
+            try {
+                after = l.moveLogStart(target);
+            } catch (io.idemlog.server.metadata.AdminException e) {
+                return PartitionEntry.logStartReply(e.error(), -1L, e.getMessage());
+            }
+            if (after > before) {
+                writeSnapshot(l, TermIndex.valueOf(entry.getTerm(), entry.getIndex()));
+                int removed = l.removeBelowLogStart();
+                LOG.info("{}: log start offset {} -> {} at entry {} ({} segment(s) removed)", this, before, after,
+                    entry.getIndex(), removed);
+            }
+            return PartitionEntry.logStartReply(ErrorCode.NONE, after, null);
+        }
+    }
+
+    /** Held from a log start entry's move to its snapshot: no segment below the new start goes before that. */
+    private final Object logStartLock = new Object();
+
+    /**
+     * Removes the segments entirely below the log start offset that the log start entry's apply could not (their
+     * seal was still pending then: a segment rolled just before); PartitionGroups calls it every retention check on
+     * every replica. Never between a log start entry's move and its snapshot (the snapshot before still names them).
+     *
+     * @return how many segments were removed
+     */
+    int removeBelowLogStart() {
+        synchronized (logStartLock) {
+            ReplicaStorage.Log l = log;
+            return l == null ? 0 : l.removeBelowLogStart();
+        }
+    }
+
+    /**
+     * A config entry: the settings apply decides with from the next entry on, on every replica at this point of the
+     * log. One that cannot be decoded is refused (the same everywhere) and changes nothing.
+     */
+    private ByteString applyConfig(ReplicaStorage.Log l, ByteString data, LogEntryProto entry) {
+        ReplicatedConfig config;
         try {
-            after = l.moveLogStart(target);
-        } catch (io.idemlog.server.metadata.AdminException e) {
-            return PartitionEntry.logStartReply(e.error(), -1L, e.getMessage());
+            config = ReplicatedConfig.decode(data.substring(PartitionEntry.ENTRY_HEADER).toStringUtf8());
+        } catch (IllegalArgumentException e) {
+            LOG.warn("{}: config entry {} refused: {}", this, entry.getIndex(), e.getMessage());
+            return PartitionEntry.configReply(ErrorCode.INVALID_CONFIG, "config entry refused: " + e.getMessage());
         }
-        if (after > before) {
-            writeSnapshot(l, TermIndex.valueOf(entry.getTerm(), entry.getIndex()));
-            int removed = l.removeBelowLogStart();
-            LOG.info("{}: log start offset {} -> {} at entry {} ({} segment(s) removed)", this, before, after,
-                entry.getIndex(), removed);
+        ReplicatedConfig was = appliedConfig;
+        if (was != null && config.version() < was.version()) {
+            LOG.info("{}: config entry {} ignored: read at metadata index {}, older than the settings in force ({})",
+                this, entry.getIndex(), config.version(), was);
+            return PartitionEntry.configReply(ErrorCode.NONE, null);
         }
-        return PartitionEntry.logStartReply(ErrorCode.NONE, after, null);
+        l.reconfigure(config.applyTo(l.config()));
+        appliedConfig = config;
+        if (!config.sameSettings(was)) {
+            LOG.info("{}: topic settings at entry {}: {}", this, entry.getIndex(), config);
+        }
+        groups.configApplied(this);
+        return PartitionEntry.configReply(ErrorCode.NONE, null);
+    }
+
+    /** The replicated topic settings in force here, or null (none applied yet). */
+    ReplicatedConfig appliedConfig() {
+        return appliedConfig;
     }
 
     // ---------------------------------------------------------------------------------------------- leadership
@@ -293,7 +359,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** The files at {@code at} (the state after applying it) as a snapshot: fsync, state files, manifest. */
     private void writeSnapshot(ReplicaStorage.Log l, TermIndex at) throws IOException {
         ReplicaStorage.Manifest manifest = l.snapshot(at.getIndex());
-        SnapshotManifestFile m = new SnapshotManifestFile(at.getTerm(), at.getIndex(), manifest);
+        SnapshotManifestFile m = new SnapshotManifestFile(at.getTerm(), at.getIndex(), manifest, appliedConfig);
         m.write(dir);
         LOG.info("{}: snapshot {} (log start offset {}, log end offset {}, {} segments)", this, m.name(),
             manifest.logStartOffset(), manifest.logEndOffset(), manifest.bases().length);

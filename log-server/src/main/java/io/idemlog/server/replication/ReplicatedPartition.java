@@ -119,6 +119,12 @@ public final class ReplicatedPartition implements Partition {
         return sm.descriptor();
     }
 
+    /** Whether this node's division leads the group and is ready in Raft's sense (whatever {@link #role} says). */
+    boolean raftLeaderReady() {
+        RaftServer.Division d = division();
+        return d != null && d.getInfo().isLeader() && d.getInfo().isLeaderReady();
+    }
+
     private RaftServer.Division division() {
         RaftServer server = sm.raftServer();
         if (server == null) {
@@ -157,8 +163,42 @@ public final class ReplicatedPartition implements Partition {
             return PartitionRole.OFFLINE;
         }
         DivisionInfo info = d.getInfo();
-        return info.isLeader() && info.isLeaderReady() && majorityInContact(info) ? PartitionRole.LEADER
-            : PartitionRole.FOLLOWER;
+        return info.isLeader() && info.isLeaderReady() && sm.appliedConfig() != null && majorityInContact(info)
+            ? PartitionRole.LEADER : PartitionRole.FOLLOWER;
+    }
+
+    /** A config proposal is in flight (at most one per partition). */
+    private volatile boolean configProposed;
+
+    /**
+     * On the leader (ready: its term's first entry applied): proposes {@code desired} as a config entry when it is
+     * not the setting in force here, so that every replica applies it at the same point of the log. Until a first
+     * config entry is applied this leader does not take the role (no batch is proposed before the settings it is
+     * applied with are in the log). At most one proposal in flight; a failed one is proposed again at the next call.
+     *
+     * @return whether a proposal was made
+     */
+    boolean proposeConfig(ReplicatedConfig desired) {
+        RaftServer.Division d = division();
+        ReplicatedConfig now = sm.appliedConfig();
+        if (d == null || sm.log() == null || configProposed || desired.sameSettings(now)
+            || (now != null && desired.version() < now.version())) {
+            return false; // in force already, or read from metadata older than the settings in force
+        }
+        DivisionInfo info = d.getInfo();
+        if (!info.isLeader() || !info.isLeaderReady()) {
+            return false;
+        }
+        configProposed = true;
+        LOG.info("{}: proposing the topic settings {} (in force: {})", this, desired, sm.appliedConfig());
+        submit(PartitionEntry.configRequest(desired)).whenComplete((reply, e) -> {
+            configProposed = false;
+            if (e != null || !reply.isSuccess()) {
+                LOG.info("{}: the config entry was not committed ({}); proposed again at the next check", this,
+                    e != null ? e : reply.getException());
+            }
+        });
+        return true;
     }
 
     /** How often {@link #majorityInContact} looks at the followers again (it builds a proto: not per request). */

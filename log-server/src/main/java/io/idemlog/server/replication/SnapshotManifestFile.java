@@ -15,11 +15,15 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * A partition group's Raft snapshot (docs/REPLICATION.md 4.3): the Raft term and index it covers, and the partition
- * storage's {@link ReplicaStorage.Manifest} (log end, log start, every segment not below it and its size). The snapshot IS the files it
- * names (no copy); restoring cuts the directory to it and lets Ratis replay the rest. Text, written atomically.
+ * A partition group's Raft snapshot (docs/REPLICATION.md 4.3): the Raft term and index it covers, the partition
+ * storage's {@link ReplicaStorage.Manifest} (log end, log start, every segment not below it and its size) and the
+ * replicated topic settings in force ({@link ReplicatedConfig}, {@code config.<key>=} lines; null when no config
+ * entry had been applied, or a manifest written before they were replicated). The snapshot IS the files it names
+ * (no copy); restoring cuts the directory to it and lets Ratis replay the rest. Text, written atomically.
  */
-record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manifest) {
+record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manifest, ReplicatedConfig config) {
+    private static final String CONFIG_PREFIX = "config.";
+
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotManifestFile.class);
     static final String PREFIX = "raft-snapshot.";
     static final String SUFFIX = ".manifest";
@@ -38,6 +42,12 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
         }
         if (manifest.activeRollBaseMs() >= 0) {
             sb.append("activeRollBaseMs=").append(manifest.activeRollBaseMs()).append('\n');
+        }
+        if (config != null) {
+            for (java.util.Map.Entry<String, String> e : config.toMap().entrySet()) {
+                sb.append(CONFIG_PREFIX).append(e.getKey()).append('=')
+                    .append(ReplicatedConfig.encodeValue(e.getValue())).append('\n');
+            }
         }
         for (int i = 0; i < manifest.bases().length; i++) {
             sb.append("segment=").append(manifest.bases()[i]).append(' ').append(manifest.sizes()[i]).append('\n');
@@ -78,6 +88,7 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
         long rollBase = -1; // absent: an empty active segment, or a manifest written before it was recorded
         boolean complete = false;
         List<long[]> segments = new ArrayList<>();
+        java.util.Map<String, String> config = new java.util.TreeMap<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
             if (line.equals("end")) {
                 complete = true;
@@ -90,6 +101,10 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
             String k = line.substring(0, eq);
             String v = line.substring(eq + 1);
             try {
+                if (k.startsWith(CONFIG_PREFIX)) {
+                    config.put(k.substring(CONFIG_PREFIX.length()), ReplicatedConfig.decodeValue(v));
+                    continue;
+                }
                 switch (k) {
                     case "term" -> term = Long.parseLong(v);
                     case "index" -> index = Long.parseLong(v);
@@ -116,7 +131,16 @@ record SnapshotManifestFile(long term, long index, ReplicaStorage.Manifest manif
             bases[i] = segments.get(i)[0];
             sizes[i] = segments.get(i)[1];
         }
-        return new SnapshotManifestFile(term, index, new ReplicaStorage.Manifest(end, start, rollBase, bases, sizes));
+        ReplicatedConfig replicated = null;
+        if (!config.isEmpty()) {
+            try {
+                replicated = ReplicatedConfig.fromMap(config);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(file + ": bad replicated config " + config + ": " + e.getMessage(), e);
+            }
+        }
+        return new SnapshotManifestFile(term, index, new ReplicaStorage.Manifest(end, start, rollBase, bases, sizes),
+            replicated);
     }
 
     /** The manifests in {@code dir}, oldest first (the name sorts by index). */

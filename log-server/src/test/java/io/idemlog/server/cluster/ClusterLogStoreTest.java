@@ -124,10 +124,9 @@ class ClusterLogStoreTest {
         assertNull(stores[1].createTopic("orders", 2, 3, Map.of(), true), "validate only");
         assertEquals(-1, stores[1].partitionCount("orders"));
 
-        // configs a replicated partition does not apply yet are refused, not stored and ignored
-        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[1].createTopic("orders", 2, 3,
-            Map.of("segment.ms", "60000"), false)));
-        UUID id = stores[1].createTopic("orders", 2, -1, Map.of("dedup.window.ms", "60000"), false);
+        // every topic config is replicated (those apply decides with as config entries of the partition groups)
+        UUID id = stores[1].createTopic("orders", 2, -1, Map.of("dedup.window.ms", "60000", "segment.ms", "60000"),
+            false);
         assertNotNull(id);
         assertEquals(2, stores[1].partitionCount("orders"), "applied on the proposer when createTopic returns");
         await(() -> stores[0].partitionCount("orders") == 2 && stores[2].partitionCount("orders") == 2,
@@ -138,6 +137,7 @@ class ClusterLogStoreTest {
             assertEquals(3, s.replicationFactor("orders"), "default.replication.factor = min(3, voters)");
             assertEquals(Map.of("orders", 2), s.topics());
             assertEquals("60000", s.topicConfig("orders").value("dedup.window.ms"));
+            assertEquals("60000", s.topicConfig("orders").value("segment.ms"));
         }
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, error(() -> stores[2].createTopic("orders", 1, 1, Map.of(),
             false)));
@@ -148,20 +148,17 @@ class ClusterLogStoreTest {
         assertNull(stores[0].partition("orders", 2));
         assertNull(stores[1].partition("orders", 1));
 
-        // the de-duplication window is applied by every replica: fixed at creation in cluster mode
-        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
-            Map.of("dedup.window.ms", "1000"), false)));
-        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
-            Map.of("retention.ms", "1000"), false)), "dropping dedup.window.ms is a change too");
-        stores[2].alterTopicConfig("orders", Map.of("dedup.window.ms", "60000", "retention.ms", "1000"), false);
+        // the de-duplication window and the segment settings change too: the partitions' leaders propose them as
+        // config entries, applied by every replica at the same point of the log (ReplicatedPartitionTest)
+        stores[2].alterTopicConfig("orders", Map.of("dedup.window.ms", "1000", "retention.ms", "1000",
+            "segment.bytes", "1048576"), false);
         await(() -> "1000".equals(stores[0].topicConfig("orders").value("retention.ms")), "configs everywhere");
-        assertEquals("60000", stores[0].topicConfig("orders").value("dedup.window.ms"));
+        assertEquals("1000", stores[0].topicConfig("orders").value("dedup.window.ms"));
+        assertEquals("1048576", stores[0].topicConfig("orders").value("segment.bytes"));
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
             Map.of("dedup.window.ms", "x"), false)));
         assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
-            Map.of("dedup.window.ms", "60000", "dedup.max.keys", "10"), false)));
-        assertEquals(ErrorCode.INVALID_CONFIG, error(() -> stores[2].alterTopicConfig("orders",
-            Map.of("segment.bytes", "1048576"), false)));
+            Map.of("segment.bytes", "10"), false)), "below segment.bytes' minimum");
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[2].alterTopicConfig("nope", Map.of(),
             false)));
         assertEquals(ErrorCode.INVALID_PARTITIONS, error(() -> stores[0].createPartitions("orders", 2, false)));

@@ -63,6 +63,13 @@ final class ReplicaCluster implements AutoCloseable {
         }
     }
 
+    /** A node's own storage settings (null: {@link #logConfig}), as a server's log.* properties would differ. */
+    final LogConfig[] nodeLogConfigs = new LogConfig[3];
+    /** The topic settings every node's leader proposes (null: each node's own storage settings). */
+    volatile java.util.function.Function<PartitionDescriptor, LogConfig> topicConfigs;
+    /** The version (metadata index) every node reports for {@link #topicConfigs}. */
+    volatile long metadataIndex = -1L;
+
     void startAll() throws IOException {
         for (int i = 0; i < 3; i++) {
             start(i);
@@ -74,7 +81,12 @@ final class ReplicaCluster implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, snapshotOnStop);
-        PartitionGroups g = new PartitionGroups(configs[i], logConfig, new SystemEpochClock(), tickIntervalMs);
+        PartitionGroups g = new PartitionGroups(configs[i], nodeLogConfigs[i] != null ? nodeLogConfigs[i] : logConfig,
+            new SystemEpochClock(), tickIntervalMs);
+        if (topicConfigs != null) {
+            g.setTopicConfigs(topicConfigs);
+            g.setMetadataIndex(() -> metadataIndex);
+        }
         MetadataQuorum q;
         try {
             q = MetadataQuorum.start(configs[i], p, g.registry());

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +22,7 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -539,28 +542,68 @@ class ReplicatedPartitionTest {
         LogConfig c = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 1024L);
         c = ReplicaCluster.with(c, "retentionBytes", 4096L);
         c = ReplicaCluster.with(c, "retentionCheckIntervalMs", 100L);
+        // the batches' timestamps are of 2023: retention.ms would delete all but the active segment; bytes only here
+        c = ReplicaCluster.with(c, "retentionMs", -1L);
         cluster.logConfig = c;
         startWithPartition(1_000_000);
         long end = appendBatches(0, 60, 5);
         cluster.awaitApplied(TOPIC, 0, end);
+        // Settled: the leader sees nothing more to retain (retention can move the start in several steps, as the
+        // high watermark of each check allows) and every replica holds the same segments from the same start.
         ReplicaCluster.await(() -> {
-            long start = at(0).logStartOffset();
-            if (start == 0) {
+            int l = cluster.leader(TOPIC, 0);
+            long start = at(l).logStartOffset();
+            if (start == 0 || ((ReplicatedPartition) at(l)).stateMachine().log()
+                .retentionTarget(System.currentTimeMillis(), cluster.logConfig.retentionMs(),
+                cluster.logConfig.retentionBytes()) >= 0) {
                 return false;
             }
-            for (int i = 0; i < 3; i++) {
-                if (at(i).logStartOffset() != start || at(i).sizeInBytes() > 4096 + 1024 + 400) {
-                    return false;
+            try {
+                List<Long> bases = segmentBases(at(l));
+                if (bases.isEmpty() || bases.get(0) != start) {
+                    return false; // a segment below the start whose seal was pending at the entry: swept later
                 }
+                for (int i = 0; i < 3; i++) {
+                    if (at(i).logStartOffset() != start || at(i).sizeInBytes() > 4096 + 1024 + 400
+                        || !bases.equals(segmentBases(at(i)))) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (Exception e) {
+                return false; // a segment renamed for deletion while listed
             }
-            return true;
         }, "retention.bytes 4096 on every replica, at the same log start offset");
         int leader = cluster.leader(TOPIC, 0);
         List<Long> kept = segmentBases(at(leader));
         assertEquals(at(leader).logStartOffset(), (long) kept.get(0), "retention moves the start to a segment base");
         for (int i = 0; i < 3; i++) {
             assertEquals(kept, segmentBases(at(i)), "node " + (i + 1) + "'s segments");
-            assertEquals(cluster.digest(leader, TOPIC, 0), cluster.digest(i, TOPIC, 0));
+            final int node = i;
+            assertEquals(cluster.digest(leader, TOPIC, 0), cluster.digest(i, TOPIC, 0), () -> {
+                try {
+                    return "node " + (node + 1) + " vs leader " + (leader + 1) + ": " + segmentDigests(node) + " vs "
+                        + segmentDigests(leader);
+                } catch (Exception e) {
+                    return e.toString();
+                }
+            });
+        }
+    }
+
+    /** Per segment file of a replica: its name, size and a digest prefix of its bytes (failure messages). */
+    private String segmentDigests(int node) throws Exception {
+        Path sm = ((ReplicatedPartition) at(node)).stateMachine().log().dir();
+        try (Stream<Path> files = Files.list(sm)) {
+            List<Path> logs = files.filter(f -> f.getFileName().toString().endsWith(".log")).sorted().toList();
+            StringBuilder out = new StringBuilder("[log " + ((ReplicatedPartition) at(node)).stateMachine().log()
+                .segmentSummary() + "; files ");
+            for (Path f : logs) {
+                byte[] b = Files.readAllBytes(f);
+                String d = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)).substring(0, 8);
+                out.append(f.getFileName()).append('=').append(b.length).append(':').append(d).append(' ');
+            }
+            return out.append(']').toString();
         }
     }
 
@@ -601,6 +644,129 @@ class ReplicatedPartitionTest {
         cluster.awaitApplied(TOPIC, 0, more);
         for (int i = 0; i < 3; i++) {
             assertEquals(cluster.digest(cluster.leader(TOPIC, 0), TOPIC, 0), cluster.digest(i, TOPIC, 0));
+        }
+    }
+
+    private LogConfig configOf(int node) {
+        return ((ReplicatedPartition) at(node)).stateMachine().log().config();
+    }
+
+    /**
+     * Topic settings that apply decides with are a config entry of the group (docs/REPLICATION.md 4.8): a change of
+     * segment.bytes rolls every replica at the same offset, whatever each node's own log.segment.bytes; a restarted
+     * replica comes back with it (its snapshot manifest records it); a proposal read from older metadata than the
+     * setting in force is not made. Before, replicas took segment.bytes from their own server settings and cluster
+     * mode refused it as a topic config.
+     */
+    @Test
+    void aTopicSettingChangeAppliesAtTheSamePointOnEveryReplicaWhateverEachNodesOwnSettings() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.nodeLogConfigs[1] = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 2048L);
+        cluster.nodeLogConfigs[2] = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 4096L);
+        LogConfig large = ReplicaCluster.with(cluster.logConfig, "segmentBytes", 1L << 20);
+        java.util.concurrent.atomic.AtomicReference<LogConfig> topic =
+            new java.util.concurrent.atomic.AtomicReference<>(large);
+        cluster.topicConfigs = d -> topic.get();
+        cluster.metadataIndex = 1;
+        startWithPartition(1_000_000);
+        long end = appendBatches(0, 10, 5);
+        cluster.awaitApplied(TOPIC, 0, end);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(List.of(0L), segmentBases(at(i)), "node " + (i + 1) + ": the topic's 1 MiB, not its own");
+            assertEquals(1L << 20, configOf(i).segmentBytes());
+        }
+
+        topic.set(ReplicaCluster.with(large, "segmentBytes", 1024L));
+        cluster.metadataIndex = 2;
+        int leader = cluster.leader(TOPIC, 0);
+        cluster.groups[leader].configure(TOPIC, 0);
+        ReplicaCluster.await(() -> {
+            for (int i = 0; i < 3; i++) {
+                if (configOf(i).segmentBytes() != 1024L) {
+                    return false;
+                }
+            }
+            return true;
+        }, "segment.bytes 1024 applied on every replica");
+        long more = appendBatches(10, 20, 5);
+        cluster.awaitApplied(TOPIC, 0, more);
+        List<Long> bases = segmentBases(at(leader));
+        assertTrue(bases.size() > 3, "rolled at 1 KiB after the change: " + bases);
+        assertEquals(0L, (long) bases.get(0));
+        assertTrue(bases.get(1) >= end, "nothing before the change rolled: " + bases);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(bases, segmentBases(at(i)), "node " + (i + 1) + "'s segments");
+            assertEquals(cluster.digest(leader, TOPIC, 0), cluster.digest(i, TOPIC, 0));
+        }
+
+        // settings read from older metadata than those in force: not proposed
+        topic.set(large);
+        cluster.metadataIndex = 1;
+        assertFalse(((ReplicatedPartition) at(leader)).proposeConfig(ReplicatedConfig.of(large, 1)));
+        cluster.groups[leader].configure(TOPIC, 0);
+        long after = appendBatches(30, 3, 5);
+        cluster.awaitApplied(TOPIC, 0, after);
+        assertEquals(1024L, configOf(leader).segmentBytes());
+
+        // a restarted follower: its snapshot (taken at stop) records the settings, and it rolls as the others do
+        int follower = (leader + 1) % 3;
+        Path smDir = ((ReplicatedPartition) at(follower)).stateMachine().log().dir();
+        cluster.stop(follower);
+        SnapshotManifestFile m = SnapshotManifestFile.newest(smDir);
+        assertTrue(m != null && m.config() != null && m.config().segmentBytes() == 1024L, "manifest " + m);
+        cluster.start(follower);
+        cluster.awaitApplied(TOPIC, 0, after);
+        assertEquals(1024L, configOf(follower).segmentBytes());
+        long last = appendBatches(33, 5, 5);
+        cluster.awaitApplied(TOPIC, 0, last);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(cluster.digest(cluster.leader(TOPIC, 0), TOPIC, 0), cluster.digest(i, TOPIC, 0));
+        }
+    }
+
+    /**
+     * A new group's leader takes the role (and so is announced, and takes batches) only once its topic settings are
+     * applied: its first batch is applied with them (LogAppendTime here). While its metadata does not know the
+     * topic it proposes nothing and answers NOT_LEADER_OR_FOLLOWER.
+     */
+    @Test
+    void aLeaderTakesTheRoleOnlyWithItsTopicSettingsApplied() throws Exception {
+        cluster = new ReplicaCluster(dir);
+        java.util.concurrent.atomic.AtomicReference<LogConfig> topic = new java.util.concurrent.atomic.AtomicReference<>();
+        cluster.topicConfigs = d -> topic.get();
+        startWithPartition(1_000_000);
+        ReplicaCluster.await(() -> {
+            for (int i = 0; i < 3; i++) {
+                if (((ReplicatedPartition) at(i)).raftLeaderReady()) {
+                    return true;
+                }
+            }
+            return false;
+        }, "a ready Raft leader");
+        int raftLeader = -1;
+        for (int i = 0; i < 3; i++) {
+            if (((ReplicatedPartition) at(i)).raftLeaderReady()) {
+                raftLeader = i;
+            }
+            assertNotEquals(io.idemlog.server.log.PartitionRole.LEADER, at(i).role(), "node " + (i + 1));
+        }
+        assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER, append(at(raftLeader),
+            ReplicaCluster.batch(PRODUCER, (short) 0, 0, 1, "early")).error());
+        assertNull(((ReplicatedPartition) at(raftLeader)).stateMachine().appliedConfig());
+
+        topic.set(cluster.logConfig.withLogAppendTime(true));
+        for (int i = 0; i < 3; i++) {
+            cluster.groups[i].configure(TOPIC, 0);
+        }
+        int leader = cluster.leader(TOPIC, 0);
+        AppendResult first = append(at(leader), ReplicaCluster.batch(PRODUCER, (short) 0, 0, 3, "first"));
+        assertEquals(ErrorCode.NONE, first.error(), first.errorMessage());
+        assertTrue(first.logAppendTime() > 0, "the first batch applied with LogAppendTime: " + first);
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            ReplicaCluster.await(() -> ((ReplicatedPartition) at(n)).stateMachine().appliedConfig() != null,
+                "the settings on node " + (i + 1));
+            assertTrue(configOf(i).logAppendTime());
         }
     }
 }
