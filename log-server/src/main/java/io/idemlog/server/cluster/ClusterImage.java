@@ -20,7 +20,7 @@ import java.util.UUID;
  * the entry. Topic records use {@link MetadataRecord}'s encoding (the single-node metadata log's own format).
  */
 public final class ClusterImage {
-    public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>(), 0, new TreeMap<>());
+    public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>(), 0, new TreeMap<>(), Identities.EMPTY);
     /** Longest advertised host name a broker registration may carry (bytes of UTF-8). */
     static final int MAX_HOST_BYTES = 255;
 
@@ -43,6 +43,27 @@ public final class ClusterImage {
         }
     }
 
+    /**
+     * A named producer's stable identity (docs/DEDUP.md "Stable producer identity"): its producer id, the epoch its
+     * latest InitProducerId was answered (the start of its epoch block), and the init count at that init (the least
+     * recently initialised name is forgotten beyond the bound).
+     */
+    public record NamedProducer(long producerId, short epoch, long lastInit) {
+    }
+
+    /**
+     * The named producers (by name), the producer ids retired because their epochs ran out (fenced at every epoch),
+     * and how many named inits were applied (the clock of {@link NamedProducer#lastInit}). Immutable.
+     */
+    public record Identities(Map<String, NamedProducer> names, java.util.SortedSet<Long> retired, long inits) {
+        static final Identities EMPTY = new Identities(new TreeMap<>(), new java.util.TreeSet<>(), 0);
+
+        public Identities {
+            names = Collections.unmodifiableMap(new TreeMap<>(names));
+            retired = Collections.unmodifiableSortedSet(new java.util.TreeSet<>(retired));
+        }
+    }
+
     /** What applying an entry did: the new image, and the answer for its proposer. */
     public record Result(ClusterImage image, boolean accepted, long value, String message) {
     }
@@ -54,15 +75,28 @@ public final class ClusterImage {
     static final byte PRODUCER_ID_BLOCK = 4;
     static final byte BROKER_REGISTERED = 5;
     static final byte PARTITIONS_ADDED = 6;
+    static final byte NAMED_PRODUCER = 7;
+    /** Epochs per incarnation of a named producer (as a single node's {@code ProducerIdentities}). */
+    static final int EPOCH_BLOCK = io.idemlog.server.state.ProducerIdentities.EPOCH_BLOCK;
+    /** A named producer id must fit the 48 bits the answer's value leaves it. */
+    static final long MAX_NAMED_PRODUCER_ID = (1L << 47) - 1;
 
     private final Map<String, TopicState> topics;
     private final long nextProducerId;
     private final Map<Integer, BrokerState> brokers;
+    private final Identities identities;
 
-    private ClusterImage(Map<String, TopicState> topics, long nextProducerId, Map<Integer, BrokerState> brokers) {
+    private ClusterImage(Map<String, TopicState> topics, long nextProducerId, Map<Integer, BrokerState> brokers,
+                         Identities identities) {
         this.topics = Collections.unmodifiableMap(topics);
         this.nextProducerId = nextProducerId;
         this.brokers = Collections.unmodifiableMap(brokers);
+        this.identities = identities;
+    }
+
+    /** The named producers' identities. */
+    public Identities identities() {
+        return identities;
     }
 
     /** Every registered broker by node id (ascending), each with its latest registration. */
@@ -158,6 +192,22 @@ public final class ClusterImage {
             .putShort((short) h.length).put(h).putInt(port).array();
     }
 
+    /**
+     * A named producer's InitProducerId: the same producer id as its earlier incarnations at the next epoch block
+     * (a new id at epoch 0 the first time, after it was forgotten, or when its epochs ran out: the old id is then
+     * retired); beyond {@code maxNames} names the least recently initialised is forgotten. The answer's value is
+     * {@code producerId << 16 | epoch}.
+     */
+    static byte[] namedProducer(String name, int maxNames) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length < 1 || n.length > io.idemlog.server.state.ProducerIdentities.MAX_NAME_BYTES) {
+            throw new IllegalArgumentException("a producer name is 1 to "
+                + io.idemlog.server.state.ProducerIdentities.MAX_NAME_BYTES + " bytes: " + n.length);
+        }
+        return ByteBuffer.allocate(1 + 4 + 2 + n.length).put(NAMED_PRODUCER).putInt(maxNames)
+            .putShort((short) n.length).put(n).array();
+    }
+
     static byte[] producerIdBlock(int nodeId, int size) {
         return ByteBuffer.allocate(1 + 8).put(PRODUCER_ID_BLOCK).putInt(nodeId).putInt(size).array();
     }
@@ -178,6 +228,7 @@ public final class ClusterImage {
                 case PRODUCER_ID_BLOCK -> applyBlock(entry);
                 case BROKER_REGISTERED -> applyBroker(entry);
                 case PARTITIONS_ADDED -> applyPartitionsAdded(entry);
+                case NAMED_PRODUCER -> applyNamedProducer(entry);
                 default -> throw new IllegalArgumentException("unknown metadata entry kind " + kind);
             };
         } catch (BufferUnderflowException e) {
@@ -216,7 +267,7 @@ public final class ClusterImage {
         }
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-        return new Result(new ClusterImage(next, nextProducerId, brokers), true, n, "created");
+        return new Result(new ClusterImage(next, nextProducerId, brokers, identities), true, n, "created");
     }
 
     /** Reads {@code n} replica lists (each: count, node ids). */
@@ -256,7 +307,8 @@ public final class ClusterImage {
         parts.addAll(added);
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-        return new Result(new ClusterImage(next, nextProducerId, brokers), true, parts.size(), "partitions added");
+        return new Result(new ClusterImage(next, nextProducerId, brokers, identities), true, parts.size(),
+            "partitions added");
     }
 
     private Result applyTopicRecord(ByteBuffer b) {
@@ -277,7 +329,7 @@ public final class ClusterImage {
         } else {
             throw new IllegalArgumentException("TOPIC_RECORD cannot carry " + r.getClass().getSimpleName());
         }
-        return new Result(new ClusterImage(next, nextProducerId, brokers), true, 0, "applied");
+        return new Result(new ClusterImage(next, nextProducerId, brokers, identities), true, 0, "applied");
     }
 
     private Result applyLeader(ByteBuffer b) {
@@ -300,7 +352,8 @@ public final class ClusterImage {
         parts.set(partition, new PartitionState(old.replicas(), leader, epoch));
         TreeMap<String, TopicState> next = new TreeMap<>(topics);
         next.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-        return new Result(new ClusterImage(next, nextProducerId, brokers), true, epoch, "leader changed");
+        return new Result(new ClusterImage(next, nextProducerId, brokers, identities), true, epoch,
+            "leader changed");
     }
 
     private Result applyBlock(ByteBuffer b) {
@@ -312,7 +365,57 @@ public final class ClusterImage {
         if (nextProducerId > Long.MAX_VALUE - size) {
             return refuse("producer ids exhausted");
         }
-        return new Result(new ClusterImage(topics, nextProducerId + size, brokers), true, nextProducerId, "allocated");
+        return new Result(new ClusterImage(topics, nextProducerId + size, brokers, identities), true, nextProducerId,
+            "allocated");
+    }
+
+    private Result applyNamedProducer(ByteBuffer b) {
+        int maxNames = b.getInt();
+        int len = b.getShort() & 0xffff;
+        if (maxNames < 1 || len < 1 || len > io.idemlog.server.state.ProducerIdentities.MAX_NAME_BYTES
+            || len > b.remaining()) {
+            throw new IllegalArgumentException("bad named producer entry (name of " + len + " bytes, " + maxNames
+                + " names kept)");
+        }
+        byte[] n = new byte[len];
+        b.get(n);
+        String name = new String(n, StandardCharsets.UTF_8);
+        NamedProducer was = identities.names().get(name);
+        java.util.SortedSet<Long> retired = identities.retired();
+        long next = nextProducerId;
+        long id;
+        short epoch;
+        if (was == null) {
+            id = next++;
+            epoch = 0;
+        } else if (was.epoch() + 2L * EPOCH_BLOCK - 1 > Short.MAX_VALUE) {
+            retired = new java.util.TreeSet<>(retired);
+            retired.add(was.producerId());
+            id = next++;
+            epoch = 0;
+        } else {
+            id = was.producerId();
+            epoch = (short) (was.epoch() + EPOCH_BLOCK);
+        }
+        if (id > MAX_NAMED_PRODUCER_ID) {
+            return refuse("producer ids exhausted");
+        }
+        long inits = identities.inits() + 1;
+        TreeMap<String, NamedProducer> names = new TreeMap<>(identities.names());
+        names.put(name, new NamedProducer(id, epoch, inits));
+        while (names.size() > maxNames) {
+            String oldest = null;
+            long at = Long.MAX_VALUE;
+            for (Map.Entry<String, NamedProducer> e : names.entrySet()) {
+                if (e.getValue().lastInit() < at) {
+                    at = e.getValue().lastInit();
+                    oldest = e.getKey();
+                }
+            }
+            names.remove(oldest);
+        }
+        return new Result(new ClusterImage(topics, next, brokers, new Identities(names, retired, inits)), true,
+            id << 16 | (epoch & 0xffff), "named producer");
     }
 
     private Result applyBroker(ByteBuffer b) {
@@ -337,18 +440,23 @@ public final class ClusterImage {
         }
         TreeMap<Integer, BrokerState> next = new TreeMap<>(brokers);
         next.put(nodeId, now);
-        return new Result(new ClusterImage(topics, nextProducerId, next), true, nodeId, "registered");
+        return new Result(new ClusterImage(topics, nextProducerId, next, identities), true, nodeId, "registered");
     }
 
     // ------------------------------------------------------------------------------------------------ snapshot
 
-    /** Snapshot body versions: 1 = topics and next producer id; 2 = 1 followed by the registered brokers. */
+    /**
+     * Snapshot body versions: 1 = topics and next producer id; 2 = 1 followed by the registered brokers; 3 = 2
+     * followed by the named producers (init count; names: each name, id, epoch, last init; retired ids).
+     */
     static final int SNAPSHOT_V1 = 1;
     static final int SNAPSHOT_V2 = 2;
+    static final int SNAPSHOT_V3 = 3;
 
     /**
-     * The image as bytes (version {@link #SNAPSHOT_V2}): next producer id, then per topic its CREATE_TOPIC entry and
-     * each partition's leader/epoch, then the brokers (count, then each one's BROKER_REGISTERED entry).
+     * The image as bytes (version {@link #SNAPSHOT_V3}): next producer id, then per topic its CREATE_TOPIC entry and
+     * each partition's leader/epoch, then the brokers (count, then each one's BROKER_REGISTERED entry), then the
+     * named producers.
      */
     byte[] encode() {
         List<byte[]> parts = new ArrayList<>();
@@ -369,6 +477,10 @@ public final class ClusterImage {
             regs.add(e);
             size += 4 + e.length;
         }
+        size += 8 + 4 + 4 + 8 * identities.retired().size();
+        for (String name : identities.names().keySet()) {
+            size += 2 + name.getBytes(StandardCharsets.UTF_8).length + 8 + 2 + 8;
+        }
         ByteBuffer b = ByteBuffer.allocate(size).putLong(nextProducerId).putInt(parts.size());
         int i = 0;
         for (TopicState t : topics.values()) {
@@ -382,17 +494,27 @@ public final class ClusterImage {
         for (byte[] e : regs) {
             b.putInt(e.length).put(e);
         }
+        b.putLong(identities.inits()).putInt(identities.names().size());
+        for (Map.Entry<String, NamedProducer> e : identities.names().entrySet()) {
+            byte[] n = e.getKey().getBytes(StandardCharsets.UTF_8);
+            b.putShort((short) n.length).put(n).putLong(e.getValue().producerId()).putShort(e.getValue().epoch())
+                .putLong(e.getValue().lastInit());
+        }
+        b.putInt(identities.retired().size());
+        for (long id : identities.retired()) {
+            b.putLong(id);
+        }
         return b.array();
     }
 
     /** Decodes a snapshot body of the given version ({@link #SNAPSHOT_V1} has no brokers). */
     static ClusterImage decode(ByteBuffer b, int version) {
-        if (version != SNAPSHOT_V1 && version != SNAPSHOT_V2) {
+        if (version != SNAPSHOT_V1 && version != SNAPSHOT_V2 && version != SNAPSHOT_V3) {
             throw new IllegalArgumentException("unknown metadata snapshot version " + version);
         }
         long next = b.getLong();
         int n = b.getInt();
-        ClusterImage image = new ClusterImage(new TreeMap<>(), next, new TreeMap<>());
+        ClusterImage image = new ClusterImage(new TreeMap<>(), next, new TreeMap<>(), Identities.EMPTY);
         for (int i = 0; i < n; i++) {
             int len = b.getInt();
             ByteBuffer e = b.slice(b.position(), len);
@@ -413,7 +535,7 @@ public final class ClusterImage {
             }
             TreeMap<String, TopicState> m = new TreeMap<>(r.image().topics());
             m.put(t.name(), new TopicState(t.name(), t.id(), t.configs(), parts));
-            image = new ClusterImage(m, next, image.brokers);
+            image = new ClusterImage(m, next, image.brokers, image.identities);
         }
         if (version >= SNAPSHOT_V2) {
             int count = b.getInt();
@@ -437,6 +559,34 @@ public final class ClusterImage {
                 image = r.image();
             }
         }
+        if (version >= SNAPSHOT_V3) {
+            long inits = b.getLong();
+            int count = b.getInt();
+            if (count < 0 || count > b.remaining()) {
+                throw new IllegalArgumentException("bad named producer count " + count);
+            }
+            TreeMap<String, NamedProducer> names = new TreeMap<>();
+            for (int i = 0; i < count; i++) {
+                int len = b.getShort() & 0xffff;
+                if (len < 1 || len > b.remaining()) {
+                    throw new IllegalArgumentException("bad producer name length " + len);
+                }
+                byte[] nameBytes = new byte[len];
+                b.get(nameBytes);
+                names.put(new String(nameBytes, StandardCharsets.UTF_8), new NamedProducer(b.getLong(), b.getShort(),
+                    b.getLong()));
+            }
+            int retiredCount = b.getInt();
+            if (retiredCount < 0 || retiredCount > b.remaining() / 8) {
+                throw new IllegalArgumentException("bad retired producer id count " + retiredCount);
+            }
+            java.util.TreeSet<Long> retired = new java.util.TreeSet<>();
+            for (int i = 0; i < retiredCount; i++) {
+                retired.add(b.getLong());
+            }
+            image = new ClusterImage(image.topics, image.nextProducerId, image.brokers,
+                new Identities(names, retired, inits));
+        }
         if (b.hasRemaining()) {
             throw new IllegalArgumentException(b.remaining() + " bytes after the snapshot's topics");
         }
@@ -446,12 +596,13 @@ public final class ClusterImage {
     @Override
     public boolean equals(Object o) {
         return o instanceof ClusterImage c && c.nextProducerId == nextProducerId && c.topics.equals(topics)
-            && c.brokers.equals(brokers);
+            && c.brokers.equals(brokers) && c.identities.equals(identities);
     }
 
     @Override
     public int hashCode() {
-        return (topics.hashCode() * 31 + Long.hashCode(nextProducerId)) * 31 + brokers.hashCode();
+        return ((topics.hashCode() * 31 + Long.hashCode(nextProducerId)) * 31 + brokers.hashCode()) * 31
+            + identities.hashCode();
     }
 
     @Override

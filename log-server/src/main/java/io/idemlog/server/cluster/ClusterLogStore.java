@@ -35,9 +35,9 @@ import java.util.concurrent.TimeoutException;
  * are unique across the cluster; partitions are the partition groups this node hosts (the lookup the server passes,
  * {@code PartitionGroups.partition}).
  *
- * <p>What is not replicated is refused, never served from this node's local state: named producer identities
- * (INVALID_REQUEST). CreatePartitions is a metadata entry (PARTITIONS_ADDED). DeleteRecords is a log
- * start entry of the partition's group, as retention is (docs/REPLICATION.md 4.7).
+ * <p>Named producer identities are metadata entries (NAMED_PRODUCER); CreatePartitions is a metadata entry
+ * (PARTITIONS_ADDED). DeleteRecords is a log start entry of the partition's group, as retention is
+ * (docs/REPLICATION.md 4.7). Manual replica assignments are refused (INVALID_REPLICA_ASSIGNMENT).
  */
 public final class ClusterLogStore implements LogStore {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterLogStore.class);
@@ -397,13 +397,59 @@ public final class ClusterLogStore implements LogStore {
         return nextId++;
     }
 
-    /** Refused: named identities are this node's local state, which a cluster must not serve as cluster-wide. */
+    /** Names kept at most in the replicated identities (as a single node's producer-identities file). */
+    static final int MAX_PRODUCER_NAMES = 100_000;
+
+    /**
+     * A named producer's stable identity, decided by the metadata group (docs/DEDUP.md "Stable producer identity"):
+     * the same producer id on every node, at an epoch block above its earlier incarnations'; answered once applied
+     * on this node.
+     *
+     * @throws IllegalArgumentException when the name is empty or longer than 1024 bytes
+     * @throws IOException              when the metadata group does not commit it (no quorum) in time
+     */
     @Override
-    public ProducerIdentities.Identity initNamedProducer(String name) {
-        LOG.warn("refusing a named producer (InitProducerId with a producer name): named identities are not "
-            + "replicated in cluster mode yet");
-        throw new IllegalArgumentException("named producer identities are not replicated in cluster mode yet");
+    public ProducerIdentities.Identity initNamedProducer(String name) throws IOException {
+        try {
+            ProducerIdentities.Identity id = await(quorum.initNamedProducer(name, MAX_PRODUCER_NAMES),
+                "init named producer");
+            LOG.info("named producer identity: id {} epoch {}", id.producerId(), id.epoch());
+            return id;
+        } catch (AdminException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
+
+    /**
+     * The lowest epoch a batch of {@code producerId} may carry here, by this node's metadata (a named producer's
+     * current epoch block; every epoch for a retired id), or -1. A node whose metadata lags fences an older
+     * incarnation once its image has the newer init (the partition's producer state fences it as soon as the new
+     * incarnation writes there). Per batch: no lock, no allocation (a table rebuilt per image).
+     */
+    @Override
+    public long namedProducerEpoch(long producerId) {
+        ClusterImage now = image();
+        FenceCache cache = fenceCache;
+        if (cache.image() != now) {
+            ClusterImage.Identities ids = now.identities();
+            org.agrona.collections.Long2LongHashMap m = new org.agrona.collections.Long2LongHashMap(
+                Math.max(8, (ids.names().size() + ids.retired().size()) * 2), 0.65f, -1L);
+            for (long retired : ids.retired()) {
+                m.put(retired, Short.MAX_VALUE + 1L);
+            }
+            for (ClusterImage.NamedProducer p : ids.names().values()) {
+                m.put(p.producerId(), p.epoch());
+            }
+            cache = new FenceCache(now, m);
+            fenceCache = cache;
+        }
+        return cache.fence().get(producerId);
+    }
+
+    private record FenceCache(ClusterImage image, org.agrona.collections.Long2LongHashMap fence) {
+    }
+
+    private volatile FenceCache fenceCache = new FenceCache(null, new org.agrona.collections.Long2LongHashMap(-1L));
 
     @Override
     public StorageMetrics metrics() {

@@ -343,6 +343,19 @@ public final class MetadataQuorum implements AutoCloseable {
         return out;
     }
 
+    /**
+     * A named producer's InitProducerId, decided in the metadata group's log (the same id at the next epoch block,
+     * cluster-wide); completes once applied here, with the identity, or exceptionally (refused, no quorum).
+     *
+     * @throws IllegalArgumentException when the name is empty or too long
+     */
+    public CompletableFuture<io.idemlog.server.state.ProducerIdentities.Identity> initNamedProducer(String name,
+                                                                                                    int maxNames) {
+        byte[] entry = ClusterImage.namedProducer(name, maxNames);
+        return send(entry).thenApply(reply -> new io.idemlog.server.state.ProducerIdentities.Identity(
+            reply.value >>> 16, (short) (reply.value & 0xffff)));
+    }
+
     private record Reply(long value, ClusterImage image) {
     }
 

@@ -44,8 +44,10 @@ public final class MetadataStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataStateMachine.class);
     /** Snapshot magic of body version 1 (no brokers: read, never written any more). */
     private static final byte[] MAGIC_V1 = "IDLCSNP1".getBytes(StandardCharsets.US_ASCII);
-    /** Snapshot magic of body version 2 (with the registered brokers): what {@link #takeSnapshot} writes. */
-    private static final byte[] MAGIC = "IDLCSNP2".getBytes(StandardCharsets.US_ASCII);
+    /** Snapshot magic of body version 2 (with the registered brokers: read, never written any more). */
+    private static final byte[] MAGIC_V2 = "IDLCSNP2".getBytes(StandardCharsets.US_ASCII);
+    /** Snapshot magic of body version 3 (with the named producers): what {@link #takeSnapshot} writes. */
+    private static final byte[] MAGIC = "IDLCSNP3".getBytes(StandardCharsets.US_ASCII);
     static final byte ACCEPTED = 0;
     static final byte REFUSED = 1;
 
@@ -154,6 +156,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
         if (all.length < MAGIC.length + 4) {
             throw new IOException(file + ": not a metadata snapshot (too short)");
         } else if (java.util.Arrays.equals(all, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            version = ClusterImage.SNAPSHOT_V3;
+        } else if (java.util.Arrays.equals(all, 0, MAGIC_V2.length, MAGIC_V2, 0, MAGIC_V2.length)) {
             version = ClusterImage.SNAPSHOT_V2;
         } else if (java.util.Arrays.equals(all, 0, MAGIC_V1.length, MAGIC_V1, 0, MAGIC_V1.length)) {
             version = ClusterImage.SNAPSHOT_V1;

@@ -172,7 +172,17 @@ class ClusterLogStoreTest {
         // DeleteRecords goes to the partition's leader (ReplicatedPartitionTest): not hosted here, not a partition
         assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER, error(() -> stores[0].deleteRecords("orders", 0, 5)));
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error(() -> stores[0].deleteRecords("orders", 7, 5)));
-        assertThrows(IllegalArgumentException.class, () -> stores[0].initNamedProducer("app-1"));
+        // a named producer's identity is the metadata group's: the same id from any node, the next epoch block,
+        // and every node fences the older incarnation's epochs once its image has the init
+        io.idemlog.server.state.ProducerIdentities.Identity a = stores[0].initNamedProducer("app-1");
+        io.idemlog.server.state.ProducerIdentities.Identity b = stores[2].initNamedProducer("app-1");
+        assertEquals(a.producerId(), b.producerId());
+        assertEquals(a.epoch() + 16, b.epoch());
+        await(() -> stores[1].namedProducerEpoch(a.producerId()) == b.epoch(), "the fence on node 2");
+        assertEquals(-1L, stores[1].namedProducerEpoch(a.producerId() + 1), "not a named producer's id");
+        assertThrows(IllegalArgumentException.class, () -> stores[0].initNamedProducer(""));
+        long next = stores[1].nextProducerId();
+        assertTrue(next != a.producerId(), "an unnamed producer never gets the named id");
 
         stores[0].deleteTopic("orders");
         assertEquals(-1, stores[0].partitionCount("orders"));
