@@ -75,6 +75,12 @@ public final class ClusterNode implements AutoCloseable {
     private final Set<ReplicaId> orphansLogged = new HashSet<>();
     private volatile long passes;
     private volatile boolean closed;
+    /** When the running pass started (System.nanoTime), 0 when none runs; and the thread running it. */
+    private volatile long passStartedNanos;
+    private volatile Thread passThread;
+    /** Looks for a pass that does not end (a Ratis group add or removal that never returns). */
+    private final java.util.concurrent.ScheduledExecutorService watchdog;
+    static final long STUCK_PASS_MS = 30_000L;
 
     /**
      * Starts following {@code quorum}'s image: a pass at once, after every applied entry, and every
@@ -91,7 +97,38 @@ public final class ClusterNode implements AutoCloseable {
         });
         thread.scheduleWithFixedDelay(this::pass, reconcileIntervalMs, reconcileIntervalMs, TimeUnit.MILLISECONDS);
         quorum.addImageListener(image -> schedulePass());
+        watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "idemlog-cluster-watchdog-" + nodeId);
+            t.setDaemon(true);
+            return t;
+        });
+        watchdog.scheduleWithFixedDelay(this::checkStuck, 10, 10, TimeUnit.SECONDS);
     }
+
+    /**
+     * Every 10 s: a reconciliation pass running for more than {@link #STUCK_PASS_MS} is logged with where its thread
+     * is (no later pass can run meanwhile: no group is added, removed or announced by this node), once per pass.
+     */
+    private void checkStuck() {
+        long started = passStartedNanos;
+        Thread t = passThread;
+        if (started == 0 || t == null || stuckLogged == started) {
+            return;
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        if (ms < STUCK_PASS_MS) {
+            return;
+        }
+        stuckLogged = started;
+        StringBuilder where = new StringBuilder();
+        for (StackTraceElement e : t.getStackTrace()) {
+            where.append("\n\tat ").append(e);
+        }
+        LOG.warn("node {}: the cluster reconciliation pass has been running for {} ms (no group is added, removed or "
+            + "announced here until it ends); its thread:{}", nodeId, ms, where);
+    }
+
+    private volatile long stuckLogged;
 
     /** Who hears that a topic was deleted (the group coordinator drops its offsets); null: nobody. */
     public void setTopicLifecycleListener(TopicLifecycleListener listener) {
@@ -143,11 +180,14 @@ public final class ClusterNode implements AutoCloseable {
         if (closed) {
             return;
         }
+        passThread = Thread.currentThread();
+        passStartedNanos = System.nanoTime();
         try {
             reconcile(quorum.image());
         } catch (RuntimeException e) {
             LOG.error("node {}: cluster reconciliation failed (retried at the next pass)", nodeId, e);
         } finally {
+            passStartedNanos = 0;
             passes++;
         }
     }
@@ -256,6 +296,7 @@ public final class ClusterNode implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        watchdog.shutdownNow();
         thread.shutdownNow();
         try {
             thread.awaitTermination(10, TimeUnit.SECONDS);
