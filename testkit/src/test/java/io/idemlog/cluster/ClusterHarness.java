@@ -167,13 +167,7 @@ final class ClusterHarness implements AutoCloseable {
 
     /** Waits for three registered brokers, then creates each topic with 8 partitions, RF 3, and waits for leaders. */
     void createTopics(Admin admin, String... topics) throws Exception {
-        Await.until("three brokers registered", TIMEOUT, () -> {
-            try {
-                return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-            } catch (Exception e) {
-                return false;
-            }
-        });
+        awaitThreeBrokers(admin);
         List<NewTopic> create = new ArrayList<>();
         for (String t : topics) {
             create.add(new NewTopic(t, PARTITIONS, (short) 3));
@@ -182,6 +176,17 @@ final class ClusterHarness implements AutoCloseable {
         for (String t : topics) {
             awaitAllLed(admin, t, Set.of());
         }
+    }
+
+    /** Waits until DescribeCluster lists the three nodes as registered brokers. */
+    static void awaitThreeBrokers(Admin admin) {
+        Await.until("three brokers registered", TIMEOUT, () -> {
+            try {
+                return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
+            } catch (Exception e) {
+                return false;
+            }
+        });
     }
 
     /**

@@ -102,13 +102,7 @@ class ClusterNamedProducerTest {
         cluster.start();
         int leader;
         try (Admin admin = cluster.admin()) {
-            Await.until("three brokers registered", ClusterHarness.TIMEOUT, () -> {
-                try {
-                    return admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size() == 3;
-                } catch (Exception e) {
-                    return false;
-                }
-            });
+            ClusterHarness.awaitThreeBrokers(admin);
             ClusterHarness.createTopics(admin, List.of(new NewTopic(TOPIC, 1, (short) 3)));
             cluster.awaitAllLed(admin, TOPIC, Set.of());
             leader = ClusterHarness.leaders(admin, TOPIC)[0];
