@@ -937,9 +937,7 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
             long target = -1L;
             for (int i = 0; i < current.length - 1; i++) {
                 LogSegment s = current[i];
-                boolean tooOld = retentionMs >= 0 && nowMs - s.maxTimestamp() > retentionMs;
-                boolean tooBig = retentionBytes >= 0 && totalBytes - s.size() >= retentionBytes;
-                if (!(tooOld || tooBig) || s.nextOffset() > highWatermark) {
+                if (!retentionDue(s, totalBytes, retentionMs, retentionBytes, nowMs) || s.nextOffset() > highWatermark) {
                     break;
                 }
                 target = s.nextOffset();
@@ -967,12 +965,9 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         List<LogSegment> removed = new ArrayList<>();
         for (int i = 0; i < current.length - 1; i++) {
             LogSegment s = current[i];
-            boolean belowStart = s.nextOffset() <= logStartOffset;
-            boolean tooOld = byRetention && config.retentionMs() >= 0
-                && nowMs - s.maxTimestamp() > config.retentionMs();
-            boolean tooBig = byRetention && config.retentionBytes() >= 0
-                && totalBytes - s.size() >= config.retentionBytes();
-            if (!(tooOld || tooBig || belowStart) || s.nextOffset() > highWatermark || sealPending(s)) {
+            boolean due = s.nextOffset() <= logStartOffset
+                || byRetention && retentionDue(s, totalBytes, config.retentionMs(), config.retentionBytes(), nowMs);
+            if (!due || s.nextOffset() > highWatermark || sealPending(s)) {
                 break;
             }
             try {
@@ -990,6 +985,16 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
             logStartOffset = Math.max(logStartOffset, segments[0].baseOffset);
         }
         return removed;
+    }
+
+    /**
+     * The retention rule of one segment, oldest first: its newest record older than {@code retentionMs}, or the log
+     * ({@code totalBytes} from this segment on) still at least {@code retentionBytes} without it; -1 = no limit.
+     */
+    private static boolean retentionDue(LogSegment s, long totalBytes, long retentionMs, long retentionBytes,
+                                        long nowMs) {
+        return retentionMs >= 0 && nowMs - s.maxTimestamp() > retentionMs
+            || retentionBytes >= 0 && totalBytes - s.size() >= retentionBytes;
     }
 
     /** Whether the segment's seal is still queued (partition lock held). */
