@@ -4,9 +4,6 @@ import io.idemlog.common.protocol.ErrorCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.PriorityQueue;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,15 +24,18 @@ import java.util.concurrent.locks.ReentrantLock;
 final class DurabilityTracker {
     private static final Logger LOG = LoggerFactory.getLogger(DurabilityTracker.class);
 
-    private record Waiter(long offset, long sequence, DurabilityCallback callback) {
-    }
-
-    private static final Comparator<Waiter> ORDER =
-        Comparator.comparingLong(Waiter::offset).thenComparingLong(Waiter::sequence);
-
-    private final PriorityQueue<Waiter> waiters = new PriorityQueue<>(ORDER);
-    /** The owner's only (see the class comment); reused to avoid an allocation per round. */
-    private final ArrayList<Waiter> ready = new ArrayList<>();
+    /**
+     * The waiting callbacks: a binary min-heap on (offset, registration sequence) in parallel arrays, so that a
+     * registration allocates nothing (the arrays double when full, then are reused; before, one Waiter record of
+     * 32 bytes per acks=all batch). Guarded by this object's monitor.
+     */
+    private long[] heapOffsets = new long[16];
+    private long[] heapSequences = new long[16];
+    private DurabilityCallback[] heapCallbacks = new DurabilityCallback[16];
+    private int heapSize;
+    /** The owner's only (see the class comment): the callbacks of one advance, reused across rounds. */
+    private DurabilityCallback[] ready = new DurabilityCallback[16];
+    private int readyCount;
     private final ReentrantLock owner;
     /** Callbacks that threw (bugs in their owners: each is logged and counted, and the others still run). */
     private final LongAdder callbackFailures;
@@ -71,7 +71,7 @@ final class DurabilityTracker {
             } else if (failed) {
                 now = ErrorCode.KAFKA_STORAGE_ERROR;
             } else {
-                waiters.add(new Waiter(offset, sequence++, callback));
+                push(offset, sequence++, callback);
                 return;
             }
         }
@@ -89,8 +89,11 @@ final class DurabilityTracker {
                 return false;
             }
             highWatermark = newHighWatermark;
-            while (!waiters.isEmpty() && waiters.peek().offset < newHighWatermark) {
-                ready.add(waiters.poll());
+            while (heapSize > 0 && heapOffsets[0] < newHighWatermark) {
+                if (readyCount == ready.length) {
+                    ready = java.util.Arrays.copyOf(ready, ready.length * 2);
+                }
+                ready[readyCount++] = pop();
             }
         }
         completeReady(ErrorCode.NONE);
@@ -100,19 +103,19 @@ final class DurabilityTracker {
     /** Freezes the watermark and fails every waiting callback with KAFKA_STORAGE_ERROR. Owner only. */
     void fail() {
         checkOwner();
-        ArrayList<Waiter> failedWaiters;
+        DurabilityCallback[] failedWaiters;
         synchronized (this) {
             failed = true;
-            if (waiters.isEmpty()) {
+            if (heapSize == 0) {
                 return;
             }
-            failedWaiters = new ArrayList<>(waiters.size());
-            while (!waiters.isEmpty()) {
-                failedWaiters.add(waiters.poll());
+            failedWaiters = new DurabilityCallback[heapSize];
+            for (int i = 0; i < failedWaiters.length; i++) {
+                failedWaiters[i] = pop();
             }
         }
-        for (Waiter w : failedWaiters) {
-            run(w.callback, ErrorCode.KAFKA_STORAGE_ERROR);
+        for (DurabilityCallback c : failedWaiters) {
+            run(c, ErrorCode.KAFKA_STORAGE_ERROR);
         }
     }
 
@@ -128,14 +131,78 @@ final class DurabilityTracker {
     }
 
     synchronized int waiting() {
-        return waiters.size();
+        return heapSize;
     }
 
     private void completeReady(ErrorCode error) {
-        for (int i = 0; i < ready.size(); i++) {
-            run(ready.get(i).callback, error);
+        int n = readyCount;
+        readyCount = 0;
+        for (int i = 0; i < n; i++) {
+            DurabilityCallback c = ready[i];
+            ready[i] = null;
+            run(c, error);
         }
-        ready.clear();
+    }
+
+    // ---- the heap (monitor held)
+
+    private static boolean before(long offsetA, long seqA, long offsetB, long seqB) {
+        return offsetA < offsetB || offsetA == offsetB && seqA < seqB;
+    }
+
+    private void push(long offset, long seq, DurabilityCallback callback) {
+        if (heapSize == heapOffsets.length) {
+            int grown = heapOffsets.length * 2;
+            heapOffsets = java.util.Arrays.copyOf(heapOffsets, grown);
+            heapSequences = java.util.Arrays.copyOf(heapSequences, grown);
+            heapCallbacks = java.util.Arrays.copyOf(heapCallbacks, grown);
+        }
+        int i = heapSize++;
+        while (i > 0) {
+            int parent = (i - 1) >>> 1;
+            if (!before(offset, seq, heapOffsets[parent], heapSequences[parent])) {
+                break;
+            }
+            set(i, heapOffsets[parent], heapSequences[parent], heapCallbacks[parent]);
+            i = parent;
+        }
+        set(i, offset, seq, callback);
+    }
+
+    /** Removes and returns the first callback by (offset, sequence); the heap must not be empty. */
+    private DurabilityCallback pop() {
+        DurabilityCallback first = heapCallbacks[0];
+        int last = --heapSize;
+        long offset = heapOffsets[last];
+        long seq = heapSequences[last];
+        DurabilityCallback callback = heapCallbacks[last];
+        heapCallbacks[last] = null;
+        if (last > 0) {
+            int i = 0;
+            while (true) {
+                int child = 2 * i + 1;
+                if (child >= last) {
+                    break;
+                }
+                if (child + 1 < last && before(heapOffsets[child + 1], heapSequences[child + 1], heapOffsets[child],
+                    heapSequences[child])) {
+                    child++;
+                }
+                if (!before(heapOffsets[child], heapSequences[child], offset, seq)) {
+                    break;
+                }
+                set(i, heapOffsets[child], heapSequences[child], heapCallbacks[child]);
+                i = child;
+            }
+            set(i, offset, seq, callback);
+        }
+        return first;
+    }
+
+    private void set(int i, long offset, long seq, DurabilityCallback callback) {
+        heapOffsets[i] = offset;
+        heapSequences[i] = seq;
+        heapCallbacks[i] = callback;
     }
 
     private void run(DurabilityCallback callback, ErrorCode error) {

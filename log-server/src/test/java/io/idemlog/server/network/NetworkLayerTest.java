@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Set;
 
@@ -373,6 +374,15 @@ class NetworkLayerTest {
                     : c.send(ApiKey.METADATA, (short) 9, metadata(List.of("t1")));
             }
             assertTrue(c.silentFor(200), "nothing answered before the first produce is durable");
+            // every batch appended before the two threads make the partitions durable: the fake's makeDurable covers
+            // what it holds then (a loaded machine can still be decoding the last requests after the 200 ms)
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (store.fake("t1", 0).logEndOffset() + store.fake("t1", 1).logEndOffset() < 40 * 3
+                && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // polls a condition, bounded
+            }
+            assertEquals(40 * 3, store.fake("t1", 0).logEndOffset() + store.fake("t1", 1).logEndOffset(),
+                "the 40 produce batches of 3 records appended");
             Thread a = new Thread(() -> store.fake("t1", 0).makeDurable(), "durable-0");
             Thread b = new Thread(() -> store.fake("t1", 1).makeDurable(), "durable-1");
             a.start();
