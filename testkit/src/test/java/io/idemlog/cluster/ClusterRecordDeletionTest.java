@@ -49,11 +49,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * segment.* / max.message.bytes / message.timestamp.type (INVALID_CONFIG), and ran no retention at all.
  */
 @Tag("slow")
-@org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "idemlog.cluster.kill.test", matches = "true",
-    disabledReason = "KNOWN FAILURE, issue 13 open: passed 4 runs, then the fresh-clone .ci/run of c45fcf3 timed out "
-    + "waiting for every partition of 'deleted' to be led by a node other than the SIGKILLed node 1 (node 3 logged "
-    + "GroupMismatchException: a partition group not found; cause not found). Run it with "
-    + "-Didemlog.cluster.kill.test=true")
 class ClusterRecordDeletionTest {
     private static final String DELETED = "deleted";
     private static final String RETAINED = "retained";

@@ -6,7 +6,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -42,11 +41,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * delivery timeout. Such retries are now found in the log and answered as duplicates (PartitionApplier).
  */
 @Tag("slow")
-@EnabledIfSystemProperty(named = "idemlog.cluster.stop.test", matches = "true", disabledReason = "KNOWN FAILURE, "
-    + "issue 13 open: after the KAFKA-9199 fix it passed 7 runs, then the fresh-clone .ci/run of c25c710 failed in "
-    + "round 2 (node 3, leader of all 8 partitions and of the metadata group, SIGSTOPped): the kafka-clients "
-    + "idempotent producer kept leader 3 for every partition in its metadata for 90 s and sent nothing to the new "
-    + "leaders, while the control producer moved (cause not found). Run it with -Didemlog.cluster.stop.test=true")
 class ClusterStopTest {
     private static final String TOPIC = "events";
     private static final String CONTROL = "control";
