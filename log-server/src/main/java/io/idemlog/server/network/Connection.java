@@ -322,9 +322,23 @@ final class Connection extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
+    /**
+     * An exception that reached the end of the pipeline: an I/O error of the socket (a reset by the peer: logged at
+     * debug), or anything else, which is a bug on the connection's path outside the handlers' own catch (an answer
+     * that fails to encode, a completion that throws on the event loop): counted as a handler error and logged with
+     * its stack (rate-limited) before the connection closes. Before, both were logged at debug only, so a connection
+     * closed by such a bug left no trace (seen once: a node closing every Produce connection, 2026-12-04).
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        LOG.debug("connection {} failed: {}", remoteAddress(), cause.toString());
+        if (cause instanceof java.io.IOException) {
+            LOG.debug("connection {} failed: {}", remoteAddress(), cause.toString());
+        } else {
+            shared.metrics().handlerErrors.increment();
+            if (shared.logLimiter().tryAcquire() >= 0) {
+                LOG.error("unexpected error on the connection from {}; closing it", remoteAddress(), cause);
+            }
+        }
         ctx.close();
     }
 
