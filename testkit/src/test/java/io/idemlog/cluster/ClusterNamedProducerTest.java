@@ -115,6 +115,9 @@ class ClusterNamedProducerTest {
                     assertFenced(first, "first-2");
                     send(second, "second-2");
 
+                    // every replica in sync before the kill: the group of a new topic may be created on the third
+                    // node only now (its reconciliation pass), and the two survivors need each other's vote
+                    cluster.awaitReplicasConverged();
                     cluster.nodes[leader - 1].kill();
                     cluster.awaitAllLed(admin, TOPIC, Set.of(leader));
                     send(second, "second-3"); // still the newest instance: it goes on on the new leader
