@@ -230,7 +230,25 @@ abstract class Target implements AutoCloseable {
             }
             List<NewTopic> news = new ArrayList<>();
             topics.forEach((t, n) -> news.add(new NewTopic(t, n, (short) replicationFactor)));
-            admin.createTopics(news).all().get(120, TimeUnit.SECONDS);
+            // Again while the node that handles it answers INVALID_REPLICATION_FACTOR: the node that answered
+            // DescribeCluster with every broker may have applied the last registration before this one has (a
+            // fresh-clone .ci/run failed so: "only 2 broker(s) are registered"); the testkit's ClusterHarness does
+            // the same. An earlier attempt that created them after all answers TOPIC_ALREADY_EXISTS.
+            while (true) {
+                try {
+                    admin.createTopics(news).all().get(120, TimeUnit.SECONDS);
+                    break;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException) {
+                        break;
+                    }
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.InvalidReplicationFactorException)
+                        || System.nanoTime() - deadline > 0) {
+                        throw e;
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200)); // poll
+                }
+            }
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot create topics on " + bootstrap + ": " + e, e);
         } catch (InterruptedException e) {
