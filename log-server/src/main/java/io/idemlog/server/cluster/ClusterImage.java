@@ -76,8 +76,6 @@ public final class ClusterImage {
     static final byte BROKER_REGISTERED = 5;
     static final byte PARTITIONS_ADDED = 6;
     static final byte NAMED_PRODUCER = 7;
-    /** Epochs per incarnation of a named producer (as a single node's {@code ProducerIdentities}). */
-    static final int EPOCH_BLOCK = io.idemlog.server.state.ProducerIdentities.EPOCH_BLOCK;
     /** A named producer id must fit the 48 bits the answer's value leaves it. */
     static final long MAX_NAMED_PRODUCER_ID = (1L << 47) - 1;
 
@@ -388,14 +386,14 @@ public final class ClusterImage {
         if (was == null) {
             id = next++;
             epoch = 0;
-        } else if (was.epoch() + 2L * EPOCH_BLOCK - 1 > Short.MAX_VALUE) {
+        } else if (io.idemlog.server.state.ProducerIdentities.nextIncarnationEpoch(was.epoch()) < 0) {
             retired = new java.util.TreeSet<>(retired);
             retired.add(was.producerId());
             id = next++;
             epoch = 0;
         } else {
             id = was.producerId();
-            epoch = (short) (was.epoch() + EPOCH_BLOCK);
+            epoch = (short) io.idemlog.server.state.ProducerIdentities.nextIncarnationEpoch(was.epoch());
         }
         if (id > MAX_NAMED_PRODUCER_ID) {
             return refuse("producer ids exhausted");

@@ -435,7 +435,7 @@ public final class ClusterLogStore implements LogStore {
             org.agrona.collections.Long2LongHashMap m = new org.agrona.collections.Long2LongHashMap(
                 Math.max(8, (ids.names().size() + ids.retired().size()) * 2), 0.65f, -1L);
             for (long retired : ids.retired()) {
-                m.put(retired, Short.MAX_VALUE + 1L);
+                m.put(retired, ProducerIdentities.RETIRED);
             }
             for (ClusterImage.NamedProducer p : ids.names().values()) {
                 m.put(p.producerId(), p.epoch());

@@ -45,7 +45,16 @@ public final class ProducerIdentities implements AutoCloseable {
     public static final int MAX_NAME_BYTES = 1024;
     private static final int RECORD_HEADER = 4 + 4 + 8 + 2;
     /** An epoch that fences every batch of a retired producer id. */
-    private static final long RETIRED = Short.MAX_VALUE + 1L;
+    public static final long RETIRED = Short.MAX_VALUE + 1L;
+
+    /**
+     * The epoch the next incarnation of a name whose current incarnation was answered {@code epoch} gets (the next
+     * epoch block), or -1 when its epochs have run out (the name then needs a new producer id, the old one retired).
+     * The one rule of a single node's table and the cluster's metadata group.
+     */
+    public static int nextIncarnationEpoch(short epoch) {
+        return epoch + 2L * EPOCH_BLOCK - 1 > Short.MAX_VALUE ? -1 : epoch + EPOCH_BLOCK;
+    }
 
     /** The answer to a named InitProducerId. */
     public record Identity(long producerId, short epoch) {
@@ -166,11 +175,11 @@ public final class ProducerIdentities implements AutoCloseable {
         Identity next;
         if (was == null) {
             next = new Identity(ids.next(), (short) 0);
-        } else if (was.epoch() + 2L * EPOCH_BLOCK - 1 > Short.MAX_VALUE) {
+        } else if (nextIncarnationEpoch(was.epoch()) < 0) {
             retired.put(was.producerId(), RETIRED);
             next = new Identity(ids.next(), (short) 0);
         } else {
-            next = new Identity(was.producerId(), (short) (was.epoch() + EPOCH_BLOCK));
+            next = new Identity(was.producerId(), (short) nextIncarnationEpoch(was.epoch()));
         }
         DurableFiles.writeFully(channel, encode(name, next));
         channel.force(true);
