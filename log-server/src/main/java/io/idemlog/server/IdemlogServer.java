@@ -174,10 +174,6 @@ public final class IdemlogServer implements AutoCloseable {
                     io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
                     return tc == null ? brokerMinInsync : (int) tc.longValue("min.insync.replicas");
                 });
-                groupsHere.setDedupConfigs(d -> {
-                    io.idemlog.server.metadata.TopicConfig tc = cluster.topicConfig(d.topic());
-                    return tc == null ? config.log.dedup() : tc.applyTo(config.log).dedup();
-                });
                 opened = cluster;
                 node = new io.idemlog.server.cluster.ClusterNode(quorum, groupsHere, CLUSTER_RECONCILE_MS);
                 nodeRef.set(node);

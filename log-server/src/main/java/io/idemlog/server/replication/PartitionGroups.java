@@ -70,7 +70,6 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
     private final ScheduledExecutorService ticks;
     private volatile RaftServer server;
     private volatile LeaderListener leaderListener = (id, p, t) -> { };
-    private volatile Function<PartitionDescriptor, DedupConfig> dedupConfigs;
     private volatile long appendTimeoutMs = 30_000L;
     /** Told when a hosted partition's high watermark moves (the long-polling fetches); null = nobody. */
     private volatile io.idemlog.server.log.HighWatermarkListener highWatermarkListener;
@@ -88,9 +87,8 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.storage = new ReplicaStorage(logConfig, clock, this::onStorageHighWatermark);
-        this.dedupConfigs = d -> logConfig.dedup();
         this.minInsync = d -> config.minInsyncReplicas();
-        this.topicConfigs = d -> logConfig.withDedup(dedupConfigs.apply(d));
+        this.topicConfigs = d -> logConfig;
         ticks = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "idemlog-partition-ticks-" + config.nodeId());
             t.setDaemon(true);
@@ -203,11 +201,6 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
 
     public void setLeaderListener(LeaderListener listener) {
         this.leaderListener = Objects.requireNonNull(listener, "listener");
-    }
-
-    /** The de-duplication setting of a partition's topic (default: the broker's log.dedup.*). */
-    public void setDedupConfigs(Function<PartitionDescriptor, DedupConfig> configs) {
-        this.dedupConfigs = Objects.requireNonNull(configs, "configs");
     }
 
     /**
@@ -418,8 +411,13 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         }
     }
 
+    /**
+     * The de-duplication setting a replica without a replicated config (a group written before config entries)
+     * loads with: its topic's, else the server's log.dedup.*.
+     */
     DedupConfig dedupFor(PartitionDescriptor d) {
-        return dedupConfigs.apply(d);
+        LogConfig c = topicConfigs.apply(d);
+        return c != null ? c.dedup() : storage.config().dedup();
     }
 
     ReplicaStorage storage() {
