@@ -105,7 +105,14 @@ class ClusterNamedProducerTest {
             ClusterHarness.awaitThreeBrokers(admin);
             ClusterHarness.createTopics(admin, List.of(new NewTopic(TOPIC, 1, (short) 3)));
             cluster.awaitAllLed(admin, TOPIC, Set.of());
-            leader = ClusterHarness.leaders(admin, TOPIC)[0];
+            // a Metadata answer from another node may still name no leader right after awaitAllLed's (-1)
+            int[] led = {-1};
+            Await.until("a leader of " + TOPIC + "-0", ClusterHarness.TIMEOUT, () -> {
+                int[] l = ClusterHarness.leaders(admin, TOPIC);
+                led[0] = l == null ? -1 : l[0];
+                return led[0] > 0;
+            });
+            leader = led[0];
 
             try (IdemlogProducer first = producer(cluster.nodes[0].bootstrap(), "orders-app")) {
                 send(first, "first-1");
