@@ -187,7 +187,23 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(byteLimit));
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(byteLimit + 8));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(Math.max(1L << 20, 2 * byteLimit)));
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, appenderRetryPolicy(config.electionTimeoutMs()));
         return p;
+    }
+
+    /**
+     * How long a leader's log appender waits after each failed or refused AppendEntries to one follower, as Ratis's
+     * "sleep,count" pairs (each sleep drawn from [0.5, 1.5] times the value). Ratis's default, {@code 1ms,10, 1s,20,
+     * 5s,1000}, made a follower that had failed 10 times (its node down, restarting, or not yet hosting a new
+     * group: "group not found") wait 0.5-1.5 s and after 30 failures 2.5-7.5 s for its first entry once it could
+     * take it. A follower that has never received an entry does not count as a vote for a candidate that has
+     * commits (Ratis's LeaderElection rejects empty-log voters), so for that long the loss of the leader left the
+     * two survivors unable to elect (docs/REPLICATION.md 4.9, LateReplicaTest). Here the wait never exceeds a
+     * quarter of the election timeout (at least 50 ms; 5 attempts a second per group to a node that is down).
+     */
+    static String appenderRetryPolicy(long electionTimeoutMs) {
+        long cap = Math.max(50L, electionTimeoutMs / 4);
+        return "1ms,10, " + Math.min(cap, 50L) + "ms,20, " + cap + "ms," + Integer.MAX_VALUE;
     }
 
     /** Starts (or recovers) this node's member of the metadata group. */

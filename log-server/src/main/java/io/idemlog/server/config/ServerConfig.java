@@ -58,7 +58,10 @@ public final class ServerConfig {
         .define("replication.election.timeout.ms", LONG, "1000", 50, 600_000,
             "Cluster mode: Raft election timeout, Ratis's raft.server.rpc.timeout.min (the max is twice it). A "
                 + "follower that hears nothing from its leader for a random time in [this, 2 x this] starts an "
-                + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3).")
+                + "election; on 2 shared cores 1 s avoids spurious elections (docs/REPLICATION.md §3). It also "
+                + "bounds a leader's retries to a follower that failed or is down: at most a quarter of it (at least "
+                + "50 ms) between attempts, so a restarted node or a late-added replica gets its entries within "
+                + "~0.4 s (REPLICATION.md 8, liveness failure 1).")
         .define("replication.listen.port", INT, null, 1, 65535,
             "Cluster mode: the port this node's Raft (gRPC) server binds, on the host of its own "
                 + "controller.quorum.voters entry. Default: that entry's port. Set it when the voters entry is an "

@@ -256,6 +256,45 @@ class MetadataQuorumTest {
      * The control: the same apply function fed by each node's own local log (no replication, which is what a
      * per-node allocator amounts to) hands out the same ids on every node.
      */
+    /**
+     * The leader's appender never waits longer than half an election timeout between attempts to one follower,
+     * however many attempts failed (a node down for minutes, a group its node adds late): so a follower is reached
+     * well within an election timeout of it becoming able to take entries. Control: Ratis's default waits up to
+     * 7.5 s after 30 failures.
+     */
+    @Test
+    void theAppenderRetriesAFailingFollowerWithinHalfAnElectionTimeoutForever() throws Exception {
+        for (long electionMs : new long[] {150, 300, 1000, 5000}) {
+            ClusterConfig c = ClusterConfig.parse(1, true, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", null, null,
+                electionMs, dir.resolve("p" + electionMs));
+            String policy = RaftServerConfigKeys.Log.Appender.retryPolicy(MetadataQuorum.properties(c, 1000));
+            long longest = longestWaitMs(policy, 100_000);
+            assertTrue(longest > 0 && longest <= electionMs / 2 + 1,
+                "election timeout " + electionMs + " ms: longest appender wait " + longest + " ms (" + policy + ")");
+        }
+        assertTrue(longestWaitMs(RaftServerConfigKeys.Log.Appender.RETRY_POLICY_DEFAULT, 1_000) >= 7_000,
+            "control: Ratis's default waits seconds");
+    }
+
+    /** The longest wait drawn by a Ratis retry policy over its first {@code attempts}; -1: it ends before. */
+    private static long longestWaitMs(String policy, int attempts) {
+        org.apache.ratis.retry.RetryPolicy r = org.apache.ratis.retry.MultipleLinearRandomRetry
+            .parseCommaSeparated(policy);
+        long longest = 0;
+        for (int attempt = 1; attempt <= attempts; attempt++) {
+            int n = attempt;
+            org.apache.ratis.retry.RetryPolicy.Action a = r.handleAttemptFailure(() -> n);
+            if (!a.shouldRetry()) {
+                return -1;
+            }
+            // the drawn time is uniform in [0.5t, 1.5t]: draw a few and keep the largest seen, bounded by 1.5t
+            for (int k = 0; k < 4; k++) {
+                longest = Math.max(longest, a.getSleepTime().toLong(TimeUnit.MILLISECONDS));
+            }
+        }
+        return longest;
+    }
+
     @Test
     void controlPerNodeLocalAllocationCollides() {
         List<MetadataQuorum.ProducerIdBlock> blocks = new ArrayList<>();
