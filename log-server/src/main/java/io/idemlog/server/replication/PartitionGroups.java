@@ -50,6 +50,9 @@ import java.util.function.Function;
  * <p>Group id: the name-based UUID of (topic id, partition), the same on every node.
  */
 public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseable {
+    /** The Raft priority of a partition's first (preferred) replica; the others have 0. */
+    static final int PREFERRED_PRIORITY = 1;
+
     private static final Logger LOG = LoggerFactory.getLogger(PartitionGroups.class);
 
     /** Told when this node's division of a partition group becomes a READY leader (Ratis notifyLeaderReady). */
@@ -282,8 +285,11 @@ public final class PartitionGroups implements ClusterNode.Replicas, AutoCloseabl
         List<RaftPeer> peers = new ArrayList<>();
         for (int r : replicas) {
             ClusterConfig.Voter v = voter(r);
+            // The first replica is the preferred leader (Kafka's, placement rotates it per partition): Ratis hands
+            // leadership to the highest-priority peer once it is up to date, so leaders spread over the nodes and
+            // return to their node after it restarts, as Kafka's auto.leader.rebalance does.
             peers.add(RaftPeer.newBuilder().setId(peerId(r)).setAddress(v.address()).setClientAddress(v.address())
-                .setAdminAddress(v.address()).build());
+                .setAdminAddress(v.address()).setPriority(r == replicas.get(0) ? PREFERRED_PRIORITY : 0).build());
         }
         creating.put(id, new PartitionDescriptor(topic, topicId, partition));
         try {
