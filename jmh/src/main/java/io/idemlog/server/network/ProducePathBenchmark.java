@@ -40,6 +40,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,6 +66,11 @@ import java.util.zip.CRC32C;
  * <p>Between operations only the batches' base sequences move on (and their CRCs are recomputed, in place, with a
  * reused CRC32C): each request is a new batch, never a duplicate. The frame is a heap buffer (the server reads
  * pooled direct ones: the handler's work is the same).
+ *
+ * <p>gc.alloc.rate.norm counts every thread of the JVM, so on a loaded machine (few operations per iteration) JMH's
+ * own background allocation shared among the operations inflates it by tens to hundreds of bytes. Each iteration
+ * therefore also prints the benchmark thread's own allocation per request ({@code this thread: ... B/request}),
+ * which is the server path's alone and does not depend on the load.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -96,6 +102,12 @@ public class ProducePathBenchmark {
     private final CRC32C crc = new CRC32C();
     /** Operations whose answer needed a group commit beyond the end-of-burst one (a roll's seal): expected 0. */
     private long extraCommits;
+    private static final com.sun.management.ThreadMXBean THREADS =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    /** Requests so far, and the counts at the start of the iteration (this thread's allocation per request). */
+    private long requests;
+    private long requestsAtStart;
+    private long allocatedAtStart;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -184,8 +196,24 @@ public class ProducePathBenchmark {
         }
     }
 
+    @Setup(Level.Iteration)
+    public void startCounting() {
+        requestsAtStart = requests;
+        allocatedAtStart = THREADS.getCurrentThreadAllocatedBytes();
+    }
+
+    @TearDown(Level.Iteration)
+    public void printThisThreadsAllocation() {
+        long allocated = THREADS.getCurrentThreadAllocatedBytes() - allocatedAtStart;
+        long n = requests - requestsAtStart;
+        if (n > 0) {
+            System.out.printf("this thread: %.1f B/request over %d requests%n", (double) allocated / n, n);
+        }
+    }
+
     @Benchmark
     public int produce() {
+        requests++;
         ByteBuf out = exchange(true);
         int size = out.readableBytes();
         out.release();
