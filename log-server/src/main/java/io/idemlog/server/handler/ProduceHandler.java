@@ -10,7 +10,7 @@ import io.idemlog.common.protocol.message.ProduceRequest;
 import io.idemlog.common.protocol.message.ProduceResponse;
 import io.idemlog.server.log.AppendAnswer;
 import io.idemlog.server.log.AppendOutcome;
-import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.DurabilityListener;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
@@ -19,7 +19,6 @@ import io.idemlog.server.network.RequestContext;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 
@@ -65,7 +64,11 @@ final class ProduceHandler implements ApiHandler {
         short acks = req.acks;
         boolean validAcks = acks == -1 || acks == 0 || acks == 1;
         ProduceResponse rsp = new ProduceResponse();
-        Durability durability = acks == -1 && validAcks ? new Durability(ctx, rsp) : null;
+        int partitionCount = 0;
+        for (int t = 0; t < req.topics.size(); t++) {
+            partitionCount += req.topics.get(t).partitions.size();
+        }
+        Durability durability = acks == -1 && validAcks ? new Durability(ctx, rsp, partitionCount) : null;
         boolean anyError = false;
         for (int t = 0; t < req.topics.size(); t++) {
             ProduceRequest.TopicData td = req.topics.get(t);
@@ -103,7 +106,7 @@ final class ProduceHandler implements ApiHandler {
                     // Cluster mode: answered once the batch's entry is committed and applied (acks=1 and acks=all
                     // alike, REPLICATION.md 4.4); the response waits for every such partition.
                     if (acks != 0 && durability == null) {
-                        durability = new Durability(ctx, rsp);
+                        durability = new Durability(ctx, rsp, partitionCount);
                     }
                     appendAsync(ctx, td.name, partition, records.buffer(), pr, durability);
                     continue;
@@ -163,11 +166,11 @@ final class ProduceHandler implements ApiHandler {
                              ProduceResponse.PartitionResponse pr, Durability pending) {
         int length = buf.remaining();
         ServerMetrics metrics = broker.metrics();
-        Await a = pending == null ? null : pending.register(pr);
+        int token = pending == null ? -1 : pending.register(pr);
         partition.append(buf, buf.position(), length, result -> {
             countOutcome(metrics, topicName, result, length);
-            if (a != null) {
-                pending.appended(a, result, partition.logStartOffset());
+            if (pending != null) {
+                pending.appended(token, result, partition.logStartOffset());
             }
         });
     }
@@ -271,72 +274,64 @@ final class ProduceHandler implements ApiHandler {
     }
 
     /**
-     * One partition of an acks=all request waiting for durability, and its durability callback (one object per
-     * awaited partition, no lambda beside it). {@code done} is guarded by its Durability's monitor.
-     */
-    private static final class Await implements DurabilityCallback {
-        final Durability owner;
-        final ProduceResponse.PartitionResponse response;
-        boolean done;
-
-        Await(Durability owner, ProduceResponse.PartitionResponse response) {
-            this.owner = owner;
-            this.response = response;
-        }
-
-        @Override
-        public void onComplete(ErrorCode error) {
-            owner.onDurable(this, error);
-        }
-    }
-
-    /**
      * Holds an acks=all answer until every awaited offset is durable. Callbacks arrive on the flusher thread, on
      * another network thread, or inline (already durable, or already failed); the timeout on the connection's
      * thread; whichever finishes first answers. Ownership: the handler writes a partition response completely
      * before {@link #await} registers it; from then on only this object writes it, under its monitor, and the
      * response is encoded only after {@code answered} is set under that monitor.
+     *
+     * <p>No object per awaited partition: this one object is the durability listener of every partition of the
+     * request ({@link Partition#whenDurable(long, DurabilityListener, int)}, which a single node's partition keeps
+     * without allocating), and the token it registers with is the partition response's index in {@code waiting}
+     * (an asynchronous append's callback carries the same token). A slot is cleared when its partition is answered:
+     * a null slot is a done partition, so the timeout knows which ones are not, and a second answer for the same
+     * token is ignored. Also the timeout's task itself ({@link #run}): no method reference per request.
      */
-    private static final class Durability {
+    private static final class Durability implements DurabilityListener, Runnable {
         private final RequestContext ctx;
         private final ProduceResponse rsp;
-        private final ArrayList<Await> awaits = new ArrayList<>(4);
+        /** The partition responses registered so far, by token; null once answered. Guarded by this monitor. */
+        private final ProduceResponse.PartitionResponse[] waiting;
+        /** Tokens handed out (the next one); every one below was registered. Guarded by this monitor. */
+        private int registered;
         private int outstanding = 1; // the handler itself, until arm()
         private boolean answered;
         private Future<?> timeout;
 
-        Durability(RequestContext ctx, ProduceResponse rsp) {
+        /** @param partitions the request's partition count: at most that many partitions wait */
+        Durability(RequestContext ctx, ProduceResponse rsp, int partitions) {
             this.ctx = ctx;
             this.rsp = rsp;
+            this.waiting = new ProduceResponse.PartitionResponse[partitions];
         }
 
         void await(Partition partition, long lastOffset, ProduceResponse.PartitionResponse pr) {
-            Await a = new Await(this, pr);
-            synchronized (this) {
-                outstanding++;
-                awaits.add(a);
-            }
-            partition.whenDurable(lastOffset, a);
+            int token = register(pr);
+            partition.whenDurable(lastOffset, this, token);
         }
 
-        /** A partition whose answer comes from an asynchronous append ({@link #appended}). */
-        Await register(ProduceResponse.PartitionResponse pr) {
-            Await a = new Await(this, pr);
+        /**
+         * Registers a partition response that waits (for durability, or for an asynchronous append's outcome,
+         * {@link #appended}); returns its token.
+         */
+        int register(ProduceResponse.PartitionResponse pr) {
             synchronized (this) {
                 outstanding++;
-                awaits.add(a);
+                int token = registered++;
+                waiting[token] = pr;
+                return token;
             }
-            return a;
         }
 
         /** The asynchronous append's outcome: writes the partition response, answers when it was the last. */
-        void appended(Await a, AppendAnswer result, long logStartOffset) {
+        void appended(int token, AppendAnswer result, long logStartOffset) {
             synchronized (this) {
-                if (answered) {
+                ProduceResponse.PartitionResponse pr = waiting[token];
+                if (answered || pr == null) {
                     return;
                 }
-                a.done = true;
-                fillResponse(ctx, a.response, result, logStartOffset);
+                waiting[token] = null;
+                fillResponse(ctx, pr, result, logStartOffset);
                 if (--outstanding > 0) {
                     return;
                 }
@@ -345,14 +340,16 @@ final class ProduceHandler implements ApiHandler {
             finish();
         }
 
-        void onDurable(Await a, ErrorCode error) {
+        @Override
+        public void onDurable(int token, ErrorCode error) {
             synchronized (this) {
-                if (answered) {
+                ProduceResponse.PartitionResponse pr = waiting[token];
+                if (answered || pr == null) {
                     return;
                 }
-                a.done = true;
+                waiting[token] = null;
                 if (error != ErrorCode.NONE) {
-                    fail(a.response, error, errorMessage(ctx, error, "the batch could not be made durable: "
+                    fail(pr, error, errorMessage(ctx, error, "the batch could not be made durable: "
                         + error.message));
                     ctx.countError(error);
                 }
@@ -370,14 +367,16 @@ final class ProduceHandler implements ApiHandler {
                     answered = true;
                 } else {
                     long delay = Math.max(1, timeoutMs);
-                    timeout = ctx.schedule(this::expire, delay);
+                    timeout = ctx.schedule(this, delay);
                     return;
                 }
             }
             finish();
         }
 
-        private void expire() {
+        /** The timeout (on the connection's thread, once scheduled by {@link #arm}). */
+        @Override
+        public void run() {
             synchronized (this) {
                 if (answered) {
                     return;
@@ -385,10 +384,12 @@ final class ProduceHandler implements ApiHandler {
                 answered = true;
                 // What is not durable yet is reported as timed out; the producer retries it and the retry is
                 // answered as a duplicate (with the original offset) once durable.
-                for (Await a : awaits) {
-                    if (!a.done) {
+                for (int token = 0; token < registered; token++) {
+                    ProduceResponse.PartitionResponse pr = waiting[token];
+                    if (pr != null) {
+                        waiting[token] = null;
                         ctx.countError(ErrorCode.REQUEST_TIMED_OUT);
-                        fail(a.response, ErrorCode.REQUEST_TIMED_OUT, ctx.version >= 8
+                        fail(pr, ErrorCode.REQUEST_TIMED_OUT, ctx.version >= 8
                             ? "not durable within the request's timeout_ms" : null);
                     }
                 }

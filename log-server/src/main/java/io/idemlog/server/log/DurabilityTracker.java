@@ -9,7 +9,9 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A partition's high watermark and the callbacks waiting for it. Callbacks are registered from any thread
- * ({@link #whenDurable}, which completes at once on the calling thread when the answer is already known).
+ * ({@link #whenDurable}, which completes at once on the calling thread when the answer is already known), as a
+ * {@link DurabilityCallback} or as a {@link DurabilityListener} with a token (one listener, many waits, no object
+ * per wait); both forms share one order.
  *
  * <p>The owner: only the thread holding the partition's commit lock ({@code owner}, PartitionLog's flush lock)
  * advances or fails the watermark, and so completes the waiting callbacks, in offset order. That thread is the
@@ -25,16 +27,26 @@ final class DurabilityTracker {
     private static final Logger LOG = LoggerFactory.getLogger(DurabilityTracker.class);
 
     /**
-     * The waiting callbacks: a binary min-heap on (offset, registration sequence) in parallel arrays, so that a
-     * registration allocates nothing (the arrays double when full, then are reused; before, one Waiter record of
-     * 32 bytes per acks=all batch). Guarded by this object's monitor.
+     * A waiter's token when it is a {@link DurabilityCallback} (a {@link DurabilityListener}'s tokens are
+     * non-negative): which of the two interfaces to call, without a wrapper object.
+     */
+    private static final int CALLBACK = -1;
+
+    /**
+     * The waiters: a binary min-heap on (offset, registration sequence) in parallel arrays, so that a registration
+     * allocates nothing (the arrays double when full, then are reused; before, one Waiter record of 32 bytes per
+     * acks=all batch). A waiter is a {@link DurabilityCallback} (token {@link #CALLBACK}) or a
+     * {@link DurabilityListener} with its token, so that one listener can wait for many offsets without an object
+     * per wait (the produce handler's acks=all request). Guarded by this object's monitor.
      */
     private long[] heapOffsets = new long[16];
     private long[] heapSequences = new long[16];
-    private DurabilityCallback[] heapCallbacks = new DurabilityCallback[16];
+    private Object[] heapWaiters = new Object[16];
+    private int[] heapTokens = new int[16];
     private int heapSize;
-    /** The owner's only (see the class comment): the callbacks of one advance, reused across rounds. */
-    private DurabilityCallback[] ready = new DurabilityCallback[16];
+    /** The owner's only (see the class comment): the waiters (and tokens) of one advance, reused across rounds. */
+    private Object[] ready = new Object[16];
+    private int[] readyTokens = new int[16];
     private int readyCount;
     private final ReentrantLock owner;
     /** Callbacks that threw (bugs in their owners: each is logged and counted, and the others still run). */
@@ -64,6 +76,23 @@ final class DurabilityTracker {
 
     /** Calls back at once (on this thread) if {@code offset} is below the watermark or can never get there. */
     void whenDurable(long offset, DurabilityCallback callback) {
+        register(offset, callback, CALLBACK);
+    }
+
+    /**
+     * As {@link #whenDurable(long, DurabilityCallback)}, calling {@code listener.onDurable(token, error)}; in the same
+     * (offset, registration) order as callbacks, the two forms interleaved. No allocation once the heap has grown.
+     *
+     * @throws IllegalArgumentException when {@code token} is negative
+     */
+    void whenDurable(long offset, DurabilityListener listener, int token) {
+        if (token < 0) {
+            throw new IllegalArgumentException("negative durability token " + token);
+        }
+        register(offset, listener, token);
+    }
+
+    private void register(long offset, Object waiter, int token) {
         ErrorCode now;
         synchronized (this) {
             if (offset < highWatermark) {
@@ -71,11 +100,11 @@ final class DurabilityTracker {
             } else if (failed) {
                 now = ErrorCode.KAFKA_STORAGE_ERROR;
             } else {
-                push(offset, sequence++, callback);
+                push(offset, sequence++, waiter, token);
                 return;
             }
         }
-        run(callback, now);
+        run(waiter, token, now);
     }
 
     /**
@@ -92,7 +121,9 @@ final class DurabilityTracker {
             while (heapSize > 0 && heapOffsets[0] < newHighWatermark) {
                 if (readyCount == ready.length) {
                     ready = java.util.Arrays.copyOf(ready, ready.length * 2);
+                    readyTokens = java.util.Arrays.copyOf(readyTokens, ready.length);
                 }
+                readyTokens[readyCount] = heapTokens[0];
                 ready[readyCount++] = pop();
             }
         }
@@ -103,19 +134,22 @@ final class DurabilityTracker {
     /** Freezes the watermark and fails every waiting callback with KAFKA_STORAGE_ERROR. Owner only. */
     void fail() {
         checkOwner();
-        DurabilityCallback[] failedWaiters;
+        Object[] failedWaiters;
+        int[] failedTokens;
         synchronized (this) {
             failed = true;
             if (heapSize == 0) {
                 return;
             }
-            failedWaiters = new DurabilityCallback[heapSize];
+            failedWaiters = new Object[heapSize];
+            failedTokens = new int[heapSize];
             for (int i = 0; i < failedWaiters.length; i++) {
+                failedTokens[i] = heapTokens[0];
                 failedWaiters[i] = pop();
             }
         }
-        for (DurabilityCallback c : failedWaiters) {
-            run(c, ErrorCode.KAFKA_STORAGE_ERROR);
+        for (int i = 0; i < failedWaiters.length; i++) {
+            run(failedWaiters[i], failedTokens[i], ErrorCode.KAFKA_STORAGE_ERROR);
         }
     }
 
@@ -138,9 +172,9 @@ final class DurabilityTracker {
         int n = readyCount;
         readyCount = 0;
         for (int i = 0; i < n; i++) {
-            DurabilityCallback c = ready[i];
+            Object waiter = ready[i];
             ready[i] = null;
-            run(c, error);
+            run(waiter, readyTokens[i], error);
         }
     }
 
@@ -150,12 +184,13 @@ final class DurabilityTracker {
         return offsetA < offsetB || offsetA == offsetB && seqA < seqB;
     }
 
-    private void push(long offset, long seq, DurabilityCallback callback) {
+    private void push(long offset, long seq, Object waiter, int token) {
         if (heapSize == heapOffsets.length) {
             int grown = heapOffsets.length * 2;
             heapOffsets = java.util.Arrays.copyOf(heapOffsets, grown);
             heapSequences = java.util.Arrays.copyOf(heapSequences, grown);
-            heapCallbacks = java.util.Arrays.copyOf(heapCallbacks, grown);
+            heapWaiters = java.util.Arrays.copyOf(heapWaiters, grown);
+            heapTokens = java.util.Arrays.copyOf(heapTokens, grown);
         }
         int i = heapSize++;
         while (i > 0) {
@@ -163,20 +198,24 @@ final class DurabilityTracker {
             if (!before(offset, seq, heapOffsets[parent], heapSequences[parent])) {
                 break;
             }
-            set(i, heapOffsets[parent], heapSequences[parent], heapCallbacks[parent]);
+            set(i, heapOffsets[parent], heapSequences[parent], heapWaiters[parent], heapTokens[parent]);
             i = parent;
         }
-        set(i, offset, seq, callback);
+        set(i, offset, seq, waiter, token);
     }
 
-    /** Removes and returns the first callback by (offset, sequence); the heap must not be empty. */
-    private DurabilityCallback pop() {
-        DurabilityCallback first = heapCallbacks[0];
+    /**
+     * Removes and returns the first waiter by (offset, sequence); the heap must not be empty. Its token is
+     * {@code heapTokens[0]} before the call.
+     */
+    private Object pop() {
+        Object first = heapWaiters[0];
         int last = --heapSize;
         long offset = heapOffsets[last];
         long seq = heapSequences[last];
-        DurabilityCallback callback = heapCallbacks[last];
-        heapCallbacks[last] = null;
+        Object waiter = heapWaiters[last];
+        int token = heapTokens[last];
+        heapWaiters[last] = null;
         if (last > 0) {
             int i = 0;
             while (true) {
@@ -191,23 +230,29 @@ final class DurabilityTracker {
                 if (!before(heapOffsets[child], heapSequences[child], offset, seq)) {
                     break;
                 }
-                set(i, heapOffsets[child], heapSequences[child], heapCallbacks[child]);
+                set(i, heapOffsets[child], heapSequences[child], heapWaiters[child], heapTokens[child]);
                 i = child;
             }
-            set(i, offset, seq, callback);
+            set(i, offset, seq, waiter, token);
         }
         return first;
     }
 
-    private void set(int i, long offset, long seq, DurabilityCallback callback) {
+    private void set(int i, long offset, long seq, Object waiter, int token) {
         heapOffsets[i] = offset;
         heapSequences[i] = seq;
-        heapCallbacks[i] = callback;
+        heapWaiters[i] = waiter;
+        heapTokens[i] = token;
     }
 
-    private void run(DurabilityCallback callback, ErrorCode error) {
+    /** Calls the waiter: a callback when its token is {@link #CALLBACK}, else a listener with its token. */
+    private void run(Object waiter, int token, ErrorCode error) {
         try {
-            callback.onComplete(error);
+            if (token == CALLBACK) {
+                ((DurabilityCallback) waiter).onComplete(error);
+            } else {
+                ((DurabilityListener) waiter).onDurable(token, error);
+            }
         } catch (RuntimeException e) {
             callbackFailures.increment();
             LOG.error("durability callback failed", e);

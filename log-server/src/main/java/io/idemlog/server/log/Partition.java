@@ -74,6 +74,21 @@ public interface Partition {
     void whenDurable(long offset, DurabilityCallback callback);
 
     /**
+     * {@link #whenDurable(long, DurabilityCallback)} for a listener that waits for several offsets at once: calls
+     * {@code listener.onDurable(token, error)}, under the same rules (once, in offset then registration order, at once
+     * when already known). The produce path's form: a single node's partition keeps the token beside the listener and
+     * allocates nothing per registration. {@code token} must be non-negative (the partition may keep negative values
+     * for itself). This default adapts it to a callback (one object per registration), for partitions whose waits
+     * are not on an allocation-free path (test doubles).
+     */
+    default void whenDurable(long offset, DurabilityListener listener, int token) {
+        if (token < 0) {
+            throw new IllegalArgumentException("negative durability token " + token);
+        }
+        whenDurable(offset, error -> listener.onDurable(token, error));
+    }
+
+    /**
      * Makes what was appended so far durable now, on the calling thread; or, when a group commit of this partition
      * is already running, wakes the flusher thread to run the next one after it. Keeps the promise of
      * {@link FlushDuty#CALLER}.

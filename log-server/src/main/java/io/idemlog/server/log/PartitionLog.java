@@ -435,6 +435,12 @@ final class PartitionLog implements Partition, PartitionApplier.Host {
         durability.whenDurable(offset, callback);
     }
 
+    /** Natively: the tracker keeps {@code token} in a primitive array, so a registration allocates nothing. */
+    @Override
+    public void whenDurable(long offset, DurabilityListener listener, int token) {
+        durability.whenDurable(offset, listener, token);
+    }
+
     @Override
     public long logStartOffset() {
         return logStartOffset;

@@ -5,6 +5,7 @@ import io.idemlog.common.record.RecordBatch;
 import io.idemlog.server.log.AppendCallback;
 import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.DurabilityCallback;
+import io.idemlog.server.log.DurabilityListener;
 import io.idemlog.server.log.EpochEndOffset;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
@@ -564,6 +565,17 @@ public final class ReplicatedPartition implements Partition {
             return;
         }
         s.whenDurable(offset, callback);
+    }
+
+    /** As {@link #whenDurable(long, DurabilityCallback)}: the local storage's wait, token and all. */
+    @Override
+    public void whenDurable(long offset, DurabilityListener listener, int token) {
+        Partition s = storage();
+        if (s == null) {
+            listener.onDurable(token, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+            return;
+        }
+        s.whenDurable(offset, listener, token);
     }
 
     @Override
