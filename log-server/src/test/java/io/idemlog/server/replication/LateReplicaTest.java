@@ -8,12 +8,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import static io.idemlog.server.replication.ReplicaCluster.append;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -40,11 +40,6 @@ class LateReplicaTest {
         if (cluster != null) {
             cluster.close();
         }
-    }
-
-    private static AppendResult append(Partition p, byte[] batch) throws Exception {
-        return ((ReplicatedPartition) p).appendAsync(ByteBuffer.wrap(batch), 0, batch.length)
-            .get(ReplicaCluster.TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
 
     /** The node among {@code a} and {@code b} whose replica is a ready leader, waiting for one. */

@@ -14,8 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
+import static io.idemlog.server.replication.ReplicaCluster.append;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -33,11 +33,6 @@ class PartitionGroupsTest {
         if (cluster != null) {
             cluster.close();
         }
-    }
-
-    private static AppendResult append(Partition p, byte[] batch) throws Exception {
-        return ((ReplicatedPartition) p).appendAsync(ByteBuffer.wrap(batch), 0, batch.length)
-            .get(ReplicaCluster.TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
 
     @Test

@@ -8,11 +8,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -64,8 +62,7 @@ class PreferredLeaderTest {
         int interim = cluster.leader(TOPIC, 0);
         assertNotEquals(0, interim);
         byte[] batch = ReplicaCluster.batch(11, (short) 0, 0, 3, "while-away");
-        AppendResult r = ((ReplicatedPartition) cluster.groups[interim].partition(TOPIC, 0))
-            .appendAsync(ByteBuffer.wrap(batch), 0, batch.length).get(ReplicaCluster.TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        AppendResult r = ReplicaCluster.append(cluster.groups[interim].partition(TOPIC, 0), batch);
         assertEquals(ErrorCode.NONE, r.error(), r.errorMessage());
 
         // Back: it catches up and leads partition 0 again, with what was written meanwhile.

@@ -181,6 +181,12 @@ final class ReplicaCluster implements AutoCloseable {
         return end + ":" + HexFormat.of().formatHex(md.digest());
     }
 
+    /** Appends {@code batch} through {@code p} (a replicated partition) and waits for the outcome. */
+    static io.idemlog.server.log.AppendResult append(Partition p, byte[] batch) throws Exception {
+        return ((ReplicatedPartition) p).appendAsync(ByteBuffer.wrap(batch), 0, batch.length)
+            .get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
     /** An idempotent batch of {@code count} records, values naming (tag, i). */
     static byte[] batch(long producerId, short epoch, int sequence, int count, String tag) {
         ByteBuffer buf = ByteBuffer.allocate(RecordBatch.HEADER_SIZE + count * 96 + 64);

@@ -19,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import static io.idemlog.server.replication.ReplicaCluster.append;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -61,11 +62,6 @@ class ReplicatedPartitionTest {
 
     private Partition at(int node) {
         return cluster.groups[node].partition(TOPIC, 0);
-    }
-
-    private static AppendResult append(Partition p, byte[] batch) throws Exception {
-        return ((ReplicatedPartition) p).appendAsync(ByteBuffer.wrap(batch), 0, batch.length)
-            .get(ReplicaCluster.TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Appends batches of {@code PRODUCER} from sequence {@code seq} on the current leader; returns the log end. */
