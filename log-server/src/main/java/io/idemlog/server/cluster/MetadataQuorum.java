@@ -181,6 +181,13 @@ public final class MetadataQuorum implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, snapshotEveryEntries);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 1);
+        // Keep the last snapshotEveryEntries entries below a snapshot in the Raft log: a follower a little behind
+        // (a node restarted after seconds) then catches up by log instead of by a snapshot install, which ships
+        // every segment file of the partition and, in Ratis 3.3.0, can race with AppendEntries already in flight
+        // to that follower: its log worker then stops on "lastWrittenIndex == <snapshot>, entry == <snapshot + k>"
+        // and the division closes for good (ClusterFailoverTest in a fresh-clone run, 2026-12-07;
+        // docs/REPLICATION.md 8). Costs at most that many more entries of Raft log on disk per group.
+        RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, snapshotEveryEntries);
         // Metadata entries are tiny, partition entries up to a batch (+ the entry header and Ratis's framing):
         // the buffers fit the largest batch twice over; segments stay small enough that a purge removes them.
         long byteLimit = Math.max(512L << 10, 2L * (maxEntryBytes + 1024L));

@@ -276,6 +276,15 @@ class MetadataQuorumTest {
             "control: Ratis's default waits seconds");
     }
 
+    /** A snapshot interval of entries stays in the Raft log below each snapshot (ReplicatedPartitionTest shows why). */
+    @Test
+    void theRaftLogKeepsASnapshotIntervalOfEntriesBelowEachSnapshot() throws Exception {
+        ClusterConfig c = ClusterConfig.parse(1, true, "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3", null, null, 1000,
+            dir.resolve("keep"));
+        assertEquals(1000L, RaftServerConfigKeys.Log.purgePreservationLogNum(MetadataQuorum.properties(c, 1000)));
+        assertEquals(0L, RaftServerConfigKeys.Log.PURGE_PRESERVATION_LOG_NUM_DEFAULT, "Ratis's default keeps none");
+    }
+
     /** The longest wait drawn by a Ratis retry policy over its first {@code attempts}; -1: it ends before. */
     private static long longestWaitMs(String policy, int attempts) {
         org.apache.ratis.retry.RetryPolicy r = org.apache.ratis.retry.MultipleLinearRandomRetry

@@ -46,6 +46,8 @@ final class ReplicaCluster implements AutoCloseable {
     long tickIntervalMs = 0;
     /** Whether a stopping server takes a snapshot (Ratis's default); false: a stop leaves what a crash leaves. */
     boolean snapshotOnStop = true;
+    /** Raft log entries kept below a snapshot (-1: the server's setting, MetadataQuorum.properties). */
+    long purgePreservation = -1;
 
     ReplicaCluster(Path dir) throws IOException {
         this.dir = dir;
@@ -81,6 +83,9 @@ final class ReplicaCluster implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, snapshotOnStop);
+        if (purgePreservation >= 0) {
+            RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, purgePreservation);
+        }
         PartitionGroups g = new PartitionGroups(configs[i], nodeLogConfigs[i] != null ? nodeLogConfigs[i] : logConfig,
             new SystemEpochClock(), tickIntervalMs);
         if (topicConfigs != null) {

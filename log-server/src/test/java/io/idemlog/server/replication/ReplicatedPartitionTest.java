@@ -5,6 +5,7 @@ import io.idemlog.server.log.AppendResult;
 import io.idemlog.server.log.LogConfig;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.state.ProducerEntryVisitor;
+import org.apache.ratis.protocol.RaftGroupId;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -307,6 +308,58 @@ class ReplicatedPartitionTest {
             assertEquals(expected, cluster.digest(i, TOPIC, 0), "node " + (i + 1) + "'s bytes");
             assertEquals(producers(at(nowLeader)), producers(at(i)), "node " + (i + 1) + "'s producer state");
         }
+    }
+
+    /**
+     * A follower stopped while the leader takes a snapshot a few entries later (fewer entries behind than the log
+     * keeps below a snapshot: raft.server.log.purge.preservation.log.num, a snapshot interval in
+     * MetadataQuorum.properties, 16 here) catches up from the leader's Raft log, not by a snapshot install. An install ships every segment file, and in Ratis 3.3.0
+     * one that overlaps AppendEntries in flight to the same follower stopped its log worker for good
+     * (ClusterFailoverTest, 2026-12-07). Control: without the kept entries the same follower needs an install.
+     */
+    @Test
+    void aFollowerFewerEntriesBehindThanTheLogKeepsCatchesUpByLogAfterTheLeadersSnapshot() throws Exception {
+        assertEquals(0, followerBehindTheLeadersSnapshot(16), "caught up by log, no install");
+    }
+
+    @Test
+    void controlWithoutKeptEntriesTheSameFollowerNeedsASnapshotInstall() throws Exception {
+        assertTrue(followerBehindTheLeadersSnapshot(0) > 0, "without kept entries: an install");
+    }
+
+    /** Returns the lagging follower's snapshot installs once it caught up (purgePreservation as in ReplicaCluster). */
+    private int followerBehindTheLeadersSnapshot(long purgePreservation) throws Exception {
+        cluster = new ReplicaCluster(dir);
+        cluster.purgePreservation = purgePreservation;
+        startWithPartition(8);
+        // ~5 KB per batch: one entry per 8 KB Raft log segment, so a purge removes exactly the entries below it
+        int perBatch = 400;
+        long end = appendBatches(0, 3, perBatch);
+        cluster.awaitApplied(TOPIC, 0, end);
+        int lagging = (cluster.leader(TOPIC, 0) + 1) % 3;
+        RaftGroupId gid = PartitionGroups.groupId(topicId, 0);
+        long stoppedAt = cluster.quorums[lagging].server().getDivision(gid).getRaftLog().getLastEntryTermIndex()
+            .getIndex();
+        cluster.stop(lagging);
+        int b = 3;
+        // one batch at a time until the leader has a snapshot past what the stopped follower has (at most a
+        // snapshot interval of entries later)
+        for (; b < 3 + 20; b++) {
+            end = appendBatches(b, 1, perBatch);
+            int leader = cluster.leader(TOPIC, 0);
+            org.apache.ratis.statemachine.SnapshotInfo snap = cluster.quorums[leader].server().getDivision(gid)
+                .getStateMachine().getLatestSnapshot();
+            if (snap != null && snap.getIndex() > stoppedAt) {
+                break;
+            }
+        }
+        int leader = cluster.leader(TOPIC, 0);
+        long last = cluster.quorums[leader].server().getDivision(gid).getRaftLog().getLastEntryTermIndex().getIndex();
+        assertTrue(last - stoppedAt < 16, "the follower is fewer than 16 entries behind: " + stoppedAt + " vs " + last);
+        cluster.start(lagging);
+        cluster.awaitApplied(TOPIC, 0, end);
+        assertEquals(cluster.digest(leader, TOPIC, 0), cluster.digest(lagging, TOPIC, 0));
+        return ((ReplicatedPartition) at(lagging)).stateMachine().installs();
     }
 
     private long firstRaftIndex(int node) {
