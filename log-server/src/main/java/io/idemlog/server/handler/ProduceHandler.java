@@ -99,6 +99,12 @@ final class ProduceHandler implements ApiHandler {
                     message = "producer " + records.buffer().getLong(records.buffer().position()
                         + RecordBatch.PRODUCER_ID_OFFSET) + " is a named producer with a newer incarnation: this one "
                         + "is fenced";
+                } else if (behindARefusal(ctx, td.name, pd.index, records.buffer())) {
+                    // an earlier batch of this producer for this partition was refused on this connection and has
+                    // not been re-sent yet: appending this one would put it ahead of that one (ProduceFence)
+                    error = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+                    message = "an earlier batch of this producer for " + td.name + "-" + pd.index + " was refused "
+                        + "on this connection; it must be re-sent first";
                 } else if (acks == -1 && (message = partition.notEnoughReplicas()) != null) {
                     // min.insync.replicas (cluster mode): refused before anything is proposed, as Kafka does
                     error = ErrorCode.NOT_ENOUGH_REPLICAS;
@@ -139,6 +145,9 @@ final class ProduceHandler implements ApiHandler {
                     continue;
                 }
                 // Refused before any append.
+                if (error == ErrorCode.NOT_LEADER_OR_FOLLOWER || error == ErrorCode.NOT_ENOUGH_REPLICAS) {
+                    rememberRefusal(ctx, td.name, pd.index, pd.records);
+                }
                 anyError = true;
                 metrics.produceError(error);
                 ctx.countError(error);
@@ -167,7 +176,14 @@ final class ProduceHandler implements ApiHandler {
         int length = buf.remaining();
         ServerMetrics metrics = broker.metrics();
         int token = pending == null ? -1 : pending.register(pr);
+        int partitionIndex = partition.index();
         partition.append(buf, buf.position(), length, result -> {
+            ErrorCode error = result.error();
+            if ((error == ErrorCode.NOT_LEADER_OR_FOLLOWER || error == ErrorCode.NOT_ENOUGH_REPLICAS)
+                && ctx.inConnectionThread()) {
+                // refused inline, before proposing (the replica stopped leading since the handler's check)
+                rememberRefusal(ctx, topicName, partitionIndex, buf); // inline: buf is still the request's
+            }
             countOutcome(metrics, topicName, result, length);
             if (pending != null) {
                 pending.appended(token, result, partition.logStartOffset());
@@ -244,6 +260,47 @@ final class ProduceHandler implements ApiHandler {
         }
         long current = broker.logs().namedProducerEpoch(producerId);
         return current >= 0 && buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET) < current;
+    }
+
+    /**
+     * Whether an idempotent batch must wait behind an earlier one of the same producer that this connection was
+     * refused for the partition ({@link ProduceFence}). No allocation; false at once for a connection never refused.
+     */
+    private static boolean behindARefusal(RequestContext ctx, String topic, int partition, ByteBuffer buf) {
+        if (!(ctx.connectionAttachment() instanceof ProduceFence fence) || fence.size() == 0) {
+            return false;
+        }
+        int p = buf.position();
+        if (buf.remaining() < RecordBatch.HEADER_SIZE) {
+            return false;
+        }
+        long producerId = buf.getLong(p + RecordBatch.PRODUCER_ID_OFFSET);
+        return producerId >= 0 && fence.blocks(topic, partition, producerId,
+            buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET), buf.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET),
+            System.nanoTime());
+    }
+
+    /** Remembers an idempotent batch refused before any append on this connection (connection thread only). */
+    private static void rememberRefusal(RequestContext ctx, String topic, int partition, Object records) {
+        ByteBuffer buf = records instanceof MemoryRecords m ? m.buffer()
+            : records instanceof ByteBuffer b ? b : null;
+        if (buf == null || buf.remaining() < RecordBatch.HEADER_SIZE) {
+            return;
+        }
+        int p = buf.position();
+        long producerId = buf.getLong(p + RecordBatch.PRODUCER_ID_OFFSET);
+        if (producerId < 0) {
+            return;
+        }
+        ProduceFence fence;
+        if (ctx.connectionAttachment() instanceof ProduceFence f) {
+            fence = f;
+        } else {
+            fence = new ProduceFence();
+            ctx.attachToConnection(fence);
+        }
+        fence.refused(topic, partition, producerId, buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET),
+            buf.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET), System.nanoTime());
     }
 
     /** Writes an error outcome into a partition response (the message only for Produce v8+, else null). */

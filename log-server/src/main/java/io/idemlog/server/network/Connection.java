@@ -61,6 +61,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
     /** Pending requests that hold reading until answered ({@link RequestContext#holdReadingUntilAnswered}). */
     private int holdingReading;
     private final ArrayDeque<RequestContext> pending = new ArrayDeque<>();
+    /** The handlers' per-connection state ({@link RequestContext#connectionAttachment()}); event loop only. */
+    Object attachment;
     private final WireReader reader = new WireReader();
     private Channel channel;
     private ChannelHandlerContext context;

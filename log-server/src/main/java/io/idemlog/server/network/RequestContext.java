@@ -155,6 +155,19 @@ public final class RequestContext {
         return connection.isOpen();
     }
 
+    /**
+     * The connection's attachment for the handlers (null until one attaches it): per-connection state that outlives
+     * one request, such as the produce handler's fence. Connection thread only.
+     */
+    public Object connectionAttachment() {
+        return connection.attachment;
+    }
+
+    /** Sets {@link #connectionAttachment()}. Connection thread only. */
+    public void attachToConnection(Object attachment) {
+        connection.attachment = attachment;
+    }
+
     synchronized WireWriter takeResponse() {
         WireWriter w = response;
         response = null;

@@ -1,5 +1,7 @@
 package io.idemlog.server.handler;
 
+import io.idemlog.common.protocol.message.ProduceRequest;
+import io.idemlog.common.protocol.MemoryRecords;
 import io.idemlog.common.protocol.ApiKey;
 import io.idemlog.common.protocol.ErrorCode;
 import io.idemlog.common.protocol.message.DeleteRecordsRequest;
@@ -171,6 +173,58 @@ class LeaderRoutingTest {
             assertEquals(ErrorCode.NONE.code, ((FetchResponse) c.call(ApiKey.FETCH, (short) 12, fetch(-1, 1)))
                 .topics.get(0).partitions.get(0).errorCode);
             assertEquals(3L, store.fake("t1", 1).logEndOffset());
+        }
+    }
+
+    /** acks=all, one idempotent batch of 3 records of producer 7 epoch 0 at {@code sequence} for t1-1. */
+    private static ProduceRequest idempotent(int sequence) {
+        MemoryRecords records = ProduceHandlerTest.batch(3);
+        new io.idemlog.common.record.RecordBatch(records.buffer(), records.buffer().position())
+            .stampProducerState(7, (short) 0, sequence);
+        ProduceRequest req = new ProduceRequest();
+        req.acks = -1;
+        req.timeoutMs = 30_000;
+        ProduceRequest.TopicData td = new ProduceRequest.TopicData("t1");
+        td.partitions.add(new ProduceRequest.PartitionData(1, records));
+        req.topics.add(td);
+        return req;
+    }
+
+    private static short produceError(WireClient c, ProduceRequest req) throws Exception {
+        return ((ProduceResponse) c.call(ApiKey.PRODUCE, (short) 9, req)).topics.get(0).partitions.get(0).errorCode;
+    }
+
+    /**
+     * A batch refused NOT_LEADER_OR_FOLLOWER (or NOT_ENOUGH_REPLICAS) holds back the later batches of the same
+     * producer for that partition on that connection, even once the partition leads, until the refused one is
+     * re-sent: otherwise a later batch of a producer the leader does not know yet is appended first (any sequence is
+     * accepted from an unknown producer) and the refused one can never follow it (ClusterRecordDeletionTest,
+     * 2026-12-07). Control: another connection, which was refused nothing, is not held back.
+     */
+    @Test
+    void aLaterBatchOfAProducerWaitsBehindItsRefusedBatchOnTheSameConnection() throws Exception {
+        InMemoryLogStore.FakePartition p = store.fake("t1", 1);
+        try (WireClient c = new WireClient(server.port()); WireClient other = new WireClient(server.port())) {
+            p.role = PartitionRole.FOLLOWER;
+            assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER.code, produceError(c, idempotent(0)));
+            p.role = PartitionRole.LEADER; // the leader became ready between two pipelined requests
+            assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER.code, produceError(c, idempotent(3)),
+                "the batch behind the refused one is refused too");
+            assertEquals(0L, p.logEndOffset(), "nothing appended ahead of the refused batch");
+            assertEquals(ErrorCode.NONE.code, produceError(c, idempotent(0)), "the retry of the refused batch");
+            assertEquals(ErrorCode.NONE.code, produceError(c, idempotent(3)), "then the next one, in order");
+            assertEquals(6L, p.logEndOffset());
+
+            // min.insync.replicas refusing, then satisfied again: the same
+            p.notEnoughReplicas = "the in-sync replicas of t1-1 are 1, fewer than 2";
+            assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS.code, produceError(c, idempotent(6)));
+            p.notEnoughReplicas = null;
+            assertEquals(ErrorCode.NOT_LEADER_OR_FOLLOWER.code, produceError(c, idempotent(9)));
+            assertEquals(6L, p.logEndOffset());
+
+            // control: a connection that was refused nothing appends the same later batch at once
+            assertEquals(ErrorCode.NONE.code, produceError(other, idempotent(9)));
+            assertEquals(9L, p.logEndOffset());
         }
     }
 
