@@ -210,7 +210,7 @@ public final class MetadataQuorum implements AutoCloseable {
      */
     static String appenderRetryPolicy(long electionTimeoutMs) {
         long cap = Math.max(50L, electionTimeoutMs / 4);
-        return "1ms,10, " + Math.min(cap, 50L) + "ms,20, " + cap + "ms," + Integer.MAX_VALUE;
+        return "1ms,10, 50ms,20, " + cap + "ms," + Integer.MAX_VALUE;
     }
 
     /** Starts (or recovers) this node's member of the metadata group. */

@@ -1,5 +1,9 @@
 package io.idemlog.server.handler;
 
+import io.idemlog.common.record.RecordBatch;
+
+import java.nio.ByteBuffer;
+
 /**
  * One connection's memory of the idempotent batches it was refused before any append (NOT_LEADER_OR_FOLLOWER,
  * NOT_ENOUGH_REPLICAS), so that a later batch of the same producer for the same partition, already in flight behind
@@ -31,24 +35,42 @@ final class ProduceFence {
     private int size;
 
     /**
-     * Whether a batch of {@code producerId} at {@code firstSequence} must be refused because an earlier one of the
-     * same producer for the same partition was refused on this connection; clears the entry when the batch is the
-     * retry (at or below the refused sequence), of another epoch, or the entry has expired.
+     * Whether the batch at {@code batch}'s position (a record batch header) must be refused because an earlier batch
+     * of the same producer for the same partition was refused on this connection; clears the entry when the batch is
+     * the retry (at or below the refused sequence), of another epoch, or the entry has expired. False at once, reading
+     * nothing, while nothing is fenced; a batch without a producer id is never fenced.
      */
-    boolean blocks(String topic, int partition, long producerId, short epoch, int firstSequence, long nowNanos) {
-        int i = find(topic, partition, producerId);
+    boolean blocks(String topic, int partition, ByteBuffer batch) {
+        if (size == 0) {
+            return false;
+        }
+        long producerId = producerId(batch);
+        int i = producerId < 0 ? -1 : find(topic, partition, producerId);
         if (i < 0) {
             return false;
         }
-        if (epochs[i] != epoch || firstSequence <= sequences[i] || nowNanos - sinceNanos[i] > LIFETIME_NANOS) {
+        int p = batch.position();
+        if (epochs[i] != batch.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET)
+            || batch.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET) <= sequences[i]
+            || System.nanoTime() - sinceNanos[i] > LIFETIME_NANOS) {
             remove(i);
             return false;
         }
         return true;
     }
 
-    /** A batch of {@code producerId} at {@code firstSequence} was refused before any append. */
-    void refused(String topic, int partition, long producerId, short epoch, int firstSequence, long nowNanos) {
+    /**
+     * The batch at {@code batch}'s position was refused before any append: fences what follows it. A batch without a
+     * producer id (or too short for a header) is not remembered.
+     */
+    void refused(String topic, int partition, ByteBuffer batch) {
+        long producerId = producerId(batch);
+        if (producerId < 0) {
+            return;
+        }
+        int p = batch.position();
+        short epoch = batch.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET);
+        int firstSequence = batch.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET);
         int i = find(topic, partition, producerId);
         if (i >= 0) {
             if (epochs[i] == epoch && sequences[i] <= firstSequence) {
@@ -65,11 +87,13 @@ final class ProduceFence {
         producerIds[i] = producerId;
         epochs[i] = epoch;
         sequences[i] = firstSequence;
-        sinceNanos[i] = nowNanos;
+        sinceNanos[i] = System.nanoTime();
     }
 
-    int size() {
-        return size;
+    /** The batch header's producer id; -1 when it has none or the buffer is shorter than a header. */
+    static long producerId(ByteBuffer batch) {
+        return batch.remaining() < RecordBatch.HEADER_SIZE ? -1L
+            : batch.getLong(batch.position() + RecordBatch.PRODUCER_ID_OFFSET);
     }
 
     private int find(String topic, int partition, long producerId) {

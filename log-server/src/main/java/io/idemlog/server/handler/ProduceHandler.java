@@ -146,7 +146,8 @@ final class ProduceHandler implements ApiHandler {
                 }
                 // Refused before any append.
                 if (error == ErrorCode.NOT_LEADER_OR_FOLLOWER || error == ErrorCode.NOT_ENOUGH_REPLICAS) {
-                    rememberRefusal(ctx, td.name, pd.index, pd.records);
+                    rememberRefusal(ctx, td.name, pd.index,
+                        pd.records instanceof MemoryRecords records ? records.buffer() : null);
                 }
                 anyError = true;
                 metrics.produceError(error);
@@ -266,41 +267,21 @@ final class ProduceHandler implements ApiHandler {
      * Whether an idempotent batch must wait behind an earlier one of the same producer that this connection was
      * refused for the partition ({@link ProduceFence}). No allocation; false at once for a connection never refused.
      */
-    private static boolean behindARefusal(RequestContext ctx, String topic, int partition, ByteBuffer buf) {
-        if (!(ctx.connectionAttachment() instanceof ProduceFence fence) || fence.size() == 0) {
-            return false;
-        }
-        int p = buf.position();
-        if (buf.remaining() < RecordBatch.HEADER_SIZE) {
-            return false;
-        }
-        long producerId = buf.getLong(p + RecordBatch.PRODUCER_ID_OFFSET);
-        return producerId >= 0 && fence.blocks(topic, partition, producerId,
-            buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET), buf.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET),
-            System.nanoTime());
+    private static boolean behindARefusal(RequestContext ctx, String topic, int partition, ByteBuffer batch) {
+        return ctx.connectionAttachment() instanceof ProduceFence fence && fence.blocks(topic, partition, batch);
     }
 
     /** Remembers an idempotent batch refused before any append on this connection (connection thread only). */
-    private static void rememberRefusal(RequestContext ctx, String topic, int partition, Object records) {
-        ByteBuffer buf = records instanceof MemoryRecords m ? m.buffer()
-            : records instanceof ByteBuffer b ? b : null;
-        if (buf == null || buf.remaining() < RecordBatch.HEADER_SIZE) {
+    private static void rememberRefusal(RequestContext ctx, String topic, int partition, ByteBuffer batch) {
+        if (batch == null || ProduceFence.producerId(batch) < 0) {
             return;
         }
-        int p = buf.position();
-        long producerId = buf.getLong(p + RecordBatch.PRODUCER_ID_OFFSET);
-        if (producerId < 0) {
-            return;
-        }
-        ProduceFence fence;
-        if (ctx.connectionAttachment() instanceof ProduceFence f) {
-            fence = f;
-        } else {
+        ProduceFence fence = ctx.connectionAttachment() instanceof ProduceFence f ? f : null;
+        if (fence == null) {
             fence = new ProduceFence();
             ctx.attachToConnection(fence);
         }
-        fence.refused(topic, partition, producerId, buf.getShort(p + RecordBatch.PRODUCER_EPOCH_OFFSET),
-            buf.getInt(p + RecordBatch.BASE_SEQUENCE_OFFSET), System.nanoTime());
+        fence.refused(topic, partition, batch);
     }
 
     /** Writes an error outcome into a partition response (the message only for Produce v8+, else null). */
