@@ -33,6 +33,15 @@ public final class RequestHeader {
      * version, hence where the body starts, is unknown) and {@link #api()} returns null.
      */
     public static RequestHeader read(WireReader reader) {
+        return read(reader, null);
+    }
+
+    /**
+     * {@link #read(WireReader)}, with the client id returned as {@code previousClientId} itself (no new String)
+     * when its bytes are that string's ({@link WireReader#readNullableString(boolean, String)}): a connection's
+     * client sends the same id in every request.
+     */
+    public static RequestHeader read(WireReader reader, String previousClientId) {
         RequestHeader h = new RequestHeader();
         h.apiKey = reader.readInt16();
         h.apiVersion = reader.readInt16();
@@ -41,7 +50,7 @@ public final class RequestHeader {
         if (api == null) {
             return h;
         }
-        h.clientId = reader.readNullableString(false);
+        h.clientId = reader.readNullableString(false, previousClientId);
         if (api.requestHeaderVersion(h.apiVersion) >= 2) {
             h.taggedFields = reader.readTaggedFields();
         }

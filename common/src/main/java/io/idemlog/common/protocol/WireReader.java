@@ -121,8 +121,32 @@ public final class WireReader {
         return s;
     }
 
+    /**
+     * A STRING or COMPACT_STRING that may not be null, returned as {@code previous} itself (no new String) when its
+     * bytes are exactly those of {@code previous}, an ASCII string: for names that repeat request after request (a
+     * topic name). See {@link #readNullableString(boolean, String)}.
+     */
+    public String readString(boolean compact, String previous) {
+        String s = readNullableString(compact, previous);
+        if (s == null) {
+            throw new ProtocolException("null string where a value is required at " + position);
+        }
+        return s;
+    }
+
     /** A NULLABLE_STRING or COMPACT_NULLABLE_STRING. */
     public String readNullableString(boolean compact) {
+        return readNullableString(compact, null);
+    }
+
+    /**
+     * A NULLABLE_STRING or COMPACT_NULLABLE_STRING, returned as {@code previous} itself (no new String) when its
+     * bytes are exactly those of {@code previous} (a client id, a topic name repeating request after request). Only
+     * an all-ASCII string is recognized (compared byte by byte with its chars, nothing allocated): ASCII bytes
+     * decode as UTF-8 to exactly those chars, so the value returned is equal to the one decoded. Anything else
+     * (null, another length, a non-ASCII byte or char, a difference) is decoded as by {@link #readNullableString}.
+     */
+    public String readNullableString(boolean compact, String previous) {
         int length = readLength(compact, true);
         if (length < -1) {
             throw new ProtocolException("negative string length " + length);
@@ -131,12 +155,29 @@ public final class WireReader {
             return null;
         }
         int p = advance(length);
+        if (previous != null && sameAscii(p, length, previous)) {
+            return previous;
+        }
         if (buffer.hasArray()) {
             return new String(buffer.array(), buffer.arrayOffset() + p, length, StandardCharsets.UTF_8);
         }
         byte[] bytes = new byte[length];
         buffer.get(p, bytes, 0, length);
         return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /** Whether the {@code length} bytes at {@code p} are all ASCII and equal to {@code s}'s chars. */
+    private boolean sameAscii(int p, int length, String s) {
+        if (s.length() != length) {
+            return false;
+        }
+        for (int i = 0; i < length; i++) {
+            byte b = buffer.get(p + i);
+            if (b < 0 || b != s.charAt(i)) { // b < 0: not ASCII (a UTF-8 lead or continuation byte)
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A (COMPACT_)BYTES field copied into an array, or null. */

@@ -3,6 +3,7 @@ package io.idemlog.common.protocol;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
@@ -33,6 +34,10 @@ public final class WireWriter {
         buffer = ByteBuffer.allocate(Math.max(16, initialCapacity));
     }
 
+    private WireWriter(ByteBuffer buffer) {
+        this.buffer = buffer;
+    }
+
     public WireWriter reset() {
         buffer.clear();
         holes.clear();
@@ -53,6 +58,30 @@ public final class WireWriter {
     /** The bytes written so far, from 0 to {@link #position()}, as a read-only view. */
     public ByteBuffer bytes() {
         return buffer.asReadOnlyBuffer().flip();
+    }
+
+    /**
+     * A copy of the bytes written so far (records excluded), in an array of exactly {@link #position()} bytes:
+     * what outlives a writer that is reused.
+     */
+    public byte[] copyOfBytes() {
+        return Arrays.copyOf(buffer.array(), buffer.position());
+    }
+
+    /**
+     * A new writer holding a copy of this one's bytes (in a buffer of exactly that size) and the same records
+     * holes: what outlives a writer that is reused, for a message with records.
+     */
+    public WireWriter detachedCopy() {
+        WireWriter copy = new WireWriter(ByteBuffer.wrap(copyOfBytes()).position(buffer.position()));
+        copy.holes.addAll(holes);
+        copy.recordsBytes = recordsBytes;
+        return copy;
+    }
+
+    /** The capacity of this writer's own buffer (it grows as needed; {@link #reset()} keeps it). */
+    public int capacity() {
+        return buffer.capacity();
     }
 
     public List<RecordsHole> recordsAt() {
@@ -147,6 +176,9 @@ public final class WireWriter {
             writeLength(-1, compact, true);
             return this;
         }
+        if (writeAscii(s, compact)) {
+            return this;
+        }
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
         if (!compact && bytes.length > Short.MAX_VALUE) {
             throw new IllegalArgumentException("string longer than " + Short.MAX_VALUE + " bytes");
@@ -155,6 +187,28 @@ public final class WireWriter {
         ensure(bytes.length);
         buffer.put(bytes);
         return this;
+    }
+
+    /**
+     * Writes {@code s} with its length if it is all ASCII (its UTF-8 bytes are then its chars, one each), without
+     * the byte array of {@link String#getBytes}; false, writing nothing, otherwise. Same bytes on the wire.
+     */
+    private boolean writeAscii(String s, boolean compact) {
+        int length = s.length();
+        if (!compact && length > Short.MAX_VALUE) {
+            return false; // the general path refuses it
+        }
+        for (int i = 0; i < length; i++) {
+            if (s.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        writeLength(length, compact, true);
+        ensure(length);
+        for (int i = 0; i < length; i++) {
+            buffer.put((byte) s.charAt(i));
+        }
+        return true;
     }
 
     public WireWriter writeNullableBytes(byte[] bytes, boolean compact) {

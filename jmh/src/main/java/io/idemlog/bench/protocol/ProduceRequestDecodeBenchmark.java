@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * {@link ProduceRequest#read} of the request body a producer sends: acks=-1, one topic, {@code partitions}
  * partitions each carrying one full 16 KiB batch (batch.size's default) of 100-byte values, stamped with producer
  * state. The records are framed, not copied, so the cost should follow the partition count, not the bytes.
- * One operation = one request.
+ * {@link #read} decodes a new request tree; {@link #readInto} decodes into one reused request (the server's
+ * ProduceHandler). One operation = one request.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -92,4 +93,14 @@ public class ProduceRequestDecodeBenchmark {
     public ProduceRequest read() {
         return ProduceRequest.read(reader.wrap(body, 0, bodyLength), version);
     }
+
+    /** The server's way (issue 14): into one request reused operation after operation, as a network thread does. */
+    @Benchmark
+    public ProduceRequest readInto() {
+        ProduceRequest m = ProduceRequest.readInto(reader.wrap(body, 0, bodyLength), version, reused);
+        m.forgetRecords();
+        return m;
+    }
+
+    private final ProduceRequest reused = new ProduceRequest();
 }

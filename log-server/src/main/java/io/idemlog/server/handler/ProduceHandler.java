@@ -42,6 +42,30 @@ final class ProduceHandler implements ApiHandler {
         }
     };
 
+    /**
+     * Each network thread's decoded Produce request, reused request after request ({@link ProduceRequest#readInto}:
+     * its topic and partition objects and lists, and the topic name strings while they repeat). Safe because
+     * nothing of the request object graph outlives {@link #handle}: what the appends, the durability wait and the
+     * cluster path's asynchronous append keep is the topic name (an immutable String, never changed in place), the
+     * partition index (an int) and each partition's records buffer, a view that readInto creates anew for every
+     * partition of every request (exactly as {@link ProduceRequest#read} does); the response is a tree of its own.
+     * And {@link #handle} runs to its end on the connection's thread before that thread decodes another request;
+     * should it ever be entered again on a thread before returning, the inner request is decoded into a new
+     * object ({@link ReusedRequest#busy}).
+     */
+    private static final FastThreadLocal<ReusedRequest> REQUEST = new FastThreadLocal<>() {
+        @Override
+        protected ReusedRequest initialValue() {
+            return new ReusedRequest();
+        }
+    };
+
+    /** A network thread's reusable request, and whether a {@link #handle} of that thread is decoding into it. */
+    private static final class ReusedRequest {
+        final ProduceRequest request = new ProduceRequest();
+        boolean busy;
+    }
+
     /** End of a read burst, log.flush.thread=network: fsync on this thread (non-capturing: no allocation). */
     private static final Consumer<Partition> FLUSH_NOW = Partition::flushNow;
     /** End of a read burst, log.flush.thread=flusher: one wake of the flusher for the burst's appends. */
@@ -60,7 +84,22 @@ final class ProduceHandler implements ApiHandler {
     public void handle(RequestContext ctx, WireReader body) {
         ServerMetrics metrics = broker.metrics();
         metrics.request(ApiKey.PRODUCE);
-        ProduceRequest req = ProduceRequest.read(body, ctx.version);
+        ReusedRequest reused = REQUEST.get();
+        if (reused.busy) {
+            produce(ctx, ProduceRequest.read(body, ctx.version), metrics); // re-entered: not the reused one
+            return;
+        }
+        reused.busy = true;
+        try {
+            produce(ctx, ProduceRequest.readInto(body, ctx.version, reused.request), metrics);
+        } finally {
+            reused.request.forgetRecords(); // keeps no view of the frame, which the connection releases now
+            reused.busy = false;
+        }
+    }
+
+    /** Handles a decoded request; keeps no reference to {@code req} or its topics and partitions (see REQUEST). */
+    private void produce(RequestContext ctx, ProduceRequest req, ServerMetrics metrics) {
         short acks = req.acks;
         boolean validAcks = acks == -1 || acks == 0 || acks == 1;
         ProduceResponse rsp = new ProduceResponse();
@@ -72,7 +111,7 @@ final class ProduceHandler implements ApiHandler {
         boolean anyError = false;
         for (int t = 0; t < req.topics.size(); t++) {
             ProduceRequest.TopicData td = req.topics.get(t);
-            ProduceResponse.TopicResponse tr = new ProduceResponse.TopicResponse(td.name);
+            ProduceResponse.TopicResponse tr = new ProduceResponse.TopicResponse(td.name, td.partitions.size());
             rsp.topics.add(tr);
             for (int i = 0; i < td.partitions.size(); i++) {
                 ProduceRequest.PartitionData pd = td.partitions.get(i);

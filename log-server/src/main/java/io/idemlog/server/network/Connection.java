@@ -64,6 +64,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
     /** The handlers' per-connection state ({@link RequestContext#connectionAttachment()}); event loop only. */
     Object attachment;
     private final WireReader reader = new WireReader();
+    /** The client id of the last request read: the next one's is this same String when its bytes are equal. */
+    private String clientId;
     private Channel channel;
     private ChannelHandlerContext context;
     /** Work deferred to the end of the current read burst, by identity key (few entries: linear scan). */
@@ -109,7 +111,8 @@ final class Connection extends ChannelInboundHandlerAdapter {
         reader.wrap(buffer, buffer.position(), buffer.limit());
         RequestHeader header;
         try {
-            header = RequestHeader.read(reader);
+            header = RequestHeader.read(reader, clientId);
+            clientId = header.clientId;
         } catch (ProtocolException e) {
             shared.metrics().malformedRequests.increment();
             close("malformed request header: " + e.getMessage());
@@ -231,9 +234,13 @@ final class Connection extends ChannelInboundHandlerAdapter {
                 holdingReading--;
             }
             shared.metrics().requests.latency(head.api, System.nanoTime() - head.receivedNanos);
-            WireWriter w = head.takeResponse();
-            if (w != null && channel.isActive()) {
-                write(w);
+            Object answer = head.takeResponse();
+            if (answer != null && channel.isActive()) {
+                if (answer instanceof byte[] bytes) {
+                    write(bytes);
+                } else {
+                    write((WireWriter) answer);
+                }
                 wrote = true;
             }
         }
@@ -261,6 +268,12 @@ final class Connection extends ChannelInboundHandlerAdapter {
         frames.pausedFor(FrameDecoder.Pause.QUEUE_FULL, pending.size() >= maxQueued);
         frames.pausedFor(FrameDecoder.Pause.HELD, holdingReading > 0);
         frames.pausedFor(FrameDecoder.Pause.UNWRITABLE, !channel.isWritable());
+    }
+
+    /** An answer without records: its bytes, as they are (the array is this answer's own). */
+    private void write(byte[] answer) {
+        shared.metrics().bytesOut.add(answer.length);
+        context.write(Unpooled.wrappedBuffer(answer), context.voidPromise());
     }
 
     private void write(WireWriter w) {

@@ -7,6 +7,7 @@ import io.idemlog.common.protocol.ResponseHeader;
 import io.idemlog.common.protocol.WireWriter;
 import io.idemlog.common.protocol.message.Message;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.SocketAddress;
 import java.util.concurrent.Future;
@@ -19,14 +20,32 @@ import java.util.function.Consumer;
  * requests that came after it on the same connection, which is what pipelining clients rely on).
  */
 public final class RequestContext {
+    /**
+     * Each answering thread's writer, reused answer after answer: {@link #respond} encodes into it and hands over a
+     * copy (an exact array, or for an answer with records a detached writer), never the writer itself, so no
+     * answer shares it. Encoding runs to its end on the thread before that thread encodes another.
+     */
+    private static final FastThreadLocal<WireWriter> ENCODER = new FastThreadLocal<>() {
+        @Override
+        protected WireWriter initialValue() {
+            return new WireWriter(ENCODER_CAPACITY);
+        }
+    };
+    private static final int ENCODER_CAPACITY = 1024;
+    /** A thread's writer that grew above this for a large answer is dropped after it, not kept for every later one. */
+    private static final int ENCODER_KEPT_MAX = 64 * 1024;
+
     private final Connection connection;
     public final RequestHeader header;
     public final ApiKey api;
     public final short version;
     public final long receivedNanos;
 
-    /** Set once, by the answering thread; read on the event loop after the hand-off. */
-    private WireWriter response;
+    /**
+     * Set once, by the answering thread; read on the event loop after the hand-off: the whole answer as a
+     * {@code byte[]}, or a {@link WireWriter} when it carries records (sent from their source); null for none.
+     */
+    private Object response;
     private boolean answered;
     private boolean ready;
     /**
@@ -55,12 +74,16 @@ public final class RequestContext {
      * different (v0) form.
      */
     public void respond(Message body, short bodyVersion) {
-        WireWriter w = new WireWriter(128);
+        WireWriter w = ENCODER.get().reset(); // left as it was if an earlier encoding threw: reset here
         w.writeInt32(0);
         ResponseHeader.write(w, header.correlationId, api.responseHeaderVersion(bodyVersion));
         body.write(w, bodyVersion);
         w.putInt32At(0, w.totalSize() - 4);
-        complete(w);
+        Object answer = w.recordsAt().isEmpty() ? w.copyOfBytes() : w.detachedCopy();
+        if (w.capacity() > ENCODER_KEPT_MAX) {
+            ENCODER.remove();
+        }
+        complete(answer);
     }
 
     /**
@@ -82,13 +105,13 @@ public final class RequestContext {
         connection.close(reason);
     }
 
-    private void complete(WireWriter w) {
+    private void complete(Object answer) {
         synchronized (this) {
             if (answered) {
                 throw new IllegalStateException("request answered twice: " + header);
             }
             answered = true;
-            response = w;
+            response = answer;
         }
         connection.completed(this);
     }
@@ -168,10 +191,11 @@ public final class RequestContext {
         connection.attachment = attachment;
     }
 
-    synchronized WireWriter takeResponse() {
-        WireWriter w = response;
+    /** The answer ({@link #response}: a {@code byte[]}, a {@link WireWriter}, or null for none), once. */
+    synchronized Object takeResponse() {
+        Object answer = response;
         response = null;
-        return w;
+        return answer;
     }
 
     /** Event-loop only. */

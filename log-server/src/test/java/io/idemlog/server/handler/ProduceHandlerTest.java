@@ -225,6 +225,88 @@ class ProduceHandlerTest {
         }
     }
 
+    /**
+     * The network thread decodes every Produce request into the same reused objects (ProduceRequest.readInto):
+     * three pipelined requests of one read burst, of other topics, partition counts, orders and record counts,
+     * some partitions appended asynchronously (answered after the later requests were decoded), must each be
+     * answered for their own topics and partitions, and each append must have got its own batch (the offsets count
+     * the records each one carried).
+     */
+    @Test
+    void pipelinedRequestsDecodedIntoTheReusedRequestAreAnsweredEachForItsOwnPartitions() throws Exception {
+        start(Map.of("create.topics", "t1:3, t2:2", "produce.non.idempotent.one.at.a.time", "false"));
+        for (int p = 0; p < 3; p++) {
+            store.fake("t1", p).autoDurable = true;
+        }
+        store.fake("t2", 0).autoDurable = true;
+        store.fake("t2", 1).autoDurable = true;
+        InMemoryLogStore.FakePartition async = store.fake("t1", 1);
+        async.asyncAppends = true;
+
+        ProduceRequest a = produce((short) -1, 30_000, 0, 1, 2); // t1: 0, 1, 2; 3 records each
+        ProduceRequest b = new ProduceRequest();
+        b.acks = -1;
+        b.timeoutMs = 30_000;
+        ProduceRequest.TopicData t2 = new ProduceRequest.TopicData("t2");
+        t2.partitions.add(new ProduceRequest.PartitionData(1, batch(5)));
+        ProduceRequest.TopicData t1 = new ProduceRequest.TopicData("t1");
+        t1.partitions.add(new ProduceRequest.PartitionData(1, batch(4)));
+        t1.partitions.add(new ProduceRequest.PartitionData(0, batch(2)));
+        b.topics.add(t2);
+        b.topics.add(t1);
+        ProduceRequest c = new ProduceRequest();
+        c.acks = 1;
+        c.timeoutMs = 30_000;
+        ProduceRequest.TopicData only = new ProduceRequest.TopicData("t1");
+        only.partitions.add(new ProduceRequest.PartitionData(2, batch(1)));
+        c.topics.add(only);
+
+        try (WireClient client = new WireClient(server.port())) {
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            ProduceRequest[] requests = {a, b, c};
+            for (int i = 0; i < requests.length; i++) {
+                byte[] body = WireClient.encode(ApiKey.PRODUCE, (short) 9, 201 + i, requests[i]);
+                frames.write(ByteBuffer.allocate(4).putInt(body.length).array());
+                frames.write(body);
+            }
+            client.sendBytes(frames.toByteArray()); // one write: one read burst on one network thread
+            awaitPending(async, 2);
+            assertTrue(client.silentFor(200), "a and b wait for t1-1's asynchronous appends; c waits behind them");
+            async.completeAppends();
+
+            ProduceResponse ra = client.receive(ApiKey.PRODUCE, (short) 9, 201);
+            assertEquals(1, ra.topics.size());
+            assertPartitions(ra.topics.get(0), "t1", new int[] {0, 1, 2}, new long[] {0L, 0L, 0L});
+
+            ProduceResponse rb = client.receive(ApiKey.PRODUCE, (short) 9, 202);
+            assertEquals(2, rb.topics.size());
+            assertPartitions(rb.topics.get(0), "t2", new int[] {1}, new long[] {0L});
+            assertPartitions(rb.topics.get(1), "t1", new int[] {1, 0}, new long[] {3L, 3L});
+
+            ProduceResponse rc = client.receive(ApiKey.PRODUCE, (short) 9, 203);
+            assertEquals(1, rc.topics.size());
+            assertPartitions(rc.topics.get(0), "t1", new int[] {2}, new long[] {3L});
+        }
+        // Each append got its own batch: the log end offsets count the records of each request's batches.
+        assertEquals(5L, store.fake("t1", 0).logEndOffset()); // a: 3, b: 2
+        assertEquals(7L, store.fake("t1", 1).logEndOffset()); // a: 3, b: 4 (both asynchronous)
+        assertEquals(4L, store.fake("t1", 2).logEndOffset()); // a: 3, c: 1
+        assertEquals(5L, store.fake("t2", 1).logEndOffset()); // b: 5
+        assertEquals(0L, store.fake("t2", 0).logEndOffset());
+    }
+
+    private static void assertPartitions(ProduceResponse.TopicResponse topic, String name, int[] indexes,
+                                         long[] baseOffsets) {
+        assertEquals(name, topic.name);
+        assertEquals(indexes.length, topic.partitions.size(), name);
+        for (int i = 0; i < indexes.length; i++) {
+            ProduceResponse.PartitionResponse pr = topic.partitions.get(i);
+            assertEquals(indexes[i], pr.index, name);
+            assertEquals(ErrorCode.NONE.code, pr.errorCode, name + "-" + pr.index + ": " + pr.errorMessage);
+            assertEquals(baseOffsets[i], pr.baseOffset, name + "-" + pr.index);
+        }
+    }
+
     private static void awaitPending(InMemoryLogStore.FakePartition p, int n) {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (p.pendingAppends() < n) {

@@ -117,14 +117,21 @@ public final class ProduceResponse implements Message {
     /** One topic's partitions. */
     public static final class TopicResponse {
         public String name;
-        public final List<PartitionResponse> partitions = new ArrayList<>(4);
+        public final List<PartitionResponse> partitions;
         public RawTaggedFields taggedFields;
 
         public TopicResponse() {
+            this.partitions = new ArrayList<>(4);
         }
 
         public TopicResponse(String name) {
+            this(name, 4);
+        }
+
+        /** With room for {@code expectedPartitions} partition responses: the list does not grow as it is filled. */
+        public TopicResponse(String name, int expectedPartitions) {
             this.name = name;
+            this.partitions = new ArrayList<>(expectedPartitions);
         }
     }
 
