@@ -36,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * partition (acks=all and acks=1 mixed): appends to one partition then race between threads, and group commits run
  * on several threads at once. Every producer's records must be in the log exactly once, in its send order, at the
  * offsets it was told. Once with each {@code log.flush.thread}: the network threads fsync at the end of their read
- * bursts, or the flusher thread fsyncs while they go on reading.
+ * bursts, or the flusher thread fsyncs while they go on reading, or (auto) each burst chooses by its partitions.
  */
 @Tag("slow")
 class ConcurrentProducersTest {
@@ -48,7 +48,7 @@ class ConcurrentProducersTest {
     Path dir;
 
     @ParameterizedTest(name = "log.flush.thread={0}")
-    @ValueSource(strings = {"network", "flusher"})
+    @ValueSource(strings = {"network", "flusher", "auto"})
     void concurrentIdempotentProducersEachLandExactlyOnceInOrder(String flushThread) throws Exception {
         String topic = "shared";
         try (ServerProcess server = ServerProcess.builder(dir.resolve("data"))

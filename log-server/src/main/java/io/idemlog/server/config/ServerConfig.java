@@ -3,7 +3,6 @@ package io.idemlog.server.config;
 import io.idemlog.server.cluster.ClusterConfig;
 import io.idemlog.server.log.DedupConfig;
 import io.idemlog.server.group.GroupConfig;
-import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.LogConfig;
 
 import java.io.IOException;
@@ -104,11 +103,13 @@ public final class ServerConfig {
                 + "appended (consumers take it as every record's timestamp).")
         .define("log.flush.thread", STRING, "flusher",
             "Which thread fsyncs for acks=all answers (group commit either way: one fsync covers every batch "
-                + "appended since the last). flusher: the dedicated flusher thread, woken once per read burst, while "
-                + "the network threads go on reading and appending (disk and CPU overlap; the answers it completes "
-                + "go back to each connection's event loop in one batch). network: the network thread that read "
-                + "the requests, once at the end of each read burst (no hand-off: lowest latency when idle; reading "
-                + "stops while it fsyncs).")
+                + "appended since the last). Decided per read burst (the requests of one socket read), for the "
+                + "partitions that burst appended to. flusher: the dedicated flusher thread, woken once per "
+                + "partition per burst, while the network threads go on reading and appending (disk and CPU overlap; "
+                + "the answers it completes go back to each connection's event loop in one batch). network: the "
+                + "network thread that read the requests, at the end of each burst, once per partition (no hand-off: "
+                + "lowest latency when idle; reading stops while it fsyncs). auto: network when the burst appended "
+                + "to one partition, flusher when to more than one.")
         .define("message.max.bytes", INT, "1048588", 64, Integer.MAX_VALUE,
             "Largest record batch accepted from a producer (bytes, batch header included). A compressed batch may "
                 + "decompress to at most 16 times this (checked while validating it; more is MESSAGE_TOO_LARGE: "
@@ -253,12 +254,8 @@ public final class ServerConfig {
     public final int metricsPort;
     public final boolean metricsJmx;
     public final String metricsJmxDomain;
-    /**
-     * log.flush.thread, as the storage's enum: who starts the group commit of an acks=all append.
-     * {@link FlushDuty#CALLER} (log.flush.thread=network): the network thread, at the end of its read burst;
-     * {@link FlushDuty#FLUSHER} (log.flush.thread=flusher): the flusher thread.
-     */
-    public final FlushDuty acksAllFlush;
+    /** log.flush.thread: who starts the group commit (the fsync) of an acks=all append. */
+    public final FlushThread flushThread;
     public final long maxRequestBytes;
     public final long requestReadTimeoutMs;
     /** The group coordinator's settings (group.*, offsets.*, offset.metadata.max.bytes). */
@@ -370,10 +367,12 @@ public final class ServerConfig {
         }
         String flushThread = values.get("log.flush.thread");
         // (log.message.timestamp.type was checked by logAppendTime above)
-        acksAllFlush = switch (flushThread) {
-            case "network" -> FlushDuty.CALLER;
-            case "flusher" -> FlushDuty.FLUSHER;
-            default -> throw new ConfigException("log.flush.thread: '" + flushThread + "' must be network or flusher");
+        this.flushThread = switch (flushThread) {
+            case "network" -> FlushThread.NETWORK;
+            case "flusher" -> FlushThread.FLUSHER;
+            case "auto" -> FlushThread.AUTO;
+            default -> throw new ConfigException("log.flush.thread: '" + flushThread
+                + "' must be network, flusher or auto");
         };
         maxRequestBytes = Long.parseLong(values.get("queued.max.request.bytes"));
         if (maxRequestBytes > 0 && maxRequestBytes < socketRequestMaxBytes) {

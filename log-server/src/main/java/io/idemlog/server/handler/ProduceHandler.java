@@ -14,13 +14,13 @@ import io.idemlog.server.log.DurabilityListener;
 import io.idemlog.server.log.FlushDuty;
 import io.idemlog.server.log.Partition;
 import io.idemlog.server.network.ApiHandler;
+import io.idemlog.server.network.BurstAction;
 import io.idemlog.server.network.RequestContext;
 
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.Future;
-import java.util.function.Consumer;
 
 /**
  * Produce: appends each partition's batch (the storage applies every rule of IDEMPOTENCE.md) and answers
@@ -67,17 +67,37 @@ final class ProduceHandler implements ApiHandler {
     }
 
     /** End of a read burst, log.flush.thread=network: fsync on this thread (non-capturing: no allocation). */
-    private static final Consumer<Partition> FLUSH_NOW = Partition::flushNow;
+    private static final BurstAction<Partition> FLUSH_NOW = (partition, partitions) -> partition.flushNow();
     /** End of a read burst, log.flush.thread=flusher: one wake of the flusher for the burst's appends. */
-    private static final Consumer<Partition> WAKE_FLUSHER = Partition::wakeFlusher;
+    private static final BurstAction<Partition> WAKE_FLUSHER = (partition, partitions) -> partition.wakeFlusher();
+    /**
+     * End of a read burst, log.flush.thread=auto: fsync on this thread when the burst appended to this partition
+     * only (one fsync: a hand-off to the flusher and back would cost more than it overlaps), else wake the flusher
+     * (this thread reads on instead of stopping for one fsync per partition). The produce handler is the only one
+     * deferring work to a burst's end, so the burst's key count is its partition count.
+     */
+    private static final BurstAction<Partition> FLUSH_NOW_IF_ALONE = (partition, partitions) -> {
+        if (partitions == 1) {
+            partition.flushNow();
+        } else {
+            partition.wakeFlusher();
+        }
+    };
 
     private final BrokerContext broker;
-    /** log.flush.thread: at the end of the read burst that appended acks=all batches: {@link #FLUSH_NOW} or {@link #WAKE_FLUSHER}. */
-    private final Consumer<Partition> afterBurst;
+    /**
+     * log.flush.thread: at the end of the read burst that appended acks=all batches: {@link #FLUSH_NOW},
+     * {@link #WAKE_FLUSHER} or {@link #FLUSH_NOW_IF_ALONE}.
+     */
+    private final BurstAction<Partition> afterBurst;
 
     ProduceHandler(BrokerContext broker) {
         this.broker = broker;
-        this.afterBurst = broker.config().acksAllFlush == FlushDuty.CALLER ? FLUSH_NOW : WAKE_FLUSHER;
+        this.afterBurst = switch (broker.config().flushThread) {
+            case NETWORK -> FLUSH_NOW;
+            case FLUSHER -> WAKE_FLUSHER;
+            case AUTO -> FLUSH_NOW_IF_ALONE;
+        };
     }
 
     @Override

@@ -26,7 +26,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 
 /**
  * One client connection: decodes request headers, dispatches to the API handlers in arrival order, and writes the
@@ -70,7 +69,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext context;
     /** Work deferred to the end of the current read burst, by identity key (few entries: linear scan). */
     private final ArrayList<Object> burstKeys = new ArrayList<>(4);
-    private final ArrayList<Consumer<Object>> burstActions = new ArrayList<>(4);
+    private final ArrayList<BurstAction<Object>> burstActions = new ArrayList<>(4);
     /**
      * Answers completed on other threads, not yet taken by the event loop: a Treiber stack linked through
      * {@link RequestContext#nextCompleted}. Non-null means a {@link #drainCompleted} task is scheduled.
@@ -162,14 +161,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
 
     @SuppressWarnings("unchecked")
-    <K> void afterReadBurst(K key, Consumer<? super K> action) {
+    <K> void afterReadBurst(K key, BurstAction<? super K> action) {
         for (int i = 0; i < burstKeys.size(); i++) {
             if (burstKeys.get(i) == key) {
                 return;
             }
         }
         burstKeys.add(key);
-        burstActions.add((Consumer<Object>) action);
+        burstActions.add((BurstAction<Object>) action);
     }
 
     @Override
@@ -177,7 +176,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         // Index loop: an action may register more (it runs handlers' completions inline).
         for (int i = 0; i < burstActions.size(); i++) {
             try {
-                burstActions.get(i).accept(burstKeys.get(i));
+                burstActions.get(i).run(burstKeys.get(i), burstKeys.size());
             } catch (RuntimeException e) {
                 // A handler's bug, found late: as for one thrown by the handler itself, counted, logged (rate
                 // limited) and the connection closed, so that the client retries instead of waiting for an answer

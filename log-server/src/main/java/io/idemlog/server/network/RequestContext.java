@@ -12,7 +12,6 @@ import io.netty.util.concurrent.FastThreadLocal;
 import java.net.SocketAddress;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 
 /**
  * One request on one connection, and the handle through which it is answered. Answers may be given from any
@@ -135,10 +134,10 @@ public final class RequestContext {
      * Runs {@code action} with {@code key} on this connection's thread once the current read burst has been
      * processed (every request that arrived in one socket read), once per {@code key} (compared by identity). Lets a
      * handler do work once for many pipelined requests: the produce handler makes a partition durable once for all
-     * of them. The action gets the key so that it can be a constant (no allocation per call). Must be called on the
-     * connection's thread, while handling a request.
+     * of them. The action gets the key so that it can be a constant (no allocation per call), and the number of keys
+     * the burst deferred work for. Must be called on the connection's thread, while handling a request.
      */
-    public <K> void afterReadBurst(K key, Consumer<? super K> action) {
+    public <K> void afterReadBurst(K key, BurstAction<? super K> action) {
         connection.afterReadBurst(key, action);
     }
 

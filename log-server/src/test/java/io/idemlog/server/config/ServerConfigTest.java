@@ -1,6 +1,5 @@
 package io.idemlog.server.config;
 
-import io.idemlog.server.log.FlushDuty;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -50,12 +49,14 @@ class ServerConfigTest {
 
     @Test
     void shouldChooseTheThreadThatFsyncsForAcksAll() {
-        assertEquals(FlushDuty.FLUSHER, ServerConfig.of(Map.of()).acksAllFlush, "default flusher (BENCHMARKS.md, h14)");
-        assertEquals(FlushDuty.CALLER, ServerConfig.of(Map.of("log.flush.thread", "network")).acksAllFlush);
-        assertEquals(FlushDuty.FLUSHER, ServerConfig.of(Map.of("log.flush.thread", "flusher")).acksAllFlush);
+        assertEquals(FlushThread.FLUSHER, ServerConfig.of(Map.of()).flushThread, "default flusher (BENCHMARKS.md, h14)");
+        assertEquals(FlushThread.NETWORK, ServerConfig.of(Map.of("log.flush.thread", "network")).flushThread);
+        assertEquals(FlushThread.FLUSHER, ServerConfig.of(Map.of("log.flush.thread", "flusher")).flushThread);
+        assertEquals(FlushThread.AUTO, ServerConfig.of(Map.of("log.flush.thread", "auto")).flushThread);
         ConfigException e = assertThrows(ConfigException.class,
             () -> ServerConfig.of(Map.of("log.flush.thread", "disk")));
-        assertTrue(e.getMessage().contains("log.flush.thread: 'disk' must be network or flusher"), e.getMessage());
+        assertTrue(e.getMessage().contains("log.flush.thread: 'disk' must be network, flusher or auto"),
+            e.getMessage());
     }
 
     @Test

@@ -169,6 +169,50 @@ class ProduceHandlerTest {
         }
     }
 
+    /**
+     * log.flush.thread=auto: a read burst that appended to one partition fsyncs it on the network thread (nothing
+     * else makes it durable here: no flusher in the test double); one that appended to two hands both to the
+     * flusher, once each, and fsyncs neither itself.
+     */
+    @Test
+    void shouldFlushInlineForOnePartitionAndWakeTheFlusherForMoreWithLogFlushThreadAuto() throws Exception {
+        start(Map.of("log.flush.thread", "auto", "produce.non.idempotent.one.at.a.time", "false"));
+        InMemoryLogStore.FakePartition p0 = store.fake("t1", 0);
+        InMemoryLogStore.FakePartition p1 = store.fake("t1", 1);
+        p0.durableOnFlush = true;
+        p1.durableOnFlush = true;
+        try (WireClient c = new WireClient(server.port())) {
+            ProduceResponse one = c.call(ApiKey.PRODUCE, (short) 9, produce((short) -1, 30_000, 0));
+            assertEquals(ErrorCode.NONE.code, one.topics.get(0).partitions.get(0).errorCode);
+            assertEquals(1L, p0.flushNowCalls.get(), "one partition: fsynced on the network thread");
+            assertEquals(0L, p0.wakeFlusherCalls.get());
+
+            // Two requests of partitions 0 and 1 in one write: one read burst that appended to two partitions.
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            int[] ids = {201, 202};
+            for (int id : ids) {
+                byte[] body = WireClient.encode(ApiKey.PRODUCE, (short) 9, id, produce((short) -1, 30_000, 0, 1));
+                frames.write(ByteBuffer.allocate(4).putInt(body.length).array());
+                frames.write(body);
+            }
+            c.sendBytes(frames.toByteArray());
+            awaitWakes(p0, 1);
+            awaitWakes(p1, 1);
+            assertTrue(c.silentFor(100), "not fsynced inline, so nothing answered before durable");
+            assertEquals(1L, p0.wakeFlusherCalls.get(), "two partitions: the flusher woken once for each");
+            assertEquals(1L, p1.wakeFlusherCalls.get());
+            assertEquals(1L, p0.flushNowCalls.get(), "no further inline fsync");
+            assertEquals(0L, p1.flushNowCalls.get());
+            p0.makeDurable();
+            p1.makeDurable();
+            for (int id : ids) {
+                ProduceResponse rsp = c.receive(ApiKey.PRODUCE, (short) 9, id);
+                assertEquals(ErrorCode.NONE.code, rsp.topics.get(0).partitions.get(0).errorCode);
+                assertEquals(ErrorCode.NONE.code, rsp.topics.get(0).partitions.get(1).errorCode);
+            }
+        }
+    }
+
     @Test
     void shouldNotFlushForAcksOne() throws Exception {
         start(Map.of("log.flush.thread", "network"));
@@ -312,6 +356,17 @@ class ProduceHandlerTest {
         while (p.pendingAppends() < n) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("the append never reached the partition");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // a poll interval
+        }
+    }
+
+    /** Waits (bounded) until the end of a read burst has woken the flusher {@code n} times for {@code p}. */
+    private static void awaitWakes(InMemoryLogStore.FakePartition p, int n) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (p.wakeFlusherCalls.get() < n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the read burst's end never woke the flusher");
             }
             java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L); // a poll interval
         }

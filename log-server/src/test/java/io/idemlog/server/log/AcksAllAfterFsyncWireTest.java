@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * acks=all over the wire with the real storage, for both log.flush.thread values: while the fsync that covers a
+ * acks=all over the wire with the real storage, for each log.flush.thread value: while the fsync that covers a
  * batch is held (a fault-injecting {@link StorageIo} blocks in force), its answer does not leave; once the fsync
  * returns, it does. A server that answered after the append, before the fsync (the mutant this guards against),
  * would answer while the fsync is held.
@@ -68,7 +68,7 @@ class AcksAllAfterFsyncWireTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"network", "flusher"})
+    @ValueSource(strings = {"network", "flusher", "auto"})
     void anAcksAllAnswerLeavesOnlyAfterTheFsyncCoveringItsBatch(String flushThread) throws Exception {
         io.beforeForce = () -> {
             if (hold) {

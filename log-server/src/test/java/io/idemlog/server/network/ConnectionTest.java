@@ -168,7 +168,7 @@ class ConnectionTest {
         ConnectionShared shared = new ConnectionShared(1 << 16, 30_000, MAX_QUEUED, memory, metrics,
             new LogLimiter(1000, 1000, SystemNanoClock.INSTANCE), SystemNanoClock.INSTANCE);
         ApiHandler[] handlers = new ApiHandler[ApiKey.ID_LIMIT];
-        handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> ctx.afterReadBurst(this, key -> {
+        handlers[ApiKey.API_VERSIONS.id] = (ctx, body) -> ctx.afterReadBurst(this, (key, keys) -> {
             throw new IllegalStateException("a bug");
         });
         FrameDecoder frames = new FrameDecoder(shared);
