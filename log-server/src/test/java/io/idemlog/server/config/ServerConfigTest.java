@@ -49,7 +49,7 @@ class ServerConfigTest {
 
     @Test
     void shouldChooseTheThreadThatFsyncsForAcksAll() {
-        assertEquals(FlushThread.FLUSHER, ServerConfig.of(Map.of()).flushThread, "default flusher (BENCHMARKS.md, h14)");
+        assertEquals(FlushThread.AUTO, ServerConfig.of(Map.of()).flushThread, "default auto (BENCHMARKS.md, h14)");
         assertEquals(FlushThread.NETWORK, ServerConfig.of(Map.of("log.flush.thread", "network")).flushThread);
         assertEquals(FlushThread.FLUSHER, ServerConfig.of(Map.of("log.flush.thread", "flusher")).flushThread);
         assertEquals(FlushThread.AUTO, ServerConfig.of(Map.of("log.flush.thread", "auto")).flushThread);

@@ -124,8 +124,8 @@ class ProduceHandlerTest {
     }
 
     @Test
-    void shouldLeaveTheFsyncToTheFlusherByDefault() throws Exception {
-        start(Map.of());
+    void shouldLeaveTheFsyncToTheFlusherWithLogFlushThreadFlusher() throws Exception {
+        start(Map.of("log.flush.thread", "flusher"));
         InMemoryLogStore.FakePartition p = store.fake("t1", 0);
         p.durableOnFlush = true;
         try (WireClient c = new WireClient(server.port())) {
@@ -176,7 +176,7 @@ class ProduceHandlerTest {
      */
     @Test
     void shouldFlushInlineForOnePartitionAndWakeTheFlusherForMoreWithLogFlushThreadAuto() throws Exception {
-        start(Map.of("log.flush.thread", "auto", "produce.non.idempotent.one.at.a.time", "false"));
+        start(Map.of("produce.non.idempotent.one.at.a.time", "false")); // auto is the default
         InMemoryLogStore.FakePartition p0 = store.fake("t1", 0);
         InMemoryLogStore.FakePartition p1 = store.fake("t1", 1);
         p0.durableOnFlush = true;
